@@ -1,0 +1,116 @@
+/**
+ * The `traceanchor` command line. Parses arguments, builds the configuration once, hands it to a
+ * command module and prints; heavy modules are loaded only by the command that needs them, so the CLI
+ * starts fast.
+ */
+import path from "node:path";
+import { Command, Option } from "commander";
+import { loadConfig, type ConfigFlags } from "./lib/config";
+import { describeError } from "./lib/errors";
+import { Output, type Io } from "./lib/output";
+
+/** The checkout: scripts/ from source, dist/scripts/ when compiled. */
+const PROJECT_ROOT = path.basename(path.resolve(__dirname, "..")) === "dist" ? path.resolve(__dirname, "..", "..") : path.resolve(__dirname, "..");
+
+interface GlobalFlags extends ConfigFlags {
+  json?: boolean;
+  verbose?: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const program = new Command("traceanchor");
+  let exitCode = 0;
+  const context = (command: Command): { config: ReturnType<typeof loadConfig>; out: Output } => {
+    const flags = command.optsWithGlobals<GlobalFlags>();
+    return { config: loadConfig(io.env, flags, io.cwd), out: new Output(io, flags.json === true) };
+  };
+
+  program
+    .description("Anchor product-record batches on an EVM chain and prove them to anyone")
+    .option("--json", "print one JSON object as the last line, nothing decorative")
+    .option("--verbose", "print stack traces on errors")
+    .option("--rpc-url <url>", "JSON-RPC endpoint (TRACE_RPC_URL)")
+    .option("--contract <address>", "TraceAnchor address (TRACE_CONTRACT; default deployments/<chainId>.json)")
+    .option("--db <path>", "SQLite mirror (TRACE_DB)")
+    .option("--content-dir <dir>", "content files (TRACE_CONTENT_DIR)")
+    .option("--confirmations <n>", "blocks before a transaction or row is final (TRACE_CONFIRMATIONS)")
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command("deploy")
+    .description("deploy TraceAnchor and record it in deployments/<chainId>.json")
+    .option("--admin <address>", "default admin (default: the deploying account)")
+    .addOption(new Option("--admin-delay <seconds>", "delay of a default-admin transfer").default("259200"))
+    .option("--registrar <address>", "account given the registrar role (repeatable; default: the deployer)", collect, [])
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { deploy } = await import("./commands/deploy");
+      await deploy(config, options, out, PROJECT_ROOT);
+    });
+
+  const brand = program.command("brand").description("brands, GS1 company prefixes and submitters");
+  brand
+    .command("register")
+    .description("register a brand (registrar)")
+    .requiredOption("--name <name>", "brand name")
+    .requiredOption("--admin <address>", "the brand's admin account")
+    .option("--prefix <prefix>", "GS1 company prefix to assign (repeatable)", collect, [])
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { registerBrand } = await import("./commands/brand");
+      await registerBrand(config, options, out);
+    });
+  brand
+    .command("prefix")
+    .description("assign a GS1 company prefix to a brand (registrar)")
+    .requiredOption("--brand <id>", "brand id")
+    .requiredOption("--prefix <prefix>", "GS1 company prefix, 6 to 12 digits")
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { assignPrefix } = await import("./commands/brand");
+      await assignPrefix(config, options, out);
+    });
+  brand
+    .command("submitter")
+    .description("let an account submit batches for a brand, with a role label (brand admin)")
+    .requiredOption("--brand <id>", "brand id")
+    .requiredOption("--account <address>", "submitting account")
+    .option("--role <label>", "role label: factory, logistics, quality-lab, retail, …")
+    .option("--remove", "remove the account instead")
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { setSubmitter } = await import("./commands/brand");
+      await setSubmitter(config, options, out);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help") return 0;
+    if (typeof code === "string" && code.startsWith("commander.")) return 2;
+    const flags = program.opts<GlobalFlags>();
+    const message = describeError(error);
+    io.stderr.write(`error: ${message}\n`);
+    if (flags.verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    if (flags.json) io.stdout.write(`${JSON.stringify({ error: message })}\n`);
+    exitCode = 1;
+  }
+  return exitCode;
+}
+
+export async function main(): Promise<void> {
+  process.exitCode = await run(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+}
