@@ -90,6 +90,57 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       await setSubmitter(config, options, out);
     });
 
+  const batch = program.command("batch").description("build, anchor and revoke batches of records");
+  const inputOptions = (command: Command): Command =>
+    command
+      .requiredOption("--kind <kind>", "identity (CSV/NDJSON of items) or trace (EPCIS 2.0 document or NDJSON of events)")
+      .requiredOption("--input <file>", "the batch file")
+      .option("--format <format>", "csv, ndjson or epcis (default: from the file extension)")
+      .option("--skip-invalid <file>", "write invalid records with their reasons to <file> and build from the rest");
+  inputOptions(batch.command("build").description("build a batch offline: writes <root>.ndjson into --out"))
+    .requiredOption("--out <dir>", "folder for the content file")
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { buildCommand } = await import("./commands/batch");
+      await buildCommand(config, options, out);
+    });
+  inputOptions(batch.command("submit").description("build a batch, store its content and anchor its root"))
+    .requiredOption("--brand <id>", "brand id")
+    .option("--relay", "sign an EIP-712 anchor with the brand key; TRACE_RELAYER_KEY sends it and pays the gas")
+    .option("--content-uri <uri>", "where the content will be fetched from (default: <root>.ndjson, or the API when TRACE_API_URL is set)")
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { submitCommand } = await import("./commands/batch");
+      await submitCommand(config, options, out);
+    });
+  batch
+    .command("revoke")
+    .description("revoke an anchored batch, permanently (brand admin)")
+    .requiredOption("--brand <id>", "brand id")
+    .requiredOption("--root <root>", "the batch root, 0x…")
+    .requiredOption("--reason <text>", "why: shown to consumers and auditors")
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { revokeCommand } = await import("./commands/batch");
+      await revokeCommand(config, options, out);
+    });
+
+  program
+    .command("qr")
+    .description("QR codes (GS1 Digital Link) for every item of an identity batch, plus a printable A4 sheet")
+    .option("--content <file>", "the batch's content file")
+    .option("--root <root>", "or its root, looked up in TRACE_CONTENT_DIR")
+    .requiredOption("--out <dir>", "output folder")
+    .addOption(new Option("--format <format>", "svg or png").default("svg"))
+    .option("--base <url>", "resolver base of the Digital Link URIs (TRACE_RESOLVER_BASE)")
+    .option("--no-sheet", "skip the A4 sheet")
+    .option("--limit <n>", "at most n codes")
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { qrCommand } = await import("./commands/qr");
+      await qrCommand(config, options, out);
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {

@@ -9,6 +9,8 @@ export class ConfigError extends Error {
 }
 
 export interface Config {
+  /** Folder that relative paths on the command line are read against. */
+  readonly cwd: string;
   readonly rpcUrl: string;
   readonly privateKey: string | undefined;
   readonly keystore: string | undefined;
@@ -86,6 +88,7 @@ export interface ConfigFlags {
 export function loadConfig(env: Env, flags: ConfigFlags = {}, cwd = process.cwd()): Config {
   const resolve = (p: string): string => path.resolve(cwd, p);
   return Object.freeze({
+    cwd,
     rpcUrl: url("TRACE_RPC_URL", flags.rpcUrl ?? env.TRACE_RPC_URL) ?? "http://127.0.0.1:8545",
     privateKey: hexKey("TRACE_PRIVATE_KEY", env.TRACE_PRIVATE_KEY),
     keystore: nonEmpty(env.TRACE_KEYSTORE) === undefined ? undefined : resolve(env.TRACE_KEYSTORE!.trim()),
