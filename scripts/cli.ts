@@ -141,6 +141,26 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       await qrCommand(config, options, out);
     });
 
+  program
+    .command("verify")
+    .description("verify an item (Digital Link URI) or a proof bundle file against the chain; exits 0 only if genuine")
+    .argument("<target>", "a GS1 Digital Link URI served by a TraceAnchor API, or a bundle / item document JSON file")
+    .option("--rpc <url>", "RPC to read (repeatable; all must agree; default TRACE_RPC_URL)", collect, [])
+    .action(async (target: string, options, command: Command) => {
+      const { config, out } = context(command);
+      const { verifyCommand } = await import("./commands/verify");
+      exitCode = await verifyCommand(config, target, options, out);
+    });
+
+  program
+    .command("verify-contract")
+    .description("recompile TraceAnchor with the recorded settings and compare it with the code on chain")
+    .action(async (_options, command: Command) => {
+      const { config, out } = context(command);
+      const { verifyContractCommand } = await import("./commands/verify-contract");
+      exitCode = await verifyContractCommand(config, PROJECT_ROOT, out);
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {

@@ -11,7 +11,17 @@ export interface Deployment {
   admin: string;
   adminDelaySeconds: number;
   deployedAt: string;
-  compiler: { version: string; longVersion: string; settings: unknown; sourceName: string; contractName: string };
+  compiler: CompilerInfo;
+}
+
+export interface CompilerInfo {
+  version: string;
+  longVersion: string;
+  settings: unknown;
+  sourceName: string;
+  contractName: string;
+  /** Every source file of the compilation, by its import name (contracts/… or @openzeppelin/…). */
+  sources: string[];
 }
 
 export function deploymentPath(dir: string, chainId: bigint): string {
@@ -38,7 +48,7 @@ export function writeDeployment(dir: string, deployment: Deployment): string {
 }
 
 /** The compiler version and settings of TraceAnchor, from Hardhat's build info of the last compile. */
-export function compilerInfo(root: string): Deployment["compiler"] {
+export function compilerInfo(root: string): CompilerInfo {
   const sourceName = "contracts/TraceAnchor.sol";
   const contractName = "TraceAnchor";
   const dbg = path.join(root, "artifacts", sourceName, `${contractName}.dbg.json`);
@@ -47,7 +57,14 @@ export function compilerInfo(root: string): Deployment["compiler"] {
   const info = JSON.parse(fs.readFileSync(path.resolve(path.dirname(dbg), buildInfo), "utf8")) as {
     solcVersion: string;
     solcLongVersion: string;
-    input: { settings: unknown };
+    input: { settings: unknown; sources: Record<string, unknown> };
   };
-  return { version: info.solcVersion, longVersion: info.solcLongVersion, settings: info.input.settings, sourceName, contractName };
+  return {
+    version: info.solcVersion,
+    longVersion: info.solcLongVersion,
+    settings: info.input.settings,
+    sourceName,
+    contractName,
+    sources: Object.keys(info.input.sources).sort(),
+  };
 }
