@@ -116,7 +116,7 @@ describe("verifier", function () {
   it("says not-verified when a record was altered on its way, naming the step", async function () {
     const { doc, contract } = await loadFixture(fixture);
     const tampered = structuredClone(doc);
-    (tampered.events[0]!.record as { event: { bizStep: string } }).event.bizStep = "shipping";
+    (tampered.events[0]!.record as unknown as { event: { bizStep: string } }).event.bizStep = "shipping";
     const report = await verifyDocument(tampered, { chains: chains(), trustedContract: contract });
     expect(report.verdict).to.equal("not-verified");
     expect(report.steps.find((s) => s.status === "fail")).to.include({ check: "record-hash", subject: "event 1" });
@@ -125,7 +125,7 @@ describe("verifier", function () {
   it("says not-verified when the record hash and proof are recomputed for a forged record", async function () {
     const { doc, contract } = await loadFixture(fixture);
     const forged = structuredClone(doc);
-    (forged.identity.record as { item: { serial: string } }).item.serial = "SN999";
+    (forged.identity.record as unknown as { item: { serial: string } }).item.serial = "SN999";
     forged.identity.recordHash = recordHash(forged.identity.record);
     forged.item.serial = "SN999";
     const report = await verifyDocument(forged, { chains: chains(), trustedContract: contract });

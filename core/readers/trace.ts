@@ -1,0 +1,63 @@
+/**
+ * Trace batch readers: EPCIS 2.0 events, each validated with `validateEvent`.
+ *
+ *   readEpcisDocument(source): AsyncGenerator<ReadEntry<EpcisEvent>>
+ *     a JSON / JSON-LD EPCISDocument, read whole (documents are bounded; use NDJSON for streams).
+ *     A bad document envelope (no @context, wrong type, no eventList) throws; bad events are entries.
+ *   readEventNdjson(source): AsyncGenerator<ReadEntry<EpcisEvent>>   one event object per line
+ */
+import { ValidationError } from "../errors";
+import { validateEpcisDocument, validateEvent } from "../epcis";
+import type { EpcisEvent } from "../record";
+import { numberedLines, openStream, sourceName } from "./source";
+import type { ReadEntry, ReaderSource } from "./types";
+
+export async function* readEpcisDocument(source: ReaderSource): AsyncGenerator<ReadEntry<EpcisEvent>> {
+  const file = sourceName(source);
+  const chunks: Buffer[] = [];
+  for await (const chunk of openStream(source)) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  let text = Buffer.concat(chunks).toString("utf8");
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`invalid JSON: ${(err as Error).message}`, { file, code: "EPCIS_SYNTAX" }, { cause: err });
+  }
+  let events: unknown[];
+  try {
+    events = validateEpcisDocument(doc);
+  } catch (err) {
+    if (err instanceof ValidationError) throw err.withLocation({ file });
+    throw err;
+  }
+  for (let eventIndex = 0; eventIndex < events.length; eventIndex++) {
+    const event = events[eventIndex];
+    const raw = JSON.stringify(event) ?? "";
+    try {
+      yield { ok: true, value: validateEvent(event), raw, eventIndex };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      yield { ok: false, error: err.withLocation({ file, eventIndex }), raw, eventIndex };
+    }
+  }
+}
+
+export async function* readEventNdjson(source: ReaderSource): AsyncGenerator<ReadEntry<EpcisEvent>> {
+  const file = sourceName(source);
+  for await (const { line, text } of numberedLines(openStream(source))) {
+    if (text.trim() === "") continue;
+    try {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        throw new ValidationError(`invalid JSON: ${(err as Error).message}`, { code: "NDJSON_SYNTAX" }, { cause: err });
+      }
+      yield { ok: true, value: validateEvent(value), raw: text, line };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      yield { ok: false, error: err.withLocation({ file, line }), raw: text, line };
+    }
+  }
+}
