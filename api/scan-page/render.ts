@@ -1,0 +1,247 @@
+/**
+ * The consumer scan page: what a phone shows right after scanning a product's QR code.
+ *
+ *   renderScanPage(doc, options): string   the whole HTML page (server side)
+ *   renderMain(doc, options): string       the product, verdict and timeline (server and browser)
+ *
+ * Pure string rendering, no DOM and no Node built-ins, so the browser script re-renders the same
+ * markup from the document it has verified itself: what the page shows is what was checked.
+ */
+
+export interface ScanAnchor {
+  readonly chainId: string;
+  readonly contract: string;
+  readonly brandId: string;
+  readonly txHash: string;
+  readonly blockNumber: number;
+  readonly blockTime: string;
+  readonly final?: boolean;
+  readonly revoked?: boolean;
+  readonly explorerTxUrl?: string | null;
+}
+
+export interface ScanPart {
+  readonly record: unknown;
+  readonly recordHash: string;
+  readonly proof: readonly string[];
+  readonly root: string;
+  readonly anchor: ScanAnchor;
+  readonly role?: string | null;
+  readonly level?: string;
+  readonly eventTime?: string | null;
+}
+
+export interface ScanDocument {
+  readonly verdict: string;
+  readonly item: { readonly gtin: string; readonly serial: string | null; readonly lot: string | null; readonly digitalLink: string };
+  readonly brand: { readonly brandId: string; readonly name: string; readonly prefix: string } | null;
+  readonly identity: ScanPart | null;
+  readonly events: readonly ScanPart[];
+  readonly scans: { readonly count: number | null; readonly firstScanAt: string | null };
+}
+
+export interface ScanPageOptions {
+  /** URL of the browser verifier script. */
+  readonly scriptUrl: string;
+  /** JSON-RPC URL the browser may read the chain through; without it only hashes and proofs are checked. */
+  readonly rpcUrl?: string;
+  /** The TraceAnchor address the page vouches for. */
+  readonly contract?: string;
+  /** Where the proof bundle of a record is served: `${bundleBase}/${recordHash}`. */
+  readonly bundleBase: string;
+}
+
+type Json = Record<string, unknown>;
+
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The last segment of a CBV value in any of its forms: bare, URN, or GS1 web vocabulary URI. */
+export function cbvTerm(value: unknown): string | undefined {
+  if (typeof value !== "string" || value === "") return undefined;
+  const tail = value.split(/[:/#]/).pop() ?? value;
+  return tail.replace(/^(BizStep|Disp|BTT|ER|SDT|MeasurementType)-/i, "");
+}
+
+/** CBV business steps grouped into the four trace nodes a consumer knows, plus anything else. */
+const STEPS: Readonly<Record<string, { label: string; node: string }>> = {
+  commissioning: { label: "Made and serialised", node: "Factory" },
+  creating_class_instance: { label: "Produced", node: "Factory" },
+  transforming: { label: "Processed", node: "Factory" },
+  packing: { label: "Packed", node: "Factory" },
+  encoding: { label: "Labelled", node: "Factory" },
+  inspecting: { label: "Inspected", node: "Quality inspection" },
+  sampling: { label: "Sampled for testing", node: "Quality inspection" },
+  accepting: { label: "Accepted", node: "Quality inspection" },
+  shipping: { label: "Shipped", node: "Logistics" },
+  departing: { label: "Departed", node: "Logistics" },
+  loading: { label: "Loaded", node: "Logistics" },
+  transporting: { label: "In transit", node: "Logistics" },
+  arriving: { label: "Arrived", node: "Logistics" },
+  receiving: { label: "Received", node: "Logistics" },
+  storing: { label: "Stored", node: "Logistics" },
+  holding: { label: "Held", node: "Logistics" },
+  picking: { label: "Picked for an order", node: "Order logistics" },
+  stocking: { label: "Put on the shelf", node: "Retail" },
+  retail_selling: { label: "Sold", node: "Retail" },
+  recalling: { label: "Recalled", node: "Recall" },
+  destroying: { label: "Destroyed", node: "Recall" },
+};
+
+function stepOf(event: Json): { label: string; node: string } {
+  const term = cbvTerm(event.bizStep);
+  if (term === undefined) return { label: String(event.type ?? "Event"), node: "Other" };
+  return STEPS[term] ?? { label: term.replace(/_/g, " "), node: "Other" };
+}
+
+/** The event's time in its own time zone, e.g. "2026-11-01 15:00 (UTC+08:00)". */
+export function localTime(eventTime: unknown, offset: unknown): string {
+  if (typeof eventTime !== "string") return "";
+  const ms = Date.parse(eventTime);
+  if (Number.isNaN(ms)) return eventTime;
+  const match = typeof offset === "string" ? /^([+-])(\d{2}):(\d{2})$/.exec(offset) : null;
+  const minutes = match ? (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
+  const local = new Date(ms + minutes * 60_000).toISOString();
+  return `${local.slice(0, 10)} ${local.slice(11, 16)} (UTC${match ? offset : "+00:00"})`;
+}
+
+const UNITS: Readonly<Record<string, string>> = { CEL: "°C", FAH: "°F", KEL: "K", P1: "%", KGM: "kg", GRM: "g", MTR: "m", A93: "g/m³", PAL: "Pa", LTR: "l" };
+
+function sensorLines(event: Json): string[] {
+  const lines: string[] = [];
+  const elements = Array.isArray(event.sensorElementList) ? event.sensorElementList : [];
+  for (const element of elements) {
+    const reports = isObject(element) && Array.isArray(element.sensorReport) ? element.sensorReport : [];
+    for (const report of reports) {
+      if (!isObject(report)) continue;
+      const type = cbvTerm(report.type) ?? "Reading";
+      const unit = typeof report.uom === "string" ? (UNITS[report.uom] ?? report.uom) : "";
+      const value = report.value ?? report.meanValue;
+      const range = report.minValue !== undefined && report.maxValue !== undefined ? ` (${report.minValue}–${report.maxValue}${unit})` : "";
+      if (value !== undefined) lines.push(`${type}: ${value}${unit}${range}`);
+      else if (range) lines.push(`${type}: ${range.trim()}`);
+    }
+  }
+  return lines;
+}
+
+function certificates(event: Json): string[] {
+  const info = event.certificationInfo;
+  const list = Array.isArray(info) ? info : info === undefined ? [] : [info];
+  return list.map((c) => (isObject(c) ? String(c.certificate ?? c.certificateID ?? c.certificationStandard ?? JSON.stringify(c)) : String(c)));
+}
+
+function link(text: string): string {
+  return /^https:\/\//.test(text) ? `<a href="${escapeHtml(text)}" rel="noopener">${escapeHtml(text)}</a>` : escapeHtml(text);
+}
+
+const VERDICTS: Readonly<Record<string, { title: string; text: string; tone: "ok" | "bad" | "warn" }>> = {
+  genuine: { title: "Genuine", text: "This item was registered by the brand that owns its barcode, and the record is anchored on chain.", tone: "ok" },
+  recalled: { title: "Recalled", text: "This item, or its lot, has been recalled. Do not use it; follow the brand's instructions.", tone: "bad" },
+  revoked: { title: "Registration revoked", text: "The brand has revoked the batch this item was registered in.", tone: "bad" },
+  "prefix-mismatch": { title: "Not registered by the barcode's owner", text: "The brand that registered this item does not own its barcode's company prefix.", tone: "bad" },
+  suspicious: { title: "Scanned unusually often", text: "This code has been scanned more often than a single item should be: it may have been copied.", tone: "warn" },
+  unverified: { title: "No item record", text: "There is no serialised record for this code; only lot or product information is shown.", tone: "warn" },
+  unknown: { title: "Unknown", text: "No record of this item was found.", tone: "warn" },
+};
+
+function attribute(record: unknown, ...names: string[]): string | undefined {
+  const attributes = isObject(record) && isObject(record.attributes) ? record.attributes : undefined;
+  for (const name of names) {
+    const value = attributes?.[name];
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return undefined;
+}
+
+function verdictBlock(doc: ScanDocument): string {
+  const v = VERDICTS[doc.verdict] ?? VERDICTS.unknown!;
+  const scans = doc.verdict === "suspicious" && doc.scans.count !== null ? ` Scanned ${doc.scans.count} times since ${escapeHtml(doc.scans.firstScanAt ?? "")}.` : "";
+  return `<section class="verdict ${v.tone}" aria-live="polite"><h2>${escapeHtml(v.title)}</h2><p>${escapeHtml(v.text)}${scans}</p></section>`;
+}
+
+function badge(doc: ScanDocument): string {
+  const anchor = doc.identity?.anchor;
+  if (!anchor) return "";
+  const when = escapeHtml(anchor.blockTime.slice(0, 10));
+  const text = `Anchored on chain ${anchor.chainId}, block ${anchor.blockNumber}, ${when}${anchor.final === false ? " (not final yet)" : ""}`;
+  return `<p class="badge">${anchor.explorerTxUrl ? `<a href="${escapeHtml(anchor.explorerTxUrl)}" rel="noopener">${text}</a>` : text}</p>`;
+}
+
+function timeline(doc: ScanDocument, bundleBase: string): string {
+  if (doc.events.length === 0) return `<section><h2>Journey</h2><p>No trace events recorded for this item yet.</p></section>`;
+  const items = doc.events.map((part) => {
+    const event = isObject(part.record) && isObject(part.record.event) ? part.record.event : {};
+    const step = stepOf(event);
+    const recalled = cbvTerm(event.disposition) === "recalled";
+    const where = cbvTerm(isObject(event.bizLocation) ? event.bizLocation.id : undefined) ?? cbvTerm(isObject(event.readPoint) ? event.readPoint.id : undefined);
+    const details = [
+      ...sensorLines(event).map((l) => `<li>${escapeHtml(l)}</li>`),
+      ...certificates(event).map((c) => `<li>Certificate: ${link(c)}</li>`),
+    ].join("");
+    return `<li class="event${recalled ? " recalled" : ""}"><h3><span class="node">${escapeHtml(step.node)}</span> ${escapeHtml(step.label)}</h3>
+<p><time datetime="${escapeHtml(event.eventTime ?? "")}">${escapeHtml(localTime(event.eventTime, event.eventTimeZoneOffset))}</time>${part.role ? ` · recorded by ${escapeHtml(part.role)}` : ""}${where ? ` · ${escapeHtml(where)}` : ""}${part.level && part.level !== "item" ? ` · for the whole ${escapeHtml(part.level)}` : ""}</p>
+${details ? `<ul>${details}</ul>` : ""}<p class="small"><a href="${escapeHtml(`${bundleBase}/${part.recordHash}`)}" download>proof</a></p></li>`;
+  });
+  return `<section><h2>Journey</h2><ol class="timeline">${items.join("\n")}</ol></section>`;
+}
+
+export function renderMain(doc: ScanDocument, options: Pick<ScanPageOptions, "bundleBase">): string {
+  const record = doc.identity?.record;
+  const product = attribute(record, "product", "name", "productName", "description") ?? `GTIN ${doc.item.gtin}`;
+  const recall = doc.verdict === "recalled" ? `<div class="banner" role="alert"><strong>Recall:</strong> do not use this product.</div>` : "";
+  const facts = [
+    ["Brand", doc.brand?.name],
+    ["GTIN", doc.item.gtin],
+    ["Lot", doc.item.lot],
+    ["Serial", doc.item.serial],
+    ["Best before", attribute(record, "expiry", "bestBefore", "best_before")],
+  ]
+    .filter((f): f is [string, string] => typeof f[1] === "string" && f[1] !== "")
+    .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
+    .join("");
+  const bundle = doc.identity ? `<p><a class="button" href="${escapeHtml(`${options.bundleBase}/${doc.identity.recordHash}`)}" download="proof-${escapeHtml(doc.item.gtin)}.json">Download the proof bundle</a></p>` : "";
+  return `${recall}<header><p class="brand">${escapeHtml(doc.brand?.name ?? "Unknown brand")}</p><h1>${escapeHtml(product)}</h1></header>
+${verdictBlock(doc)}${badge(doc)}<section><h2>Item</h2><dl>${facts}</dl>${bundle}</section>
+${timeline(doc, options.bundleBase)}`;
+}
+
+const STYLE = `:root{color-scheme:light;--ok:#0a6b2d;--bad:#a4161a;--warn:#8a5300;--ink:#1b1b1b;--muted:#4a4a4a}
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:#f6f6f4}
+main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.2rem 0 .5rem}h3{font-size:1rem;margin:0}
+.brand{margin:0;color:var(--muted);font-weight:600}.verdict{border-radius:.5rem;padding:.75rem 1rem;color:#fff}.verdict h2{margin:0;font-size:1.35rem}.verdict p{margin:.25rem 0 0}
+.ok{background:var(--ok)}.bad{background:var(--bad)}.warn{background:var(--warn)}.banner{background:var(--bad);color:#fff;padding:.75rem 1rem;font-size:1.1rem;margin:-1rem -1rem 1rem}
+.badge{font-size:.9rem;margin:.5rem 0}.badge a,a{color:#0b4f9c}dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dt{color:var(--muted)}dd{margin:0;word-break:break-all}
+.timeline{list-style:none;padding:0;margin:0;border-left:3px solid #c9c9c4}.event{margin:0 0 1rem;padding-left:1rem}.event p{margin:.1rem 0}.event ul{margin:.25rem 0;padding-left:1.2rem}
+.event.recalled h3{color:var(--bad)}.node{display:inline-block;font-size:.8rem;background:#e4e4de;border-radius:.25rem;padding:0 .35rem;margin-right:.25rem}.small{font-size:.85rem}
+.button{display:inline-block;background:#0b4f9c;color:#fff;padding:.5rem .9rem;border-radius:.4rem;text-decoration:none;margin-top:.75rem}
+#checks{background:#fff;border:1px solid #d6d6d0;border-radius:.5rem;padding:.75rem 1rem;margin-top:1.5rem}#checks ul{padding-left:1.2rem;margin:.25rem 0}.pass::marker{content:"✔ "}.fail::marker{content:"✘ ";color:var(--bad)}.skip::marker{content:"– "}
+#check-result.ok,#check-result.bad{color:#fff;padding:.25rem .5rem;border-radius:.25rem}
+@media (min-width:48rem){main{padding:2rem}}`;
+
+/** Inside <script type="application/json">, only "</" could end the element early. */
+function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, "\\u003c");
+}
+
+export function renderScanPage(doc: ScanDocument, options: ScanPageOptions): string {
+  const config = { rpcUrl: options.rpcUrl ?? null, contract: options.contract ?? null, bundleBase: options.bundleBase };
+  const title = `${doc.brand?.name ?? "TraceAnchor"} · ${VERDICTS[doc.verdict]?.title ?? doc.verdict}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body><main><div id="content">${renderMain(doc, options)}</div>
+<section id="checks" aria-labelledby="checks-title"><h2 id="checks-title">Checked on this phone</h2>
+<p id="check-result">Checking the records against their proofs${options.rpcUrl ? " and the chain" : ""}…</p><ul id="check-steps"></ul>
+<noscript><p>Turn on JavaScript to check the records on this device; the verdict above comes from the server.</p></noscript></section>
+</main>
+<script type="application/json" id="item-document">${jsonForScript(doc)}</script>
+<script type="application/json" id="scan-config">${jsonForScript(config)}</script>
+<script src="${escapeHtml(options.scriptUrl)}" defer></script>
+</body></html>`;
+}
