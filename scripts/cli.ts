@@ -161,6 +161,20 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       exitCode = await verifyContractCommand(config, PROJECT_ROOT, out);
     });
 
+  program
+    .command("audit")
+    .description("check every anchor against the chain and its published content, trusting neither our API nor our index")
+    .option("--brand <id>", "only this brand's batches")
+    .option("--from-block <n>", "first block to read (default: the deployment block)")
+    .option("--api <url>", "also fetch content from this API's record pages when no file is found")
+    .option("--compare-db <path>", "compare the indexer's SQLite database with the chain, row by row")
+    .option("--allow-missing", "do not fail on batches whose content is not available")
+    .action(async (options: { brand?: string; fromBlock?: string; api?: string; compareDb?: string; allowMissing?: boolean }, command: Command) => {
+      const { config, out } = context(command);
+      const { auditCommand } = await import("./commands/audit");
+      exitCode = await auditCommand(config, { ...options, ...(options.compareDb ? { db: options.compareDb } : {}) }, out);
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {

@@ -1,0 +1,79 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { cli } from "./cli-harness";
+import { DEV_KEYS, startRpcServer, type RpcServer } from "./rpc";
+
+const CSV = "gtin,serial,lot\n09506000134352,SN1,L42\n09506000134352,SN2,L42\n06141410000014,SN3,L1\n";
+const EPCIS = JSON.stringify({
+  "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+  type: "EPCISDocument",
+  schemaVersion: "2.0",
+  creationDate: "2026-11-01T08:00:00Z",
+  epcisBody: { eventList: [{ type: "ObjectEvent", eventTime: "2026-11-01T08:00:00+01:00", eventTimeZoneOffset: "+01:00", epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"], action: "OBSERVE", bizStep: "shipping" }] },
+});
+
+describe("traceanchor audit (content and chain)", function () {
+  let rpc: RpcServer;
+  let dir: string;
+  let env: Record<string, string>;
+  let identityRoot: string;
+  let traceRoot: string;
+
+  before(async function () {
+    rpc = await startRpcServer();
+  });
+  after(async function () {
+    await rpc.close();
+  });
+
+  beforeEach(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-audit-"));
+    const base = { TRACE_RPC_URL: rpc.url, TRACE_DEPLOYMENTS_DIR: path.join(dir, "deployments"), TRACE_CONTENT_DIR: path.join(dir, "content"), TRACE_EXPLORER_URL: "https://explorer.example" };
+    const signers = await ethers.getSigners();
+    expect((await cli(["deploy"], { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[0] }, dir)).code).to.equal(0);
+    await cli(["brand", "register", "--name", "Acme", "--admin", signers[1]!.address, "--prefix", "9506000"], { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[0] }, dir);
+    await cli(["brand", "submitter", "--brand", "1", "--account", signers[2]!.address, "--role", "factory"], { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[1] }, dir);
+    env = { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[2] };
+    fs.writeFileSync(path.join(dir, "items.csv"), CSV);
+    fs.writeFileSync(path.join(dir, "events.json"), EPCIS);
+    identityRoot = (await cli(["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv", "--json"], env, dir)).json.root as string;
+    traceRoot = (await cli(["batch", "submit", "--brand", "1", "--kind", "trace", "--input", "events.json", "--json"], env, dir)).json.root as string;
+  });
+
+  it("passes when every anchored root rebuilds from its content, and reports findings", async function () {
+    const result = await cli(["audit", "--json"], env, dir);
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    expect(result.json).to.include({ anchorsChecked: 2, ok: 2, contentMissing: 0 });
+    expect(result.json.discrepancies).to.deep.equal([]);
+    const findings = result.json.findings as Array<{ root: string; reason: string }>;
+    expect(findings).to.have.length(1);
+    expect(findings[0]!.root).to.equal(identityRoot);
+    expect(findings[0]!.reason).to.match(/^1 item\(s\) have GTINs outside brand 1's prefixes/);
+  });
+
+  it("fails, naming the batch, when a content file was altered on disk", async function () {
+    const file = path.join(dir, "content", `${traceRoot}.ndjson`);
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace('"shipping"', '"receiving"'));
+    const result = await cli(["audit", "--json"], env, dir);
+    expect(result.code).to.equal(3);
+    const mismatches = result.json.mismatches as Array<{ root: string; reason: string; explorerTxUrl: string }>;
+    expect(mismatches).to.have.length(1);
+    expect(mismatches[0]!.root).to.equal(traceRoot);
+    expect(mismatches[0]!.reason).to.match(/root/);
+    expect(mismatches[0]!.explorerTxUrl).to.match(/^https:\/\/explorer\.example\/tx\/0x/);
+    const human = await cli(["audit"], env, dir);
+    expect(human.stdout).to.include(`DISCREPANCY [content] brand 1 ${traceRoot}`);
+  });
+
+  it("fails on missing content unless --allow-missing, and --brand limits the audit", async function () {
+    fs.rmSync(path.join(dir, "content", `${identityRoot}.ndjson`));
+    expect((await cli(["audit", "--json"], env, dir)).code).to.equal(3);
+    const allowed = await cli(["audit", "--allow-missing", "--json"], env, dir);
+    expect(allowed.code).to.equal(0);
+    expect(allowed.json).to.include({ contentMissing: 1, ok: 1 });
+    expect((await cli(["audit", "--brand", "2", "--json"], env, dir)).json.anchorsChecked).to.equal(0);
+  });
+});
