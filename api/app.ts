@@ -1,0 +1,105 @@
+/**
+ * The proof API as a Fastify plugin over injected dependencies, and `buildApp` which wraps it in a
+ * server instance with the options it relies on. Nothing here reads the environment or opens files:
+ * `server.ts` (and the CLI's `serve`) do, and tests pass a temp SQLite.
+ *
+ *   buildApp({ db, scansDb?, config, log?, indexerStatus?, acceptUpload?, renderHtml? }): Promise<FastifyInstance>
+ */
+import Fastify, { type FastifyPluginAsync, type FastifyReply } from "fastify";
+import fp from "fastify-plugin";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Database } from "better-sqlite3";
+import type { Logger } from "pino";
+import type { ApiConfig } from "./config";
+import type { ItemDoc } from "./documents";
+import { createMirror } from "./mirror";
+import docs from "./plugins/docs";
+import errors from "./plugins/errors";
+import metrics from "./plugins/metrics";
+import security from "./plugins/security";
+import { createScansRepository } from "./repositories/scans";
+import digitalLinkRoutes from "./routes/digital-link";
+import healthRoutes from "./routes/health";
+import type { IndexerHealth, RouteOptions } from "./routes/options";
+import batchRoutes from "./routes/v1/batches";
+import brandRoutes from "./routes/v1/brands";
+import proofRoutes from "./routes/v1/proofs";
+import uploadRoutes from "./routes/v1/upload";
+import type { AcceptUpload } from "./upload";
+
+export interface AppDeps {
+  /** The indexer's mirror, opened read-only. */
+  readonly db: Database;
+  /** A separate writable SQLite file for scan counts; scans are off without it or with `config.scans` false. */
+  readonly scansDb?: Database;
+  readonly config: ApiConfig;
+  /** A pino logger; none when absent. Request logs carry method, route and status, never addresses. */
+  readonly log?: Logger;
+  /** The in-process indexer's status, for /readyz and /metrics. */
+  readonly indexerStatus?: () => IndexerHealth;
+  /** Writes an uploaded content file into the mirror; uploads answer 503 without it. */
+  readonly acceptUpload?: AcceptUpload;
+  /** The HTML scan page; JSON is served to browsers until it is given. */
+  readonly renderHtml?: (doc: ItemDoc) => string;
+  /** Process metrics in /metrics (default true). */
+  readonly processMetrics?: boolean;
+}
+
+/** Largest request body outside the streamed content upload. */
+const BODY_LIMIT = 64 * 1024;
+
+export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => {
+  const { config } = deps;
+  const mirror = createMirror(deps.db, { treeCacheBytes: config.treeCacheBytes });
+  const scans = config.scans && deps.scansDb !== undefined ? createScansRepository(deps.scansDb) : undefined;
+  if (scans !== undefined) app.addHook("onClose", async () => scans.close());
+  const options: RouteOptions = {
+    mirror,
+    config,
+    scans,
+    renderHtml: deps.renderHtml,
+    acceptUpload: deps.acceptUpload,
+    indexerStatus: deps.indexerStatus,
+  };
+
+  await app.register(errors);
+  await app.register(security, { rateLimit: config.rateLimit });
+  await app.register(metrics, { mirror, indexerStatus: deps.indexerStatus, processMetrics: deps.processMetrics ?? true });
+  await app.register(docs, { publicUrl: config.publicUrl });
+
+  await app.register(healthRoutes, options);
+  await app.register(digitalLinkRoutes, options);
+  await app.register(proofRoutes, options);
+  await app.register(brandRoutes, options);
+  await app.register(batchRoutes, options);
+  await app.register(uploadRoutes, options);
+};
+
+/** Request logs without personal data: no client address, no query string, no headers. */
+const safeSerializers = {
+  req: (req: { method?: string; url?: string; routeOptions?: { url?: string } }) => ({
+    method: req.method,
+    url: typeof req.url === "string" ? req.url.split("?")[0] : undefined,
+    route: req.routeOptions?.url,
+  }),
+};
+
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    ...(deps.log === undefined
+      ? { logger: false }
+      : { loggerInstance: deps.log.child({}, { serializers: safeSerializers, redact: { paths: ["req.remoteAddress", "req.ip", "ip", "*.ip", "req.headers"], remove: true } }) }),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: deps.config.trustProxy,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      void reply
+        .code(400)
+        .header("cache-control", "no-store")
+        .type("application/json; charset=utf-8")
+        .send({ error: "BAD_URL", message: `malformed request URL (${error.code})`, field: "path" });
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  await app.register(fp(traceAnchorApp), deps);
+  return app;
+}

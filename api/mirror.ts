@@ -1,0 +1,34 @@
+/** The repositories over one read-only mirror handle, plus the tree cache that serves proofs from it. */
+import type { Database } from "better-sqlite3";
+import { createAnchorsRepository, type AnchorsRepository } from "./repositories/anchors";
+import { createBrandsRepository, type BrandsRepository } from "./repositories/brands";
+import { createCursorRepository, type CursorRepository } from "./repositories/cursor";
+import { createItemsRepository, type ItemsRepository } from "./repositories/items";
+import { createRecordsRepository, type RecordsRepository } from "./repositories/records";
+import { createTreeNodesRepository } from "./repositories/tree-nodes";
+import { createTreeCache, type TreeCache } from "./trees";
+
+export interface Mirror {
+  readonly cursor: CursorRepository;
+  readonly brands: BrandsRepository;
+  readonly anchors: AnchorsRepository;
+  readonly records: RecordsRepository;
+  readonly items: ItemsRepository;
+  readonly trees: TreeCache;
+}
+
+export function createMirror(db: Database, options: { treeCacheBytes: number }): Mirror {
+  // Item lookups hit random pages of a large file: map it and keep hot pages in SQLite's cache
+  // instead of paying a read() per B-tree page. Both are per-connection and allowed read-only.
+  db.pragma("mmap_size = 4294967296");
+  db.pragma("cache_size = -65536");
+  const records = createRecordsRepository(db);
+  return {
+    cursor: createCursorRepository(db),
+    brands: createBrandsRepository(db),
+    anchors: createAnchorsRepository(db),
+    records,
+    items: createItemsRepository(db),
+    trees: createTreeCache({ treeNodes: createTreeNodesRepository(db), records, maxBytes: options.treeCacheBytes }),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * GET /healthz (the process answers) and GET /readyz (the mirror is usable: indexed, following the
+ * head, not halted). Readiness reads the cursor row and, when the indexer runs in-process, its status.
+ */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type, type Static } from "@sinclair/typebox";
+import { Health, Readiness } from "../schemas";
+import type { IndexerHealth, RouteOptions } from "./options";
+import type { Mirror } from "../mirror";
+
+export type ReadinessDoc = Static<typeof Readiness>;
+
+export function readiness(mirror: Mirror, status: IndexerHealth | undefined, nowSeconds: number): ReadinessDoc {
+  const cursor = mirror.cursor.get();
+  const indexer = status === undefined ? null : status.state;
+  if (cursor === undefined) {
+    return {
+      status: "not-ready",
+      reason: "not-indexed",
+      chainId: null,
+      contract: null,
+      indexedBlock: null,
+      headBlock: status?.head ?? null,
+      finalizedBlock: null,
+      lagBlocks: null,
+      lagSeconds: null,
+      indexer,
+    };
+  }
+  const indexed = status?.indexedBlock ?? cursor.blockNumber;
+  const head = Math.max(status?.head ?? cursor.headBlock ?? indexed, indexed);
+  const lagBlocks = head - indexed;
+  const lagSeconds = lagBlocks === 0 ? 0 : cursor.blockTime === null ? null : Math.max(0, nowSeconds - cursor.blockTime);
+  let reason: string | null = null;
+  if (status !== undefined) {
+    if (status.fatal !== null) reason = /REORG/i.test(status.fatal.code) ? "reorg-too-deep" : "halted";
+    else if (status.state === "failed" || status.state === "stopped") reason = "halted";
+    else if (status.stalled) reason = "stalled";
+  }
+  return {
+    status: reason === null ? "ready" : "not-ready",
+    reason,
+    chainId: String(cursor.chainId),
+    contract: cursor.contract,
+    indexedBlock: indexed,
+    headBlock: head,
+    finalizedBlock: cursor.finalizedBlock,
+    lagBlocks,
+    lagSeconds,
+    indexer,
+  };
+}
+
+const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, indexerStatus }) => {
+  app.get(
+    "/healthz",
+    { schema: { summary: "Liveness", tags: ["Operations"], response: { 200: Health } } },
+    async (_request, reply) => {
+      reply.header("cache-control", "no-store");
+      return { status: "ok" as const };
+    },
+  );
+
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "Readiness: indexer lag in blocks and seconds; 503 when not indexed, halted, stalled or after a too-deep reorg",
+        tags: ["Operations"],
+        querystring: Type.Object({}, { additionalProperties: false }),
+        response: { 200: Readiness, 503: Readiness },
+      },
+    },
+    async (_request, reply) => {
+      const doc = readiness(mirror, indexerStatus?.(), Math.floor(Date.now() / 1000));
+      reply.header("cache-control", "no-store");
+      return reply.code(doc.status === "ready" ? 200 : 503).send(doc);
+    },
+  );
+};
+
+export default plugin;

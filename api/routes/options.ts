@@ -1,0 +1,24 @@
+/** What every route plugin receives: the app's injected dependencies. */
+import type { ApiConfig } from "../config";
+import type { ItemDoc } from "../documents";
+import type { Mirror } from "../mirror";
+import type { ScansRepository } from "../repositories/scans";
+import type { AcceptUpload } from "../upload";
+
+/** The parts of the indexer's status /readyz looks at (indexer/indexer.ts `IndexerStatus`). */
+export interface IndexerHealth {
+  readonly state: string;
+  readonly head: number | null;
+  readonly indexedBlock: number | null;
+  readonly stalled: boolean;
+  readonly fatal: { readonly name: string; readonly code: string; readonly message: string } | null;
+}
+
+export interface RouteOptions {
+  readonly mirror: Mirror;
+  readonly config: ApiConfig;
+  readonly scans: ScansRepository | undefined;
+  readonly renderHtml: ((doc: ItemDoc) => string) | undefined;
+  readonly acceptUpload: AcceptUpload | undefined;
+  readonly indexerStatus: (() => IndexerHealth) | undefined;
+}

@@ -1,0 +1,59 @@
+/**
+ * PUT /v1/batches/{brandId}/{root}/content: a content file, streamed, accepted only if it rebuilds the
+ * anchored root, kind and leaf count (checked by the injected `acceptUpload`). 404 for an anchor the
+ * mirror does not know yet: the CLI retries while the indexer catches up.
+ */
+import type { Readable } from "node:stream";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { kindName } from "../../documents";
+import { ApiError, notFound } from "../../errors";
+import { BatchParams, UploadResult, errorResponses } from "../../schemas";
+import type { RouteOptions } from "../options";
+
+const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, config, acceptUpload }) => {
+  // The body is handed over as a stream, whatever its type; nothing buffers it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+
+  app.put(
+    "/v1/batches/:brandId/:root/content",
+    {
+      schema: {
+        summary: "Upload the content file of an anchored batch",
+        description: "NDJSON content file (header line, then one record per line), streamed; the body is not schema-validated but rebuilt into a Merkle tree.",
+        tags: ["Batches"],
+        consumes: ["application/x-ndjson"],
+        params: BatchParams,
+        response: { 200: UploadResult, ...errorResponses(400, 404, 413, 422, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const brandId = Number(request.params.brandId);
+      const root = request.params.root.toLowerCase();
+      const anchor = mirror.anchors.get(brandId, root);
+      if (anchor === undefined) throw notFound("anchor");
+      const done = { brandId: String(brandId), root, leafCount: anchor.leafCount };
+      if (anchor.contentStatus === "ok") return { status: "already-present", ...done };
+      if (acceptUpload === undefined) throw new ApiError(503, "UPLOADS_DISABLED", "this replica does not accept content uploads");
+      const declared = Number(request.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > config.maxUploadBytes) {
+        throw new ApiError(413, "TOO_LARGE", `content is larger than ${config.maxUploadBytes} bytes`);
+      }
+      const stream = request.body as Readable | undefined;
+      if (stream === undefined || typeof stream.pipe !== "function") throw new ApiError(400, "EMPTY_BODY", "send the content file as the request body", "body");
+      const result = await acceptUpload({
+        anchor: { brandId: String(brandId), root, kind: kindName(anchor.kind), leafCount: anchor.leafCount, contentUri: anchor.contentUri },
+        stream,
+        maxBytes: config.maxUploadBytes,
+      });
+      if (!result.ok) {
+        const status = result.code === "TOO_LARGE" ? 413 : result.code === "UNKNOWN_ANCHOR" ? 404 : 422;
+        throw new ApiError(status, result.code, result.reason);
+      }
+      reply.code(200);
+      return { status: "accepted", ...done };
+    },
+  );
+};
+
+export default plugin;

@@ -1,0 +1,263 @@
+/**
+ * `npm run bench:api`: the Digital Link item route over a mirror of 1,000,000 identity records,
+ * against a bare Fastify route returning a constant JSON object, on the same machine in the same run.
+ *
+ * 1. Builds the mirror directly in bulk (no chain, no content file): 4 identity batches of 250,000
+ *    records (100 GTINs, serials, 1,000 lots) with their trees, plus a trace batch naming 1,000 lots,
+ *    written exactly as the indexer's schema expects.
+ * 2. Forks two servers (this file with `serve-item` / `serve-bare`): the real app (buildApp, read-only
+ *    mirror, scans on, rate limit off, no request logs) and a bare Fastify.
+ * 3. autocannon in this process, 32 connections, 10 s each after a warm-up; item requests spread at
+ *    random over all items. Checks that a sample of item responses are genuine with verifying proofs.
+ *
+ * Prints a table, rewrites its section of docs/benchmarks.md, and ends with one JSON line:
+ * {"records","itemReqPerSec","bareReqPerSec","ratio","p99Ms"}. Targets: ratio ≥ 0.40, p99 ≤ 25 ms.
+ *
+ *   node --max-old-space-size=4096 -r ts-node/register/transpile-only bench/api.ts
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import Database from "better-sqlite3";
+import Fastify from "fastify";
+import {
+  buildTree,
+  canonicalRecord,
+  createSaltSource,
+  extractItemKeys,
+  gs1CheckDigit,
+  identityRecord,
+  lgtinUrn,
+  recordHashInto,
+  traceRecord,
+} from "../core";
+import { openDatabase, runMigrations } from "../indexer/db";
+import { buildApp } from "../api/app";
+import { apiConfig } from "../api/config";
+import { writeBenchSection } from "./report";
+
+const RECORDS = Number(process.env.BENCH_API_RECORDS ?? 1_000_000);
+const BATCHES = 4;
+const GTINS = 100;
+const LOTS = 1000;
+const CONNECTIONS = 32;
+const DURATION_S = Number(process.env.BENCH_API_SECONDS ?? 10);
+const WARMUP_S = 3;
+const PREFIX = "9506000";
+const CONTRACT = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+
+const gtins = Array.from({ length: GTINS }, (_, i) => {
+  const body = `0${PREFIX}${String(10_000 + i).padStart(5, "0")}`;
+  return `${body}${gs1CheckDigit(body)}`;
+});
+const itemOf = (i: number) => ({ gtin: gtins[i % GTINS] as string, serial: `S${i}`, lot: `L${Math.floor(i / GTINS) % LOTS}` });
+
+function buildMirror(file: string): { seconds: number; bytes: number } {
+  const started = process.hrtime.bigint();
+  const db = openDatabase(file);
+  runMigrations(db);
+  db.pragma("synchronous = OFF");
+  const salt = createSaltSource(new Uint8Array(32).fill(7));
+  const hex = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
+  db.prepare("INSERT INTO cursor (id, chain_id, contract, from_block, block_number, block_hash, head_block, finalized_block) VALUES (1, 31337, ?, 1, 1000, ?, 1000, 990)").run(
+    CONTRACT,
+    hex(1000),
+  );
+  db.prepare("INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES (1000, ?, ?, 1709260000)").run(hex(1000), hex(999));
+  db.prepare(
+    "INSERT INTO brands (brand_id, admin, pending_admin, name, registered_block, registered_tx, registered_log, registered_time, updated_block) VALUES (1, ?, NULL, 'Bench Brand', 1, ?, 0, 1709250000, 1)",
+  ).run(`0x${"a1".repeat(20)}`, hex(1));
+  db.prepare("INSERT INTO prefixes (prefix, brand_id, assigned_block, assigned_tx, assigned_log, assigned_time) VALUES (?, 1, 1, ?, 1, 1709250000)").run(PREFIX, hex(2));
+  db.prepare("INSERT INTO submitters (brand_id, account, role, role_raw, set_block, set_tx, set_log, set_time) VALUES (1, ?, 'factory', ?, 1, ?, 2, 1709250000)").run(
+    `0x${"f1".repeat(20)}`,
+    `0x${Buffer.from("factory").toString("hex").padEnd(64, "0")}`,
+    hex(3),
+  );
+  const anchor = db.prepare(
+    "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time, content_status) " +
+      "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'ok')",
+  );
+  const record = db.prepare("INSERT INTO records (brand_id, root, leaf_index, record_hash, record) VALUES (1, ?, ?, ?, ?)");
+  const key = db.prepare("INSERT OR IGNORE INTO item_keys (gtin, serial, lot, kind, record_hash, brand_id, root, leaf_index) VALUES (?, ?, ?, ?, ?, 1, ?, ?)");
+  const tree = db.prepare("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES (1, ?, ?)");
+
+  const writeBatch = (kind: 1 | 2, texts: string[], keys: (leaf: number) => [string, string, string][], block: number): void => {
+    const packed = Buffer.alloc(texts.length * 32);
+    texts.forEach((text, i) => recordHashInto(text, packed, i * 32));
+    const built = buildTree(packed);
+    db.transaction(() => {
+      anchor.run(built.root, kind, texts.length, `ipfs://bench/${built.root}`, `0x${"f1".repeat(20)}`, block, hex(block), hex(block * 7), 1709250000 + 12 * block);
+      for (let i = 0; i < texts.length; i++) {
+        const hash = packed.subarray(i * 32, i * 32 + 32);
+        record.run(built.root, i, hash, texts[i]);
+        for (const [g, s, l] of keys(i)) key.run(g, s, l, kind, hash, built.root, i);
+      }
+      tree.run(built.root, Buffer.from(built.serialize()));
+    })();
+  };
+
+  const perBatch = Math.ceil(RECORDS / BATCHES);
+  for (let b = 0; b < BATCHES; b++) {
+    const from = b * perBatch;
+    const to = Math.min(RECORDS, from + perBatch);
+    const texts: string[] = [];
+    for (let i = from; i < to; i++) texts.push(canonicalRecord(identityRecord(itemOf(i), salt(i))));
+    writeBatch(1, texts, (leaf) => {
+      const item = itemOf(from + leaf);
+      return [[item.gtin, item.serial, item.lot]];
+    }, 100 + b);
+  }
+  const events = Array.from({ length: LOTS }, (_, j) =>
+    traceRecord(
+      {
+        type: "ObjectEvent",
+        action: "OBSERVE",
+        eventTime: new Date(Date.UTC(2024, 2, 1) + j * 60_000).toISOString(),
+        eventTimeZoneOffset: "+00:00",
+        bizStep: "shipping",
+        quantityList: [{ epcClass: lgtinUrn(gtins[j % GTINS] as string, `L${j}`, PREFIX.length), quantity: 100 }],
+      },
+      salt(RECORDS + j),
+    ),
+  );
+  writeBatch(
+    2,
+    events.map((e) => canonicalRecord(e)),
+    (leaf) => {
+      const e = events[leaf];
+      if (e === undefined) return [];
+      return extractItemKeys(e.event).flatMap((k): [string, string, string][] => (k.type === "lot" ? [[k.gtin, "", k.lot]] : []));
+    },
+    200,
+  );
+  db.close();
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes: fs.statSync(file).size };
+}
+
+/** Child mode: serve and report the port over IPC. */
+async function serve(mode: string, dbPath: string, scansPath: string): Promise<void> {
+  let app;
+  if (mode === "serve-bare") {
+    app = Fastify();
+    app.get("/", async () => ({ hello: "world" }));
+  } else {
+    const db = openDatabase(dbPath, { readonly: true });
+    const scansDb = new Database(scansPath);
+    scansDb.pragma("journal_mode = WAL");
+    scansDb.pragma("synchronous = NORMAL");
+    app = await buildApp({ db, scansDb, config: apiConfig({ rateLimit: 0, scanThreshold: 1_000_000, publicUrl: "https://id.example.com" }), processMetrics: true });
+  }
+  const url = await app.listen({ port: 0, host: "127.0.0.1" });
+  process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));
+  process.send?.({ url });
+}
+
+function start(mode: string, dbPath: string, scansPath: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(__filename, [mode, dbPath, scansPath], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  return new Promise((resolve, reject) => {
+    child.once("message", (message: { url: string }) => resolve({ child, url: message.url }));
+    child.once("exit", (code) => reject(new Error(`${mode} exited with ${code}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners("exit");
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+const randomItemPath = (): string => {
+  const item = itemOf(Math.floor(Math.random() * RECORDS));
+  return `/01/${item.gtin}/21/${item.serial}`;
+};
+
+async function load(url: string, seconds: number, randomItems: boolean): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    ...(randomItems ? { requests: [{ method: "GET", setupRequest: (req: autocannon.Request) => ({ ...req, path: randomItemPath() }) }] } : {}),
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-api-"));
+  const dbPath = path.join(dir, "trace.db");
+  try {
+    process.stderr.write(`building a mirror of ${RECORDS.toLocaleString("en")} identity records…\n`);
+    const built = buildMirror(dbPath);
+    process.stderr.write(`built in ${built.seconds.toFixed(1)} s, ${(built.bytes / 2 ** 20).toFixed(0)} MiB\n`);
+
+    const item = await start("serve-item", dbPath, path.join(dir, "scans.db"));
+    let itemResult: autocannon.Result;
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${item.url}${randomItemPath()}`);
+        const doc = (await res.json()) as { verdict: string; identity: { root: string; recordHash: string; proof: string[] } };
+        if (doc.verdict !== "genuine" || !StandardMerkleTree.verify(doc.identity.root, ["bytes32"], [doc.identity.recordHash], doc.identity.proof)) {
+          throw new Error(`item check failed: ${JSON.stringify(doc).slice(0, 300)}`);
+        }
+      }
+      await load(item.url, WARMUP_S, true);
+      itemResult = await load(item.url, DURATION_S, true);
+    } finally {
+      await stop(item.child);
+    }
+    const bare = await start("serve-bare", dbPath, "");
+    let bareResult: autocannon.Result;
+    try {
+      await load(bare.url, WARMUP_S, false);
+      bareResult = await load(bare.url, DURATION_S, false);
+    } finally {
+      await stop(bare.child);
+    }
+
+    const itemReqPerSec = Math.round(itemResult.requests.average);
+    const bareReqPerSec = Math.round(bareResult.requests.average);
+    const ratio = Number((itemReqPerSec / bareReqPerSec).toFixed(3));
+    const p99Ms = itemResult.latency.p99;
+    const errors = itemResult.errors + itemResult.non2xx;
+    const rows = [
+      ["route", "req/s", "p50 ms", "p99 ms", "errors + non-2xx"],
+      ["GET /01/{gtin}/21/{serial} (random item)", itemReqPerSec.toLocaleString("en"), String(itemResult.latency.p50), String(p99Ms), String(errors)],
+      ["bare Fastify, constant JSON", bareReqPerSec.toLocaleString("en"), String(bareResult.latency.p50), String(bareResult.latency.p99), String(bareResult.errors + bareResult.non2xx)],
+    ];
+    const table = rows.map((r, i) => `| ${r.join(" | ")} |${i === 0 ? `\n|${r.map((_, j) => (j === 0 ? "---" : "---:")).join("|")}|` : ""}`).join("\n");
+    console.log(table);
+    writeBenchSection(
+      "api",
+      [
+        "## Proof API (`npm run bench:api`)",
+        "",
+        `Mirror of ${RECORDS.toLocaleString("en")} identity records in ${BATCHES} batches (+ a 1,000-event trace batch), built in bulk in ${built.seconds.toFixed(0)} s (${(built.bytes / 2 ** 20).toFixed(0)} MiB).`,
+        `autocannon in the bench process, ${CONNECTIONS} connections, ${DURATION_S} s after a ${WARMUP_S} s warm-up; each server in its own child process on the same machine.`,
+        "Item requests are spread at random over all items; every response carries the identity proof, the lot's trace event with its proof, and a counted scan.",
+        "",
+        table,
+        "",
+        `Ratio item / bare: **${ratio}** (target ≥ 0.40); item p99 **${p99Ms} ms** (target ≤ 25 ms).`,
+      ].join("\n"),
+    );
+    console.log(JSON.stringify({ records: RECORDS, itemReqPerSec, bareReqPerSec, ratio, p99Ms }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const mode = process.argv[2];
+if (mode === "serve-item" || mode === "serve-bare") {
+  serve(mode, process.argv[3] ?? "", process.argv[4] ?? "").catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,288 @@
+/**
+ * A mirror database for API tests, written exactly as the indexer's schema expects: the cursor and
+ * block rows, brands, prefixes, submitters and anchors as the chain would produce them, and batch
+ * contents (records, item_keys, tree_nodes) built with core's `buildBatch`. Kept apart so it can be
+ * swapped for the real indexer + ingester later.
+ *
+ *   createMirrorFixture(): Promise<MirrorFixture>     the scenario the API tests share
+ *   insertAnchor(db, row) / insertContents(db, brandId, built)   building blocks
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildBatch, type BuildBatchResult } from "../../core/batch";
+import { extractItemKeys } from "../../core/epcis";
+import { sgtinUrn, lgtinUrn, sgtinPatternUrn } from "../../core/epc";
+import { gs1CheckDigit } from "../../core/gs1";
+import { canonicalRecord, parseRecord, recordHash, type TraceAnchorRecord } from "../../core/record";
+import { openDatabase, runMigrations, type Db } from "../../indexer/db";
+
+export const CHAIN_ID = 31337;
+export const CONTRACT = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+export const HEAD_BLOCK = 120;
+export const FINALIZED_BLOCK = 50;
+/** Block timestamps: block n is mined at BASE_TIME + 12 n. */
+export const BASE_TIME = 1_709_251_200;
+
+export const ADDR = {
+  acmeAdmin: "0x00000000000000000000000000000000000000a1",
+  factory: "0x00000000000000000000000000000000000000f1",
+  logistics: "0x00000000000000000000000000000000000000f2",
+  fakeAdmin: "0x00000000000000000000000000000000000000b1",
+};
+
+export const ACME = { brandId: 1, name: "Acme Apparel", prefix: "9506000" };
+export const FAKE = { brandId: 2, name: "Knockoff Traders", prefix: "4006381" };
+
+/** GTIN-14 with company prefix 9506000 and item reference `ref` (5 digits). */
+export function acmeGtin(ref: string): string {
+  const body = `0${ACME.prefix}${ref.padStart(5, "0")}`;
+  return `${body}${gs1CheckDigit(body)}`;
+}
+
+export const GTIN = "09506000134352";
+/** The same item as GTIN-13, as printed on a retail label. */
+export const GTIN13 = "9506000134352";
+/** A GTIN whose company prefix nobody owns. */
+export const ORPHAN_GTIN = (() => {
+  const body = "0871234500001";
+  return `${body}${gs1CheckDigit(body)}`;
+})();
+
+export const blockTime = (block: number): number => BASE_TIME + 12 * block;
+export const txHashOf = (n: number): string => `0x${n.toString(16).padStart(64, "0")}`;
+export const blockHashOf = (n: number): string => `0x${(n + 0xb000).toString(16).padStart(64, "0")}`;
+const roleRaw = (label: string): string => `0x${Buffer.from(label, "utf8").toString("hex").padEnd(64, "0")}`;
+
+export interface AnchorInput {
+  readonly brandId: number;
+  readonly root: string;
+  readonly kind: 1 | 2;
+  readonly leafCount: number;
+  readonly submitter: string;
+  readonly blockNumber: number;
+  readonly logIndex?: number;
+  readonly contentStatus?: "pending" | "ok" | "missing" | "mismatch";
+  readonly contentError?: string | null;
+  readonly revoked?: { readonly block: number; readonly reason: string; readonly by: string };
+}
+
+export function insertAnchor(db: Db, a: AnchorInput): void {
+  const logIndex = a.logIndex ?? 0;
+  db.prepare(
+    "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time, " +
+      "revoked_at_block, revoked_by, revoke_reason, revoke_tx, revoke_log, revoked_time, content_status, content_error) " +
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  ).run(
+    a.brandId,
+    a.root,
+    a.kind,
+    a.leafCount,
+    `ipfs://content/${a.root}.ndjson`,
+    a.submitter,
+    a.blockNumber,
+    blockHashOf(a.blockNumber),
+    txHashOf(a.blockNumber * 100 + logIndex),
+    logIndex,
+    blockTime(a.blockNumber),
+    a.revoked?.block ?? null,
+    a.revoked?.by ?? null,
+    a.revoked?.reason ?? null,
+    a.revoked === undefined ? null : txHashOf(a.revoked.block * 100 + 99),
+    a.revoked === undefined ? null : 99,
+    a.revoked === undefined ? null : blockTime(a.revoked.block),
+    a.contentStatus ?? "ok",
+    a.contentError ?? null,
+  );
+}
+
+/** What the ingester writes for a matching content file: records, item keys and the serialised tree. */
+export function insertContents(db: Db, brandId: number, built: BuildBatchResult): TraceAnchorRecord[] {
+  const lines = fs.readFileSync(built.content, "utf8").split("\n").filter((line) => line.length > 0).slice(1);
+  const insertRecord = db.prepare("INSERT INTO records (brand_id, root, leaf_index, record_hash, record) VALUES (?, ?, ?, ?, ?)");
+  const insertKey = db.prepare(
+    "INSERT OR IGNORE INTO item_keys (gtin, serial, lot, kind, record_hash, brand_id, root, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+  );
+  const records: TraceAnchorRecord[] = [];
+  db.transaction(() => {
+    lines.forEach((line, leafIndex) => {
+      const record = parseRecord(JSON.parse(line));
+      records.push(record);
+      const hash = Buffer.from(recordHash(canonicalRecord(record)).slice(2), "hex");
+      insertRecord.run(brandId, built.root, leafIndex, hash, line);
+      if (record.kind === "identity") {
+        insertKey.run(record.item.gtin, record.item.serial, record.item.lot ?? "", 1, hash, brandId, built.root, leafIndex);
+        return;
+      }
+      for (const key of extractItemKeys(record.event)) {
+        if (key.type === "serial") insertKey.run(key.gtin, key.serial, "", 2, hash, brandId, built.root, leafIndex);
+        else if (key.type === "lot") insertKey.run(key.gtin, "", key.lot, 2, hash, brandId, built.root, leafIndex);
+        else if (key.type === "class") insertKey.run(key.gtin, "", "", 2, hash, brandId, built.root, leafIndex);
+      }
+    });
+    db.prepare("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES (?, ?, ?)").run(brandId, built.root, Buffer.from(built.tree.serialize()));
+  })();
+  return records;
+}
+
+export interface BuiltFixtureBatch extends BuildBatchResult {
+  readonly brandId: number;
+  readonly records: TraceAnchorRecord[];
+}
+
+export interface MirrorFixture {
+  readonly dir: string;
+  readonly dbPath: string;
+  readonly contentDir: string;
+  readonly batches: {
+    /** Acme, final: SER1, SER2 (LOT1), SER3 (LOT2), SCAN1, "a.b-c/d". */
+    readonly identity: BuiltFixtureBatch;
+    /** Acme, revoked: REV1. */
+    readonly revoked: BuiltFixtureBatch;
+    /** Knockoff Traders anchoring Acme's GTIN: FAKE1. */
+    readonly counterfeit: BuiltFixtureBatch;
+    /** Acme trace events, final: SER1 commissioned, LOT1 shipped, class inspected, LOT2 recalled. */
+    readonly trace: BuiltFixtureBatch;
+    /** Knockoff Traders "recalling" SER1: must not count. */
+    readonly griefing: BuiltFixtureBatch;
+    /** Acme, anchored after the finalized block: NEW1. */
+    readonly recent: BuiltFixtureBatch;
+    /** Acme, an identity GTIN nobody owns: ORPHAN1. */
+    readonly orphan: BuiltFixtureBatch;
+  };
+  /** An anchored batch whose content was never uploaded (content_status pending), with its built content. */
+  readonly pending: BuiltFixtureBatch;
+  /** Content status mismatch, no rows. */
+  readonly mismatchRoot: string;
+  cleanup(): void;
+}
+
+async function build(dir: string, name: string, kind: "identity" | "trace", text: string): Promise<BuildBatchResult> {
+  const input = path.join(dir, name);
+  fs.writeFileSync(input, text);
+  return buildBatch({ kind, input, outDir: path.join(dir, "built") });
+}
+
+const event = (fields: Record<string, unknown>): string => JSON.stringify({ type: "ObjectEvent", action: "OBSERVE", eventTimeZoneOffset: "+00:00", ...fields });
+
+export async function createMirrorFixture(): Promise<MirrorFixture> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-api-"));
+  const dbPath = path.join(dir, "trace.db");
+  const contentDir = path.join(dir, "content");
+  fs.mkdirSync(contentDir);
+  const db = openDatabase(dbPath);
+  try {
+    runMigrations(db);
+    const cp = ACME.prefix.length;
+    const identity = await build(
+      dir,
+      "identity.csv",
+      "identity",
+      `gtin,serial,lot,color\n${GTIN},SER1,LOT1,red\n${GTIN13},SER2,LOT1,blue\n${GTIN},SER3,LOT2,green\n${GTIN},SCAN1,,\n${GTIN},a.b-c/d,,\n`,
+    );
+    const revoked = await build(dir, "revoked.csv", "identity", `gtin,serial\n${GTIN},REV1\n`);
+    const counterfeit = await build(dir, "counterfeit.csv", "identity", `gtin,serial\n${GTIN},FAKE1\n`);
+    const recent = await build(dir, "recent.csv", "identity", `gtin,serial\n${GTIN},NEW1\n`);
+    const orphan = await build(dir, "orphan.csv", "identity", `gtin,serial\n${ORPHAN_GTIN},ORPHAN1\n`);
+    const pending = await build(dir, "pending.csv", "identity", `gtin,serial\n${GTIN},PEND1\n${GTIN},PEND2\n`);
+    const trace = await build(
+      dir,
+      "trace.ndjson",
+      "trace",
+      [
+        event({ eventTime: "2024-03-01T08:00:00.000Z", bizStep: "commissioning", action: "ADD", epcList: [sgtinUrn(GTIN, "SER1", cp)] }),
+        event({ eventTime: "2024-03-02T09:00:00+08:00", bizStep: "shipping", quantityList: [{ epcClass: lgtinUrn(GTIN, "LOT1", cp), quantity: 10 }] }),
+        event({ eventTime: "2024-02-28T10:00:00.000Z", bizStep: "inspecting", quantityList: [{ epcClass: sgtinPatternUrn(GTIN, cp), quantity: 3 }] }),
+        event({
+          eventTime: "2024-03-05T10:00:00.000Z",
+          bizStep: "holding",
+          disposition: "urn:epcglobal:cbv:disp:recalled",
+          quantityList: [{ epcClass: lgtinUrn(GTIN, "LOT2", cp), quantity: 5 }],
+        }),
+      ].join("\n") + "\n",
+    );
+    const griefing = await build(
+      dir,
+      "griefing.ndjson",
+      "trace",
+      `${event({ eventTime: "2024-03-06T10:00:00.000Z", disposition: "recalled", epcList: [sgtinUrn(GTIN, "SER1", cp)] })}\n`,
+    );
+
+    db.transaction(() => {
+      db.prepare(
+        "INSERT INTO cursor (id, chain_id, contract, from_block, block_number, block_hash, head_block, finalized_block) VALUES (1, ?, ?, 1, ?, ?, ?, ?)",
+      ).run(CHAIN_ID, CONTRACT, HEAD_BLOCK, blockHashOf(HEAD_BLOCK), HEAD_BLOCK, FINALIZED_BLOCK);
+      db.prepare("INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?)").run(
+        HEAD_BLOCK,
+        blockHashOf(HEAD_BLOCK),
+        blockHashOf(HEAD_BLOCK - 1),
+        blockTime(HEAD_BLOCK),
+      );
+      const brand = db.prepare(
+        "INSERT INTO brands (brand_id, admin, pending_admin, name, registered_block, registered_tx, registered_log, registered_time, updated_block) VALUES (?, ?, NULL, ?, ?, ?, 0, ?, ?)",
+      );
+      brand.run(ACME.brandId, ADDR.acmeAdmin, ACME.name, 2, txHashOf(200), blockTime(2), 2);
+      brand.run(FAKE.brandId, ADDR.fakeAdmin, FAKE.name, 3, txHashOf(300), blockTime(3), 3);
+      const prefix = db.prepare("INSERT INTO prefixes (prefix, brand_id, assigned_block, assigned_tx, assigned_log, assigned_time) VALUES (?, ?, ?, ?, 1, ?)");
+      prefix.run(ACME.prefix, ACME.brandId, 2, txHashOf(201), blockTime(2));
+      prefix.run(FAKE.prefix, FAKE.brandId, 3, txHashOf(301), blockTime(3));
+      // A shorter prefix of Acme's owned by the counterfeiter: the longest match must win.
+      prefix.run("950600", FAKE.brandId, 4, txHashOf(401), blockTime(4));
+      const submitter = db.prepare(
+        "INSERT INTO submitters (brand_id, account, role, role_raw, set_block, set_tx, set_log, set_time) VALUES (?, ?, ?, ?, ?, ?, 2, ?)",
+      );
+      submitter.run(ACME.brandId, ADDR.factory, "factory", roleRaw("factory"), 5, txHashOf(500), blockTime(5));
+      submitter.run(ACME.brandId, ADDR.logistics, "logistics", roleRaw("logistics"), 5, txHashOf(501), blockTime(5));
+      submitter.run(FAKE.brandId, ADDR.fakeAdmin, "factory", roleRaw("factory"), 6, txHashOf(600), blockTime(6));
+
+      const anchored = (brandId: number, built: BuildBatchResult, blockNumber: number, submitterAddr: string, extra: Partial<AnchorInput> = {}): void =>
+        insertAnchor(db, { brandId, root: built.root, kind: built.kind === "identity" ? 1 : 2, leafCount: built.leafCount, submitter: submitterAddr, blockNumber, ...extra });
+      anchored(ACME.brandId, identity, 10, ADDR.factory);
+      anchored(ACME.brandId, revoked, 12, ADDR.factory, { revoked: { block: 13, reason: "labels printed twice", by: ADDR.acmeAdmin } });
+      anchored(FAKE.brandId, counterfeit, 14, ADDR.fakeAdmin);
+      anchored(ACME.brandId, trace, 16, ADDR.logistics);
+      anchored(FAKE.brandId, griefing, 17, ADDR.fakeAdmin);
+      anchored(ACME.brandId, orphan, 18, ADDR.factory);
+      anchored(ACME.brandId, recent, 100, ADDR.factory);
+      anchored(ACME.brandId, pending, 20, ADDR.factory, { contentStatus: "pending" });
+      insertAnchor(db, {
+        brandId: ACME.brandId,
+        root: `0x${"ab".repeat(32)}`,
+        kind: 1,
+        leafCount: 3,
+        submitter: ADDR.factory,
+        blockNumber: 21,
+        contentStatus: "mismatch",
+        contentError: "rebuilt root differs from the anchored root",
+      });
+    })();
+
+    const withRecords = (brandId: number, built: BuildBatchResult): BuiltFixtureBatch => ({ ...built, brandId, records: insertContents(db, brandId, built) });
+    const batches = {
+      identity: withRecords(ACME.brandId, identity),
+      revoked: withRecords(ACME.brandId, revoked),
+      counterfeit: withRecords(FAKE.brandId, counterfeit),
+      trace: withRecords(ACME.brandId, trace),
+      griefing: withRecords(FAKE.brandId, griefing),
+      recent: withRecords(ACME.brandId, recent),
+      orphan: withRecords(ACME.brandId, orphan),
+    };
+    const pendingRecords = fs
+      .readFileSync(pending.content, "utf8")
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .slice(1)
+      .map((l) => parseRecord(JSON.parse(l)));
+    return {
+      dir,
+      dbPath,
+      contentDir,
+      batches,
+      pending: { ...pending, brandId: ACME.brandId, records: pendingRecords },
+      mismatchRoot: `0x${"ab".repeat(32)}`,
+      cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Property-based fuzzing of every route: thousands of malformed paths, queries, headers and bodies.
+ * Whatever comes in, the API answers below 500 with a parseable body, keeps running, and leaves the
+ * mirror exactly as it was.
+ */
+import fs from "node:fs";
+import { expect } from "chai";
+import fc from "fast-check";
+import { checkContent } from "../../core/content";
+import type { AcceptUpload } from "../../api/upload";
+import { databaseChecksum } from "../../indexer/checksum";
+import { openDatabase } from "../../indexer/db";
+import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
+import { buildTestApp, type TestApp } from "./helper";
+
+const RUNS = Number(process.env.TRACE_FUZZ_RUNS ?? 2500);
+
+const fakeUpload: AcceptUpload = async ({ anchor, stream }) => {
+  const check = await checkContent({ input: stream, file: "upload" }, { root: anchor.root, kind: anchor.kind, leafCount: anchor.leafCount });
+  return check.ok ? { ok: true } : { ok: false, code: check.code, reason: check.reason };
+};
+
+describe("api: fuzz (no input produces a 5xx)", function () {
+  this.timeout(600_000);
+  let fixture: MirrorFixture;
+  let t: TestApp;
+  let checksumBefore: string;
+
+  before(async function () {
+    fixture = await createMirrorFixture();
+    const probe = openDatabase(fixture.dbPath, { readonly: true });
+    checksumBefore = databaseChecksum(probe);
+    probe.close();
+    t = await buildTestApp(fixture, { acceptUpload: fakeUpload, config: { rateLimit: 1_000_000, maxUploadBytes: 4096 } });
+  });
+
+  after(async function () {
+    await t.close();
+    fixture.cleanup();
+  });
+
+  /** Built once the fixture exists: some segments are its roots. */
+  function arbitraries() {
+    const known = (): string[] => [
+      GTIN,
+      "9506000134352",
+      "SER1",
+      "LOT1",
+      "a.b-c%2Fd",
+      fixture.batches.identity.root,
+      fixture.pending.root,
+      "1",
+      "2",
+      "0",
+      "-1",
+      "99999999999999999999",
+      "0x",
+      `0x${"00".repeat(32)}`,
+    ];
+
+    const rawSegment = fc.oneof(
+      fc.constantFrom(...known()),
+      fc.string({ maxLength: 30 }).map(encodeURIComponent),
+      fc.string({ unit: "binary", maxLength: 30 }).map(encodeURIComponent),
+      fc.stringMatching(/^[!-~]{0,40}$/).map((s) => s.replace(/[?#/]/g, "")),
+      fc.constantFrom("%", "%zz", "%E0%A4%A", "%00", "..", ".", "%2e%2e", "%2F", "%C0%AF", "\u00e9", "x".repeat(300), "9".repeat(30)),
+      fc.nat({ max: 10 ** 15 }).map(String),
+    );
+
+    const path = fc.oneof(
+      fc.tuple(rawSegment, fc.option(rawSegment), fc.option(rawSegment), fc.array(rawSegment, { maxLength: 3 })).map(
+        ([gtin, lot, serial, extra]) =>
+          `/01/${gtin}${lot === null ? "" : `/10/${lot}`}${serial === null ? "" : `/21/${serial}`}${extra.map((s) => `/${s}`).join("")}`,
+      ),
+      fc.tuple(fc.constantFrom("01", "10", "21", "22", "gtin", "ser", "00", ""), fc.array(rawSegment, { maxLength: 6 })).map(([ai, rest]) => `/${ai}/${rest.join("/")}`),
+      rawSegment.map((h) => `/v1/proofs/${h}`),
+      fc.tuple(rawSegment, rawSegment, fc.constantFrom("", "/records", "/content", "/x", "/")).map(([b, r, tail]) => `/v1/batches/${b}/${r}${tail}`),
+      rawSegment.map((b) => `/v1/brands/${b}`),
+      fc.constantFrom("/v1/brands", "/v1/batches", "/healthz", "/readyz", "/metrics", "/docs/json", "/docs", "/", "//", "/01", "/01/"),
+      fc.array(rawSegment, { maxLength: 5 }).map((segments) => `/${segments.join("/")}`),
+    );
+
+    const queryValue = fc.oneof(rawSegment, fc.constantFrom("linkset", "all", "identity", "trace", "10", "0", "-5", "1e3", "", "1-2", "5-5"));
+    const query = fc.option(
+      fc
+        .array(fc.tuple(fc.constantFrom("linkType", "brand", "kind", "cursor", "limit", "x", "__proto__", "constructor", "a[b]", ""), queryValue), { maxLength: 5 })
+        .map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join("&")}`),
+    );
+
+    const headerValue = fc.stringMatching(/^[ -~]{0,80}$/);
+    const headers = fc.record(
+      {
+        accept: fc.oneof(headerValue, fc.constantFrom("application/linkset+json", "text/html", "*/*;q=0", "application/json;q=abc", "text/*")),
+        "if-none-match": fc.oneof(headerValue, fc.constantFrom("*", '"x"', 'W/"x"')),
+        "content-type": fc.oneof(headerValue, fc.constantFrom("application/json", "application/x-ndjson", "multipart/form-data; boundary=x", "text/plain")),
+        origin: headerValue,
+        "access-control-request-method": fc.constantFrom("GET", "PUT", "DELETE", "x"),
+        "x-forwarded-for": headerValue,
+        range: headerValue,
+      },
+      { requiredKeys: [] },
+    );
+
+    const body = fc.oneof(
+      fc.constant(undefined),
+      fc.string({ maxLength: 200 }),
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+      fc.constantFrom('{"a":1}', "{", "null", '{"__proto__":{"x":1}}', "x".repeat(10_000)),
+      fc.constant("valid-content"),
+    );
+
+    const method = fc.constantFrom("GET", "GET", "GET", "HEAD", "OPTIONS", "PUT", "POST", "DELETE", "PATCH");
+    return { method, path, query, headers, body };
+  }
+
+  it(`answers ${RUNS} random requests below 500 with parseable bodies`, async function () {
+    const { method, path, query, headers, body } = arbitraries();
+    const content = fs.readFileSync(fixture.pending.content);
+    let sent = 0;
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(method, path, query, headers, body, async (m, p, q, h, b) => {
+        const payload = b === "valid-content" ? content : b;
+        let res;
+        try {
+          res = await t.app.inject({
+            method: m as "GET",
+            url: `${p}${q ?? ""}`,
+            headers: h,
+            ...(payload === undefined || m === "GET" || m === "HEAD" ? {} : { payload }),
+          });
+        } catch (err) {
+          // light-my-request refuses some inputs (e.g. invalid header values) before the server sees them.
+          if (err instanceof TypeError || (err as { code?: string }).code?.startsWith("ERR_") === true) return;
+          throw err;
+        }
+        sent++;
+        statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        expect(res.statusCode, `${m} ${p}${q ?? ""} → ${res.body.slice(0, 300)}`).to.be.below(500);
+        const type = String(res.headers["content-type"] ?? "");
+        if (m !== "HEAD" && res.statusCode !== 304 && res.statusCode !== 204 && type.includes("json")) {
+          expect(() => JSON.parse(res.body), `${m} ${p}`).not.to.throw();
+        }
+        if (res.statusCode >= 400 && type.includes("json") && m !== "HEAD") {
+          const err = JSON.parse(res.body) as { error?: unknown; message?: unknown };
+          expect(err.error, res.body).to.be.a("string");
+          expect(err.message, res.body).to.be.a("string");
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    if (process.env.TRACE_FUZZ_VERBOSE !== undefined) console.log(sent, [...statuses].sort());
+    expect(sent).to.be.greaterThan(RUNS * 0.9);
+    expect([...statuses.keys()]).to.include.members([200, 400, 404]);
+  });
+
+  it("answers thousands of random Digital Link keys below 500", async function () {
+    const ai82ish = fc.string({ unit: fc.constantFrom(..."!\"%&'()*+,-./0123456789:;<=>?ABCZ_az é\u0000~#".split("")), maxLength: 25 });
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[0-9]{1,16}$/), fc.option(ai82ish), fc.option(ai82ish), async (gtin, lot, serial) => {
+        const url = `/01/${gtin}${lot === null ? "" : `/10/${encodeURIComponent(lot)}`}${serial === null ? "" : `/21/${encodeURIComponent(serial)}`}`;
+        const res = await t.app.inject({ url });
+        expect(res.statusCode, `${url} → ${res.body.slice(0, 200)}`).to.be.oneOf([200, 400, 404]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("is still serving, and the mirror is unchanged", async function () {
+    expect((await t.app.inject({ url: "/healthz" })).statusCode).to.equal(200);
+    expect((await t.app.inject({ url: `/01/${GTIN}/21/SER1` })).statusCode).to.equal(200);
+    const probe = openDatabase(fixture.dbPath, { readonly: true });
+    try {
+      expect(databaseChecksum(probe)).to.equal(checksumBefore);
+    } finally {
+      probe.close();
+    }
+  });
+});

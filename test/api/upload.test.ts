@@ -1,0 +1,133 @@
+import fs from "node:fs";
+import { expect } from "chai";
+import { checkContent } from "../../core/content";
+import { createIngestUpload, type AcceptUpload, type AcceptUploadArgs } from "../../api/upload";
+import { databaseChecksum } from "../../indexer/checksum";
+import { openDatabase } from "../../indexer/db";
+import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
+import { buildTestApp, type TestApp } from "./helper";
+
+/** A fake ingester: checks the stream against the anchor with core's checkContent and records what it saw. */
+function fakeAcceptUpload(): { fn: AcceptUpload; calls: AcceptUploadArgs[] } {
+  const calls: AcceptUploadArgs[] = [];
+  const fn: AcceptUpload = async (args) => {
+    calls.push(args);
+    const check = await checkContent({ input: args.stream, file: "upload" }, { root: args.anchor.root, kind: args.anchor.kind, leafCount: args.anchor.leafCount });
+    return check.ok ? { ok: true } : { ok: false, code: check.code, reason: check.reason };
+  };
+  return { fn, calls };
+}
+
+describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
+  let fixture: MirrorFixture;
+  let t: TestApp;
+
+  beforeEach(async function () {
+    fixture = await createMirrorFixture();
+  });
+  afterEach(async function () {
+    await t.close();
+    fixture.cleanup();
+  });
+
+  const put = (url: string, payload: string | Buffer, headers: Record<string, string> = { "content-type": "application/x-ndjson" }) =>
+    t.app.inject({ method: "PUT", url, payload, headers });
+  const contentUrl = (root: string, brand = 1) => `/v1/batches/${brand}/${root}/content`;
+
+  describe("with a fake acceptUpload", function () {
+    let fake: ReturnType<typeof fakeAcceptUpload>;
+    beforeEach(async function () {
+      fake = fakeAcceptUpload();
+      t = await buildTestApp(fixture, { acceptUpload: fake.fn, config: { maxUploadBytes: 10_000 } });
+    });
+
+    it("accepts content that rebuilds the anchored root, passing the anchor from the mirror", async function () {
+      const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
+      expect(res.statusCode, res.body).to.equal(200);
+      expect(JSON.parse(res.body)).to.deep.equal({ status: "accepted", brandId: "1", root: fixture.pending.root, leafCount: 2 });
+      expect(fake.calls[0]?.anchor).to.deep.include({ brandId: "1", root: fixture.pending.root, kind: "identity", leafCount: 2 });
+      expect(fake.calls[0]?.maxBytes).to.equal(10_000);
+    });
+
+    it("422 with the reason for content of another batch", async function () {
+      const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.batches.revoked.content));
+      expect(res.statusCode).to.equal(422);
+      const body = JSON.parse(res.body) as { error: string; message: string };
+      expect(body.error).to.be.oneOf(["HEADER_MISMATCH", "ROOT", "LEAF_COUNT"]);
+      expect(body.message).to.be.a("string").and.not.equal("");
+    });
+
+    it("422 for garbage", async function () {
+      expect((await put(contentUrl(fixture.pending.root), "not json\n")).statusCode).to.equal(422);
+    });
+
+    it("404 for an anchor the mirror does not know (yet)", async function () {
+      const res = await put(contentUrl(`0x${"ee".repeat(32)}`), "x");
+      expect(res.statusCode).to.equal(404);
+      expect(fake.calls).to.have.length(0);
+    });
+
+    it("200 already-present for a batch whose content is ingested, without reading the body", async function () {
+      const res = await put(contentUrl(fixture.batches.identity.root), "anything");
+      expect(res.statusCode).to.equal(200);
+      expect(JSON.parse(res.body)).to.include({ status: "already-present" });
+      expect(fake.calls).to.have.length(0);
+    });
+
+    it("413 when the declared size is over the limit", async function () {
+      const res = await put(contentUrl(fixture.pending.root), Buffer.alloc(20_000, 0x61));
+      expect(res.statusCode).to.equal(413);
+      expect(JSON.parse(res.body)).to.include({ error: "TOO_LARGE" });
+      expect(fake.calls).to.have.length(0);
+    });
+
+    it("streams any content type, or none", async function () {
+      const body = fs.readFileSync(fixture.pending.content);
+      expect((await put(contentUrl(fixture.pending.root), body, { "content-type": "application/octet-stream" })).statusCode).to.equal(200);
+      expect((await put(contentUrl(fixture.pending.root), body, {})).statusCode).to.equal(200);
+    });
+
+    it("400 for a malformed brand id or root", async function () {
+      expect((await put("/v1/batches/x/0x12/content", "x")).statusCode).to.equal(400);
+    });
+  });
+
+  it("503 when no acceptUpload is wired", async function () {
+    t = await buildTestApp(fixture);
+    const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
+    expect(res.statusCode).to.equal(503);
+    expect(JSON.parse(res.body)).to.include({ error: "UPLOADS_DISABLED" });
+  });
+
+  describe("with the indexer's acceptUpload on a writable handle", function () {
+    it("stores matching content, after which the item resolves and its records page", async function () {
+      const writable = openDatabase(fixture.dbPath);
+      try {
+        t = await buildTestApp(fixture, { acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }) });
+        expect((await t.app.inject({ url: `/01/${GTIN}/21/PEND1` })).statusCode).to.equal(404);
+        const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
+        expect(res.statusCode, res.body).to.equal(200);
+        expect(fs.existsSync(`${fixture.contentDir}/${fixture.pending.root}.ndjson`)).to.equal(true);
+        const item = await t.app.inject({ url: `/01/${GTIN}/21/PEND1` });
+        expect(item.statusCode).to.equal(200);
+        expect((JSON.parse(item.body) as { verdict: string }).verdict).to.equal("genuine");
+        expect((await t.app.inject({ url: `/v1/batches/1/${fixture.pending.root}/records` })).statusCode).to.equal(200);
+      } finally {
+        writable.close();
+      }
+    });
+
+    it("refuses mismatching content with 422 and changes nothing", async function () {
+      const writable = openDatabase(fixture.dbPath);
+      try {
+        t = await buildTestApp(fixture, { acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }) });
+        const before = databaseChecksum(writable);
+        const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.batches.revoked.content));
+        expect(res.statusCode, res.body).to.equal(422);
+        expect(databaseChecksum(writable)).to.equal(before);
+      } finally {
+        writable.close();
+      }
+    });
+  });
+});
