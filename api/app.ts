@@ -26,6 +26,7 @@ import brandRoutes from "./routes/v1/brands";
 import proofRoutes from "./routes/v1/proofs";
 import uploadRoutes from "./routes/v1/upload";
 import type { AcceptUpload } from "./upload";
+import { scanAssets, scanPageRenderer } from "./scan-page/plugin";
 
 export interface AppDeps {
   /** The indexer's mirror, opened read-only. */
@@ -39,8 +40,8 @@ export interface AppDeps {
   readonly indexerStatus?: () => IndexerHealth;
   /** Writes an uploaded content file into the mirror; uploads answer 503 without it. */
   readonly acceptUpload?: AcceptUpload;
-  /** The HTML scan page; JSON is served to browsers until it is given. */
-  readonly renderHtml?: (doc: ItemDoc) => string;
+  /** The HTML page for browsers; default the scan page of api/scan-page, `null` serves JSON to browsers too. */
+  readonly renderHtml?: ((doc: ItemDoc) => string) | null;
   /** Process metrics in /metrics (default true). */
   readonly processMetrics?: boolean;
 }
@@ -57,13 +58,19 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
     mirror,
     config,
     scans,
-    renderHtml: deps.renderHtml,
+    renderHtml:
+      deps.renderHtml === null
+        ? undefined
+        : (deps.renderHtml ?? scanPageRenderer({ rpcUrl: config.browserRpcUrl, contract: () => mirror.cursor.get()?.contract })),
     acceptUpload: deps.acceptUpload,
     indexerStatus: deps.indexerStatus,
   };
 
   await app.register(errors);
-  await app.register(security, { rateLimit: config.rateLimit });
+  await app.register(security, {
+    rateLimit: config.rateLimit,
+    connectSources: config.browserRpcUrl === null ? [] : [new URL(config.browserRpcUrl).origin],
+  });
   await app.register(metrics, { mirror, indexerStatus: deps.indexerStatus, processMetrics: deps.processMetrics ?? true });
   await app.register(docs, { publicUrl: config.publicUrl });
 
@@ -73,6 +80,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
   await app.register(brandRoutes, options);
   await app.register(batchRoutes, options);
   await app.register(uploadRoutes, options);
+  if (options.renderHtml !== undefined) await app.register(scanAssets);
 };
 
 /** Request logs without personal data: no client address, no query string, no headers. */

@@ -40,6 +40,8 @@ export interface ApiConfig {
   readonly maxUploadBytes: number;
   readonly treeCacheBytes: number;
   readonly logLevel: LogLevel;
+  /** JSON-RPC URL the scan page's script reads the chain through; null: it checks hashes and proofs only. */
+  readonly browserRpcUrl: string | null;
 }
 
 export class ApiConfigError extends Error {
@@ -65,6 +67,7 @@ export const API_DEFAULTS: Omit<ApiConfig, "publicUrl"> = {
   maxUploadBytes: 4 * 2 ** 30,
   treeCacheBytes: 512 * 2 ** 20,
   logLevel: "info",
+  browserRpcUrl: null,
 };
 
 /** A complete config from defaults and overrides, validated like the environment. */
@@ -103,6 +106,7 @@ export function parseApiEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     maxUploadBytes: integer(value("TRACE_MAX_UPLOAD_BYTES"), "TRACE_MAX_UPLOAD_BYTES", 1, Number.MAX_SAFE_INTEGER) ?? API_DEFAULTS.maxUploadBytes,
     treeCacheBytes: cacheMb === undefined ? API_DEFAULTS.treeCacheBytes : cacheMb * 2 ** 20,
     logLevel: logLevel as LogLevel,
+    browserRpcUrl: value("TRACE_BROWSER_RPC_URL") === undefined ? null : httpBase("TRACE_BROWSER_RPC_URL", value("TRACE_BROWSER_RPC_URL")!),
   });
 }
 

@@ -9,6 +9,8 @@ import { ApiError } from "../errors";
 export interface SecurityOptions {
   /** Requests per client per minute; 0 = off. */
   readonly rateLimit: number;
+  /** Origins the scan page's script may call besides its own: the browser RPC. */
+  readonly connectSources?: readonly string[];
 }
 
 const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -16,7 +18,12 @@ const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"]);
 const securityPlugin: FastifyPluginAsync<SecurityOptions> = async (app, options) => {
   await app.register(helmet, {
     contentSecurityPolicy: {
-      directives: { frameAncestors: ["'none'"], upgradeInsecureRequests: null },
+      directives: {
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+        // The scan page's verifier reads the chain from the browser RPC, which lives on another origin.
+        connectSrc: ["'self'", ...(options.connectSources ?? [])],
+      },
     },
     // Proofs are meant to be fetched from any origin.
     crossOriginResourcePolicy: { policy: "cross-origin" },

@@ -265,16 +265,25 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(json<ItemDoc>(await get(`/01/${GTIN}/21/SER2`)).scans.count).to.equal(1);
     });
 
-    it("serves JSON to a browser until an HTML renderer is plugged in, then HTML", async function () {
+    it("serves the scan page to a browser, a plugged-in renderer instead, or JSON when HTML is turned off", async function () {
       const browser = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
-      const plain = await get(`/01/${GTIN}/21/SER1`, browser);
-      expect(plain.headers["content-type"]).to.match(/^application\/json/);
+      const page = await get(`/01/${GTIN}/21/SER1`, browser);
+      expect(page.statusCode).to.equal(200);
+      expect(page.headers["content-type"]).to.match(/^text\/html/);
+      expect(page.body).to.include("<h2>Genuine</h2>");
+      expect(page.body).to.include('<script src="/assets/scan.js" defer>');
+      const script = await get("/assets/scan.js");
+      expect(script.statusCode).to.equal(200);
+      expect(script.headers["content-type"]).to.match(/^text\/javascript/);
+      expect((await get("/assets/scan.js", { "if-none-match": String(script.headers.etag) })).statusCode).to.equal(304);
       await t.close();
       t = await buildTestApp(fixture, { renderHtml: (doc) => `<p>${doc.verdict}</p>` });
       const html = await get(`/01/${GTIN}/21/SER1`, browser);
-      expect(html.statusCode).to.equal(200);
       expect(html.headers["content-type"]).to.match(/^text\/html/);
       expect(html.body).to.equal("<p>genuine</p>");
+      await t.close();
+      t = await buildTestApp(fixture, { renderHtml: null });
+      expect((await get(`/01/${GTIN}/21/SER1`, browser)).headers["content-type"]).to.match(/^application\/json/);
     });
 
     it("prefers JSON for */* and for unknown types", async function () {

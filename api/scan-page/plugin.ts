@@ -1,0 +1,39 @@
+/**
+ * Serves the scan page's browser script at /assets/scan.js and builds the default HTML renderer for
+ * the Digital Link route. The script is built once (esbuild) and cached with a strong ETag.
+ */
+import type { FastifyPluginAsync } from "fastify";
+import type { ItemDoc } from "../documents";
+import { scanScript } from "./bundle";
+import { renderScanPage, type ScanDocument } from "./render";
+
+export const SCAN_SCRIPT_PATH = "/assets/scan.js";
+
+export interface ScanPageOptions {
+  /** JSON-RPC URL browsers may read the chain through (TRACE_BROWSER_RPC_URL); none: proofs only. */
+  readonly rpcUrl: string | null;
+  /** The contract the page vouches for: the mirror's. */
+  readonly contract: () => string | undefined;
+}
+
+export function scanPageRenderer(options: ScanPageOptions): (doc: ItemDoc) => string {
+  return (doc) => {
+    const contract = options.contract();
+    return renderScanPage(doc as unknown as ScanDocument, {
+      scriptUrl: SCAN_SCRIPT_PATH,
+      bundleBase: "/v1/proofs",
+      ...(options.rpcUrl ? { rpcUrl: options.rpcUrl } : {}),
+      ...(contract ? { contract } : {}),
+    });
+  };
+}
+
+export const scanAssets: FastifyPluginAsync = async (app) => {
+  // Build at start, so the first phone that scans does not wait for esbuild.
+  const asset = await scanScript();
+  app.get(SCAN_SCRIPT_PATH, { schema: { hide: true } }, async (request, reply) => {
+    void reply.header("etag", asset.etag).header("cache-control", "public, max-age=3600");
+    if (request.headers["if-none-match"] === asset.etag) return reply.code(304).send();
+    return reply.type("text/javascript; charset=utf-8").send(asset.body);
+  });
+};
