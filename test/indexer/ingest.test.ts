@@ -1,0 +1,606 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pathToFileURL } from "node:url";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { expect } from "chai";
+import { buildBatch, canonicalRecord, contentHeaderLine, KIND_CODE, loadTree, parseRecord, recordHash, type RecordKind } from "../../core";
+import { openDatabase, runMigrations, type Db } from "../../indexer";
+import { ContentRefusedError, createContentSource, type ContentSource } from "../../indexer/content-source";
+import { acceptUpload, createIngester, ingestUpload, type Ingester } from "../../indexer/ingest";
+import { benchIngest } from "./fixtures-ingest/bench-ingest";
+import { memoryLogger } from "./helpers/log";
+
+const FIXTURES = path.join(__dirname, "fixtures-ingest");
+const RETRY_MS = 60_000;
+const REPO = path.resolve(__dirname, "../..");
+
+interface Built {
+  readonly root: string;
+  readonly leafCount: number;
+  readonly kind: RecordKind;
+  /** The content file's lines: header first. */
+  readonly lines: string[];
+}
+
+interface AnchorStatus {
+  content_status: string;
+  content_error: string | null;
+  content_attempts: number;
+  content_retry_at: number | null;
+}
+
+describe("content ingestion", function () {
+  let dir: string;
+  let contentDir: string;
+  let db: Db;
+  let clock: number;
+  let log: ReturnType<typeof memoryLogger>;
+
+  beforeEach(async function () {
+    dir = await mkdtemp(path.join(os.tmpdir(), "trace-ingest-"));
+    contentDir = path.join(dir, "content");
+    fs.mkdirSync(contentDir);
+    db = openDatabase(path.join(dir, "trace.db"));
+    runMigrations(db);
+    clock = 1_700_000_000_000;
+    log = memoryLogger();
+  });
+
+  afterEach(async function () {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function build(kind: RecordKind, fixture: string): Promise<Built> {
+    const result = await buildBatch({ kind, input: path.join(FIXTURES, fixture), outDir: path.join(dir, "build") });
+    const lines = (await readFile(result.content, "utf8")).split("\n").filter((l) => l !== "");
+    return { root: result.root, leafCount: result.leafCount, kind, lines };
+  }
+  const identity = (): Promise<Built> => build("identity", "identity.csv");
+  const trace = (): Promise<Built> => build("trace", "events.jsonld");
+
+  let nextLog = 0;
+  function anchor(b: Built, options: { brandId?: number; contentUri?: string; leafCount?: number } = {}): { brandId: number; root: string } {
+    const brandId = options.brandId ?? 1;
+    db.prepare(
+      "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time) " +
+        "VALUES (?, ?, ?, ?, ?, ?, 10, ?, ?, 0, ?, 1700000000)",
+    ).run(
+      brandId,
+      b.root,
+      KIND_CODE[b.kind],
+      options.leafCount ?? b.leafCount,
+      options.contentUri ?? `${b.root}.ndjson`,
+      `0x${"11".repeat(20)}`,
+      `0x${"22".repeat(32)}`,
+      `0x${"33".repeat(32)}`,
+      nextLog++,
+    );
+    return { brandId, root: b.root };
+  }
+
+  function status(key: { brandId: number; root: string }): AnchorStatus {
+    return db
+      .prepare("SELECT content_status, content_error, content_attempts, content_retry_at FROM anchors WHERE brand_id = ? AND root = ?")
+      .get(key.brandId, key.root) as AnchorStatus;
+  }
+
+  function rows(key: { brandId: number; root: string }): { records: number; keys: number; trees: number } {
+    const count = (table: string): number =>
+      (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE brand_id = ? AND root = ?`).get(key.brandId, key.root) as { n: number }).n;
+    return { records: count("records"), keys: count("item_keys"), trees: count("tree_nodes") };
+  }
+
+  function place(b: Built, lines: string[] = b.lines, name = `${b.root}.ndjson`): string {
+    const file = path.join(contentDir, name);
+    fs.writeFileSync(file, `${lines.join("\n")}\n`);
+    return file;
+  }
+
+  function ingester(source: ContentSource = createContentSource({ contentDir, maxBytes: 1 << 20, timeoutMs: 2000 })): Ingester {
+    return createIngester({ db, source, log, config: { retryDelayMs: RETRY_MS }, now: () => clock });
+  }
+
+  /** Replaces record line `n` (1-based over records) by `edit(record)`. */
+  function editRecord(b: Built, n: number, edit: (value: Record<string, unknown>) => unknown): string[] {
+    const lines = [...b.lines];
+    lines[n] = JSON.stringify(edit(JSON.parse(lines[n] ?? "") as Record<string, unknown>));
+    return lines;
+  }
+
+  describe("content that matches its anchor", function () {
+    it("stores identity records, item keys and a tree whose proofs verify with OpenZeppelin", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      place(b);
+      expect(await ingester().ingestPending()).to.deep.equal({ ingested: 1, mismatched: 0, pending: 0 });
+
+      expect(status(key)).to.include({ content_status: "ok", content_error: null, content_retry_at: null });
+      const records = db.prepare("SELECT leaf_index, record_hash, record FROM records WHERE brand_id = 1 AND root = ? ORDER BY leaf_index").all(b.root) as {
+        leaf_index: number;
+        record_hash: Buffer;
+        record: string;
+      }[];
+      expect(records.map((r) => r.record)).to.deep.equal(b.lines.slice(1));
+      const { nodes } = db.prepare("SELECT nodes FROM tree_nodes WHERE brand_id = 1 AND root = ?").get(b.root) as { nodes: Buffer };
+      const tree = loadTree(nodes);
+      expect(tree.root).to.equal(b.root);
+      for (const r of records) {
+        const hash = `0x${r.record_hash.toString("hex")}`;
+        expect(hash).to.equal(recordHash(r.record));
+        expect(StandardMerkleTree.verify(b.root, ["bytes32"], [hash], tree.proof(r.leaf_index))).to.equal(true);
+      }
+
+      const keys = db.prepare("SELECT gtin, serial, lot, kind, leaf_index FROM item_keys WHERE root = ? ORDER BY leaf_index, serial DESC").all(b.root);
+      expect(keys).to.deep.equal([
+        { gtin: "09506000134352", serial: "SER1", lot: "LOT1", kind: 1, leaf_index: 0 },
+        { gtin: "09506000134352", serial: "", lot: "LOT1", kind: 1, leaf_index: 0 },
+        { gtin: "04006381333931", serial: "SER2", lot: "", kind: 1, leaf_index: 1 },
+        { gtin: "09506000134352", serial: "SER3", lot: "LOT1", kind: 1, leaf_index: 2 },
+        { gtin: "09506000134352", serial: "", lot: "LOT1", kind: 1, leaf_index: 2 },
+        { gtin: "09506000134352", serial: "SER4", lot: "LOT2", kind: 1, leaf_index: 3 },
+        { gtin: "09506000134352", serial: "", lot: "LOT2", kind: 1, leaf_index: 3 },
+        { gtin: "04006381333931", serial: "A/1", lot: "", kind: 1, leaf_index: 4 },
+      ]);
+      const joined = db
+        .prepare("SELECT count(*) AS n FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.record_hash = r.record_hash")
+        .get() as { n: number };
+      expect(joined.n).to.equal(keys.length);
+    });
+
+    it("stores trace item keys from sgtin / lgtin URNs, class patterns and Digital Links, and skips what is not an item", async function () {
+      const b = await trace();
+      const key = anchor(b);
+      place(b);
+      expect(await ingester().ingestOne(key)).to.deep.equal({ status: "ok", records: 5, already: false });
+
+      const keys = db.prepare("SELECT leaf_index, gtin, serial, lot, kind FROM item_keys WHERE root = ? ORDER BY leaf_index, gtin, serial, lot").all(b.root);
+      expect(keys).to.deep.equal([
+        { leaf_index: 0, gtin: "04006381333931", serial: "A/1", lot: "", kind: 2 },
+        { leaf_index: 0, gtin: "09506000134352", serial: "SER1", lot: "", kind: 2 },
+        // parentID is an SSCC: not an item. The second Digital Link has a lot and a serial: a serial key.
+        { leaf_index: 1, gtin: "09506000134352", serial: "SER3", lot: "", kind: 2 },
+        { leaf_index: 1, gtin: "09506000134352", serial: "SER9", lot: "", kind: 2 },
+        // Digital Link with a lot, an lgtin class and an sgtin pattern (class level: serial = lot = '').
+        { leaf_index: 2, gtin: "04006381333931", serial: "", lot: "", kind: 2 },
+        { leaf_index: 2, gtin: "04006381333931", serial: "", lot: "L%9", kind: 2 },
+        { leaf_index: 2, gtin: "09506000134352", serial: "", lot: "LOT1", kind: 2 },
+        // An undecodable sgtin does not hide the good one next to it.
+        { leaf_index: 3, gtin: "09506000134352", serial: "SER4", lot: "", kind: 2 },
+        // The same item named twice (URN and Digital Link) is one key.
+        { leaf_index: 4, gtin: "09506000134352", serial: "SER1", lot: "", kind: 2 },
+      ]);
+      expect(log.lines.some((l) => l.level === "warn" && (l.obj as { skippedIdentifiers?: number }).skippedIdentifiers === 1)).to.equal(true);
+      expect(rows(key)).to.deep.equal({ records: 5, keys: 9, trees: 1 });
+    });
+
+    it("re-canonicalises every record: reformatted lines are accepted and stored canonical", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      // Keys in reverse order, spaces, CRLF, a BOM and a blank line: the same records, other bytes.
+      const reversed = (value: unknown): unknown =>
+        typeof value === "object" && value !== null && !Array.isArray(value)
+          ? Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversed(v)]))
+          : value;
+      const pretty = b.lines.map((line, i) => (i === 0 ? line : `  ${JSON.stringify(reversed(JSON.parse(line)), null, 1).replace(/\n/g, "")}\r`));
+      place(b, ["\uFEFF" + (pretty[0] ?? ""), ...pretty.slice(1, 3), "", ...pretty.slice(3)]);
+      expect(await ingester().ingestOne(key)).to.deep.equal({ status: "ok", records: 5, already: false });
+      const stored = db.prepare("SELECT record FROM records WHERE root = ? ORDER BY leaf_index").all(b.root) as { record: string }[];
+      expect(stored.map((r) => r.record)).to.deep.equal(b.lines.slice(1));
+      expect(stored.map((r) => r.record)).to.deep.equal(stored.map((r) => canonicalRecord(parseRecord(JSON.parse(r.record)))));
+    });
+
+    it("reads a contentURI given as a file: URL, an absolute path or a relative path inside the content directory", async function () {
+      const b = await identity();
+      const elsewhere = path.join(dir, "elsewhere.ndjson");
+      fs.writeFileSync(elsewhere, `${b.lines.join("\n")}\n`);
+      fs.mkdirSync(path.join(contentDir, "batches"));
+      place(b, b.lines, `batches/${b.root}.ndjson`);
+      const keys = [
+        anchor(b, { brandId: 1, contentUri: pathToFileURL(elsewhere).href }),
+        anchor(b, { brandId: 2, contentUri: elsewhere }),
+        anchor(b, { brandId: 3, contentUri: `batches/${b.root}.ndjson` }),
+      ];
+      expect(await ingester().ingestPending()).to.deep.equal({ ingested: 3, mismatched: 0, pending: 0 });
+      for (const key of keys) expect(rows(key)).to.deep.equal({ records: 5, keys: 8, trees: 1 });
+    });
+  });
+
+  describe("content that does not match its anchor", function () {
+    const cases: { name: string; tamper: (b: Built) => string[]; reason: (b: Built) => string | RegExp }[] = [
+      {
+        name: "a tampered record",
+        tamper: (b) => editRecord(b, 3, (r) => ({ ...r, item: { ...(r.item as object), serial: "SER3X" } })),
+        reason: (b) => new RegExp(`^root mismatch: rebuilt 0x[0-9a-f]{64} ≠ anchored ${b.root}$`),
+      },
+      { name: "an extra line", tamper: (b) => [...b.lines, b.lines[1] ?? ""], reason: () => "leafCount: file has 6, anchored 5" },
+      { name: "a missing line", tamper: (b) => b.lines.slice(0, -1), reason: () => "leafCount: file has 4, anchored 5" },
+      {
+        name: "a header with the wrong kind",
+        tamper: (b) => [contentHeaderLine({ v: 1, kind: "trace", root: b.root as `0x${string}`, leafCount: 5 }), ...b.lines.slice(1)],
+        reason: () => "kind: file says trace, anchored identity",
+      },
+      {
+        name: "a header with the wrong root",
+        tamper: (b) => [contentHeaderLine({ v: 1, kind: "identity", root: `0x${"ab".repeat(32)}`, leafCount: 5 }), ...b.lines.slice(1)],
+        reason: (b) => `root: file says 0x${"ab".repeat(32)}, anchored ${b.root}`,
+      },
+      {
+        name: "a header with the wrong leafCount",
+        tamper: (b) => [contentHeaderLine({ v: 1, kind: "identity", root: b.root as `0x${string}`, leafCount: 4 }), ...b.lines.slice(1, -1)],
+        reason: () => "leafCount: header says 4, anchored 5",
+      },
+      { name: "a line that is not JSON", tamper: (b) => [...b.lines.slice(0, 3), "{not json", ...b.lines.slice(4)], reason: () => "line 4: not JSON" },
+      {
+        name: "a record that is not a valid identity record",
+        tamper: (b) => editRecord(b, 1, (r) => ({ ...r, item: { ...(r.item as object), gtin: "09506000134353" } })),
+        reason: () => /^line 2: item\.gtin: .*check digit/,
+      },
+      { name: "a header that is not JSON", tamper: (b) => ["<html>", ...b.lines.slice(1)], reason: () => "line 1: header is not JSON" },
+      { name: "an empty file", tamper: () => [], reason: () => /^line 1: /},
+    ];
+    for (const c of cases) {
+      it(`refuses ${c.name}: 'mismatch' with a precise reason and no rows`, async function () {
+        const b = await identity();
+        const key = anchor(b);
+        place(b, c.tamper(b));
+        expect(await ingester().ingestPending()).to.deep.equal({ ingested: 0, mismatched: 1, pending: 0 });
+        const s = status(key);
+        expect(s.content_status).to.equal("mismatch");
+        const reason = c.reason(b);
+        if (typeof reason === "string") expect(s.content_error).to.equal(reason);
+        else expect(s.content_error).to.match(reason);
+        expect(rows(key)).to.deep.equal({ records: 0, keys: 0, trees: 0 });
+        expect(db.prepare("SELECT count(*) AS n FROM sqlite_temp_master").get()).to.deep.equal({ n: 0 });
+      });
+    }
+
+    it("checks against the anchor row, not the header: a self-consistent file for another leafCount is refused", async function () {
+      const b = await identity();
+      const key = anchor(b, { leafCount: 4 });
+      place(b);
+      const outcome = await ingester().ingestOne(key);
+      expect(outcome).to.deep.equal({ status: "mismatch", reason: "leafCount: header says 5, anchored 4" });
+      expect(rows(key).records).to.equal(0);
+    });
+
+    it("does not retry a mismatch in ingestPending", async function () {
+      const b = await identity();
+      anchor(b);
+      place(b, b.lines.slice(0, -1));
+      const ing = ingester();
+      expect((await ing.ingestPending()).mismatched).to.equal(1);
+      clock += 10 * RETRY_MS;
+      place(b);
+      expect(await ing.ingestPending()).to.deep.equal({ ingested: 0, mismatched: 0, pending: 0 });
+    });
+  });
+
+  describe("content that is not there yet", function () {
+    it("stays 'pending' with the reason and a retry time, then is ingested once it appears", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      const ing = ingester();
+      expect(await ing.ingestPending()).to.deep.equal({ ingested: 0, mismatched: 0, pending: 1 });
+      const s = status(key);
+      expect(s).to.include({ content_status: "pending", content_attempts: 1, content_retry_at: clock + RETRY_MS });
+      expect(s.content_error).to.match(/^not found: /);
+
+      place(b);
+      expect(await ing.ingestPending(), "not due yet").to.deep.equal({ ingested: 0, mismatched: 0, pending: 0 });
+      clock += RETRY_MS;
+      expect(await ing.ingestPending()).to.deep.equal({ ingested: 1, mismatched: 0, pending: 0 });
+      expect(status(key)).to.include({ content_status: "ok", content_error: null, content_retry_at: null });
+    });
+
+    it("doubles the retry delay per attempt", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      const ing = ingester();
+      const delays: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        await ing.ingestPending();
+        const at = status(key).content_retry_at ?? 0;
+        delays.push(at - clock);
+        clock = at;
+      }
+      expect(delays).to.deep.equal([RETRY_MS, 2 * RETRY_MS, 4 * RETRY_MS]);
+    });
+  });
+
+  describe("over HTTP", function () {
+    let server: http.Server;
+    let base: string;
+    let handler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+    beforeEach(async function () {
+      handler = (_req, res) => res.writeHead(404).end();
+      server = http.createServer((req, res) => handler(req, res));
+      server.listen(0, "127.0.0.1");
+      await once(server, "listening");
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    afterEach(async function () {
+      server.closeAllConnections();
+      server.close();
+      await once(server, "close");
+    });
+
+    const httpIngester = (maxBytes = 1 << 20, timeoutMs = 2000): Ingester =>
+      ingester(createContentSource({ contentDir, maxBytes, timeoutMs }));
+
+    it("treats 404 as not there yet, then ingests the 200", async function () {
+      const b = await identity();
+      const key = anchor(b, { contentUri: `${base}/batches/${b.root}.ndjson` });
+      const ing = httpIngester();
+      expect((await ing.ingestPending()).pending).to.equal(1);
+      expect(status(key).content_error).to.match(/^not found: /);
+
+      const body = `${b.lines.join("\n")}\n`;
+      handler = (req, res) => {
+        if (req.url !== `/batches/${b.root}.ndjson`) return void res.writeHead(404).end();
+        // Chunked and slow-ish, to exercise streaming across chunk boundaries.
+        res.writeHead(200, { "content-type": "application/x-ndjson" });
+        for (let i = 0; i < body.length; i += 97) res.write(body.slice(i, i + 97));
+        res.end();
+      };
+      clock += RETRY_MS;
+      expect(await ing.ingestPending()).to.deep.equal({ ingested: 1, mismatched: 0, pending: 0 });
+      expect(rows(key)).to.deep.equal({ records: 5, keys: 8, trees: 1 });
+    });
+
+    it("treats 500 as transient: pending, never missing or mismatch", async function () {
+      const b = await identity();
+      const key = anchor(b, { contentUri: `${base}/c.ndjson` });
+      handler = (_req, res) => res.writeHead(500).end("boom");
+      expect(await httpIngester().ingestPending()).to.deep.equal({ ingested: 0, mismatched: 0, pending: 1 });
+      expect(status(key)).to.include({ content_status: "pending", content_error: `unavailable: ${base}/c.ndjson: HTTP 500` });
+    });
+
+    it("treats a connection cut mid-body as transient, leaving no rows", async function () {
+      const b = await identity();
+      const key = anchor(b, { contentUri: `${base}/c.ndjson` });
+      handler = (_req, res) => {
+        res.writeHead(200);
+        res.write(`${b.lines.slice(0, 3).join("\n")}\n`);
+        setTimeout(() => res.socket?.destroy(), 50);
+      };
+      expect((await httpIngester().ingestPending()).pending).to.equal(1);
+      expect(status(key).content_error).to.match(/^unavailable: /);
+      expect(rows(key).records).to.equal(0);
+    });
+
+    it("times out a silent server", async function () {
+      const b = await identity();
+      const key = anchor(b, { contentUri: `${base}/c.ndjson` });
+      handler = (_req, res) => {
+        res.writeHead(200);
+        res.write(`${b.lines[0] ?? ""}\n`);
+      };
+      expect((await httpIngester(1 << 20, 200).ingestPending()).pending).to.equal(1);
+      expect(status(key).content_error).to.match(/^unavailable: .*timed out after 200 ms/);
+    });
+
+    it("refuses content larger than maxBytes, declared or streamed", async function () {
+      const b = await identity();
+      const body = `${b.lines.join("\n")}\n`;
+      const declared = anchor(b, { brandId: 1, contentUri: `${base}/declared` });
+      const streamed = anchor(b, { brandId: 2, contentUri: `${base}/streamed` });
+      handler = (req, res) => {
+        if (req.url === "/declared") return void res.writeHead(200, { "content-length": Buffer.byteLength(body) }).end(body);
+        res.writeHead(200);
+        res.write(body.slice(0, 600));
+        res.end(body.slice(600));
+      };
+      expect(await httpIngester(500).ingestPending()).to.deep.equal({ ingested: 0, mismatched: 0, pending: 2 });
+      expect(status(declared).content_error).to.match(/^refused: .*larger than the 500-byte limit/);
+      expect(status(streamed).content_error).to.match(/^refused: .*larger than the 500-byte limit/);
+      expect(rows(streamed).records).to.equal(0);
+    });
+  });
+
+  describe("contentURI outside the content directory", function () {
+    it("refuses a relative path that escapes with ..", async function () {
+      const b = await identity();
+      fs.writeFileSync(path.join(dir, "outside.ndjson"), `${b.lines.join("\n")}\n`);
+      const key = anchor(b, { contentUri: "../outside.ndjson" });
+      const source = createContentSource({ contentDir, maxBytes: 1 << 20, timeoutMs: 1000 });
+      let error: unknown;
+      await source.open({ brandId: 1, root: b.root, contentUri: "../outside.ndjson" }).catch((err: unknown) => (error = err));
+      expect(error).to.be.instanceOf(ContentRefusedError);
+
+      expect((await ingester(source).ingestPending()).pending).to.equal(1);
+      expect(status(key)).to.include({ content_status: "pending", content_error: "refused: ../outside.ndjson: contentURI escapes the content directory" });
+      expect(rows(key).records).to.equal(0);
+    });
+
+    it("refuses a symlink inside the content directory that points outside", async function () {
+      const b = await identity();
+      fs.writeFileSync(path.join(dir, "outside.ndjson"), `${b.lines.join("\n")}\n`);
+      await symlink(path.join(dir, "outside.ndjson"), path.join(contentDir, "link.ndjson"));
+      const key = anchor(b, { contentUri: "link.ndjson" });
+      await ingester().ingestPending();
+      expect(status(key).content_error).to.match(/^refused: .*through a link/);
+    });
+
+    it("refuses unsupported schemes and non-regular files", async function () {
+      const b = await identity();
+      const ipfs = anchor(b, { brandId: 1, contentUri: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi" });
+      const device = anchor(b, { brandId: 2, contentUri: "/dev/null" });
+      await ingester().ingestPending();
+      expect(status(ipfs).content_error).to.equal("refused: ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi: unsupported contentURI scheme ipfs:");
+      expect(status(device).content_error).to.equal("refused: /dev/null: not a regular file");
+    });
+  });
+
+  describe("idempotence and crash safety", function () {
+    it("re-ingesting an 'ok' anchor is a no-op", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      place(b);
+      const ing = ingester();
+      await ing.ingestPending();
+      const before = rows(key);
+      expect(await ing.ingestOne(key)).to.deep.equal({ status: "ok", records: 5, already: true });
+      expect(await ing.ingestStream(key, Readable.from(["garbage"]))).to.deep.equal({ status: "ok", records: 5, already: true });
+      expect(await ing.ingestPending()).to.deep.equal({ ingested: 0, mismatched: 0, pending: 0 });
+      expect(await ingestUpload(db, key, fs.createReadStream(path.join(contentDir, `${b.root}.ndjson`)))).to.deep.equal({ ok: true });
+      expect(rows(key)).to.deep.equal(before);
+      expect(status(key).content_attempts).to.equal(1);
+    });
+
+    it("leaves the anchor pending with no rows when the stream fails midway", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      const failing = new Readable({
+        read() {
+          this.push(`${b.lines.slice(0, 4).join("\n")}\n`);
+          this.destroy(new Error("EIO: disk went away"));
+        },
+      });
+      const outcome = await ingester().ingestStream(key, failing);
+      expect(outcome).to.include({ status: "pending" });
+      expect(status(key).content_error).to.match(/^unavailable: .*EIO: disk went away/);
+      expect(rows(key)).to.deep.equal({ records: 0, keys: 0, trees: 0 });
+      expect(db.prepare("SELECT count(*) AS n FROM sqlite_temp_master").get()).to.deep.equal({ n: 0 });
+    });
+
+    it("stores nothing when the anchor is removed (reorg) while its content streams", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      const lines = b.lines.map((l) => `${l}\n`);
+      const stream = new Readable({
+        read() {
+          const next = lines.shift();
+          if (next === undefined) {
+            db.prepare("DELETE FROM anchors WHERE root = ?").run(b.root);
+            this.push(null);
+          } else this.push(next);
+        },
+      });
+      expect(await ingester().ingestStream(key, stream)).to.deep.equal({ status: "absent" });
+      expect(rows(key)).to.deep.equal({ records: 0, keys: 0, trees: 0 });
+    });
+
+    it("leaves the anchor pending with no rows when the process is killed mid-ingest", async function () {
+      this.timeout(60_000);
+      const rowsOf = (n: number): string[] =>
+        Array.from({ length: n }, (_, i) => `09506000134352,K${String(i).padStart(6, "0")},LOT${i % 7}`);
+      const csv = path.join(dir, "many.csv");
+      await writeFile(csv, `gtin,serial,lot\n${rowsOf(10_000).join("\n")}\n`);
+      const result = await buildBatch({ kind: "identity", input: csv, outDir: path.join(dir, "build") });
+      const key = { brandId: 1, root: result.root };
+      anchor({ root: result.root, leafCount: result.leafCount, kind: "identity", lines: [] });
+      const content = await readFile(result.content);
+      db.close();
+
+      // The child ingests from stdin and says when it has read more than half; then it is killed.
+      const code = `
+        const { openDatabase } = require(${JSON.stringify(path.join(REPO, "indexer/db"))});
+        const { createIngester } = require(${JSON.stringify(path.join(REPO, "indexer/ingest"))});
+        const db = openDatabase(${JSON.stringify(path.join(dir, "trace.db"))});
+        const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+        const ingester = createIngester({ db, source: { open: async () => undefined }, log: quiet });
+        let seen = 0;
+        process.stdin.on("data", (chunk) => { seen += chunk.length; if (seen > ${content.length / 2}) process.stdout.write("half\\n"); });
+        ingester.ingestStream({ brandId: 1, root: ${JSON.stringify(result.root)} }, process.stdin).then((o) => process.stdout.write(JSON.stringify(o) + "\\n"));
+        process.stdout.write("ready\\n");`;
+      const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", code], {
+        cwd: REPO,
+        stdio: ["pipe", "pipe", "inherit"],
+        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+      });
+      let out = "";
+      const saw = (word: string): Promise<void> =>
+        new Promise((resolve) => {
+          const check = (): void => {
+            if (out.includes(word)) resolve();
+            else setTimeout(check, 10);
+          };
+          check();
+        });
+      child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+      await saw("ready");
+      child.stdin.write(content.subarray(0, Math.ceil(content.length * 0.75)));
+      await saw("half");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill("SIGKILL");
+      await once(child, "exit");
+      expect(out).to.not.match(/status/);
+
+      db = openDatabase(path.join(dir, "trace.db"));
+      expect(status(key)).to.include({ content_status: "pending", content_attempts: 0 });
+      expect(rows(key)).to.deep.equal({ records: 0, keys: 0, trees: 0 });
+      expect(await ingester().ingestStream(key, Readable.from([content]))).to.deep.equal({ status: "ok", records: 10_000, already: false });
+      expect(rows(key)).to.deep.equal({ records: 10_000, keys: 20_000, trees: 1 });
+    });
+  });
+
+  describe("uploads", function () {
+    it("ingestUpload stores right content and changes nothing for wrong content", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      const wrong = await ingestUpload(db, key, Readable.from([`${b.lines.slice(0, -1).join("\n")}\n`]));
+      expect(wrong).to.deep.equal({ ok: false, code: "MISMATCH", reason: "leafCount: file has 4, anchored 5" });
+      expect(status(key)).to.include({ content_status: "pending", content_error: null, content_attempts: 0 });
+      expect(rows(key).records).to.equal(0);
+
+      expect(await ingestUpload(db, key, Readable.from([`${b.lines.join("\n")}\n`]))).to.deep.equal({ ok: true });
+      expect(status(key).content_status).to.equal("ok");
+      expect(rows(key)).to.deep.equal({ records: 5, keys: 8, trees: 1 });
+    });
+
+    it("ingestUpload replaces a 'mismatch' with the right content", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      place(b, b.lines.slice(0, -1));
+      await ingester().ingestPending();
+      expect(status(key).content_status).to.equal("mismatch");
+      expect(await ingestUpload(db, key, Readable.from([`${b.lines.join("\n")}\n`]))).to.deep.equal({ ok: true });
+      expect(status(key)).to.include({ content_status: "ok", content_error: null });
+    });
+
+    it("acceptUpload keeps the checked file as <root>.ndjson and ingests it", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      const result = await acceptUpload({ db, contentDir, anchor: key, stream: Readable.from([`${b.lines.join("\n")}\n`]), maxBytes: 1 << 20 });
+      expect(result).to.deep.equal({ ok: true });
+      expect(await readdir(contentDir)).to.deep.equal([`${b.root}.ndjson`]);
+      expect(status(key).content_status).to.equal("ok");
+      expect(rows(key).records).to.equal(5);
+    });
+
+    it("acceptUpload deletes a wrong or oversized upload and changes nothing", async function () {
+      const b = await identity();
+      const key = anchor(b);
+      const tampered = editRecord(b, 2, (r) => ({ ...r, salt: "0".repeat(32) }));
+      const wrong = await acceptUpload({ db, contentDir, anchor: key, stream: Readable.from([`${tampered.join("\n")}\n`]), maxBytes: 1 << 20 });
+      expect(wrong).to.include({ ok: false, code: "MISMATCH" });
+      expect(wrong.ok === false && wrong.reason).to.match(/^root mismatch: /);
+      const big = await acceptUpload({ db, contentDir, anchor: key, stream: Readable.from([`${b.lines.join("\n")}\n`]), maxBytes: 100 });
+      expect(big).to.deep.equal({ ok: false, code: "TOO_LARGE", reason: "content is larger than the 100-byte limit" });
+      expect(await readdir(contentDir)).to.deep.equal([]);
+      expect(status(key)).to.include({ content_status: "pending", content_error: null });
+      expect(rows(key).records).to.equal(0);
+    });
+  });
+
+  describe("benchIngest", function () {
+    it("measures an identity ingest in child processes", async function () {
+      this.timeout(120_000);
+      const result = await benchIngest(2_000);
+      expect(result.ingestRecords).to.equal(2_000);
+      expect(result.ingestSeconds).to.be.greaterThan(0);
+      expect(result.peakRssMiB).to.be.greaterThan(0);
+      expect(result.bytesPerIdentityRecord).to.be.greaterThan(100);
+    });
+  });
+});
