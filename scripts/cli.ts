@@ -175,6 +175,26 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       exitCode = await auditCommand(config, { ...options, ...(options.compareDb ? { db: options.compareDb } : {}) }, out);
     });
 
+  program
+    .command("index")
+    .description("follow the chain into the SQLite mirror (TRACE_DB) and ingest batch contents")
+    .action(async (_options, command: Command) => {
+      const { config, out } = context(command);
+      const { runService } = await import("./commands/service");
+      await runService(config, io.env, { index: true, serve: false }, out);
+    });
+  program
+    .command("serve")
+    .description("run the proof API, with the indexer in the same process")
+    .option("--no-index", "serve an existing database without indexing")
+    .option("--port <port>", "listen port (TRACE_PORT)")
+    .option("--host <host>", "listen address (TRACE_HOST)")
+    .action(async (options: { index: boolean }, command: Command) => {
+      const { config, out } = context(command);
+      const { runService } = await import("./commands/service");
+      await runService(config, io.env, { index: options.index, serve: true }, out);
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {

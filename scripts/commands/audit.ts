@@ -384,7 +384,7 @@ export async function auditCommand(config: Config, flags: AuditFlags, out: Outpu
   for (const i of [...report.mismatches, ...report.discrepancies]) out.info(`DISCREPANCY [${i.source}] brand ${i.brandId ?? "-"} ${i.root ?? ""}: ${i.reason}${i.explorerTxUrl ? ` (${i.explorerTxUrl})` : ""}`);
   for (const i of report.findings) out.info(`finding [${i.source}] brand ${i.brandId ?? "-"} ${i.root ?? ""}: ${i.reason}`);
   out.info(`${report.anchorsChecked} anchors checked: ${report.ok} ok, ${report.contentMissing} content missing, ${report.mismatches.length} mismatched; ${report.discrepancies.length} other discrepancies`);
-  out.result({ ...report });
+  out.jsonOnly({ ...report });
   const failed = report.mismatches.length > 0 || report.discrepancies.length > 0 || (report.contentMissing > 0 && !flags.allowMissing);
   return failed ? 3 : 0;
 }

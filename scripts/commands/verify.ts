@@ -61,6 +61,6 @@ export async function verifyCommand(config: Config, target: string, flags: { rpc
   if (!contract) out.note("warning: no trusted contract (set TRACE_CONTRACT or keep deployments/<chainId>.json): the document's address is checked for code only");
   const report = await verifyDocument(doc, { chains: urls.map((u) => createRpcChainReader(u)), ...(contract ? { trustedContract: contract } : {}) });
   printTable(report, out);
-  out.result({ verdict: report.verdict, genuine: report.verdict === "genuine" && report.onChain, onChain: report.onChain, rpcs: urls, contract, steps: report.steps });
+  out.jsonOnly({ verdict: report.verdict, genuine: report.verdict === "genuine" && report.onChain, onChain: report.onChain, rpcs: urls, contract, steps: report.steps });
   return report.verdict === "genuine" && report.onChain ? 0 : 3;
 }

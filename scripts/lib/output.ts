@@ -37,6 +37,11 @@ export class Output {
     }
   }
 
+  /** A result already shown to people as a table: printed only in --json mode. */
+  jsonOnly(value: Record<string, unknown>): void {
+    if (this.json) this.result(value);
+  }
+
   get isTerminal(): boolean {
     return !this.json && this.io.stderr.isTTY === true;
   }

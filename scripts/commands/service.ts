@@ -1,0 +1,112 @@
+/**
+ * `traceanchor index` and `traceanchor serve`: the long-running processes. `index` follows the chain
+ * into SQLite and ingests batch contents; `serve` does the same in-process and serves the API over
+ * it (`--no-index` serves an existing database). SIGINT/SIGTERM stop everything cleanly.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { FetchRequest, JsonRpcProvider } from "ethers";
+import pino, { type Logger } from "pino";
+import { openDatabase, runMigrations, type Db } from "../../indexer/db";
+import { createIndexer, type Indexer } from "../../indexer/indexer";
+import { createIngester } from "../../indexer/ingest";
+import { createContentSource } from "../../indexer/content-source";
+import { apiConfig, parseApiEnv } from "../../api/config";
+import { createIngestUpload } from "../../api/upload";
+import { openScansDb, startServer, type RunningServer } from "../../api/server";
+import { confirmationsFor, type Config } from "../lib/config";
+import { chainIdOf, contractAddress } from "../lib/chain";
+import { readDeployment } from "../lib/deployments";
+import type { Output } from "../lib/output";
+
+export interface ServiceOptions {
+  index: boolean;
+  serve: boolean;
+  /** Resolves when the service should stop (tests); default: SIGINT or SIGTERM. */
+  until?: Promise<unknown>;
+  /** Called once everything listens, with the API URL when serving. */
+  onReady?: (info: { url?: string }) => void;
+}
+
+const MAX_CONTENT_BYTES = 4 * 2 ** 30;
+
+function signals(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+}
+
+/** Ingests due contents until stopped; sleeps while there is nothing to do. */
+async function ingestLoop(db: Db, config: Config, log: Logger, stopped: () => boolean): Promise<void> {
+  const source = createContentSource({ contentDir: config.contentDir, maxBytes: MAX_CONTENT_BYTES, timeoutMs: 30_000 });
+  const ingester = createIngester({ db, source, log, config: { retryDelayMs: 5_000 } });
+  while (!stopped()) {
+    try {
+      const result = await ingester.ingestPending();
+      if (result.ingested + result.mismatched > 0) continue;
+    } catch (error) {
+      log.error({ err: error }, "content ingestion failed; retrying");
+    }
+    await sleep(500);
+  }
+}
+
+export async function runService(config: Config, env: Readonly<Record<string, string | undefined>>, options: ServiceOptions, out: Output): Promise<void> {
+  const log = pino({ level: env.TRACE_LOG_LEVEL ?? "info" });
+  const request = new FetchRequest(config.rpcUrl);
+  request.timeout = 30_000;
+  const provider = new JsonRpcProvider(request, undefined, { cacheTimeout: -1 });
+  const db = openDatabase(config.db);
+  runMigrations(db);
+
+  let indexer: Indexer | undefined;
+  let stopping = false;
+  const tasks: Array<Promise<unknown>> = [];
+  if (options.index) {
+    const chainId = await chainIdOf(provider, config);
+    const contract = await contractAddress(config, provider);
+    const deployment = readDeployment(config.deploymentsDir, chainId);
+    const fromBlock = deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0;
+    indexer = createIndexer({ db, provider, contract, log, config: { confirmations: confirmationsFor(config, chainId), fromBlock, pollIntervalMs: 1_000 } });
+    const running = indexer;
+    tasks.push(running.start().catch((error: unknown) => log.error({ err: error }, "indexer stopped")));
+    tasks.push(ingestLoop(db, config, log, () => stopping));
+    out.note(`indexing ${contract} on chain ${chainId} from block ${fromBlock} into ${config.db}`);
+  }
+
+  let server: RunningServer | undefined;
+  if (options.serve) {
+    const api = apiConfig({ ...parseApiEnv(env as NodeJS.ProcessEnv), port: config.port, host: config.host, dbPath: config.db, contentDir: config.contentDir });
+    const readonlyDb = openDatabase(config.db, { readonly: true });
+    const scansDb = api.scans ? openScansDb(api.scansDbPath) : undefined;
+    const status = indexer;
+    server = await startServer({
+      config: api,
+      db: readonlyDb,
+      ...(scansDb ? { scansDb } : {}),
+      log,
+      handleSignals: false,
+      acceptUpload: createIngestUpload({ db, contentDir: config.contentDir }),
+      ...(status
+        ? {
+            indexerStatus: () => {
+              const s = status.status();
+              return { state: s.state, head: s.head, indexedBlock: s.indexedBlock, stalled: s.stalled, fatal: s.fatal };
+            },
+          }
+        : {}),
+    });
+    out.note(`API listening on ${server.url} (docs: ${server.url}/docs)`);
+    const close = server.close.bind(server);
+    server = { url: server.url, close: async () => { await close(); readonlyDb.close(); scansDb?.close(); } };
+  }
+  options.onReady?.(server ? { url: server.url } : {});
+
+  const reason = await (options.until ?? signals());
+  out.note(`stopping (${String(reason)})…`);
+  stopping = true;
+  await server?.close();
+  await indexer?.stop();
+  await Promise.all(tasks);
+  db.close();
+}
