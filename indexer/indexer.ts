@@ -1,0 +1,396 @@
+/**
+ * Follows the TraceAnchor contract and mirrors its events into SQLite.
+ *
+ * Each step reads (async) the headers and logs of one block range, checks that they belong to one
+ * chain that extends the indexed one, then applies them (sync) in one transaction that also moves
+ * the cursor. If the next block's parent is not the indexed block, it walks back to the common
+ * ancestor, rolls back everything above it in one transaction, and goes on from there.
+ */
+import type { Db } from "./db";
+import { runMigrations } from "./db";
+import {
+  ChainMovedError,
+  IndexerConfigError,
+  IndexerStoppedError,
+  isRetryable,
+  LogRangeTooLargeError,
+  ReorgTooDeepError,
+} from "./errors";
+import { backoffDelay, createRangeSizer } from "./range";
+import { createChainClient } from "./rpc";
+import type { BlockHeader, ChainClient, ProviderLike } from "./rpc";
+import { createStore } from "./store";
+import type { Cursor } from "./store";
+
+/** pino-compatible. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface IndexerConfig {
+  /** Blocks below the head before a row counts as final. Default 0 on chain 31337, else 12. */
+  readonly confirmations?: number;
+  /** First block to read (the deployment block). Default 0. */
+  readonly fromBlock?: number;
+  /** Wait between polls once caught up. Default 2000 ms. */
+  readonly pollIntervalMs?: number;
+  /** Largest eth_getLogs range, in blocks. Default 2000. */
+  readonly maxRange?: number;
+  /** Block hashes kept for reorg detection; a deeper reorg is fatal. Default 128. */
+  readonly reorgWindow?: number;
+  /** The head is "stalled" after not moving for this many poll intervals. Default 30. */
+  readonly stallPolls?: number;
+  /** Per-call RPC timeout. Default 30 000 ms. */
+  readonly rpcTimeoutMs?: number;
+  /** First retry delay; doubles per attempt up to `retryMaxMs`, with jitter. Default 250 ms. */
+  readonly retryBaseMs?: number;
+  /** Default 30 000 ms. */
+  readonly retryMaxMs?: number;
+}
+
+export interface CreateIndexerOptions {
+  readonly db: Db;
+  readonly provider: ProviderLike;
+  /** The TraceAnchor contract address. */
+  readonly contract: string;
+  readonly log: Logger;
+  readonly config?: IndexerConfig;
+}
+
+export type IndexerState = "idle" | "running" | "stopped" | "failed";
+
+export interface IndexerStatus {
+  readonly state: IndexerState;
+  readonly chainId: number | null;
+  readonly contract: string;
+  /** Latest head seen. */
+  readonly head: number | null;
+  /** Last block whose events are all in the database. */
+  readonly indexedBlock: number | null;
+  readonly indexedHash: string | null;
+  readonly confirmations: number | null;
+  /** head - confirmations: rows with block_number ≤ finalizedBlock are final. */
+  readonly finalizedBlock: number | null;
+  /** True when the head has not moved for stallPolls × pollIntervalMs. */
+  readonly stalled: boolean;
+  readonly lastHeadChangeAt: string | null;
+  readonly eventsIndexed: number;
+  readonly reorgs: number;
+  readonly lastReorg: { readonly depth: number; readonly ancestor: number; readonly removedEvents: number } | null;
+  readonly rangeSize: number;
+  /** The last retryable error, cleared by the next successful step. */
+  readonly lastError: { readonly name: string; readonly message: string } | null;
+  readonly consecutiveFailures: number;
+  /** Set when indexing stopped for good. */
+  readonly fatal: { readonly name: string; readonly code: string; readonly message: string } | null;
+}
+
+export interface SyncResult {
+  /** The head the step caught up to. */
+  readonly head: number;
+  /** Events applied by this call. */
+  readonly indexed: number;
+}
+
+export interface Indexer {
+  /** Runs until stop() or a fatal error; the promise settles then (it never rejects). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Catches up with the head once, retrying transient faults; rejects on a fatal error. */
+  syncOnce(): Promise<SyncResult>;
+  status(): IndexerStatus;
+}
+
+const HEADER_CHUNK = 32;
+
+export function createIndexer(options: CreateIndexerOptions): Indexer {
+  const { db, log } = options;
+  if (!/^0x[0-9a-fA-F]{40}$/.test(options.contract)) throw new IndexerConfigError(`contract is not an address: ${options.contract}`);
+  const contract = options.contract.toLowerCase();
+  const config = {
+    fromBlock: options.config?.fromBlock ?? 0,
+    pollIntervalMs: options.config?.pollIntervalMs ?? 2000,
+    maxRange: options.config?.maxRange ?? 2000,
+    reorgWindow: options.config?.reorgWindow ?? 128,
+    stallPolls: options.config?.stallPolls ?? 30,
+    retryBaseMs: options.config?.retryBaseMs ?? 250,
+    retryMaxMs: options.config?.retryMaxMs ?? 30_000,
+  };
+  for (const [key, value] of Object.entries(config)) {
+    if (!Number.isSafeInteger(value) || value < (key === "fromBlock" ? 0 : 1)) throw new IndexerConfigError(`config.${key} must be a positive integer, got ${value}`);
+  }
+  const configuredConfirmations = options.config?.confirmations;
+  if (configuredConfirmations !== undefined && (!Number.isSafeInteger(configuredConfirmations) || configuredConfirmations < 0)) {
+    throw new IndexerConfigError(`config.confirmations must be a non-negative integer, got ${configuredConfirmations}`);
+  }
+
+  runMigrations(db);
+  const store = createStore(db, { reorgWindow: config.reorgWindow });
+  const client: ChainClient = createChainClient(options.provider, { timeoutMs: options.config?.rpcTimeoutMs ?? 30_000 });
+  const sizer = createRangeSizer(config.maxRange);
+
+  let chainId: number | null = null;
+  let confirmations: number | null = null;
+  let state: IndexerState = "idle";
+  let head: number | null = null;
+  let lastHeadChangeAt: number | null = null;
+  let stallLogged = false;
+  let eventsIndexed = 0;
+  let reorgs = 0;
+  let lastReorg: IndexerStatus["lastReorg"] = null;
+  let lastError: IndexerStatus["lastError"] = null;
+  let consecutiveFailures = 0;
+  let fatal: Error | null = null;
+  let stopping = false;
+  let loop: Promise<void> | null = null;
+  const wakers = new Set<() => void>();
+
+  const stallAfterMs = config.stallPolls * config.pollIntervalMs;
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      wakers.add(wake);
+    });
+  }
+
+  function checkStopping(): void {
+    if (stopping) throw new IndexerStoppedError();
+  }
+
+  /** Runs `fn` until it succeeds, backing off on retryable errors; rethrows the rest. */
+  async function retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      checkStopping();
+      try {
+        const result = await fn();
+        lastError = null;
+        consecutiveFailures = 0;
+        return result;
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        consecutiveFailures++;
+        lastError = { name: (error as Error).name, message: (error as Error).message };
+        if (error instanceof LogRangeTooLargeError) {
+          const before = sizer.size;
+          sizer.refused(error.fromBlock, error.toBlock, error.suggestedTo);
+          log.debug({ from: error.fromBlock, to: error.toBlock, rangeSize: sizer.size }, "eth_getLogs range refused; shrinking");
+          if (sizer.size < before) {
+            attempt = -1;
+            continue;
+          }
+        }
+        if (error instanceof ChainMovedError && attempt === 0) {
+          log.info({ err: lastError }, "chain moved while reading; reading again");
+          continue;
+        }
+        const delay = backoffDelay(attempt, config.retryBaseMs, config.retryMaxMs);
+        log.warn({ what, attempt: attempt + 1, delayMs: delay, err: lastError }, "retryable error; backing off");
+        await sleep(delay);
+      }
+    }
+  }
+
+  function observeHead(next: number): void {
+    const now = Date.now();
+    if (next !== head) {
+      if (stallLogged) log.info({ head: next }, "head moving again");
+      head = next;
+      lastHeadChangeAt = now;
+      stallLogged = false;
+    } else if (lastHeadChangeAt !== null && now - lastHeadChangeAt > stallAfterMs && !stallLogged) {
+      stallLogged = true;
+      log.warn({ head, sinceMs: now - lastHeadChangeAt }, "head has not moved; RPC or chain stalled?");
+    }
+  }
+
+  async function ensureChain(): Promise<Cursor> {
+    if (chainId === null) {
+      chainId = await retrying("eth_chainId", () => client.chainId());
+      confirmations = configuredConfirmations ?? (chainId === 31337 ? 0 : 12);
+    }
+    return store.openCursor(chainId, contract, config.fromBlock);
+  }
+
+  const finalizedOf = (at: number): number => Math.max(config.fromBlock - 1, at - (confirmations ?? 0));
+
+  /** Walks back to the newest stored block the chain still has, and rolls back above it. */
+  async function reconcile(cursor: Cursor): Promise<void> {
+    const lowest = cursor.blockNumber - config.reorgWindow;
+    const stored = store.storedBlocks(cursor.blockNumber).filter((block) => block.number >= lowest);
+    let ancestor: { number: number; hash: string | null } | null = null;
+    for (let i = 0; i < stored.length && ancestor === null; i += HEADER_CHUNK) {
+      const chunk = stored.slice(i, i + HEADER_CHUNK);
+      const remote = await client.headers(chunk.map((block) => block.number));
+      ancestor = chunk.find((block) => remote.get(block.number)?.hash === block.hash) ?? null;
+    }
+    if (ancestor === null) {
+      // Nothing we stored survives; that is fine only if all we indexed lies within the window.
+      if (cursor.blockNumber - (cursor.fromBlock - 1) > config.reorgWindow) throw new ReorgTooDeepError(cursor.blockNumber, config.reorgWindow);
+      ancestor = { number: cursor.fromBlock - 1, hash: null };
+    }
+    if (ancestor.number === cursor.blockNumber) {
+      // The indexed block is still canonical, yet the next block's parent is not it: the node (or a
+      // load balancer mixing nodes) answered inconsistently. Nothing to roll back; read again later.
+      throw new ChainMovedError(`block ${cursor.blockNumber + 1} does not extend block ${cursor.blockNumber}, which is still canonical`);
+    }
+    const removedEvents = store.rollbackTo(ancestor.number, ancestor.hash);
+    reorgs++;
+    lastReorg = { depth: cursor.blockNumber - ancestor.number, ancestor: ancestor.number, removedEvents };
+    log.warn({ ...lastReorg, from: cursor.blockNumber }, "chain reorganised; rolled back to common ancestor");
+  }
+
+  /** One range, or one reorg repair. Returns the events applied, or null when caught up. */
+  async function step(): Promise<{ head: number; applied: number } | null> {
+    const cursor = await ensureChain();
+    const current = await client.blockNumber();
+    observeHead(current);
+    if (cursor.blockNumber >= current) {
+      // Nothing new, but the chain may have been replaced by one as long or shorter.
+      if (cursor.blockHash !== null) {
+        const mine = await client.header(cursor.blockNumber);
+        if (mine?.hash !== cursor.blockHash) {
+          await reconcile(cursor);
+          return { head: current, applied: 0 };
+        }
+      }
+      store.setHead(current, finalizedOf(current));
+      return null;
+    }
+
+    const from = cursor.blockNumber + 1;
+    const to = sizer.end(from, current);
+    const wanted = [from, to];
+    for (let n = Math.max(from, current - config.reorgWindow); n <= to; n++) wanted.push(n);
+    const pre = await client.headers(wanted);
+    const headers = new Map<number, BlockHeader>();
+    for (const [n, header] of pre) {
+      if (header === null) throw new ChainMovedError(`block ${n} vanished (head was ${current})`);
+      headers.set(n, header);
+    }
+    const first = headers.get(from);
+    const last = headers.get(to);
+    if (first === undefined || last === undefined) throw new ChainMovedError(`headers ${from}/${to} missing`);
+    if (cursor.blockHash !== null && first.parentHash !== cursor.blockHash) {
+      await reconcile(cursor);
+      return { head: current, applied: 0 };
+    }
+    for (const header of headers.values()) {
+      const parent = headers.get(header.number - 1);
+      if (parent !== undefined && header.parentHash !== parent.hash) throw new ChainMovedError(`block ${header.number} does not extend ${parent.number}`);
+    }
+
+    const logs = await client.logs(contract, from, to);
+
+    // Headers read before the logs pin the chain; re-reading the last one afterwards shows it held.
+    const after = await client.headers([...new Set(logs.map((entry) => entry.blockNumber))].filter((n) => !headers.has(n)).concat(to));
+    for (const [n, header] of after) {
+      if (header === null) throw new ChainMovedError(`block ${n} vanished while reading logs`);
+      if (n === to && header.hash !== last.hash) throw new ChainMovedError(`block ${to} changed while reading logs`);
+      headers.set(n, header);
+    }
+    for (const entry of logs) {
+      if (headers.get(entry.blockNumber)?.hash !== entry.blockHash) {
+        throw new ChainMovedError(`log ${entry.blockNumber}/${entry.logIndex} is from block ${entry.blockHash}, not the canonical one`);
+      }
+    }
+    sizer.succeeded();
+    checkStopping();
+    const applied = store.applyRange({ logs, headers, to: last, head: current, finalizedBlock: finalizedOf(current) });
+    eventsIndexed += applied;
+    if (applied > 0 || to === current) log.debug({ from, to, logs: logs.length, applied }, "indexed range");
+    return { head: current, applied };
+  }
+
+  let inflight: Promise<SyncResult> | null = null;
+
+  /** One catch-up at a time: a second caller shares the one in flight. */
+  function syncOnce(): Promise<SyncResult> {
+    inflight ??= catchUp().finally(() => {
+      inflight = null;
+    });
+    return inflight;
+  }
+
+  async function catchUp(): Promise<SyncResult> {
+    if (fatal !== null) throw fatal;
+    let indexed = 0;
+    let reached = head ?? 0;
+    try {
+      for (;;) {
+        const result = await retrying("sync step", step);
+        if (result === null) break;
+        indexed += result.applied;
+        reached = result.head;
+      }
+      return { head: head ?? reached, indexed };
+    } catch (error) {
+      if (!(error instanceof IndexerStoppedError) && !isRetryable(error)) {
+        fatal = error as Error;
+        state = "failed";
+        log.error({ err: { name: fatal.name, message: fatal.message } }, "indexing stopped: fatal error");
+      }
+      throw error;
+    }
+  }
+
+  return {
+    start() {
+      if (loop !== null) return loop;
+      stopping = false;
+      state = fatal === null ? "running" : "failed";
+      loop = (async () => {
+        while (!stopping && fatal === null) {
+          try {
+            await syncOnce();
+          } catch {
+            // Fatal errors are recorded by syncOnce; a stop ends the loop below.
+          }
+          if (stopping || fatal !== null) break;
+          await sleep(config.pollIntervalMs);
+        }
+        state = fatal === null ? "stopped" : "failed";
+        loop = null;
+      })();
+      return loop;
+    },
+    async stop() {
+      stopping = true;
+      for (const wake of [...wakers]) wake();
+      if (loop !== null) await loop;
+      if (fatal === null) state = "stopped";
+    },
+    syncOnce,
+    status() {
+      const cursor = store.cursor();
+      const now = Date.now();
+      return {
+        state,
+        chainId,
+        contract,
+        head,
+        indexedBlock: cursor?.blockNumber ?? null,
+        indexedHash: cursor?.blockHash ?? null,
+        confirmations,
+        finalizedBlock: head === null || confirmations === null ? null : finalizedOf(head),
+        stalled: lastHeadChangeAt !== null && now - lastHeadChangeAt > stallAfterMs,
+        lastHeadChangeAt: lastHeadChangeAt === null ? null : new Date(lastHeadChangeAt).toISOString(),
+        eventsIndexed,
+        reorgs,
+        lastReorg,
+        rangeSize: sizer.size,
+        lastError,
+        consecutiveFailures,
+        fatal: fatal === null ? null : { name: fatal.name, code: (fatal as { code?: string }).code ?? "UNKNOWN", message: fatal.message },
+      };
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * A real Hardhat node in a child process, on a free port, for the indexer tests and the benchmark.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { JsonRpcProvider, Network } from "ethers";
+
+export interface HardhatNode {
+  readonly url: string;
+  readonly port: number;
+  /** A provider with the node's unlocked, funded accounts. */
+  readonly provider: JsonRpcProvider;
+  rpc<T = unknown>(method: string, params?: unknown[]): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export function localProvider(url: string): JsonRpcProvider {
+  return new JsonRpcProvider(url, Network.from(31337), { staticNetwork: true, cacheTimeout: -1 });
+}
+
+async function waitForRpc(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`hardhat node exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`hardhat node did not answer within ${timeoutMs} ms:\n${output()}`);
+}
+
+export async function startHardhatNode(): Promise<HardhatNode> {
+  const port = await freePort();
+  const cli = require.resolve("hardhat/internal/cli/cli.js");
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("HARDHAT_")));
+  const child = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: path.resolve(__dirname, "..", "..", ".."),
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForRpc(url, child, () => output, 60_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  const provider = localProvider(url);
+  return {
+    url,
+    port,
+    provider,
+    rpc: <T>(method: string, params: unknown[] = []) => provider.send(method, params) as Promise<T>,
+    async stop() {
+      provider.destroy();
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
