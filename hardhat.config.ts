@@ -35,7 +35,9 @@ const config: HardhatUserConfig = {
     },
   },
   networks: {
-    hardhat: { chainId: 31337 },
+    // TRACE_CHAIN_GENESIS pins the genesis time of `npm start`'s local chain, so replaying its journal gives
+    // back the very same blocks after a restart.
+    hardhat: { chainId: 31337, ...(process.env.TRACE_CHAIN_GENESIS ? { initialDate: process.env.TRACE_CHAIN_GENESIS } : {}) },
     localhost: { url: "http://127.0.0.1:8545", chainId: 31337 },
     ...(rpcUrl
       ? { target: { url: rpcUrl, accounts: privateKey ? [privateKey] : [] } }

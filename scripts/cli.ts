@@ -195,6 +195,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       await runService(config, io.env, { index: options.index, serve: true }, out);
     });
 
+  program
+    .command("start")
+    .description("run everything: the local chain with demo data (or TRACE_RPC_URL's chain), the indexer and the API")
+    .option("--fresh", "delete ./data and start over")
+    .option("--demo", "load the demo brands and batches on a chain given by TRACE_RPC_URL too")
+    .action(async (options: { fresh?: boolean; demo?: boolean }) => {
+      const { startCommand } = await import("./commands/start");
+      await startCommand(options, io, run, PROJECT_ROOT);
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (error) {

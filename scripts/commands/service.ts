@@ -67,7 +67,9 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     const contract = await contractAddress(config, provider);
     const deployment = readDeployment(config.deploymentsDir, chainId);
     const fromBlock = deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0;
-    indexer = createIndexer({ db, provider, contract, log, config: { confirmations: confirmationsFor(config, chainId), fromBlock, pollIntervalMs: 1_000 } });
+    // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
+    const stall = chainId === 31337n ? { stallPolls: Number.MAX_SAFE_INTEGER } : {};
+    indexer = createIndexer({ db, provider, contract, log, config: { confirmations: confirmationsFor(config, chainId), fromBlock, pollIntervalMs: 1_000, ...stall } });
     const running = indexer;
     tasks.push(running.start().catch((error: unknown) => log.error({ err: error }, "indexer stopped")));
     tasks.push(ingestLoop(db, config, log, () => stopping));
