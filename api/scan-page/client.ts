@@ -47,6 +47,8 @@ function show(report: VerifyReport | undefined, error?: string): void {
     : `Not verified: ${failed.length} check(s) failed. Do not trust this page.`;
   result.className = verified ? "ok" : "bad";
   result.setAttribute("data-verdict", report.verdict);
+  // A failure is shown at once; a pass keeps its list folded.
+  if (!verified) document.getElementById("check-details")?.setAttribute("open", "");
   list.innerHTML = report.steps
     .map((s) => `<li class="${s.status}">${escapeHtml(LABELS[s.check] ?? s.check)} (${escapeHtml(s.subject)}): ${escapeHtml(s.detail)}</li>`)
     .join("");

@@ -212,7 +212,7 @@ ${timeline(doc, options.bundleBase)}`;
 }
 
 const STYLE = `:root{color-scheme:light;--ok:#0a6b2d;--bad:#a4161a;--warn:#8a5300;--ink:#1b1b1b;--muted:#4a4a4a}
-*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:#f6f6f4}
+*{box-sizing:border-box}body{margin:0;overflow-wrap:anywhere;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:#f6f6f4}
 main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.2rem 0 .5rem}h3{font-size:1rem;margin:0}
 .brand{margin:0;color:var(--muted);font-weight:600}.verdict{border-radius:.5rem;padding:.75rem 1rem;color:#fff}.verdict h2{margin:0;font-size:1.35rem}.verdict p{margin:.25rem 0 0}
 .ok{background:var(--ok)}.bad{background:var(--bad)}.warn{background:var(--warn)}.banner{background:var(--bad);color:#fff;padding:.75rem 1rem;font-size:1.1rem;margin:-1rem -1rem 1rem}
@@ -220,7 +220,7 @@ main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.2rem
 .timeline{list-style:none;padding:0;margin:0;border-left:3px solid #c9c9c4}.event{margin:0 0 1rem;padding-left:1rem}.event p{margin:.1rem 0}.event ul{margin:.25rem 0;padding-left:1.2rem}
 .event.recalled h3{color:var(--bad)}.node{display:inline-block;font-size:.8rem;background:#e4e4de;border-radius:.25rem;padding:0 .35rem;margin-right:.25rem}.small{font-size:.85rem}
 .button{display:inline-block;background:#0b4f9c;color:#fff;padding:.5rem .9rem;border-radius:.4rem;text-decoration:none;margin-top:.75rem}
-#checks{background:#fff;border:1px solid #d6d6d0;border-radius:.5rem;padding:.75rem 1rem;margin-top:1.5rem}#checks ul{padding-left:1.2rem;margin:.25rem 0}.pass::marker{content:"✔ "}.fail::marker{content:"✘ ";color:var(--bad)}.skip::marker{content:"– "}
+summary{cursor:pointer;margin:.5rem 0}#checks{background:#fff;border:1px solid #d6d6d0;border-radius:.5rem;padding:.75rem 1rem;margin-top:1.5rem}#checks ul{padding-left:1.2rem;margin:.25rem 0}.pass::marker{content:"✔ "}.fail::marker{content:"✘ ";color:var(--bad)}.skip::marker{content:"– "}
 #check-result.ok,#check-result.bad{color:#fff;padding:.25rem .5rem;border-radius:.25rem}
 @media (min-width:48rem){main{padding:2rem}}`;
 
@@ -237,7 +237,8 @@ export function renderScanPage(doc: ScanDocument, options: ScanPageOptions): str
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body><main><div id="content">${renderMain(doc, options)}</div>
 <section id="checks" aria-labelledby="checks-title"><h2 id="checks-title">Checked on this phone</h2>
-<p id="check-result">Checking the records against their proofs${options.rpcUrl ? " and the chain" : ""}…</p><ul id="check-steps"></ul>
+<p id="check-result">Checking the records against their proofs${options.rpcUrl ? " and the chain" : ""}…</p>
+<details id="check-details"><summary>What was checked</summary><ul id="check-steps"></ul></details>
 <noscript><p>Turn on JavaScript to check the records on this device; the verdict above comes from the server.</p></noscript></section>
 </main>
 <script type="application/json" id="item-document">${jsonForScript(doc)}</script>
