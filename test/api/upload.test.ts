@@ -67,10 +67,12 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
       expect(fake.calls).to.have.length(0);
     });
 
-    it("200 already-present for a batch whose content is ingested, without reading the body", async function () {
-      const res = await put(contentUrl(fixture.batches.identity.root), "anything");
-      expect(res.statusCode).to.equal(200);
-      expect(JSON.parse(res.body)).to.include({ status: "already-present" });
+    it("200 already-present for the same content of an ingested batch, 422 for any other, storing nothing", async function () {
+      const same = await put(contentUrl(fixture.batches.identity.root), fs.readFileSync(fixture.batches.identity.content));
+      expect(same.statusCode).to.equal(200);
+      expect(JSON.parse(same.body)).to.include({ status: "already-present" });
+      const other = await put(contentUrl(fixture.batches.identity.root), "anything");
+      expect(other.statusCode).to.equal(422);
       expect(fake.calls).to.have.length(0);
     });
 
