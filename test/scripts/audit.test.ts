@@ -3,6 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import Database from "better-sqlite3";
+import { createTestSystem, type TestSystem } from "../helpers/system";
 import { cli } from "./cli-harness";
 import { DEV_KEYS, startRpcServer, type RpcServer } from "./rpc";
 
@@ -75,5 +77,50 @@ describe("traceanchor audit (content and chain)", function () {
     expect(allowed.code).to.equal(0);
     expect(allowed.json).to.include({ contentMissing: 1, ok: 1 });
     expect((await cli(["audit", "--brand", "2", "--json"], env, dir)).json.anchorsChecked).to.equal(0);
+  });
+});
+
+describe("traceanchor audit --compare-db (the indexer's database against the chain)", function () {
+  let rpc: RpcServer;
+  let system: TestSystem;
+  let root: string;
+
+  before(async function () {
+    rpc = await startRpcServer();
+    system = await createTestSystem(rpc.url);
+    fs.writeFileSync(path.join(system.dir, "items.csv"), CSV.split("\n").slice(0, 3).join("\n") + "\n");
+    root = (await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv"])).json.root as string;
+    await system.index();
+  });
+  after(async function () {
+    await rpc.close();
+  });
+
+  const audit = () => cli(["audit", "--compare-db", system.dbPath, "--json"], { ...system.env, TRACE_PRIVATE_KEY: "" }, system.dir);
+
+  it("passes on the database the indexer wrote", async function () {
+    const result = await audit();
+    expect(result.code, result.stdout).to.equal(0);
+    expect(result.json.discrepancies).to.deep.equal([]);
+  });
+
+  it("fails, naming the batch, when a stored record was altered", async function () {
+    const db = new Database(system.dbPath);
+    db.prepare("UPDATE records SET record = replace(record, '\"SN2\"', '\"SN7\"') WHERE root = ?").run(root);
+    db.close();
+    const result = await audit();
+    expect(result.code).to.equal(3);
+    const found = (result.json.discrepancies as Array<{ root: string; source: string; reason: string }>).filter((d) => d.source === "db");
+    expect(found).to.have.length(1);
+    expect(found[0]!.root).to.equal(root);
+    expect(found[0]!.reason).to.match(/stored hash .* is not the hash of the stored record/);
+  });
+
+  it("fails when an anchor row disagrees with the chain", async function () {
+    const db = new Database(system.dbPath);
+    db.prepare("UPDATE anchors SET leaf_count = leaf_count + 1 WHERE root = ?").run(root);
+    db.close();
+    const reasons = ((await audit()).json.discrepancies as Array<{ reason: string }>).map((d) => d.reason);
+    expect(reasons.some((r) => /anchor row differs from the chain: leafCount 3 ≠ 2/.test(r))).to.equal(true);
   });
 });
