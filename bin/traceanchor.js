@@ -15,7 +15,7 @@ function newestSource(dir, since) {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) {
       if (newestSource(file, since)) return true;
-    } else if (entry.name.endsWith(".ts") && fs.statSync(file).mtimeMs > since) {
+    } else if ((entry.name.endsWith(".ts") || entry.name.endsWith(".sql")) && fs.statSync(file).mtimeMs > since) {
       return true;
     }
   }

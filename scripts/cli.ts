@@ -107,7 +107,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   inputOptions(batch.command("submit").description("build a batch, store its content and anchor its root"))
     .requiredOption("--brand <id>", "brand id")
     .option("--relay", "sign an EIP-712 anchor with the brand key; TRACE_RELAYER_KEY sends it and pays the gas")
-    .option("--content-uri <uri>", "where the content will be fetched from (default: <root>.ndjson, or the API when TRACE_API_URL is set)")
+    .option("--content-uri <uri>", "where the content will be fetched from; {root} is replaced by the root (default: <root>.ndjson, or the API when TRACE_API_URL is set)")
     .action(async (options, command: Command) => {
       const { config, out } = context(command);
       const { submitCommand } = await import("./commands/batch");

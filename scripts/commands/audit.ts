@@ -116,11 +116,13 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
   const address = (await contractAddress(config, provider)).toLowerCase();
   const registry = TraceAnchor__factory.connect(address, provider);
   const deployment = readDeployment(config.deploymentsDir, chainId);
-  const fromBlock = flags.fromBlock !== undefined ? Number.parseInt(flags.fromBlock, 10) : deployment?.contract.toLowerCase() === address ? deployment.blockNumber : 0;
+  const deployedAt = deployment?.contract.toLowerCase() === address ? deployment.blockNumber : 0;
+  const fromBlock = flags.fromBlock !== undefined ? Number.parseInt(flags.fromBlock, 10) : deployedAt;
   if (!Number.isSafeInteger(fromBlock) || fromBlock < 0) throw new ConfigError(`--from-block must be a block number, got "${flags.fromBlock}"`);
   const onlyBrand = flags.brand;
   const toBlock = await provider.getBlockNumber();
-  const logs = await fetchLogs(config.rpcUrl, address, fromBlock, toBlock);
+  // Brands, prefixes and submitters need the whole history; --from-block only limits the anchors checked.
+  const logs = await fetchLogs(config.rpcUrl, address, Math.min(fromBlock, deployedAt), toBlock);
 
   // Replay the events: the history the contract published, independent of any database.
   const prefixes = new Map<string, string>();
@@ -203,7 +205,7 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
   const rows: AuditReport["rows"] = [];
   let ok = 0;
   let contentMissing = 0;
-  const selected = [...anchors.values()].filter((a) => onlyBrand === undefined || a.brandId === onlyBrand);
+  const selected = [...anchors.values()].filter((a) => (onlyBrand === undefined || a.brandId === onlyBrand) && a.blockNumber >= fromBlock);
   for (const anchor of selected) {
     const link = explorerTxUrl(config, anchor.txHash);
     const issue = (src: Issue["source"], reason: string): Issue => ({ brandId: anchor.brandId, root: anchor.root, source: src, reason, ...(link ? { explorerTxUrl: link } : {}) });

@@ -175,8 +175,10 @@ export async function submitCommand(config: Config, flags: SubmitFlags, out: Out
   } else {
     const result = await build(config, flags, config.contentDir, out);
     reportRejects(result, out);
+    // `{root}` in --content-uri names a per-batch object, e.g. s3://bucket/{root}.ndjson.
     const contentURI =
-      flags.contentUri ?? (config.apiUrl ? `${config.apiUrl}/v1/batches/${brandId}/${result.root}/content` : path.basename(result.content));
+      flags.contentUri?.replaceAll("{root}", result.root) ??
+      (config.apiUrl ? `${config.apiUrl}/v1/batches/${brandId}/${result.root}/content` : path.basename(result.content));
     entry = {
       inputSha256,
       brandId: brandId.toString(),

@@ -28,18 +28,25 @@ export async function deploy(config: Config, options: DeployOptions, out: Output
   const compiler = compilerInfo(projectRoot);
 
   out.note(`deploying TraceAnchor to chain ${chainId} from ${deployer}…`);
-  const registry = await new TraceAnchor__factory(signer).deploy(delay, admin);
+  // The deployer starts as the default admin so it can grant the registrar role; a different --admin
+  // then receives the admin through the contract's own two-step, delayed transfer.
+  const registry = await new TraceAnchor__factory(signer).deploy(delay, deployer);
   const deployTx = registry.deploymentTransaction();
   if (!deployTx) throw new Error("no deployment transaction");
   const receipt = await confirm(deployTx, config, chainId);
   const address = await registry.getAddress();
 
-  // The deployer is usually the platform operator onboarding brands; give it (and any --registrar) the role
-  // when it is also the admin, so `brand register` works right after deploy.
-  const registrars = options.registrar.length > 0 ? options.registrar : admin === deployer ? [deployer] : [];
+  const registrars = options.registrar.length > 0 ? options.registrar : [admin];
   const role = await registry.REGISTRAR_ROLE();
   for (const account of registrars) {
     await confirm(await registry.grantRole(role, account), config, chainId);
+  }
+  let adminTransfer: { to: string; acceptableAfter: string } | undefined;
+  if (admin.toLowerCase() !== deployer.toLowerCase()) {
+    const transfer = await confirm(await registry.beginDefaultAdminTransfer(admin), config, chainId);
+    const [, schedule] = await registry.pendingDefaultAdmin();
+    adminTransfer = { to: admin, acceptableAfter: new Date(Number(schedule) * 1000).toISOString() };
+    out.info(`admin transfer to ${admin} started (tx ${transfer.hash}); ${admin} must call acceptDefaultAdminTransfer() after ${adminTransfer.acceptableAfter}`);
   }
 
   const file = writeDeployment(config.deploymentsDir, {
@@ -57,7 +64,7 @@ export async function deploy(config: Config, options: DeployOptions, out: Output
   out.info(`recorded in ${path.relative(process.cwd(), file) || file}`);
   const link = explorerTxUrl(config, receipt.hash);
   if (link) out.info(`explorer: ${link}`);
-  out.result({ contract: address, chainId: chainId.toString(), blockNumber: receipt.blockNumber, txHash: receipt.hash, registrars });
+  out.result({ contract: address, chainId: chainId.toString(), blockNumber: receipt.blockNumber, txHash: receipt.hash, registrars, ...(adminTransfer ? { adminTransfer } : {}) });
 }
 
 export const DEFAULT_ADMIN_DELAY = String(THREE_DAYS);

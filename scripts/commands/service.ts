@@ -10,6 +10,7 @@ import { openDatabase, runMigrations, type Db } from "../../indexer/db";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
+import { parseIndexerEnv } from "../../indexer/config";
 import { apiConfig, parseApiEnv } from "../../api/config";
 import { createIngestUpload } from "../../api/upload";
 import { openScansDb, startServer, type RunningServer } from "../../api/server";
@@ -66,10 +67,25 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     const chainId = await chainIdOf(provider, config);
     const contract = await contractAddress(config, provider);
     const deployment = readDeployment(config.deploymentsDir, chainId);
-    const fromBlock = deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0;
+    // The indexer's own knobs; the log level is the API's (pino's) and is read above.
+    const tuning = parseIndexerEnv({ ...env, TRACE_LOG_LEVEL: undefined } as NodeJS.ProcessEnv);
+    const fromBlock = tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
     const stall = chainId === 31337n ? { stallPolls: Number.MAX_SAFE_INTEGER } : {};
-    indexer = createIndexer({ db, provider, contract, log, config: { confirmations: confirmationsFor(config, chainId), fromBlock, pollIntervalMs: 1_000, ...stall } });
+    indexer = createIndexer({
+      db,
+      provider,
+      contract,
+      log,
+      config: {
+        confirmations: confirmationsFor(config, chainId),
+        fromBlock,
+        pollIntervalMs: tuning.pollIntervalMs ?? 1_000,
+        ...(tuning.maxRange === undefined ? {} : { maxRange: tuning.maxRange }),
+        ...(tuning.reorgWindow === undefined ? {} : { reorgWindow: tuning.reorgWindow }),
+        ...stall,
+      },
+    });
     const running = indexer;
     tasks.push(running.start().catch((error: unknown) => log.error({ err: error }, "indexer stopped")));
     tasks.push(ingestLoop(db, config, log, () => stopping));
@@ -78,7 +94,16 @@ export async function runService(config: Config, env: Readonly<Record<string, st
 
   let server: RunningServer | undefined;
   if (options.serve) {
-    const api = apiConfig({ ...parseApiEnv(env as NodeJS.ProcessEnv), port: config.port, host: config.host, dbPath: config.db, contentDir: config.contentDir });
+    // Links in documents follow the address actually served unless TRACE_PUBLIC_URL says otherwise.
+    const { publicUrl, ...fromEnv } = parseApiEnv(env as NodeJS.ProcessEnv);
+    const api = apiConfig({
+      ...fromEnv,
+      ...(env.TRACE_PUBLIC_URL ? { publicUrl } : {}),
+      port: config.port,
+      host: config.host,
+      dbPath: config.db,
+      contentDir: config.contentDir,
+    });
     const readonlyDb = openDatabase(config.db, { readonly: true });
     const scansDb = api.scans ? openScansDb(api.scansDbPath) : undefined;
     const status = indexer;

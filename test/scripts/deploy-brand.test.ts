@@ -41,6 +41,18 @@ describe("traceanchor deploy / brand", function () {
     expect(await registry.defaultAdminDelay()).to.equal(259200n);
   });
 
+  it("with another --admin: grants it the registrar role and starts the delayed admin transfer to it", async function () {
+    const other = (await ethers.getSigners())[5]!.address;
+    const result = await cli(["deploy", "--admin", other, "--admin-delay", "3600", "--json"], env, dir);
+    expect(result.code, result.stderr).to.equal(0);
+    const registry = TraceAnchor__factory.connect(result.json.contract as string, ethers.provider);
+    const [deployer] = await ethers.getSigners();
+    expect(await registry.defaultAdmin()).to.equal(deployer!.address);
+    expect((await registry.pendingDefaultAdmin())[0]).to.equal(other);
+    expect(await registry.hasRole(await registry.REGISTRAR_ROLE(), other)).to.equal(true);
+    expect((result.json.adminTransfer as { to: string }).to).to.equal(other);
+  });
+
   it("never prints the private key, even with --verbose on an error", async function () {
     const result = await cli(["brand", "register", "--name", "X", "--admin", "0x0000000000000000000000000000000000000001", "--verbose"], env, dir);
     expect(result.code).to.equal(1);

@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+"use strict";
+// After `tsc -p tsconfig.build.json`: copies what tsc does not (the SQL migrations) into dist/ and
+// stamps the build, so bin/traceanchor.js knows the build is newer than the sources.
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const from = path.join(root, "indexer", "migrations");
+const to = path.join(root, "dist", "indexer", "migrations");
+fs.rmSync(to, { recursive: true, force: true });
+fs.mkdirSync(to, { recursive: true });
+for (const file of fs.readdirSync(from)) if (file.endsWith(".sql")) fs.copyFileSync(path.join(from, file), path.join(to, file));
+fs.writeFileSync(path.join(root, "dist", ".build-stamp"), new Date().toISOString());
