@@ -59,7 +59,7 @@ describe("end to end: chain → CLI → indexer → API", function () {
   async function withApp<T>(fn: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
     const db = openDatabase(system.dbPath, { readonly: true });
     const writable = openDatabase(system.dbPath);
-    const app = await buildApp({ db, config: apiConfig({ rateLimit: 0, scans: false }), processMetrics: false, acceptUpload: createIngestUpload({ db: writable, contentDir: system.env.TRACE_CONTENT_DIR! }) });
+    const app = await buildApp({ db, config: apiConfig({ rateLimit: 0, scans: false, contentDir: system.env.TRACE_CONTENT_DIR! }), processMetrics: false, acceptUpload: createIngestUpload({ db: writable, contentDir: system.env.TRACE_CONTENT_DIR! }) });
     try {
       return await fn(app);
     } finally {
@@ -96,6 +96,16 @@ describe("end to end: chain → CLI → indexer → API", function () {
       expect(response.json().message).to.match(/root/);
       const intact = await app.inject({ method: "PUT", url: `/v1/batches/1/${identityRoot}/content`, payload: fs.readFileSync(file, "utf8"), headers: { "content-type": "application/x-ndjson" } });
       expect(intact.statusCode).to.equal(200);
+    });
+  });
+
+  it("serves the checked content file of a batch, byte for byte, for other replicas and auditors", async function () {
+    await withApp(async (app) => {
+      const response = await app.inject({ url: `/v1/batches/1/${identityRoot}/content` });
+      expect(response.statusCode).to.equal(200);
+      expect(response.headers["content-type"]).to.match(/^application\/x-ndjson/);
+      expect(response.body).to.equal(fs.readFileSync(path.join(system.env.TRACE_CONTENT_DIR!, `${identityRoot}.ndjson`), "utf8"));
+      expect((await app.inject({ url: `/v1/batches/1/0x${"ab".repeat(32)}/content` })).statusCode).to.equal(404);
     });
   });
 

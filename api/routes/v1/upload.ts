@@ -3,18 +3,50 @@
  * anchored root, kind and leaf count (checked by the injected `acceptUpload`). 404 for an anchor the
  * mirror does not know yet: the CLI retries while the indexer catches up.
  */
+import fs from "node:fs";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { checkContent } from "../../../core/content";
 import { kindName } from "../../documents";
 import { ApiError, notFound } from "../../errors";
 import { BatchParams, UploadResult, errorResponses } from "../../schemas";
+import { Type } from "@sinclair/typebox";
 import type { RouteOptions } from "../options";
 
 const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, config, acceptUpload }) => {
   // The body is handed over as a stream, whatever its type; nothing buffers it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+
+  // The content file itself, as anchored: what `batch submit` names as contentURI when it uploads to an
+  // API, so other replicas and auditors can fetch it. Served only once it has been checked.
+  app.get(
+    "/v1/batches/:brandId/:root/content",
+    {
+      schema: {
+        summary: "Download the content file of an anchored batch",
+        description: "NDJSON: the header line, then one record per line. Available once the content matched the anchored root.",
+        tags: ["Batches"],
+        produces: ["application/x-ndjson"],
+        params: BatchParams,
+        response: { 200: Type.Unknown({ description: "the content file (NDJSON), streamed" }), 304: Type.Null({ description: "not modified" }), ...errorResponses(400, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      const brandId = Number(request.params.brandId);
+      const root = request.params.root.toLowerCase();
+      const anchor = mirror.anchors.get(brandId, root);
+      if (anchor === undefined) throw notFound("anchor");
+      if (anchor.contentStatus !== "ok") throw new ApiError(409, "CONTENT_NOT_AVAILABLE", `the content of this batch is ${anchor.contentStatus}`);
+      const file = path.join(config.contentDir, `${root}.ndjson`);
+      if (!fs.existsSync(file)) throw notFound("content file");
+      // Content-addressed by its root: it never changes.
+      void reply.header("cache-control", "public, max-age=31536000, immutable").header("etag", `"${root}"`);
+      if (request.headers["if-none-match"] === `"${root}"`) return reply.code(304).send(null);
+      return reply.type("application/x-ndjson").send(fs.createReadStream(file));
+    },
+  );
 
   app.put(
     "/v1/batches/:brandId/:root/content",
