@@ -22,7 +22,7 @@ export interface TestSystem {
   contract: string;
   dbPath: string;
   /** Runs a CLI command as the given development account (0 operator, 1 brand admin, 2 submitter). */
-  as(account: number, argv: string[]): Promise<CliResult>;
+  as(account: number, argv: string[], extraEnv?: Record<string, string>): Promise<CliResult>;
   /** Indexes the chain up to its head and ingests every due content file. */
   index(): Promise<void>;
 }
@@ -36,7 +36,8 @@ export async function createTestSystem(rpcUrl: string): Promise<TestSystem> {
     TRACE_CONTENT_DIR: path.join(dir, "content"),
     TRACE_DB: path.join(dir, "trace.db"),
   };
-  const as = (account: number, argv: string[]): Promise<CliResult> => cli([...argv, "--json"], { ...env, TRACE_PRIVATE_KEY: DEV_KEYS[account] }, dir);
+  const as = (account: number, argv: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> =>
+    cli([...argv, "--json"], { ...env, ...extraEnv, TRACE_PRIVATE_KEY: DEV_KEYS[account] }, dir);
   const deployed = await as(0, ["deploy"]);
   if (deployed.code !== 0) throw new Error(`deploy failed: ${deployed.stderr}`);
   const signers = await ethers.getSigners();
