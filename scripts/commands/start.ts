@@ -123,6 +123,8 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
   }
   fs.mkdirSync(dataDir, { recursive: true });
   const embedded = !io.env.TRACE_RPC_URL;
+  // The terminal shows the URLs; per-request logs would bury them (TRACE_LOG_LEVEL=info brings them back).
+  io = { ...io, env: { TRACE_LOG_LEVEL: "warn", ...io.env } };
   let chain: LocalChain | undefined;
   let stopping: Promise<NodeJS.Signals> | undefined;
   try {
