@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     ];
     const table = ["| measure | result | note |", "|---|---|---|", ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
     const body =
-      `### Indexer\n\n${EVENTS} Anchored events (${PER_TX} per anchorMany, ${GAP} empty blocks between) on a local Hardhat node, ` +
+      `## Indexer (\`npm run bench:indexer\`)\n\n${EVENTS} Anchored events (${PER_TX} per anchorMany, ${GAP} empty blocks between) on a local Hardhat node, ` +
       `blocks ${from}..${head}, eth_getLogs ranges of ${MAX_RANGE} blocks; median of ${RUNS} runs.\n\n${table}`;
     writeBenchSection("indexer", body);
     console.log(table);
