@@ -6,6 +6,7 @@
 import { ethers } from "hardhat";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { writeBenchSection } from "./report";
+import { ANCHOR_TYPES, anchorDomain } from "../core/anchor-signature";
 
 const CONTENT_URI = `ipfs://${"b".repeat(57)}`; // 64 characters
 const KIND_IDENTITY = 1;
@@ -43,19 +44,8 @@ async function main(): Promise<void> {
   const anchorMany = await gasOf(registry.connect(submitter).anchorMany(brandId, many));
 
   const network = await ethers.provider.getNetwork();
-  const domain = { name: "TraceAnchor", version: "1", chainId: network.chainId, verifyingContract: await registry.getAddress() };
-  const types = {
-    Anchor: [
-      { name: "brandId", type: "uint64" },
-      { name: "root", type: "bytes32" },
-      { name: "kind", type: "uint8" },
-      { name: "leafCount", type: "uint64" },
-      { name: "contentURI", type: "string" },
-      { name: "submitter", type: "address" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
+  const domain = anchorDomain(network.chainId, await registry.getAddress());
+  const types = ANCHOR_TYPES;
   const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
   const relayed = async (i: number): Promise<bigint> => {
     const request = { root: root(200 + i), kind: KIND_IDENTITY, leafCount: 10_000, contentURI: CONTENT_URI };

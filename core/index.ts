@@ -14,3 +14,4 @@ export * from "./batch";
 export * from "./bundle";
 export * from "./chain-reader";
 export * from "./verify";
+export * from "./anchor-signature";

@@ -9,6 +9,7 @@ import type { TraceAnchor } from "../../typechain-types";
 import type { BatchFormat } from "../../core/readers/types";
 import type { BuildBatchResult } from "../../core/batch";
 import { KIND_CODE, type RecordKind } from "../../core/record";
+import { ANCHOR_TYPES, anchorDomain } from "../../core/anchor-signature";
 import { ConfigError, type Config } from "../lib/config";
 import { ChainError, chainIdOf, confirm, connectRegistry, createProvider, createSigner, explorerTxUrl } from "../lib/chain";
 import { journalKey, readJournal, sha256File, writeJournal, type JournalEntry } from "../lib/journal";
@@ -86,18 +87,6 @@ export interface SubmitFlags extends BuildFlags {
   contentUri?: string;
 }
 
-const ANCHOR_TYPES = {
-  Anchor: [
-    { name: "brandId", type: "uint64" },
-    { name: "root", type: "bytes32" },
-    { name: "kind", type: "uint8" },
-    { name: "leafCount", type: "uint64" },
-    { name: "contentURI", type: "string" },
-    { name: "submitter", type: "address" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 
 interface AnchorRequest {
   root: string;
@@ -124,7 +113,7 @@ async function sendAnchor(
   const latest = await provider.getBlock("latest");
   const deadline = BigInt((latest?.timestamp ?? Math.floor(Date.now() / 1000)) + 3600);
   const nonce = await registry.nonces(submitter);
-  const domain = { name: "TraceAnchor", version: "1", chainId, verifyingContract: await registry.getAddress() };
+  const domain = anchorDomain(chainId, await registry.getAddress());
   const signature = await signer.signTypedData(domain, ANCHOR_TYPES, { brandId, ...request, submitter, nonce, deadline });
   return confirm(await registry.connect(relayer).anchorWithSig(brandId, request, submitter, deadline, signature), config, chainId);
 }

@@ -1,3 +1,4 @@
+import { ANCHOR_TYPES as CORE_ANCHOR_TYPES } from "../../core/anchor-signature";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { setCode } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "hardhat";
@@ -89,19 +90,8 @@ export function leafOf(recordHash: BytesLike): string {
   return ethers.keccak256(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32"], [recordHash])));
 }
 
-/** The EIP-712 type of a relayed anchor, field for field as `ANCHOR_TYPEHASH`. */
-export const ANCHOR_TYPES: Record<string, TypedDataField[]> = {
-  Anchor: [
-    { name: "brandId", type: "uint64" },
-    { name: "root", type: "bytes32" },
-    { name: "kind", type: "uint8" },
-    { name: "leafCount", type: "uint64" },
-    { name: "contentURI", type: "string" },
-    { name: "submitter", type: "address" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
+/** The EIP-712 type of a relayed anchor: the one definition in core, used by the CLI too. */
+export const ANCHOR_TYPES: Record<string, TypedDataField[]> = CORE_ANCHOR_TYPES;
 
 export async function anchorDomain(registry: TraceAnchor, overrides: TypedDataDomain = {}): Promise<TypedDataDomain> {
   const { chainId } = await ethers.provider.getNetwork();
