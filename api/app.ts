@@ -5,7 +5,7 @@
  *
  *   buildApp({ db, scansDb?, config, log?, indexerStatus?, acceptUpload?, renderHtml? }): Promise<FastifyInstance>
  */
-import Fastify, { type FastifyPluginAsync, type FastifyReply } from "fastify";
+import Fastify, { LogController, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Database } from "better-sqlite3";
@@ -92,11 +92,16 @@ const safeSerializers = {
   }),
 };
 
+/** How often the request summary is logged (info) when per-request logs are off. */
+const SUMMARY_MS = 60_000;
+
 export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     ...(deps.log === undefined
       ? { logger: false }
       : { loggerInstance: deps.log.child({}, { serializers: safeSerializers, redact: { paths: ["req.remoteAddress", "req.ip", "ip", "*.ip", "req.headers"], remove: true } }) }),
+    // Per-request logs cost more than a cached item lookup: at debug level only, see QuietRequestLogs.
+    logController: new QuietRequestLogs(),
     bodyLimit: BODY_LIMIT,
     trustProxy: deps.config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
@@ -108,6 +113,43 @@ export async function buildApp(deps: AppDeps) {
         .send({ error: "BAD_URL", message: `malformed request URL (${error.code})`, field: "path" });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  if (deps.log !== undefined) await app.register(fp(requestSummary), { log: deps.log });
   await app.register(fp(traceAnchorApp), deps);
   return app;
 }
+
+/**
+ * Fastify's request logs one level down: "incoming request" and "request completed" at debug, so
+ * the info level has no line per request (a summary instead, see `requestSummary`). A request that
+ * errored is still logged at error, as are the error handler's 5xx.
+ */
+class QuietRequestLogs extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, "incoming request");
+  }
+
+  override requestCompleted(error: Error | null | undefined, _request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, "request errored");
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, "request completed");
+  }
+}
+
+/** Every SUMMARY_MS at info, one line with the request count by status since the last one. */
+const requestSummary: FastifyPluginAsync<{ log: Logger }> = async (app, { log }) => {
+  if (!log.isLevelEnabled("info")) return;
+  let byStatus = new Map<number, number>();
+  let total = 0;
+  app.addHook("onResponse", (_request, reply, done) => {
+    byStatus.set(reply.statusCode, (byStatus.get(reply.statusCode) ?? 0) + 1);
+    total++;
+    done();
+  });
+  const timer = setInterval(() => {
+    if (total === 0) return;
+    app.log.info({ requests: total, byStatus: Object.fromEntries(byStatus), seconds: SUMMARY_MS / 1000 }, "requests served");
+    byStatus = new Map();
+    total = 0;
+  }, SUMMARY_MS);
+  timer.unref();
+  app.addHook("onClose", async () => clearInterval(timer));
+};

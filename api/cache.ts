@@ -20,3 +20,68 @@ export function ttlCache<K, V>(ttlMs: number, max: number, now: () => number = D
     },
   };
 }
+
+/**
+ * Tells when the mirror changed: SQLite's `PRAGMA data_version` moves whenever another connection
+ * (the indexer, an upload) commits to the file. `generation()` re-reads it at most once per
+ * millisecond; `refresh()` re-reads it now (once per item request, ~1 µs). Caches keyed by the
+ * generation never serve data older than the last commit seen.
+ */
+export interface MirrorVersion {
+  generation(): number;
+  refresh(): number;
+}
+
+export function mirrorVersion(read: () => number, now: () => number = Date.now): MirrorVersion {
+  let seen = read();
+  let generation = 0;
+  let checkedAt = now();
+  const refresh = (): number => {
+    checkedAt = now();
+    const v = read();
+    if (v !== seen) {
+      seen = v;
+      generation++;
+    }
+    return generation;
+  };
+  return {
+    generation: () => (now() === checkedAt ? generation : refresh()),
+    refresh,
+  };
+}
+
+/** A memo emptied whenever the mirror's generation moves; bounded by `max` entries (cleared when full). */
+export function versionedCache<K, V>(version: MirrorVersion, max: number): TtlCache<K, V> & { peek(key: K): V | undefined; set(key: K, value: V): void } {
+  const entries = new Map<K, V>();
+  let generation = -1;
+  const sync = (): void => {
+    const g = version.generation();
+    if (g !== generation) {
+      entries.clear();
+      generation = g;
+    }
+  };
+  const set = (key: K, value: V): void => {
+    if (entries.size >= max) entries.clear();
+    entries.set(key, value);
+  };
+  return {
+    get(key, load) {
+      sync();
+      const hit = entries.get(key);
+      if (hit !== undefined || entries.has(key)) return hit as V;
+      const value = load();
+      set(key, value);
+      return value;
+    },
+    peek(key) {
+      sync();
+      return entries.get(key);
+    },
+    set(key, value) {
+      sync();
+      set(key, value);
+    },
+  };
+}

@@ -8,10 +8,12 @@ import { formatDigitalLink } from "../core/digital-link";
 import type { Hex32 } from "../core/hex";
 import type { RecordKind, TraceAnchorRecord } from "../core/record";
 import type { ApiConfig } from "./config";
+import { versionedCache } from "./cache";
 import { ApiError } from "./errors";
 import type { Mirror } from "./mirror";
 import type { AnchorRow } from "./repositories/anchors";
 import type { CursorRow } from "./repositories/cursor";
+import type { IdentityRow, TraceEventRow } from "./repositories/items";
 import type { AnchoredRecordRow } from "./repositories/records";
 import type { ScansRepository } from "./repositories/scans";
 import type { AnchorStatus, BatchStatus, ItemDocument, Linkset } from "./schemas";
@@ -72,7 +74,7 @@ export function proofBundle(mirror: Mirror, row: AnchoredRecordRow, cursor: Curs
   return makeProofBundle({
     record: JSON.parse(row.record) as TraceAnchorRecord,
     recordHash: hexOf(row.recordHash),
-    proof: mirror.trees.proof(row.anchor.brandId, row.anchor.root, row.recordHash),
+    proof: mirror.trees.proof(row.anchor.brandId, row.anchor.root, row.recordHash, row.leafIndex),
     root: row.anchor.root as Hex32,
     anchor: anchorRef(row.anchor, cursor),
   });
@@ -128,103 +130,233 @@ export interface ItemContext {
   readonly scans: ScansRepository | undefined;
 }
 
-interface Identity {
-  readonly row: AnchoredRecordRow;
-  readonly record: TraceAnchorRecord;
-  readonly lot: string | undefined;
+/** One trace event of an item document, rendered once: its JSON text and what sorting and the verdict need. */
+interface EventEntry {
+  readonly id: string;
+  readonly level: TraceEventRow["level"];
+  /** Parsed eventTime (ms), NaN when absent or unparsable. */
+  readonly at: number;
+  readonly blockNumber: number;
+  readonly logIndex: number;
+  readonly leafIndex: number;
+  readonly recall: boolean;
+  readonly json: string;
 }
 
-/** The identity record a serial resolves to: the prefix owner's live copy, else its revoked one, else the oldest. */
-function chooseIdentity(rows: readonly AnchoredRecordRow[], ownerBrand: number | undefined, pathLot: string | undefined): Identity | undefined {
-  const identities: Identity[] = [];
-  for (const row of rows) {
-    const record = JSON.parse(row.record) as TraceAnchorRecord;
-    if (record.kind !== "identity") continue;
-    const lot = record.item.lot;
-    // A label that names a lot other than the anchored one is not this item.
-    if (pathLot !== undefined && lot !== undefined && lot !== pathLot) continue;
-    identities.push({ row, record, lot });
-  }
-  const rank = (i: Identity): number => (i.row.anchor.brandId === ownerBrand ? 0 : 2) + (i.row.anchor.revokedAtBlock === null ? 0 : 1);
-  return identities.sort((a, b) => rank(a) - rank(b))[0];
+/** The events naming a lot or a class, for one brand, as of one cursor. */
+interface LevelFragment {
+  readonly cursor: CursorRow;
+  readonly entries: readonly EventEntry[];
+}
+
+interface AnchorFragment {
+  readonly cursor: CursorRow;
+  readonly rootJson: string;
+  readonly statusJson: string;
 }
 
 /**
- * The item document, or undefined when nothing is anchored for the key. `scan` is the client
- * address when this request counts as a scan (a GET of a serialised item with scans on).
+ * Per app: rendered anchor statuses (one per anchor row object, which the items repository keeps
+ * until the mirror changes) and the rendered events of each lot and class (shared by every item of
+ * the lot), dropped whenever the mirror's version moves: a new block, a revocation, new content.
  */
-export function itemDocument(ctx: ItemContext, key: ItemKey, scan: { client: string; now: number } | undefined): ItemDoc | undefined {
+interface ItemRenderer {
+  readonly config: ApiConfig;
+  readonly anchors: WeakMap<AnchorRow, AnchorFragment>;
+  readonly levels: ReturnType<typeof versionedCache<string, LevelFragment>>;
+}
+
+const renderers = new WeakMap<Mirror, ItemRenderer>();
+
+function rendererOf(ctx: ItemContext): ItemRenderer {
+  let renderer = renderers.get(ctx.mirror);
+  if (renderer === undefined || renderer.config !== ctx.config) {
+    renderer = { config: ctx.config, anchors: new WeakMap(), levels: versionedCache<string, LevelFragment>(ctx.mirror.version, 100_000) };
+    renderers.set(ctx.mirror, renderer);
+  }
+  return renderer;
+}
+
+const jsonString = (value: string | null | undefined): string => (value === null || value === undefined ? "null" : JSON.stringify(value));
+
+/** A stored record's JSON text, spliced as is: the indexer stores records as canonical JSON (RFC 8785). */
+function recordJson(text: string): string {
+  return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125 ? text : JSON.stringify(JSON.parse(text));
+}
+
+function anchorFragment(renderer: ItemRenderer, anchor: AnchorRow, cursor: CursorRow): AnchorFragment {
+  const hit = renderer.anchors.get(anchor);
+  if (hit !== undefined && hit.cursor === cursor) return hit;
+  const fragment = { cursor, rootJson: JSON.stringify(anchor.root), statusJson: JSON.stringify(anchorStatus(anchor, cursor, renderer.config)) };
+  renderer.anchors.set(anchor, fragment);
+  return fragment;
+}
+
+/** `{"record",…,"anchor"}` of an anchored record, without the closing brace. */
+function provedJson(mirror: Mirror, renderer: ItemRenderer, row: AnchoredRecordRow, cursor: CursorRow): string {
+  const anchor = anchorFragment(renderer, row.anchor, cursor);
+  return (
+    `{"record":${recordJson(row.record)},"recordHash":"${hexOf(row.recordHash)}",` +
+    `"proof":${mirror.trees.proofJson(row.anchor.brandId, row.anchor.root, row.recordHash, row.leafIndex)},` +
+    `"root":${anchor.rootJson},"anchor":${anchor.statusJson}`
+  );
+}
+
+function eventEntry(mirror: Mirror, renderer: ItemRenderer, row: TraceEventRow, cursor: CursorRow): EventEntry {
+  const record = JSON.parse(row.record) as TraceAnchorRecord;
+  const event = record.kind === "trace" ? record.event : undefined;
+  const eventTime = typeof event?.eventTime === "string" ? event.eventTime : null;
+  return {
+    id: `${row.anchor.brandId}:${row.anchor.root}:${row.leafIndex}`,
+    level: row.level,
+    at: eventTime === null ? Number.NaN : Date.parse(eventTime),
+    blockNumber: row.anchor.blockNumber,
+    logIndex: row.anchor.logIndex,
+    leafIndex: row.leafIndex,
+    recall: isRecallDisposition(event?.disposition),
+    json: `${provedJson(mirror, renderer, row, cursor)},"level":"${row.level}","role":${jsonString(row.submitterRole)},"eventTime":${jsonString(eventTime)}}`,
+  };
+}
+
+/** Only live trace anchors of the brand whose events the document shows. */
+const showsEvent = (row: TraceEventRow, brand: number): boolean => row.anchor.revokedAtBlock === null && row.anchor.kind === 2 && row.anchor.brandId === brand;
+
+function levelEntries(ctx: ItemContext, renderer: ItemRenderer, gtin: string, lot: string, brand: number, cursor: CursorRow): readonly EventEntry[] {
+  const key = `${gtin}\u0000${lot}\u0000${brand}`;
+  const hit = renderer.levels.peek(key);
+  if (hit !== undefined && hit.cursor === cursor) return hit.entries;
+  const entries = ctx.mirror.items
+    .level(gtin, lot)
+    .filter((row) => showsEvent(row, brand))
+    .map((row) => eventEntry(ctx.mirror, renderer, row, cursor));
+  renderer.levels.set(key, { cursor, entries });
+  return entries;
+}
+
+/** isoTime with a one-entry memo: most first scans happened in the current second. */
+let lastIsoSeconds = Number.NaN;
+let lastIso = "";
+function recentIsoTime(seconds: number): string {
+  if (seconds !== lastIsoSeconds) {
+    lastIso = isoTime(seconds);
+    lastIsoSeconds = seconds;
+  }
+  return lastIso;
+}
+
+/** By event time (events without a parsable one last), then oldest anchor first. */
+function byEventTime(a: EventEntry, b: EventEntry): number {
+  const an = Number.isNaN(a.at);
+  const bn = Number.isNaN(b.at);
+  if (an !== bn) return an ? 1 : -1;
+  return (an ? 0 : a.at - b.at) || a.blockNumber - b.blockNumber || a.logIndex - b.logIndex || a.leafIndex - b.leafIndex;
+}
+
+/** The identity record a serial resolves to: the prefix owner's live copy, else its revoked one, else the oldest. */
+function chooseIdentity(rows: readonly IdentityRow[], ownerBrand: number | undefined, pathLot: string | undefined): IdentityRow | undefined {
+  let best: IdentityRow | undefined;
+  let bestRank = Number.POSITIVE_INFINITY;
+  for (const row of rows) {
+    // A label that names a lot other than the anchored one is not this item.
+    if (pathLot !== undefined && row.lot !== undefined && row.lot !== pathLot) continue;
+    const rank = (row.anchor.brandId === ownerBrand ? 0 : 2) + (row.anchor.revokedAtBlock === null ? 0 : 1);
+    if (rank < bestRank) {
+      best = row;
+      bestRank = rank;
+    }
+  }
+  return best;
+}
+
+/**
+ * The item document as JSON text, or undefined when nothing is anchored for the key. `scan` is the
+ * client address when this request counts as a scan (a GET of a serialised item with scans on).
+ * Records are spliced as stored, proofs come as text from the tree cache, and the events of the
+ * item's lot and class are rendered once per mirror version.
+ */
+export function itemDocumentJson(ctx: ItemContext, key: ItemKey, scan: { client: string; now: number } | undefined): string | undefined {
   const { mirror, config } = ctx;
+  // This turn's requests share one read transaction; caches follow the mirror's version.
+  mirror.reads.enter();
+  mirror.version.generation();
+  const renderer = rendererOf(ctx);
   const cursor = requireCursor(mirror);
   const owner = mirror.brands.ownerOfGtin(key.gtin);
-  let identity: Identity | undefined;
+  let identity: IdentityRow | undefined;
+  let itemEvents: TraceEventRow[] = [];
   if (key.serial !== undefined) {
-    identity = chooseIdentity(mirror.items.identities(key.gtin, key.serial), owner?.brandId, key.lot);
+    const rows = mirror.items.serial(key.gtin, key.serial);
+    identity = chooseIdentity(rows.identities, owner?.brandId, key.lot);
     if (identity === undefined) return undefined;
+    itemEvents = rows.events;
   }
   const lot = identity?.lot ?? key.lot;
-  const eventsBrand = owner?.brandId ?? identity?.row.anchor.brandId;
-  const rows = mirror.items
-    .events({ gtin: key.gtin, ...(key.serial === undefined ? {} : { serial: key.serial }), ...(lot === undefined ? {} : { lot }) })
-    .filter((row) => row.anchor.revokedAtBlock === null && row.anchor.kind === 2 && row.anchor.brandId === eventsBrand);
-  if (identity === undefined && rows.length === 0) return undefined;
+  const eventsBrand = owner?.brandId ?? identity?.anchor.brandId;
 
-  const events = rows
-    .map((row) => {
-      const record = JSON.parse(row.record) as TraceAnchorRecord;
-      const event = record.kind === "trace" ? record.event : undefined;
-      const eventTime = typeof event?.eventTime === "string" ? event.eventTime : null;
-      return { row, record, event, eventTime, at: eventTime === null ? Number.NaN : Date.parse(eventTime) };
-    })
-    .sort((a, b) => (Number.isNaN(a.at) ? 1 : 0) - (Number.isNaN(b.at) ? 1 : 0) || a.at - b.at || 0);
-  const recalled = events.some((e) => e.row.level !== "class" && isRecallDisposition(e.event?.disposition));
+  let events: EventEntry[] = [];
+  if (eventsBrand !== undefined) {
+    const lists: (readonly EventEntry[])[] = [];
+    const own = itemEvents.filter((row) => showsEvent(row, eventsBrand)).map((row) => eventEntry(mirror, renderer, row, cursor));
+    if (own.length > 0) lists.push(own);
+    if (lot !== undefined) {
+      const ofLot = levelEntries(ctx, renderer, key.gtin, lot, eventsBrand, cursor);
+      if (ofLot.length > 0) lists.push(ofLot);
+    }
+    const ofClass = levelEntries(ctx, renderer, key.gtin, "", eventsBrand, cursor);
+    if (ofClass.length > 0) lists.push(ofClass);
+    if (lists.length === 1) events = lists[0] as EventEntry[];
+    else if (lists.length > 1) {
+      // An event naming the item and its lot (or class) is listed once, at its most specific level.
+      const seen = new Set<string>();
+      for (const list of lists) {
+        for (const entry of list) {
+          if (seen.has(entry.id)) continue;
+          seen.add(entry.id);
+          events.push(entry);
+        }
+      }
+      events.sort(byEventTime);
+    }
+  }
+  if (identity === undefined && events.length === 0) return undefined;
+  const recalled = events.some((e) => e.level !== "class" && e.recall);
 
-  let scans: ItemDoc["scans"] = { count: null, firstScanAt: null };
+  let scans: { count: number | null; firstScanAt: number | null } = { count: null, firstScanAt: null };
   if (ctx.scans !== undefined && key.serial !== undefined) {
     const counted = scan === undefined ? ctx.scans.get(key.gtin, key.serial) : ctx.scans.record(key.gtin, key.serial, scan.client, scan.now);
-    scans = counted === undefined ? { count: 0, firstScanAt: null } : { count: counted.count, firstScanAt: isoTime(counted.firstScanAt) };
+    scans = counted === undefined ? { count: 0, firstScanAt: null } : counted;
   }
 
   let verdict: Verdict;
   if (identity === undefined) verdict = recalled ? "recalled" : "unverified";
-  else if (owner === undefined || identity.row.anchor.brandId !== owner.brandId) verdict = "prefix-mismatch";
-  else if (identity.row.anchor.revokedAtBlock !== null) verdict = "revoked";
+  else if (owner === undefined || identity.anchor.brandId !== owner.brandId) verdict = "prefix-mismatch";
+  else if (identity.anchor.revokedAtBlock !== null) verdict = "revoked";
   else if (recalled) verdict = "recalled";
   else if (scans.count !== null && scans.count > config.scanThreshold) verdict = "suspicious";
   else verdict = "genuine";
 
   const brandRow = owner === undefined ? undefined : mirror.brands.get(owner.brandId);
-  return {
-    verdict,
-    item: {
-      gtin: key.gtin,
-      serial: key.serial ?? null,
-      lot: lot ?? null,
-      digitalLink: digitalLinkOf(config, { gtin: key.gtin, ...(lot === undefined ? {} : { lot }), ...(key.serial === undefined ? {} : { serial: key.serial }) }),
-    },
-    brand: owner === undefined || brandRow === undefined ? null : { brandId: String(owner.brandId), name: brandRow.name, prefix: owner.prefix },
-    identity:
-      identity === undefined
-        ? null
-        : {
-            record: identity.record,
-            recordHash: hexOf(identity.row.recordHash),
-            proof: mirror.trees.proof(identity.row.anchor.brandId, identity.row.anchor.root, identity.row.recordHash),
-            root: identity.row.anchor.root,
-            anchor: anchorStatus(identity.row.anchor, cursor, config),
-          },
-    events: events.map(({ row, record, eventTime }) => ({
-      record,
-      recordHash: hexOf(row.recordHash),
-      proof: mirror.trees.proof(row.anchor.brandId, row.anchor.root, row.recordHash),
-      root: row.anchor.root,
-      anchor: anchorStatus(row.anchor, cursor, config),
-      level: row.level,
-      role: row.submitterRole,
-      eventTime,
-    })),
-    scans,
-  };
+  const brand =
+    owner === undefined || brandRow === undefined
+      ? "null"
+      : `{"brandId":"${owner.brandId}","name":${JSON.stringify(brandRow.name)},"prefix":${JSON.stringify(owner.prefix)}}`;
+  const link = digitalLinkOf(config, { gtin: key.gtin, ...(lot === undefined ? {} : { lot }), ...(key.serial === undefined ? {} : { serial: key.serial }) });
+  let eventsJson = "[";
+  for (let i = 0; i < events.length; i++) eventsJson += i === 0 ? (events[i] as EventEntry).json : `,${(events[i] as EventEntry).json}`;
+  return (
+    `{"verdict":"${verdict}",` +
+    `"item":{"gtin":${JSON.stringify(key.gtin)},"serial":${jsonString(key.serial)},"lot":${jsonString(lot)},"digitalLink":${JSON.stringify(link)}},` +
+    `"brand":${brand},` +
+    `"identity":${identity === undefined ? "null" : `${provedJson(mirror, renderer, identity, cursor)}}`},` +
+    `"events":${eventsJson}],` +
+    `"scans":{"count":${scans.count === null ? "null" : String(scans.count)},"firstScanAt":${scans.firstScanAt === null ? "null" : `"${recentIsoTime(scans.firstScanAt)}"`}}}`
+  );
+}
+
+/** The item document (see `itemDocumentJson`), or undefined when nothing is anchored for the key. */
+export function itemDocument(ctx: ItemContext, key: ItemKey, scan: { client: string; now: number } | undefined): ItemDoc | undefined {
+  const text = itemDocumentJson(ctx, key, scan);
+  return text === undefined ? undefined : (JSON.parse(text) as ItemDoc);
 }
 
 export function digitalLinkOf(config: ApiConfig, key: ItemKey): string {

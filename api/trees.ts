@@ -7,22 +7,48 @@
  * The stored BLOB is either `MerkleTree.serialize()` output ("TAM1" header, nodes, leaf positions) or
  * the bare node buffer. Either way a leaf is found without the positions: OpenZeppelin's layout keeps
  * the n leaves sorted by hash at the end of the buffer (smallest last), so a binary search finds it.
+ *
+ * Every proof is checked against the root before it is served, without re-hashing what an earlier
+ * proof already checked: a node is marked once it equals the hash of its children and every ancestor
+ * up to the root did too, so a proof only hashes the part of its path no earlier proof covered (the
+ * loaded buffer never changes). The hex of the upper levels, shared by every proof, is kept too.
  */
-import { buildTree, leafHash, proofFromNodes, verifyProof, type Hex32 } from "../core";
+import { buildTree, type Hex32 } from "../core";
+import { keccak256PairInto, leafHashBytesInto } from "../core/keccak";
 import type { RecordsRepository } from "./repositories/records";
 import type { TreeNodesRepository } from "./repositories/tree-nodes";
 import { ApiError } from "./errors";
 
 export interface TreeCache {
   /** The proof of `recordHash` in batch (brandId, root); verified against `root` before it is returned. */
-  proof(brandId: number, root: string, recordHash: Buffer): Hex32[];
+  proof(brandId: number, root: string, recordHash: Buffer, leafIndex?: number): Hex32[];
+  /**
+   * The same proof as a JSON array text, e.g. `["0x…","0x…"]`. `leafIndex`, the record's position in
+   * its batch, finds the leaf in one step when the stored tree has leaf positions; the leaf found is
+   * checked against the record hash either way.
+   */
+  proofJson(brandId: number, root: string, recordHash: Buffer, leafIndex?: number): string;
   stats(): { trees: number; bytes: number; hits: number; misses: number };
 }
 
-interface Loaded {
+interface Stored {
   readonly nodes: Uint8Array;
   readonly leafCount: number;
+  /** positions[leafIndex] = node position of that record's leaf, when stored. */
+  readonly positions?: Uint32Array;
 }
+
+interface Loaded extends Stored {
+  /** The nodes as a Buffer view (no copy). */
+  readonly buf: Buffer;
+  /** Bit i: node i equals the hash of its children, and so does every ancestor of it. */
+  readonly checked: Uint8Array;
+  /** `"0x…"` (with the quotes) of nodes below HEX_MEMO_NODES, filled as proofs ask for them. */
+  readonly hex: (string | undefined)[];
+}
+
+/** The upper 13 levels: shared by many proofs, at most 8191 strings per tree. */
+const HEX_MEMO_NODES = 8191;
 
 const MAGIC = Buffer.from("TAM1", "latin1");
 const HEADER = 8;
@@ -45,41 +71,112 @@ export function createTreeCache(options: { treeNodes: TreeNodesRepository; recor
       return cached;
     }
     misses++;
-    const loaded = parseStored(treeNodes.get(brandId, root)) ?? rebuild(records.packedHashes(brandId, root));
-    if (loaded === undefined || bytesToHexRoot(loaded.nodes) !== root) {
+    const stored = parseStored(treeNodes.get(brandId, root)) ?? rebuild(records.packedHashes(brandId, root));
+    if (stored === undefined || bytesToHexRoot(stored.nodes) !== root) {
       throw new ApiError(503, "TREE_UNAVAILABLE", `the tree of batch ${root} is missing or inconsistent in the mirror`);
     }
-    if (loaded.nodes.byteLength <= maxBytes) {
+    const size = stored.nodes.byteLength / 32;
+    const loaded: Loaded = {
+      ...stored,
+      buf: Buffer.from(stored.nodes.buffer, stored.nodes.byteOffset, stored.nodes.byteLength),
+      checked: new Uint8Array((size + 7) >>> 3),
+      hex: new Array<string | undefined>(Math.min(size, HEX_MEMO_NODES)),
+    };
+    if (sizeOf(loaded) <= maxBytes) {
       cache.set(key, loaded);
-      bytes += loaded.nodes.byteLength;
+      bytes += sizeOf(loaded);
       for (const [oldKey, old] of cache) {
         if (bytes <= maxBytes) break;
         cache.delete(oldKey);
-        bytes -= old.nodes.byteLength;
+        bytes -= sizeOf(old);
       }
     }
     return loaded;
   };
 
+  const leaf = Buffer.alloc(32);
+  const pair = Buffer.alloc(32);
+  const path: number[] = [];
+
+  /** Node position of the record's leaf, its path to the root checked; throws 503 otherwise. */
+  const locate = (loaded: Loaded, root: string, recordHash: Buffer, leafIndex: number | undefined): number => {
+    if (recordHash.length !== 32) throw new ApiError(503, "TREE_UNAVAILABLE", `record hash of batch ${root} is not 32 bytes`);
+    leafHashBytesInto(recordHash, 0, leaf, 0);
+    const n = loaded.leafCount;
+    const at = leafIndex === undefined || loaded.positions === undefined || leafIndex < 0 || leafIndex >= n ? -1 : (loaded.positions[leafIndex] as number);
+    const treeIndex = at >= n - 1 && at <= 2 * n - 2 && compare32(loaded.buf, at * 32, leaf, 0) === 0 ? at : findLeaf(loaded.buf, n, leaf);
+    if (treeIndex < 0) throw new ApiError(503, "TREE_UNAVAILABLE", `record is not a leaf of the stored tree of batch ${root}`);
+    checkPath(loaded, treeIndex, root);
+    return treeIndex;
+  };
+
+  /** Checks each ancestor of `treeIndex` against its children up to the root or to a checked node. */
+  const checkPath = (loaded: Loaded, treeIndex: number, root: string): void => {
+    const { buf, checked } = loaded;
+    path.length = 0;
+    for (let i = treeIndex; i > 0; ) {
+      const parent = (i - 1) >>> 1;
+      if ((checked[parent >>> 3]! & (1 << (parent & 7))) !== 0) break;
+      const left = (2 * parent + 1) * 32;
+      const right = left + 32;
+      // Sorted-pair hashing.
+      if (compare32(buf, left, buf, right) <= 0) keccak256PairInto(buf, left, right, pair, 0);
+      else keccak256PairInto(buf, right, left, pair, 0);
+      if (compare32(pair, 0, buf, parent * 32) !== 0) {
+        throw new ApiError(503, "TREE_UNAVAILABLE", `stored tree of batch ${root} gives a bad proof`);
+      }
+      path.push(parent);
+      i = parent;
+    }
+    for (const node of path) checked[node >>> 3]! |= 1 << (node & 7);
+  };
+
+  const nodeJson = (loaded: Loaded, node: number): string => {
+    if (node < HEX_MEMO_NODES) {
+      const memo = loaded.hex[node];
+      if (memo !== undefined) return memo;
+      const text = `"0x${loaded.buf.toString("hex", node * 32, node * 32 + 32)}"`;
+      loaded.hex[node] = text;
+      return text;
+    }
+    return `"0x${loaded.buf.toString("hex", node * 32, node * 32 + 32)}"`;
+  };
+
   return {
-    proof(brandId, root, recordHash) {
-      const { nodes, leafCount } = load(brandId, root);
-      const treeIndex = findLeaf(nodes, leafCount, Buffer.from(leafHash(recordHash).slice(2), "hex"));
-      if (treeIndex < 0) throw new ApiError(503, "TREE_UNAVAILABLE", `record is not a leaf of the stored tree of batch ${root}`);
-      const proof = proofFromNodes(nodes, treeIndex);
-      if (!verifyProof(root, recordHash, proof)) throw new ApiError(503, "TREE_UNAVAILABLE", `stored tree of batch ${root} gives a bad proof`);
+    proof(brandId, root, recordHash, leafIndex) {
+      const loaded = load(brandId, root);
+      const proof: Hex32[] = [];
+      for (let i = locate(loaded, root, recordHash, leafIndex); i > 0; i = (i - 1) >>> 1) {
+        const sibling = i % 2 === 1 ? i + 1 : i - 1;
+        proof.push(nodeJson(loaded, sibling).slice(1, -1) as Hex32);
+      }
       return proof;
+    },
+    proofJson(brandId, root, recordHash, leafIndex) {
+      const loaded = load(brandId, root);
+      let text = "[";
+      for (let i = locate(loaded, root, recordHash, leafIndex); i > 0; i = (i - 1) >>> 1) {
+        const sibling = i % 2 === 1 ? i + 1 : i - 1;
+        text += text.length === 1 ? nodeJson(loaded, sibling) : `,${nodeJson(loaded, sibling)}`;
+      }
+      return `${text}]`;
     },
     stats: () => ({ trees: cache.size, bytes, hits, misses }),
   };
 }
 
-function parseStored(blob: Buffer | undefined): Loaded | undefined {
+/** Bytes a loaded tree holds: its nodes and leaf positions (the hex memo is bounded apart). */
+const sizeOf = (tree: Stored): number => tree.nodes.byteLength + (tree.positions?.byteLength ?? 0);
+
+function parseStored(blob: Buffer | undefined): Stored | undefined {
   if (blob === undefined || blob.length < 32) return undefined;
   if (blob.length >= HEADER && blob.subarray(0, 4).equals(MAGIC)) {
     const n = blob.readUInt32BE(4);
     if (n > 0 && blob.length === HEADER + (2 * n - 1) * 32 + 4 * n) {
-      return { nodes: blob.subarray(HEADER, HEADER + (2 * n - 1) * 32), leafCount: n };
+      const end = HEADER + (2 * n - 1) * 32;
+      const positions = new Uint32Array(n);
+      for (let i = 0; i < n; i++) positions[i] = blob.readUInt32BE(end + 4 * i);
+      return { nodes: blob.subarray(HEADER, end), leafCount: n, positions };
     }
   }
   if (blob.length % 32 !== 0) return undefined;
@@ -88,10 +185,10 @@ function parseStored(blob: Buffer | undefined): Loaded | undefined {
   return { nodes: blob, leafCount: (size + 1) / 2 };
 }
 
-function rebuild(packed: Buffer): Loaded | undefined {
+function rebuild(packed: Buffer): Stored | undefined {
   if (packed.length === 0) return undefined;
   const tree = buildTree(packed);
-  return { nodes: tree.nodes, leafCount: tree.leafCount };
+  return { nodes: tree.nodes, leafCount: tree.leafCount, positions: tree.treeIndices };
 }
 
 function bytesToHexRoot(nodes: Uint8Array): string {
@@ -99,19 +196,27 @@ function bytesToHexRoot(nodes: Uint8Array): string {
 }
 
 /** Node position of the leaf equal to `leaf`, or -1. Leaves are ascending from position size-1 downwards. */
-function findLeaf(nodes: Uint8Array, n: number, leaf: Buffer): number {
+function findLeaf(buf: Buffer, n: number, leaf: Buffer): number {
   const size = 2 * n - 1;
-  const buf = Buffer.from(nodes.buffer, nodes.byteOffset, nodes.byteLength);
   let lo = 0;
   let hi = n - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const at = (size - 1 - mid) * 32;
-    const cmp = buf.compare(leaf, 0, 32, at, at + 32);
+    const cmp = compare32(buf, at, leaf, 0);
     if (cmp === 0) return size - 1 - mid;
     // cmp > 0: the stored leaf sorts after the target, so the target has a smaller rank.
     if (cmp > 0) hi = mid - 1;
     else lo = mid + 1;
   }
   return -1;
+}
+
+/** Compares 32 bytes at a[ao] with b[bo], like Buffer#compare but without its per-call overhead. */
+function compare32(a: Uint8Array, ao: number, b: Uint8Array, bo: number): number {
+  for (let i = 0; i < 32; i++) {
+    const d = (a[ao + i] as number) - (b[bo + i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

@@ -171,6 +171,11 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The machine is shared: every result is read next to the load average it was measured under. */
+const logLoad = (what: string): void => {
+  process.stderr.write(`${what}: load average ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} (${os.cpus().length} cores)\n`);
+};
+
 const randomItemPath = (): string => {
   const item = itemOf(Math.floor(Math.random() * RECORDS));
   return `/01/${item.gtin}/21/${item.serial}`;
@@ -187,10 +192,20 @@ async function load(url: string, seconds: number, randomItems: boolean): Promise
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-api-"));
-  const dbPath = path.join(dir, "trace.db");
+  // BENCH_API_DB: keep the built mirror at this path and reuse it on later runs (same RECORDS).
+  const keptDb = process.env.BENCH_API_DB;
+  const dbPath = keptDb ?? path.join(dir, "trace.db");
   try {
-    process.stderr.write(`building a mirror of ${RECORDS.toLocaleString("en")} identity records…\n`);
-    const built = buildMirror(dbPath);
+    let built: { seconds: number; bytes: number };
+    if (keptDb !== undefined && fs.existsSync(`${keptDb}.built-${RECORDS}`)) {
+      built = JSON.parse(fs.readFileSync(`${keptDb}.built-${RECORDS}`, "utf8")) as { seconds: number; bytes: number };
+      process.stderr.write(`reusing the mirror of ${RECORDS.toLocaleString("en")} identity records at ${keptDb}\n`);
+    } else {
+      if (keptDb !== undefined) for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${keptDb}${suffix}`, { force: true });
+      process.stderr.write(`building a mirror of ${RECORDS.toLocaleString("en")} identity records…\n`);
+      built = buildMirror(dbPath);
+      if (keptDb !== undefined) fs.writeFileSync(`${keptDb}.built-${RECORDS}`, JSON.stringify(built));
+    }
     process.stderr.write(`built in ${built.seconds.toFixed(1)} s, ${(built.bytes / 2 ** 20).toFixed(0)} MiB\n`);
 
     const item = await start("serve-item", dbPath, path.join(dir, "scans.db"));
@@ -204,6 +219,7 @@ async function main(): Promise<void> {
         }
       }
       await load(item.url, WARMUP_S, true);
+      logLoad("item run");
       itemResult = await load(item.url, DURATION_S, true);
     } finally {
       await stop(item.child);
@@ -212,7 +228,9 @@ async function main(): Promise<void> {
     let bareResult: autocannon.Result;
     try {
       await load(bare.url, WARMUP_S, false);
+      logLoad("bare run");
       bareResult = await load(bare.url, DURATION_S, false);
+      logLoad("end");
     } finally {
       await stop(bare.child);
     }
@@ -222,6 +240,7 @@ async function main(): Promise<void> {
     const ratio = Number((itemReqPerSec / bareReqPerSec).toFixed(3));
     const p99Ms = itemResult.latency.p99;
     const errors = itemResult.errors + itemResult.non2xx;
+    if (errors > 0) process.stderr.write(`warning: ${errors} item requests failed or were not 2xx\n`);
     const rows = [
       ["route", "req/s", "p50 ms", "p99 ms", "errors + non-2xx"],
       ["GET /01/{gtin}/21/{serial} (random item)", itemReqPerSec.toLocaleString("en"), String(itemResult.latency.p50), String(p99Ms), String(errors)],
@@ -242,6 +261,8 @@ async function main(): Promise<void> {
         "",
         `Ratio item / bare: **${ratio}** (target ≥ 0.40); item p99 **${p99Ms} ms** (target ≤ 25 ms).`,
       ].join("\n"),
+      // BENCH_API_REPORT_FILE: write the section elsewhere (default docs/benchmarks.md).
+      process.env.BENCH_API_REPORT_FILE,
     );
     console.log(JSON.stringify({ records: RECORDS, itemReqPerSec, bareReqPerSec, ratio, p99Ms }));
   } finally {

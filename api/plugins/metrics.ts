@@ -71,10 +71,32 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
     },
   });
 
-  app.addHook("onResponse", async (request, reply) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? "unmatched", status: String(reply.statusCode) };
-    requests.inc(labels);
-    latency.observe(labels, reply.elapsedTime / 1000);
+  // One labelled child per (method, route, status), looked up by nested maps: no label object or
+  // label-hash string per request.
+  interface Series {
+    readonly count: { inc(): void };
+    readonly latency: { observe(value: number): void };
+  }
+  const series = new Map<string, Map<string, Map<number, Series>>>();
+  const seriesOf = (method: string, route: string, status: number): Series => {
+    let byRoute = series.get(method);
+    if (byRoute === undefined) series.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    let s = byStatus.get(status);
+    if (s === undefined) {
+      const labels = { method, route, status: String(status) };
+      s = { count: requests.labels(labels), latency: latency.labels(labels) };
+      byStatus.set(status, s);
+    }
+    return s;
+  };
+
+  app.addHook("onResponse", (request, reply, done) => {
+    const s = seriesOf(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode);
+    s.count.inc();
+    s.latency.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   app.get(

@@ -1,6 +1,6 @@
 /** Brands, their GS1 company prefixes and their submitters. */
 import type { Database } from "better-sqlite3";
-import { ttlCache } from "../cache";
+import { ttlCache, versionedCache, type MirrorVersion } from "../cache";
 
 export interface BrandRow {
   readonly brandId: number;
@@ -71,7 +71,7 @@ const PREFIX_COLUMNS = "prefix, brand_id, assigned_block, assigned_tx, assigned_
 /** GS1 company prefixes are 6 to 12 digits. */
 const PREFIX_LENGTHS = [12, 11, 10, 9, 8, 7, 6];
 
-export function createBrandsRepository(db: Database): BrandsRepository {
+export function createBrandsRepository(db: Database, version?: MirrorVersion): BrandsRepository {
   const statements = {
     list: db.prepare<[], BrandDb>(`SELECT ${BRAND_COLUMNS} FROM brands ORDER BY brand_id`),
     get: db.prepare<[number], BrandDb>(`SELECT ${BRAND_COLUMNS} FROM brands WHERE brand_id = ?`),
@@ -84,8 +84,9 @@ export function createBrandsRepository(db: Database): BrandsRepository {
     ),
   };
   // Prefix ownership and brand names change on chain rarely; a resolver asks for them on every scan.
-  const owners = ttlCache<string, PrefixRow | undefined>(1000, 100_000);
-  const brands = ttlCache<number, BrandRow | undefined>(1000, 10_000);
+  // With the mirror's version they are re-read after every commit to the mirror, else after a second.
+  const owners = version === undefined ? ttlCache<string, PrefixRow | undefined>(1000, 100_000) : versionedCache<string, PrefixRow | undefined>(version, 100_000);
+  const brands = version === undefined ? ttlCache<number, BrandRow | undefined>(1000, 10_000) : versionedCache<number, BrandRow | undefined>(version, 10_000);
   return {
     list: () => statements.list.all().map(toBrand),
     get: (brandId) =>

@@ -11,7 +11,7 @@ import type { FastifyRequest } from "fastify";
 import { DigitalLinkError, ValidationError } from "../../core/errors";
 import { checkLot, checkSerial, toGtin14 } from "../../core/gs1";
 import { parseDigitalLink } from "../../core/digital-link";
-import { itemDocument, linksetOf, type ItemContext, type ItemKey } from "../documents";
+import { itemDocumentJson, linksetOf, type ItemContext, type ItemDoc, type ItemKey } from "../documents";
 import { ApiError, notFound } from "../errors";
 import { negotiate } from "../http";
 import { DigitalLinkQuery, ItemDocument, Linkset, errorResponses } from "../schemas";
@@ -90,13 +90,14 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           return reply.header("cache-control", `public, max-age=${ITEM_MAX_AGE}`).type("application/linkset+json").send(linkset);
         }
         const counts = request.method === "GET" && key.serial !== undefined && ctx.scans !== undefined;
-        const doc = itemDocument(ctx, key, counts ? { client: request.ip, now: Math.floor(Date.now() / 1000) } : undefined);
-        if (doc === undefined) throw notFound("item");
+        const text = itemDocumentJson(ctx, key, counts ? { client: request.ip, now: Math.floor(Date.now() / 1000) } : undefined);
+        if (text === undefined) throw notFound("item");
         reply.header("cache-control", cacheControl);
         if (format === "html" && renderHtml !== undefined) {
-          return reply.type("text/html; charset=utf-8").send(renderHtml(doc));
+          return reply.type("text/html; charset=utf-8").send(renderHtml(JSON.parse(text) as ItemDoc));
         }
-        return reply.type("application/json; charset=utf-8").send(doc);
+        // Already the ItemDocument schema's JSON: sent as is, not re-serialised.
+        return reply.type("application/json; charset=utf-8").send(text);
       },
     );
   }

@@ -1,0 +1,186 @@
+/**
+ * The item route's fast path: the JSON it writes by hand is byte for byte what the ItemDocument
+ * schema's serialiser writes for the same document; records are the stored text; the caches follow
+ * the mirror (new events, revocations); the static security headers are Helmet's; the per-turn read
+ * transaction is closed after each turn; the tree cache checks what it serves.
+ */
+import { randomBytes } from "node:crypto";
+import { expect } from "chai";
+import Fastify from "fastify";
+import helmet from "@fastify/helmet";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { buildBatch } from "../../core/batch";
+import { lgtinUrn } from "../../core/epc";
+import { buildTree } from "../../core/merkle";
+import { securityHeaders } from "../../api/plugins/security";
+import { ItemDocument } from "../../api/schemas";
+import { createTreeCache } from "../../api/trees";
+import { ApiError } from "../../api/errors";
+import { openDatabase } from "../../indexer/db";
+import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, createMirrorFixture, insertAnchor, insertContents, type MirrorFixture } from "./fixtures";
+import { buildTestApp, type TestApp } from "./helper";
+
+const ITEM_URLS = [
+  `/01/${GTIN}/21/SER1`,
+  `/01/${GTIN13}/21/SER2`,
+  `/01/${GTIN}/10/LOT2/21/SER3`,
+  `/01/${GTIN}/21/SCAN1`,
+  `/01/${GTIN}/21/a.b-c%2Fd`,
+  `/01/${GTIN}/21/REV1`,
+  `/01/${GTIN}/21/FAKE1`,
+  `/01/${GTIN}/21/NEW1`,
+  `/01/${ORPHAN_GTIN}/21/ORPHAN1`,
+  `/01/${GTIN}/10/LOT1`,
+  `/01/${GTIN}/10/LOT2`,
+  `/01/${GTIN}`,
+];
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+
+describe("api: item route fast path", function () {
+  let fixture: MirrorFixture;
+  let t: TestApp;
+
+  before(async function () {
+    fixture = await createMirrorFixture();
+  });
+  after(function () {
+    fixture.cleanup();
+  });
+  beforeEach(async function () {
+    t = await buildTestApp(fixture);
+  });
+  afterEach(async function () {
+    await t.close();
+  });
+
+  it("writes exactly what the ItemDocument schema's serialiser writes", async function () {
+    const scratch = Fastify();
+    let doc: unknown;
+    scratch.get("/", { schema: { response: { 200: ItemDocument } } }, async () => doc);
+    for (const url of ITEM_URLS) {
+      const res = await t.app.inject({ url, remoteAddress: "198.51.100.9" });
+      expect(res.statusCode, url).to.equal(200);
+      doc = JSON.parse(res.body);
+      expect((await scratch.inject({ url: "/" })).body, url).to.equal(res.body);
+    }
+    await scratch.close();
+  });
+
+  it("splices the stored record text as is", async function () {
+    const res = await t.app.inject({ url: `/01/${GTIN}/21/SER1` });
+    const stored = t.db
+      .prepare("SELECT r.record FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.gtin = ? AND k.serial = 'SER1' AND k.kind = 1")
+      .pluck()
+      .get(GTIN) as string;
+    expect(res.body).to.include(`"identity":{"record":${stored},`);
+  });
+
+  it("shows a lot's new event and a revocation as soon as the mirror changes", async function () {
+    const writable = openDatabase(fixture.dbPath);
+    try {
+      const events = async () => {
+        const res = await t.app.inject({ url: `/01/${GTIN}/21/SER2` });
+        return (JSON.parse(res.body) as { events: { level: string; record: { event: { bizStep: string } } }[] }).events.map((e) => e.record.event.bizStep);
+      };
+      const before = await events();
+      expect(before).to.include("shipping");
+
+      const built = await buildBatch({
+        kind: "trace",
+        input: writeEpcis(fixture.dir, "late.ndjson", {
+          type: "ObjectEvent",
+          action: "OBSERVE",
+          eventTime: "2024-03-09T10:00:00.000Z",
+          eventTimeZoneOffset: "+00:00",
+          bizStep: "receiving",
+          quantityList: [{ epcClass: lgtinUrn(GTIN, "LOT1", ACME.prefix.length), quantity: 1 }],
+        }),
+        outDir: `${fixture.dir}/late`,
+      });
+      insertAnchor(writable, { brandId: ACME.brandId, root: built.root, kind: 2, leafCount: built.leafCount, submitter: ADDR.logistics, blockNumber: 110 });
+      insertContents(writable, ACME.brandId, built);
+      await tick();
+      expect(await events()).to.deep.equal([...before, "receiving"]);
+
+      writable.prepare("UPDATE anchors SET revoked_at_block = 111, revoked_by = ?, revoke_reason = 'test' WHERE root = ?").run(ADDR.acmeAdmin, built.root);
+      await tick();
+      expect(await events()).to.deep.equal(before);
+    } finally {
+      writable.close();
+    }
+  });
+
+  it("closes the read transaction of a turn", async function () {
+    await t.app.inject({ url: `/01/${GTIN}/21/SER1` });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.db.inTransaction).to.equal(false);
+  });
+
+  it("sets the security headers @fastify/helmet sets, with the browser RPC in connect-src", async function () {
+    for (const rpc of [[], ["https://rpc.example.org:8545"]]) {
+      const scratch = Fastify();
+      await scratch.register(helmet, {
+        contentSecurityPolicy: { directives: { frameAncestors: ["'none'"], upgradeInsecureRequests: null, connectSrc: ["'self'", ...rpc] } },
+        crossOriginResourcePolicy: { policy: "cross-origin" },
+      });
+      scratch.get("/", async () => ({}));
+      const res = await scratch.inject({ url: "/" });
+      const theirs = Object.fromEntries(Object.entries(res.headers).filter(([name]) => !["content-type", "content-length", "date", "connection"].includes(name)));
+      expect(securityHeaders(rpc)).to.deep.equal(theirs);
+      await scratch.close();
+    }
+    const app = await buildTestApp(fixture, { config: { browserRpcUrl: "https://rpc.example.org:8545/path" } });
+    const res = await app.app.inject({ url: `/01/${GTIN}/21/SER1` });
+    expect(res.headers["content-security-policy"]).to.include("connect-src 'self' https://rpc.example.org:8545");
+    await app.close();
+  });
+});
+
+describe("api: tree cache checks", function () {
+  const recordsOf = { byHash: () => [], page: () => [], packedHashes: () => Buffer.alloc(0) };
+
+  it("serves the same proofs by leaf position as by search, as JSON text too", function () {
+    const packed = randomBytes(32 * 300);
+    const tree = buildTree(packed);
+    const cache = createTreeCache({ treeNodes: { get: () => Buffer.from(tree.serialize()) }, records: recordsOf, maxBytes: 2 ** 20 });
+    for (let i = 0; i < 300; i++) {
+      const hash = packed.subarray(i * 32, i * 32 + 32);
+      const proof = cache.proof(1, tree.root, hash, i);
+      expect(proof).to.deep.equal(cache.proof(1, tree.root, hash));
+      expect(cache.proofJson(1, tree.root, hash, i)).to.equal(JSON.stringify(proof));
+      expect(StandardMerkleTree.verify(tree.root, ["bytes32"], [`0x${hash.toString("hex")}`], proof)).to.equal(true);
+    }
+    // A wrong leaf position is not trusted: the leaf is searched for.
+    const hash = packed.subarray(0, 32);
+    expect(cache.proof(1, tree.root, hash, 7)).to.deep.equal(cache.proof(1, tree.root, hash));
+  });
+
+  it("refuses (503) proofs through a corrupted inner node, even after other proofs were checked", function () {
+    const packed = randomBytes(32 * 64);
+    const tree = buildTree(packed);
+    const nodes = Buffer.from(tree.nodes);
+    nodes[5 * 32] = (nodes[5 * 32] as number) ^ 1; // node 5: an inner node two levels below the root
+    const cache = createTreeCache({ treeNodes: { get: () => nodes }, records: recordsOf, maxBytes: 2 ** 20 });
+    let refused = 0;
+    for (let i = 0; i < 64; i++) {
+      const hash = packed.subarray(i * 32, i * 32 + 32);
+      try {
+        cache.proof(1, tree.root, hash);
+      } catch (err) {
+        expect(err).to.be.instanceOf(ApiError).with.property("statusCode", 503);
+        refused++;
+      }
+    }
+    // Every leaf whose path or proof goes through node 5: those under its parent, node 2 (half of them).
+    expect(refused).to.equal(32);
+  });
+});
+
+function writeEpcis(dir: string, name: string, event: object): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require("node:fs") as typeof import("node:fs");
+  const file = `${dir}/${name}`;
+  fs.writeFileSync(file, `${JSON.stringify(event)}\n`);
+  return file;
+}
