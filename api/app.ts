@@ -27,6 +27,7 @@ import proofRoutes from "./routes/v1/proofs";
 import uploadRoutes from "./routes/v1/upload";
 import type { AcceptUpload } from "./upload";
 import { scanAssets, scanPageRenderer } from "./scan-page/plugin";
+import { renderUnknownPage } from "./scan-page/render";
 
 export interface AppDeps {
   /** The indexer's mirror, opened read-only. */
@@ -62,6 +63,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
       deps.renderHtml === null
         ? undefined
         : (deps.renderHtml ?? scanPageRenderer({ rpcUrl: config.browserRpcUrl, contract: () => mirror.cursor.get()?.contract })),
+    ...(deps.renderHtml === undefined ? { renderUnknownHtml: renderUnknownPage } : {}),
     acceptUpload: deps.acceptUpload,
     indexerStatus: deps.indexerStatus,
   };

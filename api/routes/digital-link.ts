@@ -5,6 +5,7 @@
  * gives the RFC 9264 linkset; `Accept: text/html` gives the scan page once a `renderHtml` is
  * injected, JSON until then. Every other path under /01/ is a malformed Digital Link (400).
  */
+import { ErrorBody } from "../schemas";
 import { Type } from "@sinclair/typebox";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
@@ -70,7 +71,14 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
                 "text/html": { schema: Type.String({ description: "the scan page, once a renderer is configured" }) },
               },
             },
-            ...errorResponses(400, 404, 429, 503),
+            ...errorResponses(400, 429, 503),
+            404: {
+              description: "unknown item: a JSON error, or the scan page's 'unknown' page for browsers",
+              content: {
+                "application/json": { schema: ErrorBody },
+                "text/html": { schema: Type.String({ description: "the unknown-item page" }) },
+              },
+            },
           },
         },
       },
@@ -91,7 +99,12 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
         }
         const counts = request.method === "GET" && key.serial !== undefined && ctx.scans !== undefined;
         const text = itemDocumentJson(ctx, key, counts ? { client: request.ip, now: Math.floor(Date.now() / 1000) } : undefined);
-        if (text === undefined) throw notFound("item");
+        if (text === undefined) {
+          if (format === "html" && options.renderUnknownHtml !== undefined) {
+            return reply.code(404).header("cache-control", cacheControl).type("text/html; charset=utf-8").send(options.renderUnknownHtml(key));
+          }
+          throw notFound("item");
+        }
         reply.header("cache-control", cacheControl);
         if (format === "html" && renderHtml !== undefined) {
           return reply.type("text/html; charset=utf-8").send(renderHtml(JSON.parse(text) as ItemDoc));

@@ -19,6 +19,8 @@ export interface RouteOptions {
   readonly config: ApiConfig;
   readonly scans: ScansRepository | undefined;
   readonly renderHtml: ((doc: ItemDoc) => string) | undefined;
+  /** The HTML 404 for a browser asking for an unknown item; JSON 404 without it. */
+  readonly renderUnknownHtml?: (item: { readonly gtin: string; readonly lot?: string; readonly serial?: string }) => string;
   readonly acceptUpload: AcceptUpload | undefined;
   readonly indexerStatus: (() => IndexerHealth) | undefined;
 }

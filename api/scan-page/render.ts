@@ -224,6 +224,24 @@ summary{cursor:pointer;margin:.5rem 0}#checks{background:#fff;border:1px solid #
 #check-result.ok,#check-result.bad{color:#fff;padding:.25rem .5rem;border-radius:.25rem}
 @media (min-width:48rem){main{padding:2rem}}`;
 
+/** The page for a code that resolves to no record: the consumer must learn that, plainly. */
+export function renderUnknownPage(item: { readonly gtin: string; readonly lot?: string; readonly serial?: string }): string {
+  const facts = [
+    ["GTIN", item.gtin],
+    ["Lot", item.lot],
+    ["Serial", item.serial],
+  ]
+    .filter((f): f is [string, string] => typeof f[1] === "string")
+    .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
+    .join("");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Unknown item</title><style>${STYLE}</style></head>
+<body><main><header><p class="brand">TraceAnchor</p><h1>Item not found</h1></header>
+<section class="verdict bad" aria-live="polite"><h2>Unknown</h2><p>No brand has registered this code. The product may be counterfeit, or its code may have been copied or mistyped. Do not rely on it; ask the seller or contact the brand.</p></section>
+<section><h2>Scanned code</h2><dl>${facts}</dl></section></main></body></html>`;
+}
+
 /** Inside <script type="application/json">, only "</" could end the element early. */
 function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c");

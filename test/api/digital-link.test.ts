@@ -286,6 +286,18 @@ describe("api: GS1 Digital Link resolver", function () {
       expect((await get(`/01/${GTIN}/21/SER1`, browser)).headers["content-type"]).to.match(/^application\/json/);
     });
 
+    it("gives a browser the 'unknown' page, with a 404, for a code nobody registered", async function () {
+      const browser = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
+      const page = await get(`/01/${GTIN}/21/NOSUCH1`, browser);
+      expect(page.statusCode).to.equal(404);
+      expect(page.headers["content-type"]).to.match(/^text\/html/);
+      expect(page.body).to.include("<h2>Unknown</h2>");
+      expect(page.body).to.include("NOSUCH1");
+      const api = await get(`/01/${GTIN}/21/NOSUCH1`);
+      expect(api.statusCode).to.equal(404);
+      expect(api.json()).to.include({ error: "NOT_FOUND" });
+    });
+
     it("prefers JSON for */* and for unknown types", async function () {
       expect((await get(`/01/${GTIN}/21/SER1`, { accept: "*/*" })).headers["content-type"]).to.match(/^application\/json/);
       expect((await get(`/01/${GTIN}/21/SER1`, { accept: "image/png" })).headers["content-type"]).to.match(/^application\/json/);
