@@ -222,6 +222,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 }
 
 export async function main(): Promise<void> {
+  // `traceanchor … | head` closes stdout early: that is the reader's choice, not an error to report.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   process.exitCode = await run(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,

@@ -43,7 +43,7 @@ function show(report: VerifyReport | undefined, error?: string): void {
   const failed = report.steps.filter((s) => s.status === "fail");
   const verified = report.verdict !== "not-verified" && failed.length === 0;
   result.textContent = verified
-    ? `Verified on this phone: ${report.steps.length} checks passed${report.onChain ? ", including the chain" : " (hashes and proofs; the chain was not read)"}.`
+    ? `Verified on this phone: ${report.steps.length} checks passed${report.onChain ? ", including the chain" : " (hashes and proofs; the chain was not read)"}. The records and the verdict above are authentic.`
     : `Not verified: ${failed.length} check(s) failed. Do not trust this page.`;
   result.className = verified ? "ok" : "bad";
   result.setAttribute("data-verdict", report.verdict);

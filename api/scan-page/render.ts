@@ -94,6 +94,8 @@ const STEPS: Readonly<Record<string, { label: string; node: string }>> = {
 };
 
 function stepOf(event: Json): { label: string; node: string } {
+  // A recall is what the consumer must see, whatever business step carried it.
+  if (cbvTerm(event.disposition) === "recalled") return { label: "Recalled", node: "Recall" };
   const term = cbvTerm(event.bizStep);
   if (term === undefined) return { label: String(event.type ?? "Event"), node: "Other" };
   return STEPS[term] ?? { label: term.replace(/_/g, " "), node: "Other" };
@@ -119,7 +121,9 @@ function sensorLines(event: Json): string[] {
     const reports = isObject(element) && Array.isArray(element.sensorReport) ? element.sensorReport : [];
     for (const report of reports) {
       if (!isObject(report)) continue;
-      const type = cbvTerm(report.type) ?? "Reading";
+      // "gs1:RelativeHumidity" → "Relative humidity"
+      const term = cbvTerm(report.type) ?? "Reading";
+      const type = term.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/ ([A-Z])/g, (_m, c: string) => ` ${c.toLowerCase()}`);
       const unit = typeof report.uom === "string" ? (UNITS[report.uom] ?? report.uom) : "";
       const value = report.value ?? report.meanValue;
       const range = report.minValue !== undefined && report.maxValue !== undefined ? ` (${report.minValue}–${report.maxValue}${unit})` : "";

@@ -80,7 +80,8 @@ async function seedDemo(run: Run, io: Io, env: Env, dataDir: string, out: Output
     fs.writeFileSync(file, batch.text);
     const brandId = String(batch.brandIndex + 1);
     const submitted = await cliStep(run, io, as(batch.submitter), ["batch", "submit", "--brand", brandId, "--kind", batch.kind, "--input", file], `submitting ${batch.file}`);
-    out.note(`  ${BRANDS[batch.brandIndex]!.name}: ${batch.kind} batch ${batch.file} (${String(submitted.leafCount)} records)`);
+    const records = Number(submitted.leafCount);
+    out.note(`  ${BRANDS[batch.brandIndex]!.name}: ${batch.kind} batch ${batch.file} (${records} record${records === 1 ? "" : "s"})`);
     if (batch.revoke) {
       await cliStep(run, io, as(BRANDS[batch.brandIndex]!.admin), ["batch", "revoke", "--brand", brandId, "--root", String(submitted.root), "--reason", batch.revoke], `revoking ${batch.file}`);
       out.note(`  ${BRANDS[batch.brandIndex]!.name}: revoked ${batch.file}`);
@@ -117,12 +118,15 @@ async function waitForItem(url: string, timeoutMs: number): Promise<boolean> {
 export async function startCommand(flags: StartFlags, io: Io, run: Run, projectRoot: string): Promise<void> {
   const out = new Output(io, false);
   const dataDir = path.resolve(io.cwd, io.env.TRACE_DATA_DIR ?? "data");
-  if (flags.fresh && fs.existsSync(dataDir)) {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    out.note(`--fresh: removed ${dataDir}`);
+  const embedded = !io.env.TRACE_RPC_URL;
+  // The local chain's contract is recorded where every other command looks by default.
+  const localDeployment = path.resolve(io.cwd, io.env.TRACE_DEPLOYMENTS_DIR ?? "deployments", "31337.json");
+  if (flags.fresh) {
+    if (fs.existsSync(dataDir)) fs.rmSync(dataDir, { recursive: true, force: true });
+    if (embedded) fs.rmSync(localDeployment, { force: true });
+    out.note(`--fresh: removed ${dataDir}${embedded ? ` and ${path.relative(io.cwd, localDeployment)}` : ""}`);
   }
   fs.mkdirSync(dataDir, { recursive: true });
-  const embedded = !io.env.TRACE_RPC_URL;
   // The terminal shows the URLs; per-request logs would bury them (TRACE_LOG_LEVEL=info brings them back).
   io = { ...io, env: { TRACE_LOG_LEVEL: "warn", ...io.env } };
   let chain: LocalChain | undefined;
@@ -140,7 +144,6 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
       env = {
         ...env,
         TRACE_RPC_URL: chain.url,
-        TRACE_DEPLOYMENTS_DIR: io.env.TRACE_DEPLOYMENTS_DIR ?? path.join(dataDir, "deployments"),
         TRACE_PRIVATE_KEY: io.env.TRACE_PRIVATE_KEY ?? devAccount(OPERATOR).privateKey,
         TRACE_BROWSER_RPC_URL: io.env.TRACE_BROWSER_RPC_URL ?? chain.url,
       };

@@ -211,11 +211,11 @@ export function demoBatches(now: Date): DemoBatch[] {
           sensorReport: cold
             ? [
                 { type: "gs1:Temperature", value: 1.8, uom: "CEL" },
-                { type: "gs1:RelativeHumidity", value: 85, uom: "A93" },
+                { type: "gs1:RelativeHumidity", value: 85, uom: "P1" },
               ]
             : [
                 { type: "gs1:Temperature", value: 21.5, uom: "CEL" },
-                { type: "gs1:RelativeHumidity", value: 38, uom: "A93" },
+                { type: "gs1:RelativeHumidity", value: 38, uom: "P1" },
               ],
         },
       ],

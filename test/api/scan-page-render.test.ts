@@ -42,6 +42,7 @@ describe("scan page rendering", function () {
     expect(html).to.include("2026-11-01 15:30 (UTC+08:00)");
     expect(html).to.include("recorded by quality-lab");
     expect(html).to.include("Temperature: 4.5°C");
+    expect(renderScanPage({ ...doc(), events: [{ ...doc().events[0]!, record: { v: 1, kind: "trace", salt: "00".repeat(16), event: { type: "ObjectEvent", eventTime: "2026-11-01T07:30:00Z", eventTimeZoneOffset: "+00:00", bizStep: "holding", disposition: "recalled", sensorElementList: [{ sensorReport: [{ type: "gs1:RelativeHumidity", value: 38, uom: "P1" }] }] } } }] }, { scriptUrl: "/s.js", bundleBase: "/p" })).to.include("Relative humidity: 38%").and.include("Recall</span> Recalled");
     expect(html).to.include('href="https://certs.example/haccp.pdf"');
     expect(html).to.include('href="https://explorer.example/tx/0xabab"');
     expect(html).to.include(`/v1/proofs/0x${"11".repeat(32)}`);

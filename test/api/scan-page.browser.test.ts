@@ -109,7 +109,7 @@ describe("scan page in a browser", function () {
       const page = await open(`${base}/01/09506000134352/10/L1/21/SN1`, width);
       expect(await page.textContent(".verdict h2")).to.equal("Genuine");
       expect(await page.getAttribute("#check-result", "class")).to.equal("ok");
-      expect(await page.textContent("#check-result")).to.match(/^Verified on this phone: \d+ checks passed, including the chain\.$/);
+      expect(await page.textContent("#check-result")).to.match(/^Verified on this phone: \d+ checks passed, including the chain\. The records and the verdict above are authentic\.$/);
       const steps = await page.$$eval(".timeline h3", (nodes) => nodes.map((n) => n.textContent));
       expect(steps).to.deep.equal(["Factory Made and serialised", "Quality inspection Inspected"]);
       expect(await page.textContent(".timeline")).to.include("Temperature: 21.5°C");
@@ -126,6 +126,7 @@ describe("scan page in a browser", function () {
     const page = await open(`${base}/01/09506000134352/10/L2/21/SN2`, 360);
     expect(await page.textContent(".verdict h2")).to.equal("Recalled");
     expect(await page.isVisible('[role="alert"]')).to.equal(true);
+    expect(await page.textContent(".event.recalled h3")).to.equal("Recall Recalled");
     expect(await page.getAttribute("#check-result", "class")).to.equal("ok");
     await page.screenshot({ path: path.join(OUT, "scan-recalled-360.png"), fullPage: true });
     await page.close();
