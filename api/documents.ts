@@ -66,6 +66,7 @@ export function anchorStatus(anchor: AnchorRow, cursor: CursorRow, config: ApiCo
     ...anchorRef(anchor, cursor),
     final: isFinal(anchor, cursor),
     revoked: anchor.revokedAtBlock !== null,
+    revokeReason: anchor.revokeReason,
     explorerTxUrl: explorerLink(config, `tx/${anchor.txHash}`),
   };
 }

@@ -46,6 +46,7 @@ export const AnchorStatus = Type.Composite([
   Type.Object({
     final: Type.Boolean({ description: "block_number <= the mirror's finalized block" }),
     revoked: Type.Boolean(),
+    revokeReason: Nullable(Type.String({ description: "the brand's reason, from the Revoked event" })),
     explorerTxUrl: Nullable(Type.String()),
   }),
 ]);

@@ -17,6 +17,7 @@ export interface ScanAnchor {
   readonly blockTime: string;
   readonly final?: boolean;
   readonly revoked?: boolean;
+  readonly revokeReason?: string | null;
   readonly explorerTxUrl?: string | null;
 }
 
@@ -166,7 +167,8 @@ function attribute(record: unknown, ...names: string[]): string | undefined {
 function verdictBlock(doc: ScanDocument): string {
   const v = VERDICTS[doc.verdict] ?? VERDICTS.unknown!;
   const scans = doc.verdict === "suspicious" && doc.scans.count !== null ? ` Scanned ${doc.scans.count} times since ${escapeHtml(doc.scans.firstScanAt ?? "")}.` : "";
-  return `<section class="verdict ${v.tone}" aria-live="polite"><h2>${escapeHtml(v.title)}</h2><p>${escapeHtml(v.text)}${scans}</p></section>`;
+  const reason = doc.verdict === "revoked" && doc.identity?.anchor.revokeReason ? ` The brand's reason: “${escapeHtml(doc.identity.anchor.revokeReason)}”.` : "";
+  return `<section class="verdict ${v.tone}" aria-live="polite"><h2>${escapeHtml(v.title)}</h2><p>${escapeHtml(v.text)}${scans}${reason}</p></section>`;
 }
 
 function badge(doc: ScanDocument): string {

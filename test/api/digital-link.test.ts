@@ -64,6 +64,7 @@ describe("api: GS1 Digital Link resolver", function () {
         blockTime: identity.anchor.blockTime,
         final: true,
         revoked: false,
+        revokeReason: null,
         explorerTxUrl: `${EXPLORER_URL}/tx/${identity.anchor.txHash}`,
       });
       expect(identity.anchor.txHash).to.match(/^0x[0-9a-f]{64}$/);
@@ -125,6 +126,7 @@ describe("api: GS1 Digital Link resolver", function () {
       const doc = json<ItemDoc>(await get(`/01/${GTIN}/21/REV1`));
       expect(doc.verdict).to.equal("revoked");
       expect(doc.identity?.anchor.revoked).to.equal(true);
+      expect(doc.identity?.anchor.revokeReason).to.equal("labels printed twice");
       expectProofsVerify(doc);
     });
 

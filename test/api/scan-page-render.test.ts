@@ -48,6 +48,12 @@ describe("scan page rendering", function () {
     expect(html).to.include(`/v1/proofs/0x${"11".repeat(32)}`);
   });
 
+  it("shows the brand's reason on a revoked item", function () {
+    const revoked = doc({ verdict: "revoked" });
+    const html = renderScanPage({ ...revoked, identity: { ...revoked.identity!, anchor: { ...anchor, revoked: true, revokeReason: "Labels <misprinted>" } } }, { scriptUrl: "/s.js", bundleBase: "/p" });
+    expect(html).to.include("The brand's reason: “Labels &#60;misprinted&#62;”.");
+  });
+
   it("shows a recall banner for a recalled item and the scan count for a suspicious one", function () {
     expect(renderScanPage(doc({ verdict: "recalled" }), { scriptUrl: "/s.js", bundleBase: "/p" })).to.include('role="alert"');
     expect(renderScanPage(doc({ verdict: "suspicious" }), { scriptUrl: "/s.js", bundleBase: "/p" })).to.include("Scanned 3 times");
