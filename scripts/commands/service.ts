@@ -68,6 +68,8 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     const contract = await contractAddress(config, provider);
     const deployment = readDeployment(config.deploymentsDir, chainId);
     // The indexer's own knobs; the log level is the API's (pino's) and is read above.
+    // Read before the indexer starts, which writes the cursor of a new database.
+    const cursor = db.prepare("SELECT block_number FROM cursor WHERE id = 1").get() as { block_number: number } | undefined;
     const tuning = parseIndexerEnv({ ...env, TRACE_LOG_LEVEL: undefined } as NodeJS.ProcessEnv);
     const fromBlock = tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
@@ -89,7 +91,11 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     const running = indexer;
     tasks.push(running.start().catch((error: unknown) => log.error({ err: error }, "indexer stopped")));
     tasks.push(ingestLoop(db, config, log, () => stopping));
-    out.note(`indexing ${contract} on chain ${chainId} from block ${fromBlock} into ${config.db}`);
+    out.note(
+      cursor
+        ? `indexing ${contract} on chain ${chainId} into ${config.db}, resuming after block ${cursor.block_number}`
+        : `indexing ${contract} on chain ${chainId} from block ${fromBlock} into ${config.db}`,
+    );
   }
 
   let server: RunningServer | undefined;
