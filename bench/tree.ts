@@ -10,10 +10,9 @@
  * Prints a table, rewrites its section of docs/benchmarks.md, and ends with one JSON line.
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { once } from "node:events";
-import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { writeBenchSection } from "./report";
+import { writeIdentityCsv } from "../test/helpers/identity-csv";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -22,7 +21,6 @@ import {
   buildBatch,
   buildTree,
   canonicalRecord,
-  gs1CheckDigit,
   keccak256Into,
   keccakBackendName,
   parseRecord,
@@ -32,26 +30,6 @@ import {
 
 const RECORDS = 1_000_000;
 const OZ_RECORDS = 50_000;
-
-async function writeCsv(file: string, rows: number): Promise<void> {
-  const out = createWriteStream(file);
-  out.write("gtin,serial,lot,plant\n");
-  const gtins = Array.from({ length: 100 }, (_, i) => {
-    const body = `0950600013${String(i).padStart(3, "0")}`;
-    return `${body}${gs1CheckDigit(body)}`;
-  });
-  let chunk: string[] = [];
-  for (let i = 0; i < rows; i++) {
-    chunk.push(`${gtins[i % gtins.length]},SN${String(i).padStart(9, "0")},LOT${Math.floor(i / 10_000)},P${i % 3}`);
-    if (chunk.length === 10_000) {
-      if (!out.write(`${chunk.join("\n")}\n`)) await once(out, "drain");
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) out.write(`${chunk.join("\n")}\n`);
-  out.end();
-  await once(out, "finish");
-}
 
 async function firstRecords(content: string, n: number): Promise<TraceAnchorRecord[]> {
   const rl = createInterface({ input: createReadStream(content), crlfDelay: Infinity });
@@ -89,7 +67,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "bench-tree-"));
   try {
     const csv = path.join(dir, "identity.csv");
-    await writeCsv(csv, RECORDS);
+    await writeIdentityCsv(csv, { rows: RECORDS, products: 100, itemsPerLot: 10_000, withAttribute: true });
 
     const t0 = process.hrtime.bigint();
     const batch = await buildBatch({ kind: "identity", input: csv, outDir: path.join(dir, "out") });
@@ -119,7 +97,6 @@ async function main(): Promise<void> {
     const fullPathSpeedup = ozSeconds / ourSeconds;
     const cpus = os.cpus();
     const machine = `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} cores, Node ${process.version}, ${os.platform()} ${os.arch()}`;
-    const date = new Date().toISOString().slice(0, 10);
 
     const rows: Array<[string, string, string]> = [
       ["records (identity CSV → content file + root)", RECORDS.toLocaleString("en-US"), ""],

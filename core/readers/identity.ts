@@ -16,15 +16,10 @@ import { ValidationError } from "../errors";
 import { checkLot, checkSerial, toGtin14 } from "../gs1";
 import { isPlainObject, type IdentityInput, type JsonObject } from "../record";
 import { csvRows } from "./csv";
-import { numberedLines, openStream, sourceName } from "./source";
+import { numberedLines, openStream, sourceName, parseJsonLine } from "./source";
 import type { ReadEntry, ReaderSource } from "./types";
 
 const ITEM_COLUMNS = ["gtin", "serial", "lot"];
-
-interface CsvRow {
-  record: string[];
-  info: { lines: number };
-}
 
 export async function* readIdentityCsv(source: ReaderSource): AsyncGenerator<ReadEntry<IdentityInput>> {
   const file = sourceName(source);
@@ -90,12 +85,7 @@ export async function* readIdentityNdjson(source: ReaderSource): AsyncGenerator<
   for await (const { line, text } of numberedLines(openStream(source))) {
     if (text.trim() === "") continue;
     try {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        throw new ValidationError(`invalid JSON: ${(err as Error).message}`, { code: "NDJSON_SYNTAX" }, { cause: err });
-      }
+      const value = parseJsonLine(text);
       if (!isPlainObject(value)) throw new ValidationError("line must be a JSON object", { code: "RECORD_SHAPE" });
       for (const key of Object.keys(value)) {
         if (!["gtin", "serial", "lot", "attributes"].includes(key)) {

@@ -1,6 +1,7 @@
 /** Opening inputs and splitting them into lines without holding the whole file. */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { ValidationError } from "../errors";
 import type { ReaderSource } from "./types";
 
 export function openStream(source: ReaderSource): NodeJS.ReadableStream {
@@ -24,5 +25,14 @@ export async function* numberedLines(stream: NodeJS.ReadableStream): AsyncGenera
     rl.close();
     const destroyable = stream as NodeJS.ReadableStream & { destroy?: () => void };
     destroyable.destroy?.();
+  }
+}
+
+/** One NDJSON line as a JSON value; a syntax error becomes the readers' NDJSON_SYNTAX ValidationError. */
+export function parseJsonLine(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`invalid JSON: ${(err as Error).message}`, { code: "NDJSON_SYNTAX" }, { cause: err });
   }
 }

@@ -9,7 +9,7 @@
 import { ValidationError } from "../errors";
 import { validateEpcisDocument, validateEvent } from "../epcis";
 import type { EpcisEvent } from "../record";
-import { numberedLines, openStream, sourceName } from "./source";
+import { numberedLines, openStream, sourceName, parseJsonLine } from "./source";
 import type { ReadEntry, ReaderSource } from "./types";
 
 export async function* readEpcisDocument(source: ReaderSource): AsyncGenerator<ReadEntry<EpcisEvent>> {
@@ -48,12 +48,7 @@ export async function* readEventNdjson(source: ReaderSource): AsyncGenerator<Rea
   for await (const { line, text } of numberedLines(openStream(source))) {
     if (text.trim() === "") continue;
     try {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        throw new ValidationError(`invalid JSON: ${(err as Error).message}`, { code: "NDJSON_SYNTAX" }, { cause: err });
-      }
+      const value = parseJsonLine(text);
       yield { ok: true, value: validateEvent(value), raw: text, line };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;

@@ -12,12 +12,11 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { gs1CheckDigit } from "../../../core/gs1";
 import { openDatabase, runMigrations } from "../../../indexer/db";
+import { writeIdentityCsv } from "../../helpers/identity-csv";
 
 export interface IngestBenchResult {
   readonly ingestRecords: number;
@@ -44,7 +43,7 @@ export async function benchIngest(records: number, options: IngestBenchOptions =
     const csv = path.join(dir, "identity.csv");
     const contentDir = path.join(dir, "content");
     const dbFile = path.join(dir, "trace.db");
-    await writeIdentityCsv(csv, records);
+    await writeIdentityCsv(csv, { rows: records, products: 10, itemsPerLot: ITEMS_PER_LOT });
 
     const built = await runChild<{ root: string; leafCount: number; content: string }>(
       `const { buildBatch } = require(${JSON.stringify(path.join(REPO, "core/batch"))});
@@ -93,26 +92,6 @@ export async function benchIngest(records: number, options: IngestBenchOptions =
   } finally {
     if (options.keep !== true) await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function writeIdentityCsv(file: string, records: number): Promise<void> {
-  const gtins = Array.from({ length: 10 }, (_, i) => {
-    const body = `0950600010${String(i).padStart(3, "0")}`;
-    return `${body}${gs1CheckDigit(body)}`;
-  });
-  const out = createWriteStream(file);
-  out.write("gtin,serial,lot\n");
-  let chunk: string[] = [];
-  for (let i = 0; i < records; i++) {
-    chunk.push(`${gtins[i % gtins.length] ?? ""},S${String(i).padStart(9, "0")},L${Math.floor(i / ITEMS_PER_LOT)}`);
-    if (chunk.length === 10_000) {
-      if (!out.write(`${chunk.join("\n")}\n`)) await once(out, "drain");
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) out.write(`${chunk.join("\n")}\n`);
-  out.end();
-  await once(out, "finish");
 }
 
 /** Runs `code` in a fresh Node process (with ts-node when running from sources); it calls done(value) or fail(err). */
