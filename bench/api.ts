@@ -5,8 +5,9 @@
  * 1. Builds the mirror directly in bulk (no chain, no content file): 4 identity batches of 250,000
  *    records (100 GTINs, serials, 1,000 lots) with their trees, plus a trace batch naming 1,000 lots,
  *    written exactly as the indexer's schema expects.
- * 2. Forks two servers (this file with `serve-item` / `serve-bare`): the real app (buildApp, read-only
- *    mirror, scans on, rate limit off, no request logs) and a bare Fastify.
+ * 2. Runs each server of bench/api-server.ts from the compiled build (built first when dist/ is stale)
+ *    in a plain-node child: the real app (buildApp, read-only mirror, scans on, rate limit off, no
+ *    request logs), a bare Fastify route, and (reference only) a bare route sending one item document.
  * 3. autocannon in this process, 32 connections, 10 s each after a warm-up; item requests spread at
  *    random over all items. Checks that a sample of item responses are genuine with verifying proofs.
  *
@@ -15,14 +16,12 @@
  *
  *   node --max-old-space-size=4096 -r ts-node/register/transpile-only bench/api.ts
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import Database from "better-sqlite3";
-import Fastify from "fastify";
 import {
   buildTree,
   canonicalRecord,
@@ -35,8 +34,6 @@ import {
   traceRecord,
 } from "../core";
 import { openDatabase, runMigrations } from "../indexer/db";
-import { buildApp } from "../api/app";
-import { apiConfig } from "../api/config";
 import { writeBenchSection } from "./report";
 
 const RECORDS = Number(process.env.BENCH_API_RECORDS ?? 1_000_000);
@@ -137,29 +134,22 @@ function buildMirror(file: string): { seconds: number; bytes: number } {
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes: fs.statSync(file).size };
 }
 
-/** Child mode: serve and report the port over IPC. */
-async function serve(mode: string, dbPath: string, scansPath: string): Promise<void> {
-  let app;
-  if (mode === "serve-bare") {
-    app = Fastify();
-    app.get("/", async () => ({ hello: "world" }));
-  } else {
-    const db = openDatabase(dbPath, { readonly: true });
-    const scansDb = new Database(scansPath);
-    scansDb.pragma("journal_mode = WAL");
-    scansDb.pragma("synchronous = NORMAL");
-    app = await buildApp({ db, scansDb, config: apiConfig({ rateLimit: 0, scanThreshold: 1_000_000, publicUrl: "https://id.example.com" }), processMetrics: true });
-  }
-  const url = await app.listen({ port: 0, host: "127.0.0.1" });
-  process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));
-  process.send?.({ url });
+const COMPILED_SERVER = path.join(__dirname, "..", "dist", "bench", "api-server.js");
+
+/** Builds dist/ when it is missing or older than the sources, so the servers run the code measured. */
+function ensureBuild(): void {
+  const { buildIsFresh } = require("../bin/build-fresh") as { buildIsFresh(compiled: string): boolean };
+  if (buildIsFresh(COMPILED_SERVER)) return;
+  process.stderr.write("dist/ is older than the sources: npm run build…\n");
+  execFileSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "inherit"], cwd: path.join(__dirname, "..") });
 }
 
-function start(mode: string, dbPath: string, scansPath: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(__filename, [mode, dbPath, scansPath], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+/** A server of bench/api-server.ts in its own plain-node child process. */
+function start(mode: "item" | "bare" | "bare-doc", args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(COMPILED_SERVER, [mode, ...args], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     child.once("message", (message: { url: string }) => resolve({ child, url: message.url }));
-    child.once("exit", (code) => reject(new Error(`${mode} exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
 }
 
@@ -208,15 +198,19 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`built in ${built.seconds.toFixed(1)} s, ${(built.bytes / 2 ** 20).toFixed(0)} MiB\n`);
 
-    const item = await start("serve-item", dbPath, path.join(dir, "scans.db"));
+    ensureBuild();
+    const docFile = path.join(dir, "item.json");
+    const item = await start("item", [dbPath, path.join(dir, "scans.db")]);
     let itemResult: autocannon.Result;
     try {
       for (let i = 0; i < 5; i++) {
         const res = await fetch(`${item.url}${randomItemPath()}`);
-        const doc = (await res.json()) as { verdict: string; identity: { root: string; recordHash: string; proof: string[] } };
+        const text = await res.text();
+        const doc = JSON.parse(text) as { verdict: string; identity: { root: string; recordHash: string; proof: string[] } };
         if (doc.verdict !== "genuine" || !StandardMerkleTree.verify(doc.identity.root, ["bytes32"], [doc.identity.recordHash], doc.identity.proof)) {
-          throw new Error(`item check failed: ${JSON.stringify(doc).slice(0, 300)}`);
+          throw new Error(`item check failed: ${text.slice(0, 300)}`);
         }
+        fs.writeFileSync(docFile, text);
       }
       await load(item.url, WARMUP_S, true);
       logLoad("item run");
@@ -224,16 +218,20 @@ async function main(): Promise<void> {
     } finally {
       await stop(item.child);
     }
-    const bare = await start("serve-bare", dbPath, "");
-    let bareResult: autocannon.Result;
-    try {
-      await load(bare.url, WARMUP_S, false);
-      logLoad("bare run");
-      bareResult = await load(bare.url, DURATION_S, false);
-      logLoad("end");
-    } finally {
-      await stop(bare.child);
-    }
+    const measureBare = async (mode: "bare" | "bare-doc", args: string[], what: string): Promise<autocannon.Result> => {
+      const server = await start(mode, args);
+      try {
+        await load(server.url, WARMUP_S, false);
+        logLoad(what);
+        return await load(server.url, DURATION_S, false);
+      } finally {
+        await stop(server.child);
+      }
+    };
+    const bareResult = await measureBare("bare", [], "bare run");
+    // Reference only, not in the ratio: the same document bytes from a bare route.
+    const bareDocResult = await measureBare("bare-doc", [docFile], "bare-doc run");
+    logLoad("end");
 
     const itemReqPerSec = Math.round(itemResult.requests.average);
     const bareReqPerSec = Math.round(bareResult.requests.average);
@@ -245,6 +243,13 @@ async function main(): Promise<void> {
       ["route", "req/s", "p50 ms", "p99 ms", "errors + non-2xx"],
       ["GET /01/{gtin}/21/{serial} (random item)", itemReqPerSec.toLocaleString("en"), String(itemResult.latency.p50), String(p99Ms), String(errors)],
       ["bare Fastify, constant JSON", bareReqPerSec.toLocaleString("en"), String(bareResult.latency.p50), String(bareResult.latency.p99), String(bareResult.errors + bareResult.non2xx)],
+      [
+        `bare Fastify, a fixed ${fs.statSync(docFile).size.toLocaleString("en")}-byte item document (reference)`,
+        Math.round(bareDocResult.requests.average).toLocaleString("en"),
+        String(bareDocResult.latency.p50),
+        String(bareDocResult.latency.p99),
+        String(bareDocResult.errors + bareDocResult.non2xx),
+      ],
     ];
     const table = rows.map((r, i) => `| ${r.join(" | ")} |${i === 0 ? `\n|${r.map((_, j) => (j === 0 ? "---" : "---:")).join("|")}|` : ""}`).join("\n");
     console.log(table);
@@ -254,12 +259,13 @@ async function main(): Promise<void> {
         "## Proof API (`npm run bench:api`)",
         "",
         `Mirror of ${RECORDS.toLocaleString("en")} identity records in ${BATCHES} batches (+ a 1,000-event trace batch), built in bulk in ${built.seconds.toFixed(0)} s (${(built.bytes / 2 ** 20).toFixed(0)} MiB).`,
-        `autocannon in the bench process, ${CONNECTIONS} connections, ${DURATION_S} s after a ${WARMUP_S} s warm-up; each server in its own child process on the same machine.`,
+        `autocannon in the bench process, ${CONNECTIONS} connections, ${DURATION_S} s after a ${WARMUP_S} s warm-up; each server in its own child process on the same machine, run from the compiled build with plain node (bench/api-server.ts).`,
         "Item requests are spread at random over all items; every response carries the identity proof, the lot's trace event with its proof, and a counted scan.",
         "",
         table,
         "",
         `Ratio item / bare: **${ratio}** (target ≥ 0.40); item p99 **${p99Ms} ms** (target ≤ 25 ms).`,
+        "The third row is not in the ratio: a bare route sending the bytes of one item document, to show what the response's size alone costs.",
       ].join("\n"),
       // BENCH_API_REPORT_FILE: write the section elsewhere (default docs/benchmarks.md).
       process.env.BENCH_API_REPORT_FILE,
@@ -270,15 +276,7 @@ async function main(): Promise<void> {
   }
 }
 
-const mode = process.argv[2];
-if (mode === "serve-item" || mode === "serve-bare") {
-  serve(mode, process.argv[3] ?? "", process.argv[4] ?? "").catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
