@@ -24,18 +24,25 @@ export function ttlCache<K, V>(ttlMs: number, max: number, now: () => number = D
 /**
  * Tells when the mirror changed: SQLite's `PRAGMA data_version` moves whenever another connection
  * (the indexer, an upload) commits to the file. `generation()` re-reads it at most once per
- * millisecond; `refresh()` re-reads it now (once per item request, ~1 µs). Caches keyed by the
+ * millisecond, and not at all while pinned; `refresh()` re-reads it now. Caches keyed by the
  * generation never serve data older than the last commit seen.
  */
 export interface MirrorVersion {
   generation(): number;
   refresh(): number;
+  /**
+   * Re-reads the version and holds it until `unpin()`: for the span of one read transaction, whose
+   * snapshot no other connection's commit changes (see read-batch.ts).
+   */
+  pin(): void;
+  unpin(): void;
 }
 
 export function mirrorVersion(read: () => number, now: () => number = Date.now): MirrorVersion {
   let seen = read();
   let generation = 0;
   let checkedAt = now();
+  let pinned = false;
   const refresh = (): number => {
     checkedAt = now();
     const v = read();
@@ -46,8 +53,15 @@ export function mirrorVersion(read: () => number, now: () => number = Date.now):
     return generation;
   };
   return {
-    generation: () => (now() === checkedAt ? generation : refresh()),
+    generation: () => (pinned || now() === checkedAt ? generation : refresh()),
     refresh,
+    pin() {
+      refresh();
+      pinned = true;
+    },
+    unpin() {
+      pinned = false;
+    },
   };
 }
 

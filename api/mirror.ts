@@ -39,6 +39,6 @@ export function createMirror(db: Database, options: { treeCacheBytes: number }):
     items: createItemsRepository(db, version),
     trees: createTreeCache({ treeNodes: createTreeNodesRepository(db), records, maxBytes: options.treeCacheBytes }),
     version,
-    reads: readBatch(db),
+    reads: readBatch(db, { onBegin: () => version.pin(), onEnd: () => version.unpin() }),
   };
 }

@@ -6,7 +6,10 @@
  * are done (setImmediate), so readers never hold a snapshot longer than one turn and never block the
  * writer's checkpoints for longer than that either.
  *
- *   readBatch(db): { enter(): void; leave(): void }
+ * `onBegin` / `onEnd` run when the turn's transaction opens and closes (the mirror pins its version
+ * for that span, see cache.ts).
+ *
+ *   readBatch(db, { onBegin?, onEnd? }?): { enter(): void; leave(): void }
  */
 import type { Database } from "better-sqlite3";
 
@@ -17,13 +20,14 @@ export interface ReadBatch {
   leave(): void;
 }
 
-export function readBatch(db: Database): ReadBatch {
+export function readBatch(db: Database, hooks: { onBegin?: () => void; onEnd?: () => void } = {}): ReadBatch {
   const begin = db.prepare("BEGIN DEFERRED");
   const commit = db.prepare("COMMIT");
   let open = false;
   const leave = (): void => {
     if (!open) return;
     open = false;
+    hooks.onEnd?.();
     if (!db.open || !db.inTransaction) return;
     try {
       commit.run();
@@ -37,6 +41,7 @@ export function readBatch(db: Database): ReadBatch {
       if (open || db.inTransaction) return;
       begin.run();
       open = true;
+      hooks.onBegin?.();
       setImmediate(leave);
     },
     leave,

@@ -12,6 +12,10 @@
  * proof already checked: a node is marked once it equals the hash of its children and every ancestor
  * up to the root did too, so a proof only hashes the part of its path no earlier proof covered (the
  * loaded buffer never changes). The hex of the upper levels, shared by every proof, is kept too.
+ *
+ * A loaded tree is also checked whole in the background, top down, in slices of `VERIFY_SLICE`
+ * nodes between event-loop turns (about 1 ms each): once done, a proof hashes only its leaf. A node
+ * that does not match its children is left unmarked, so the proofs through it still fail (503).
  */
 import { buildTree, type Hex32 } from "../core";
 import { keccak256PairInto, leafHashBytesInto } from "../core/keccak";
@@ -28,7 +32,8 @@ export interface TreeCache {
    * checked against the record hash either way.
    */
   proofJson(brandId: number, root: string, recordHash: Buffer, leafIndex?: number): string;
-  stats(): { trees: number; bytes: number; hits: number; misses: number };
+  /** `checkedTrees`: trees whose background check has finished. */
+  stats(): { trees: number; bytes: number; hits: number; misses: number; checkedTrees: number };
 }
 
 interface Stored {
@@ -53,13 +58,28 @@ const HEX_MEMO_NODES = 8191;
 const MAGIC = Buffer.from("TAM1", "latin1");
 const HEADER = 8;
 
-export function createTreeCache(options: { treeNodes: TreeNodesRepository; records: RecordsRepository; maxBytes: number }): TreeCache {
+/** Inner nodes checked per background slice: ~1 ms of keccak, so requests wait at most that long. */
+const VERIFY_SLICE = 1024;
+
+export interface TreeCacheOptions {
+  readonly treeNodes: TreeNodesRepository;
+  readonly records: RecordsRepository;
+  readonly maxBytes: number;
+  /** Check each loaded tree whole in the background (default true); off, paths are checked as proofs ask. */
+  readonly backgroundCheck?: boolean;
+}
+
+export function createTreeCache(options: TreeCacheOptions): TreeCache {
   const { treeNodes, records, maxBytes } = options;
+  const backgroundCheck = options.backgroundCheck ?? true;
   // A Map iterates in insertion order: re-inserting on a hit makes the first key the least recent.
   const cache = new Map<string, Loaded>();
   let bytes = 0;
   let hits = 0;
   let misses = 0;
+  let checkedTrees = 0;
+  const leaf = Buffer.alloc(32);
+  const pair = Buffer.alloc(32);
 
   const load = (brandId: number, root: string): Loaded => {
     const key = `${brandId}:${root}`;
@@ -90,12 +110,35 @@ export function createTreeCache(options: { treeNodes: TreeNodesRepository; recor
         cache.delete(oldKey);
         bytes -= sizeOf(old);
       }
+      if (backgroundCheck) checkInBackground(key, loaded);
     }
     return loaded;
   };
 
-  const leaf = Buffer.alloc(32);
-  const pair = Buffer.alloc(32);
+  /** Marks the inner nodes of a cached tree top down, a slice per turn, until done or evicted. */
+  const checkInBackground = (key: string, loaded: Loaded): void => {
+    const inner = loaded.leafCount - 1;
+    let next = 0;
+    const slice = (): void => {
+      if (cache.get(key) !== loaded) return;
+      const end = Math.min(inner, next + VERIFY_SLICE);
+      const { buf, checked } = loaded;
+      for (let node = next; node < end; node++) {
+        const parent = (node - 1) >>> 1;
+        if (node > 0 && (checked[parent >>> 3]! & (1 << (parent & 7))) === 0) continue;
+        const left = (2 * node + 1) * 32;
+        const right = left + 32;
+        if (compare32(buf, left, buf, right) <= 0) keccak256PairInto(buf, left, right, pair, 0);
+        else keccak256PairInto(buf, right, left, pair, 0);
+        if (compare32(pair, 0, buf, node * 32) === 0) checked[node >>> 3]! |= 1 << (node & 7);
+      }
+      next = end;
+      if (next < inner) setImmediate(slice).unref();
+      else checkedTrees++;
+    };
+    if (inner > 0) setImmediate(slice).unref();
+  };
+
   const path: number[] = [];
 
   /** Node position of the record's leaf, its path to the root checked; throws 503 otherwise. */
@@ -161,7 +204,7 @@ export function createTreeCache(options: { treeNodes: TreeNodesRepository; recor
       }
       return `${text}]`;
     },
-    stats: () => ({ trees: cache.size, bytes, hits, misses }),
+    stats: () => ({ trees: cache.size, bytes, hits, misses, checkedTrees }),
   };
 }
 

@@ -15,6 +15,7 @@ import { buildTree } from "../../core/merkle";
 import { securityHeaders } from "../../api/plugins/security";
 import { ItemDocument } from "../../api/schemas";
 import { createTreeCache } from "../../api/trees";
+import { mirrorVersion } from "../../api/cache";
 import { ApiError } from "../../api/errors";
 import { openDatabase } from "../../indexer/db";
 import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, createMirrorFixture, insertAnchor, insertContents, type MirrorFixture } from "./fixtures";
@@ -137,6 +138,35 @@ describe("api: item route fast path", function () {
   });
 });
 
+describe("api: mirror version", function () {
+  it("re-reads the data version once per millisecond, and holds it while pinned", function () {
+    let dataVersion = 1;
+    let reads = 0;
+    let clock = 1000;
+    const version = mirrorVersion(
+      () => {
+        reads++;
+        return dataVersion;
+      },
+      () => clock,
+    );
+    const g0 = version.generation();
+    dataVersion = 2;
+    expect(version.generation(), "same millisecond").to.equal(g0);
+    clock++;
+    const g1 = version.generation();
+    expect(g1).to.equal(g0 + 1);
+    version.pin();
+    const pinnedReads = reads;
+    dataVersion = 3;
+    clock += 10;
+    expect(version.generation(), "pinned").to.equal(g1);
+    expect(reads, "no read while pinned").to.equal(pinnedReads);
+    version.unpin();
+    expect(version.generation()).to.equal(g1 + 1);
+  });
+});
+
 describe("api: tree cache checks", function () {
   const recordsOf = { byHash: () => [], page: () => [], packedHashes: () => Buffer.alloc(0) };
 
@@ -174,6 +204,40 @@ describe("api: tree cache checks", function () {
     }
     // Every leaf whose path or proof goes through node 5: those under its parent, node 2 (half of them).
     expect(refused).to.equal(32);
+  });
+
+  it("checks a loaded tree whole in the background, and still refuses proofs through a corrupted node", async function () {
+    const n = 5000; // several background slices
+    const packed = randomBytes(32 * n);
+    const tree = buildTree(packed);
+    const corrupt = Buffer.from(tree.nodes);
+    corrupt[9 * 32] = (corrupt[9 * 32] as number) ^ 1; // an inner node four levels down
+    for (const [nodes, expectRefused] of [
+      [Buffer.from(tree.nodes), false],
+      [corrupt, true],
+    ] as const) {
+      const cache = createTreeCache({ treeNodes: { get: () => nodes }, records: recordsOf, maxBytes: 2 ** 24 });
+      try {
+        cache.proof(1, tree.root, packed.subarray(0, 32)); // loads the tree
+      } catch {
+        // this leaf's path may go through the corrupted node
+      }
+      expect(cache.stats().checkedTrees).to.equal(0);
+      while (cache.stats().checkedTrees === 0) await new Promise((resolve) => setImmediate(resolve));
+      let refused = 0;
+      for (let i = 0; i < n; i++) {
+        const hash = packed.subarray(i * 32, i * 32 + 32);
+        try {
+          const proof = cache.proof(1, tree.root, hash, i);
+          if (i % 100 === 0) expect(StandardMerkleTree.verify(tree.root, ["bytes32"], [`0x${hash.toString("hex")}`], proof)).to.equal(true);
+        } catch (err) {
+          expect(err).to.be.instanceOf(ApiError).with.property("statusCode", 503);
+          refused++;
+        }
+      }
+      if (expectRefused) expect(refused).to.be.greaterThan(0).and.lessThan(n);
+      else expect(refused).to.equal(0);
+    }
   });
 });
 
