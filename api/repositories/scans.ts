@@ -2,8 +2,13 @@
  * Scan counts, in their own writable SQLite file (the mirror is read-only to the API). Nothing
  * personal is stored: only a salted hash of the last scanning client, so that one client
  * re-scanning the same label does not count twice in a row. The salt lives in the file.
+ *
+ * Reads run on the caller's connection. Writes of a file database run in a worker thread with its
+ * own connection (WAL lets it commit while the event loop reads), so the random-page upserts and
+ * the WAL writes of a flush never stall requests; an in-memory database is written in line.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { Worker } from "node:worker_threads";
 import type { Database } from "better-sqlite3";
 import { readBatch } from "../read-batch";
 
@@ -19,8 +24,8 @@ export interface ScansRepository {
   get(gtin: string, serial: string): ScanCount | undefined;
   /** Writes buffered scans (also done every `flushMs` and when `maxPending` keys wait). */
   flush(): void;
-  /** Flushes and stops the timer. */
-  close(): void;
+  /** Flushes, stops the timer, and waits for the writer thread to commit and close. */
+  close(): Promise<void>;
 }
 
 const SCHEMA = `
@@ -37,6 +42,34 @@ CREATE TABLE IF NOT EXISTS scan_counts (
 
 const MAX_CLIENT_HASHES = 10_000;
 
+const UPSERT =
+  "INSERT INTO scan_counts (gtin, serial, count, first_scan_at, last_client) VALUES (?, ?, ?, ?, ?) " +
+  "ON CONFLICT (gtin, serial) DO UPDATE SET count = count + ?, last_client = excluded.last_client";
+
+/** One row of a flush: gtin, serial, count if new, first scan, last client hash, count added. */
+type Row = [string, string, number, number, string, number];
+
+/**
+ * The writer thread: one connection, one transaction per batch, an answer per batch. Plain
+ * JavaScript evaluated by the Worker, so it runs the same from the TypeScript sources and dist/.
+ */
+const WRITER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma("busy_timeout = 5000");
+db.pragma("synchronous = NORMAL");
+const upsert = db.prepare(workerData.upsert);
+const write = db.transaction((rows) => { for (const r of rows) upsert.run(r[0], r[1], r[2], r[3], r[4], r[5]); });
+parentPort.on("message", (message) => {
+  if (message.close) { db.close(); parentPort.close(); return; }
+  try { write(message.rows); parentPort.postMessage({ id: message.id }); }
+  catch (err) { parentPort.postMessage({ id: message.id, error: String((err && err.message) || err) }); }
+});
+`;
+
+const keyOf = (gtin: string, serial: string): string => `${gtin}\u0000${serial}`;
+
 interface Pending {
   readonly gtin: string;
   readonly serial: string;
@@ -51,7 +84,16 @@ interface Pending {
  * cost more than the rest of the request); a crash loses at most that window of counts. A flush also
  * happens once `maxPending` serials wait, kept small so one flush stalls the event loop ~2 ms, not ~20.
  */
-export function createScansRepository(db: Database, options: { flushMs?: number; maxPending?: number } = {}): ScansRepository {
+export interface ScansOptions {
+  readonly flushMs?: number;
+  readonly maxPending?: number;
+  /** Where writes run: a worker thread (default for a file database) or in line. */
+  readonly writer?: "worker" | "inline";
+  /** Told when a batch of counts could not be written (it is kept and retried with the next flush). */
+  readonly onWriteError?: (message: string) => void;
+}
+
+export function createScansRepository(db: Database, options: ScansOptions = {}): ScansRepository {
   const flushMs = options.flushMs ?? 250;
   const maxPending = options.maxPending ?? 4000;
   db.exec(SCHEMA);
@@ -61,10 +103,7 @@ export function createScansRepository(db: Database, options: { flushMs?: number;
     get: db.prepare<[string, string], { count: number; first_scan_at: number; last_client: string }>(
       "SELECT count, first_scan_at, last_client FROM scan_counts WHERE gtin = ? AND serial = ?",
     ),
-    upsert: db.prepare<[string, string, number, number, string, number]>(
-      "INSERT INTO scan_counts (gtin, serial, count, first_scan_at, last_client) VALUES (?, ?, ?, ?, ?) " +
-        "ON CONFLICT (gtin, serial) DO UPDATE SET count = count + ?, last_client = excluded.last_client",
-    ),
+    upsert: db.prepare<Row>(UPSERT),
   };
   const pending = new Map<string, Pending>();
   // The salted hash of each recent client address, so a busy client costs one sha256, not one per scan.
@@ -82,28 +121,84 @@ export function createScansRepository(db: Database, options: { flushMs?: number;
 
   // The reads of one event-loop turn share a transaction; it ends before every write.
   const reads = readBatch(db);
-  const write = db.transaction(() => {
-    for (const p of pending.values()) {
-      if (p.last === null) continue;
-      statements.upsert.run(p.gtin, p.serial, p.base + p.delta, p.first, p.last, p.delta);
-    }
+  const rowOf = (p: Pending): Row => [p.gtin, p.serial, p.base + p.delta, p.first, p.last as string, p.delta];
+  const drain = (): Pending[] => {
+    const batch = [...pending.values()].filter((p) => p.last !== null);
     pending.clear();
+    return batch;
+  };
+
+  // Counts handed to the writer thread and not yet committed, by key: reads see them until then.
+  const inflight = new Map<string, Pending>();
+  const batches = new Map<number, Pending[]>();
+  let nextBatch = 0;
+  const useWorker = (options.writer ?? "worker") === "worker" && !db.memory && db.name !== "" && db.name !== ":memory:";
+  if (useWorker) db.pragma("journal_mode = WAL");
+  let worker = useWorker
+    ? new Worker(WRITER_SOURCE, { eval: true, workerData: { driver: require.resolve("better-sqlite3"), file: db.name, upsert: UPSERT } })
+    : undefined;
+  /** Ends a batch: its counts leave `inflight`; unwritten ones go back into the next flush. */
+  const settle = (id: number, error: string | undefined): void => {
+    const batch = batches.get(id) ?? [];
+    batches.delete(id);
+    // A read transaction opened before the commit would not see it: end it before reads lose the
+    // in-flight counts.
+    reads.leave();
+    for (const p of batch) {
+      const key = keyOf(p.gtin, p.serial);
+      if (inflight.get(key) === p) inflight.delete(key);
+      if (error === undefined) continue;
+      // A newer pending count of the key already has this one's delta in its base: moving the delta
+      // over keeps both the insert and the update of the upsert right.
+      const newer = pending.get(key);
+      if (newer === undefined) pending.set(key, p);
+      else pending.set(key, { ...newer, base: newer.base - p.delta, delta: newer.delta + p.delta });
+    }
+    if (error !== undefined) options.onWriteError?.(error);
+  };
+  if (worker !== undefined) {
+    worker.unref();
+    worker.on("message", (message: { id: number; error?: string }) => settle(message.id, message.error));
+    // The thread died (it could not open the file, say): what it held is written in line from now on.
+    worker.on("error", (err: Error) => {
+      worker = undefined;
+      for (const id of [...batches.keys()]) settle(id, `scan writer thread failed: ${err.message}`);
+    });
+  }
+
+  const writeInline = db.transaction((batch: Pending[]) => {
+    for (const p of batch) statements.upsert.run(...rowOf(p));
   });
   const flush = (): void => {
-    reads.leave();
-    write();
+    if (pending.size === 0) return;
+    const batch = drain();
+    if (batch.length === 0) return;
+    if (worker === undefined) {
+      reads.leave();
+      writeInline(batch);
+      return;
+    }
+    const id = nextBatch++;
+    batches.set(id, batch);
+    for (const p of batch) inflight.set(keyOf(p.gtin, p.serial), p);
+    worker.postMessage({ id, rows: batch.map(rowOf) });
   };
   const timer = setInterval(() => flush(), flushMs);
   timer.unref();
 
   return {
     record(gtin, serial, client, now) {
-      const key = `${gtin}\u0000${serial}`;
+      const key = keyOf(gtin, serial);
       let p = pending.get(key);
       if (p === undefined) {
-        reads.enter();
-        const row = statements.get.get(gtin, serial);
-        p = { gtin, serial, base: row?.count ?? 0, delta: 0, first: row?.first_scan_at ?? now, last: row?.last_client ?? null };
+        const sent = inflight.get(key);
+        if (sent !== undefined) {
+          p = { gtin, serial, base: sent.base + sent.delta, delta: 0, first: sent.first, last: sent.last };
+        } else {
+          reads.enter();
+          const row = statements.get.get(gtin, serial);
+          p = { gtin, serial, base: row?.count ?? 0, delta: 0, first: row?.first_scan_at ?? now, last: row?.last_client ?? null };
+        }
         pending.set(key, p);
       }
       const hash = clientHash(client);
@@ -116,15 +211,25 @@ export function createScansRepository(db: Database, options: { flushMs?: number;
       return counted;
     },
     get(gtin, serial) {
-      const p = pending.get(`${gtin}\u0000${serial}`);
+      const key = keyOf(gtin, serial);
+      const p = pending.get(key) ?? inflight.get(key);
       if (p !== undefined) return p.base + p.delta === 0 ? undefined : { count: p.base + p.delta, firstScanAt: p.first };
       reads.enter();
       const row = statements.get.get(gtin, serial);
       return row === undefined ? undefined : { count: row.count, firstScanAt: row.first_scan_at };
     },
     flush: () => flush(),
-    close() {
+    async close() {
       clearInterval(timer);
+      flush();
+      const thread = worker;
+      if (thread === undefined) return;
+      // The writer handles messages in order: the last batch is committed before it closes.
+      const exited = new Promise<void>((resolve) => thread.once("exit", () => resolve()));
+      thread.postMessage({ close: true });
+      await exited;
+      worker = undefined;
+      // Whatever it could not write (an error answered before the close) is written here.
       flush();
     },
   };
