@@ -82,7 +82,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           },
         },
       },
-      async (request, reply) => {
+      // A plain function: Fastify catches what it throws, and no promise is made per request.
+      (request, reply) => {
         if (request.validationError !== undefined) {
           // Re-check with core to name the GS1 rule broken; a query problem falls through to the generic 400.
           itemKeyFromParams(request.params);
@@ -95,22 +96,25 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
         if (format === "linkset") {
           const linkset = linksetOf(ctx, key);
           if (linkset === undefined) throw notFound("item");
-          return reply.header("cache-control", `public, max-age=${ITEM_MAX_AGE}`).type("application/linkset+json").send(linkset);
+          void reply.header("cache-control", `public, max-age=${ITEM_MAX_AGE}`).type("application/linkset+json").send(linkset);
+          return;
         }
         const counts = request.method === "GET" && key.serial !== undefined && ctx.scans !== undefined;
         const text = itemDocumentJson(ctx, key, counts ? { client: request.ip, now: Math.floor(Date.now() / 1000) } : undefined);
         if (text === undefined) {
           if (format === "html" && options.renderUnknownHtml !== undefined) {
-            return reply.code(404).header("cache-control", cacheControl).type("text/html; charset=utf-8").send(options.renderUnknownHtml(key));
+            void reply.code(404).header("cache-control", cacheControl).type("text/html; charset=utf-8").send(options.renderUnknownHtml(key));
+            return;
           }
           throw notFound("item");
         }
         reply.header("cache-control", cacheControl);
         if (format === "html" && renderHtml !== undefined) {
-          return reply.type("text/html; charset=utf-8").send(renderHtml(JSON.parse(text) as ItemDoc));
+          void reply.type("text/html; charset=utf-8").send(renderHtml(JSON.parse(text) as ItemDoc));
+          return;
         }
         // Already the ItemDocument schema's JSON: sent as is, not re-serialised.
-        return reply.type("application/json; charset=utf-8").send(text);
+        void reply.type("application/json; charset=utf-8").send(text);
       },
     );
   }
