@@ -53,7 +53,10 @@ const BODY_LIMIT = 64 * 1024;
 export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const { config } = deps;
   const mirror = createMirror(deps.db, { treeCacheBytes: config.treeCacheBytes });
-  const scans = config.scans && deps.scansDb !== undefined ? createScansRepository(deps.scansDb) : undefined;
+  const scans =
+    config.scans && deps.scansDb !== undefined
+      ? createScansRepository(deps.scansDb, { onWriteError: (message) => app.log.error({ err: message }, "scan counts not written yet; retrying") })
+      : undefined;
   if (scans !== undefined) app.addHook("onClose", async () => scans.close());
   const options: RouteOptions = {
     mirror,

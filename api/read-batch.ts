@@ -41,8 +41,9 @@ export function readBatch(db: Database, hooks: { onBegin?: () => void; onEnd?: (
       if (open || db.inTransaction) return;
       begin.run();
       open = true;
-      hooks.onBegin?.();
+      // Scheduled first: the transaction ends with the turn even if onBegin throws.
       setImmediate(leave);
+      hooks.onBegin?.();
     },
     leave,
   };

@@ -42,12 +42,16 @@ CREATE TABLE IF NOT EXISTS scan_counts (
 
 const MAX_CLIENT_HASHES = 10_000;
 
+/**
+ * Every write adds only its own scans (`count` is the number added), so the result does not depend
+ * on which batches commit, in which order, or how often one is retried.
+ */
 const UPSERT =
   "INSERT INTO scan_counts (gtin, serial, count, first_scan_at, last_client) VALUES (?, ?, ?, ?, ?) " +
-  "ON CONFLICT (gtin, serial) DO UPDATE SET count = count + ?, last_client = excluded.last_client";
+  "ON CONFLICT (gtin, serial) DO UPDATE SET count = count + excluded.count, last_client = excluded.last_client";
 
-/** One row of a flush: gtin, serial, count if new, first scan, last client hash, count added. */
-type Row = [string, string, number, number, string, number];
+/** One row of a flush: gtin, serial, scans added, first scan, last client hash. */
+type Row = [string, string, number, number, string];
 
 /**
  * The writer thread: one connection, one transaction per batch, an answer per batch. Plain
@@ -60,7 +64,7 @@ const db = new Database(workerData.file);
 db.pragma("busy_timeout = 5000");
 db.pragma("synchronous = NORMAL");
 const upsert = db.prepare(workerData.upsert);
-const write = db.transaction((rows) => { for (const r of rows) upsert.run(r[0], r[1], r[2], r[3], r[4], r[5]); });
+const write = db.transaction((rows) => { for (const r of rows) upsert.run(r[0], r[1], r[2], r[3], r[4]); });
 parentPort.on("message", (message) => {
   if (message.close) { db.close(); parentPort.close(); return; }
   try { write(message.rows); parentPort.postMessage({ id: message.id }); }
@@ -121,7 +125,7 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
 
   // The reads of one event-loop turn share a transaction; it ends before every write.
   const reads = readBatch(db);
-  const rowOf = (p: Pending): Row => [p.gtin, p.serial, p.base + p.delta, p.first, p.last as string, p.delta];
+  const rowOf = (p: Pending): Row => [p.gtin, p.serial, p.delta, p.first, p.last as string];
   const drain = (): Pending[] => {
     const batch = [...pending.values()].filter((p) => p.last !== null);
     pending.clear();
@@ -132,37 +136,52 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
   const inflight = new Map<string, Pending>();
   const batches = new Map<number, Pending[]>();
   let nextBatch = 0;
-  const useWorker = (options.writer ?? "worker") === "worker" && !db.memory && db.name !== "" && db.name !== ":memory:";
-  if (useWorker) db.pragma("journal_mode = WAL");
+  const walOk = (): boolean => String(db.pragma("journal_mode = WAL", { simple: true })).toLowerCase() === "wal";
+  // The writer thread needs WAL, so that it can commit while this connection reads.
+  const useWorker = (options.writer ?? "worker") === "worker" && !db.memory && db.name !== "" && db.name !== ":memory:" && walOk();
   let worker = useWorker
     ? new Worker(WRITER_SOURCE, { eval: true, workerData: { driver: require.resolve("better-sqlite3"), file: db.name, upsert: UPSERT } })
     : undefined;
-  /** Ends a batch: its counts leave `inflight`; unwritten ones go back into the next flush. */
+  let closing = false;
+
+  /**
+   * Ends a batch: its counts leave `inflight`; a batch not written goes back into the next flush,
+   * its scans added to the newest count of each key (pending, else a newer batch in flight), so
+   * reads keep showing the same totals and the file ends up with each scan once.
+   */
   const settle = (id: number, error: string | undefined): void => {
     const batch = batches.get(id) ?? [];
     batches.delete(id);
+    finish(batch, error);
+  };
+  const finish = (batch: readonly Pending[], error: string | undefined): void => {
     // A read transaction opened before the commit would not see it: end it before reads lose the
     // in-flight counts.
     reads.leave();
     for (const p of batch) {
       const key = keyOf(p.gtin, p.serial);
       if (inflight.get(key) === p) inflight.delete(key);
-      if (error === undefined) continue;
-      // A newer pending count of the key already has this one's delta in its base: moving the delta
-      // over keeps both the insert and the update of the upsert right.
+      if (error === undefined || p.delta === 0) continue;
       const newer = pending.get(key);
-      if (newer === undefined) pending.set(key, p);
-      else pending.set(key, { ...newer, base: newer.base - p.delta, delta: newer.delta + p.delta });
+      const sent = inflight.get(key);
+      if (newer !== undefined) pending.set(key, { ...newer, base: newer.base - p.delta, delta: newer.delta + p.delta });
+      else if (sent !== undefined) pending.set(key, { ...sent, base: sent.base + sent.delta - p.delta, delta: p.delta });
+      else pending.set(key, p);
     }
     if (error !== undefined) options.onWriteError?.(error);
   };
+  /** The thread is gone: what it held is written in line from now on. */
+  const writerGone = (why: string): void => {
+    worker = undefined;
+    for (const id of [...batches.keys()]) settle(id, why);
+  };
   if (worker !== undefined) {
+    // Idle, the thread does not keep the process alive; close() holds it until the last commit.
     worker.unref();
     worker.on("message", (message: { id: number; error?: string }) => settle(message.id, message.error));
-    // The thread died (it could not open the file, say): what it held is written in line from now on.
-    worker.on("error", (err: Error) => {
-      worker = undefined;
-      for (const id of [...batches.keys()]) settle(id, `scan writer thread failed: ${err.message}`);
+    worker.on("error", (err: Error) => writerGone(`scan writer thread failed: ${err.message}`));
+    worker.on("exit", (code: number) => {
+      if (!closing && worker !== undefined) writerGone(`scan writer thread exited (code ${code})`);
     });
   }
 
@@ -175,7 +194,11 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
     if (batch.length === 0) return;
     if (worker === undefined) {
       reads.leave();
-      writeInline(batch);
+      try {
+        writeInline(batch);
+      } catch (err) {
+        finish(batch, `scan counts not written: ${err instanceof Error ? err.message : String(err)}`);
+      }
       return;
     }
     const id = nextBatch++;
@@ -223,13 +246,18 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
       clearInterval(timer);
       flush();
       const thread = worker;
-      if (thread === undefined) return;
-      // The writer handles messages in order: the last batch is committed before it closes.
-      const exited = new Promise<void>((resolve) => thread.once("exit", () => resolve()));
-      thread.postMessage({ close: true });
-      await exited;
-      worker = undefined;
-      // Whatever it could not write (an error answered before the close) is written here.
+      if (thread !== undefined) {
+        closing = true;
+        // Keep the process alive until the thread has committed the last batch and closed.
+        thread.ref();
+        // The writer handles messages in order: every batch is answered before it closes.
+        const exited = new Promise<void>((resolve) => thread.once("exit", () => resolve()));
+        thread.postMessage({ close: true });
+        await exited;
+        if (batches.size > 0) writerGone("scan writer thread closed before answering");
+        worker = undefined;
+      }
+      // Whatever it could not write is written here, in line.
       flush();
     },
   };
