@@ -13,9 +13,10 @@
  * up to the root did too, so a proof only hashes the part of its path no earlier proof covered (the
  * loaded buffer never changes). The hex of the upper levels, shared by every proof, is kept too.
  *
- * A loaded tree is also checked whole in the background, top down, in slices of `VERIFY_SLICE`
- * nodes between event-loop turns (about 1 ms each): once done, a proof hashes only its leaf. A node
- * that does not match its children is left unmarked, so the proofs through it still fail (503).
+ * A loaded tree is also checked whole in the background, top down, one slice of `VERIFY_SLICE`
+ * nodes per event-loop turn across all waiting trees (about 1 ms): once done, a proof hashes only
+ * its leaf. A node that does not match its children is left unmarked, so the proofs through it
+ * still fail (503).
  */
 import { buildTree, type Hex32 } from "../core";
 import { keccak256PairInto, leafHashBytesInto } from "../core/keccak";
@@ -115,28 +116,53 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
     return loaded;
   };
 
-  /** Marks the inner nodes of a cached tree top down, a slice per turn, until done or evicted. */
-  const checkInBackground = (key: string, loaded: Loaded): void => {
-    const inner = loaded.leafCount - 1;
-    let next = 0;
-    const slice = (): void => {
-      if (cache.get(key) !== loaded) return;
-      const end = Math.min(inner, next + VERIFY_SLICE);
+  /**
+   * Trees waiting for their background check, oldest first; one slice of VERIFY_SLICE inner nodes
+   * per event-loop turn in all, however many trees are waiting. A tree evicted meanwhile is dropped.
+   */
+  const queue: { key: string; loaded: Loaded; next: number }[] = [];
+  let scheduled = false;
+  const slice = (): void => {
+    scheduled = false;
+    let budget = VERIFY_SLICE;
+    while (budget > 0 && queue.length > 0) {
+      const job = queue[0]!;
+      const { loaded } = job;
+      const inner = loaded.leafCount - 1;
+      if (cache.get(job.key) !== loaded) {
+        queue.shift();
+        continue;
+      }
+      const end = Math.min(inner, job.next + budget);
       const { buf, checked } = loaded;
-      for (let node = next; node < end; node++) {
+      for (let node = job.next; node < end; node++) {
         const parent = (node - 1) >>> 1;
         if (node > 0 && (checked[parent >>> 3]! & (1 << (parent & 7))) === 0) continue;
+        if ((checked[node >>> 3]! & (1 << (node & 7))) !== 0) continue;
         const left = (2 * node + 1) * 32;
         const right = left + 32;
         if (compare32(buf, left, buf, right) <= 0) keccak256PairInto(buf, left, right, pair, 0);
         else keccak256PairInto(buf, right, left, pair, 0);
         if (compare32(pair, 0, buf, node * 32) === 0) checked[node >>> 3]! |= 1 << (node & 7);
       }
-      next = end;
-      if (next < inner) setImmediate(slice).unref();
-      else checkedTrees++;
-    };
-    if (inner > 0) setImmediate(slice).unref();
+      budget -= end - job.next;
+      job.next = end;
+      if (job.next >= inner) {
+        queue.shift();
+        checkedTrees++;
+      }
+    }
+    if (queue.length > 0) schedule();
+  };
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(slice).unref();
+  };
+  const checkInBackground = (key: string, loaded: Loaded): void => {
+    if (loaded.leafCount <= 1) return;
+    queue.push({ key, loaded, next: 0 });
+    schedule();
   };
 
   const path: number[] = [];

@@ -239,6 +239,23 @@ describe("api: tree cache checks", function () {
       else expect(refused).to.equal(0);
     }
   });
+
+  it("checks waiting trees one bounded slice per event-loop turn in all, not one per tree", async function () {
+    const trees = Array.from({ length: 8 }, () => {
+      const packed = randomBytes(32 * 300); // 299 inner nodes each, 2,392 in all
+      return { packed, tree: buildTree(packed) };
+    });
+    const cache = createTreeCache({
+      treeNodes: { get: (_brand, root) => Buffer.from(trees.find((t) => t.tree.root === root)!.tree.nodes) },
+      records: recordsOf,
+      maxBytes: 2 ** 24,
+    });
+    for (const { packed, tree } of trees) cache.proof(1, tree.root, packed.subarray(0, 32));
+    await new Promise((resolve) => setImmediate(resolve));
+    // One slice of 1,024 nodes: three whole trees and part of a fourth.
+    expect(cache.stats().checkedTrees).to.equal(3);
+    while (cache.stats().checkedTrees < 8) await new Promise((resolve) => setImmediate(resolve));
+  });
 });
 
 function writeEpcis(dir: string, name: string, event: object): string {
