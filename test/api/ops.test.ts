@@ -86,12 +86,19 @@ describe("api: operations", function () {
       await a.inject({ url: `/01/${GTIN}/21/SER1` });
       await a.inject({ url: `/01/${GTIN}/21/NOPE` });
       await a.inject({ url: "/nowhere/at/all" });
+      await a.inject({ method: "OPTIONS", url: `/01/${GTIN}/21/SER1`, headers: { origin: "https://app.example", "access-control-request-method": "GET" } });
+      await a.inject({ url: "/v1/brands" });
+      await a.inject({ url: "/01/123" });
       const res = await a.inject({ url: "/metrics" });
       expect(res.statusCode).to.equal(200);
       expect(res.headers["content-type"]).to.match(/^text\/plain/);
       expect(res.body).to.include('trace_http_requests_total{method="GET",route="/01/:gtin/21/:serial",status="200"} 1');
       expect(res.body).to.include('trace_http_requests_total{method="GET",route="/01/:gtin/21/:serial",status="404"} 1');
       expect(res.body).to.include('route="unmatched",status="404"');
+      // Every route is labelled with its own template, the CORS preflight route too.
+      expect(res.body).to.include('trace_http_requests_total{method="OPTIONS",route="*",status="204"} 1');
+      expect(res.body).to.include('trace_http_requests_total{method="GET",route="/v1/brands",status="200"} 1');
+      expect(res.body).to.include('trace_http_requests_total{method="GET",route="/01/:gtin",status="400"} 1');
       expect(res.body).to.match(/trace_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/01\/:gtin\/21\/:serial",status="200"\}/);
       expect(res.body).to.include(`trace_indexer_head_block ${HEAD_BLOCK + 5}`);
       expect(res.body).to.include("trace_indexer_lag_blocks 5");
