@@ -6,6 +6,7 @@
  *                                                     does NOT check the events (see validateEvent)
  *   validateEvent(event: unknown): EpcisEvent          throws ValidationError naming the field
  *   extractItemKeys(event: EpcisEvent): ItemKey[]      every item an event names, as GTIN keys
+ *   epcisDocument(events, creationDate): object       an EPCIS 2.0 document around the events
  *
  * Only what TraceAnchor relies on is checked; the event is otherwise anchored unchanged.
  */
@@ -38,6 +39,14 @@ export type ItemKey =
   | { readonly type: "class"; readonly gtin: string; readonly source: string }
   /** SSCC, SGLN, GRAI, … : identifiers that name no trade item. */
   | { readonly type: "other"; readonly id: string; readonly source: string };
+
+/** The EPCIS 2.0 JSON-LD context every document names. */
+export const EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
+
+/** An EPCIS 2.0 document (the JSON `validateEpcisDocument` reads) around `events`. */
+export function epcisDocument(events: readonly object[], creationDate: string): object {
+  return { "@context": [EPCIS_CONTEXT], type: "EPCISDocument", schemaVersion: "2.0", creationDate, epcisBody: { eventList: events } };
+}
 
 export function validateEpcisDocument(doc: unknown): EpcisEvent[] {
   if (!isPlainObject(doc)) throw invalid("EPCIS document must be a JSON object", "");

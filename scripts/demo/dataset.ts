@@ -5,6 +5,7 @@
  * revoked batch. Pure: the same `now` gives the same files.
  */
 import { gs1CheckDigit } from "../../core/gs1";
+import { epcisDocument } from "../../core/epcis";
 
 export interface DemoProduct {
   readonly gtin: string;
@@ -132,19 +133,8 @@ function sgtin(prefix: string, gtin14: string, serialNumber: string): string {
   return `urn:epc:id:sgtin:${prefix}.${itemRef}.${encodeURIComponent(serialNumber)}`;
 }
 
-function epcisDocument(events: object[], created: string): string {
-  return `${JSON.stringify(
-    {
-      "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-      type: "EPCISDocument",
-      schemaVersion: "2.0",
-      creationDate: created,
-      epcisBody: { eventList: events },
-    },
-    null,
-    2,
-  )}\n`;
-}
+/** An EPCIS document file's text, indented as a brand's system would write it. */
+const epcisFile = (events: object[], created: string): string => `${JSON.stringify(epcisDocument(events, created), null, 2)}\n`;
 
 export function demoBatches(now: Date): DemoBatch[] {
   const base = now.getTime() - 30 * 24 * 3_600_000;
@@ -194,7 +184,7 @@ export function demoBatches(now: Date): DemoBatch[] {
         readPoint: { id: brand.plant },
       },
     ]);
-    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-factory.json`, text: epcisDocument(factory, isoAt(base, 1, 0, "+00:00")), submitter: brand.factory });
+    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-factory.json`, text: epcisFile(factory, isoAt(base, 1, 0, "+00:00")), submitter: brand.factory });
 
     // Quality inspection with sensor readings and a certificate.
     const quality = lots.map((lot) => ({
@@ -221,7 +211,7 @@ export function demoBatches(now: Date): DemoBatch[] {
       ],
       certificationInfo: `https://certificates.example/${brand.prefix}/${encodeURIComponent(lot.lot)}/analysis.pdf`,
     }));
-    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-quality.json`, text: epcisDocument(quality, isoAt(base, 2, 0, "+00:00")), submitter: brand.qualityLab });
+    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-quality.json`, text: epcisFile(quality, isoAt(base, 2, 0, "+00:00")), submitter: brand.qualityLab });
 
     // Origin logistics (shipping from the plant) and order logistics (receiving at the retailer's DC).
     const logistics = lots.flatMap((lot) => [
@@ -246,7 +236,7 @@ export function demoBatches(now: Date): DemoBatch[] {
         bizLocation: { id: "urn:epc:id:sgln:5012345.00009.0" },
       },
     ]);
-    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-logistics.json`, text: epcisDocument(logistics, isoAt(base, 5, 0, "+00:00")), submitter: LOGISTICS });
+    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-logistics.json`, text: epcisFile(logistics, isoAt(base, 5, 0, "+00:00")), submitter: LOGISTICS });
 
     if (b === RECALLED.brand) {
       const lot = lots.find((x) => x.lot === RECALLED.lot)!;
@@ -262,7 +252,7 @@ export function demoBatches(now: Date): DemoBatch[] {
           certificationInfo: `https://certificates.example/${brand.prefix}/${lot.lot}/recall-notice.pdf`,
         },
       ];
-      batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-recall.json`, text: epcisDocument(recall, isoAt(base, 7, 0, "+00:00")), submitter: brand.qualityLab });
+      batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-recall.json`, text: epcisFile(recall, isoAt(base, 7, 0, "+00:00")), submitter: brand.qualityLab });
     }
   });
   return batches;

@@ -14,20 +14,18 @@ import { openDatabase } from "../../indexer/db";
 import { TraceAnchor__factory } from "../../typechain-types";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
+import { epcisDocument } from "../../core/epcis";
 
 const CSV = "gtin,serial,lot\n09506000134352,SN1,L1\n09506000134352,SN2,L1\n09506000134352,SN3,L2\n";
-const EPCIS = JSON.stringify({
-  "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-  type: "EPCISDocument",
-  schemaVersion: "2.0",
-  creationDate: "2026-11-01T00:00:00Z",
-  epcisBody: {
-    eventList: [
+const EPCIS = JSON.stringify(
+  epcisDocument(
+    [
       { type: "ObjectEvent", eventTime: "2026-11-01T10:00:00+08:00", eventTimeZoneOffset: "+08:00", action: "ADD", bizStep: "commissioning", epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"] },
       { type: "ObjectEvent", eventTime: "2026-11-02T10:00:00+08:00", eventTimeZoneOffset: "+08:00", action: "OBSERVE", bizStep: "shipping", quantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L1", quantity: 2 }] },
     ],
-  },
-});
+    "2026-11-01T00:00:00Z",
+  ),
+);
 
 interface Proved {
   record: unknown;

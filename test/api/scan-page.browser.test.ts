@@ -12,6 +12,7 @@ import { apiConfig } from "../../api/config";
 import { openDatabase } from "../../indexer/db";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
+import { epcisDocument } from "../../core/epcis";
 
 const CHROMIUM = "/usr/bin/chromium";
 const OUT = path.resolve(__dirname, "..", "..", "test-output");
@@ -28,20 +29,17 @@ function epcis(): string {
     quantityList: [{ epcClass: `urn:epc:class:lgtin:9506000.013435.${lot}`, quantity: 1 }],
     ...extra,
   });
-  return JSON.stringify({
-    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-    type: "EPCISDocument",
-    schemaVersion: "2.0",
-    creationDate: "2026-11-01T00:00:00Z",
-    epcisBody: {
-      eventList: [
-        event("L1", "commissioning", "2026-11-01T10:00:00+08:00"),
-        event("L1", "inspecting", "2026-11-02T10:00:00+08:00", { sensorElementList: [{ sensorReport: [{ type: "gs1:Temperature", value: 21.5, uom: "CEL" }] }] }),
-        event("L2", "commissioning", "2026-11-01T11:00:00+08:00"),
-        event("L2", "holding", "2026-11-05T09:00:00+08:00", { disposition: "recalled" }),
+  return JSON.stringify(
+    epcisDocument(
+      [
+      event("L1", "commissioning", "2026-11-01T10:00:00+08:00"),
+      event("L1", "inspecting", "2026-11-02T10:00:00+08:00", { sensorElementList: [{ sensorReport: [{ type: "gs1:Temperature", value: 21.5, uom: "CEL" }] }] }),
+      event("L2", "commissioning", "2026-11-01T11:00:00+08:00"),
+      event("L2", "holding", "2026-11-05T09:00:00+08:00", { disposition: "recalled" }),
       ],
-    },
-  });
+      "2026-11-01T00:00:00Z",
+    ),
+  );
 }
 
 describe("scan page in a browser", function () {

@@ -13,22 +13,18 @@ import { openContentFile } from "../../core/content";
 import { recordHash, type TraceAnchorRecord } from "../../core/record";
 import { verifyDocument } from "../../core/verify";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
+import { epcisDocument } from "../../core/epcis";
 
 const CSV = "gtin,serial,lot\n09506000134352,SN1,L42\n09506000134352,SN2,L42\n09506000134352,SN3,L43\n";
 
 function epcis(disposition: string): object {
-  return {
-    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-    type: "EPCISDocument",
-    schemaVersion: "2.0",
-    creationDate: "2026-11-01T08:00:00Z",
-    epcisBody: {
-      eventList: [
-        { type: "ObjectEvent", eventTime: "2026-11-01T08:00:00+01:00", eventTimeZoneOffset: "+01:00", epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"], action: "ADD", bizStep: "commissioning" },
-        { type: "ObjectEvent", eventTime: "2026-11-02T08:00:00+01:00", eventTimeZoneOffset: "+01:00", quantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L42", quantity: 2 }], action: "OBSERVE", bizStep: "holding", disposition },
-      ],
-    },
-  };
+  return epcisDocument(
+    [
+      { type: "ObjectEvent", eventTime: "2026-11-01T08:00:00+01:00", eventTimeZoneOffset: "+01:00", epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"], action: "ADD", bizStep: "commissioning" },
+      { type: "ObjectEvent", eventTime: "2026-11-02T08:00:00+01:00", eventTimeZoneOffset: "+01:00", quantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L42", quantity: 2 }], action: "OBSERVE", bizStep: "holding", disposition },
+    ],
+    "2026-11-01T08:00:00Z",
+  );
 }
 
 interface Batch {

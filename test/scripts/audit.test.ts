@@ -7,15 +7,15 @@ import Database from "better-sqlite3";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { cli } from "./cli-harness";
 import { DEV_KEYS, startRpcServer, type RpcServer } from "./rpc";
+import { epcisDocument } from "../../core/epcis";
 
 const CSV = "gtin,serial,lot\n09506000134352,SN1,L42\n09506000134352,SN2,L42\n06141410000014,SN3,L1\n";
-const EPCIS = JSON.stringify({
-  "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-  type: "EPCISDocument",
-  schemaVersion: "2.0",
-  creationDate: "2026-11-01T08:00:00Z",
-  epcisBody: { eventList: [{ type: "ObjectEvent", eventTime: "2026-11-01T08:00:00+01:00", eventTimeZoneOffset: "+01:00", epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"], action: "OBSERVE", bizStep: "shipping" }] },
-});
+const EPCIS = JSON.stringify(
+  epcisDocument(
+    [{ type: "ObjectEvent", eventTime: "2026-11-01T08:00:00+01:00", eventTimeZoneOffset: "+01:00", epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"], action: "OBSERVE", bizStep: "shipping" }],
+    "2026-11-01T08:00:00Z",
+  ),
+);
 
 describe("traceanchor audit (content and chain)", function () {
   let rpc: RpcServer;

@@ -8,6 +8,7 @@ import { TraceAnchor__factory, type TraceAnchor } from "../../typechain-types";
 import { recordHash } from "../../core/record";
 import { cli } from "./cli-harness";
 import { DEV_KEYS, startRpcServer, type RpcServer } from "./rpc";
+import { epcisDocument } from "../../core/epcis";
 
 const CSV = `gtin,serial,lot,product
 09506000134352,SN0001,L42,"Infant formula, stage 1"
@@ -15,24 +16,19 @@ const CSV = `gtin,serial,lot,product
 9506000134352,SN0003,L43,"Infant formula, stage 1"
 `;
 
-const EPCIS = {
-  "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
-  type: "EPCISDocument",
-  schemaVersion: "2.0",
-  creationDate: "2026-11-01T08:00:00Z",
-  epcisBody: {
-    eventList: [
-      {
-        type: "ObjectEvent",
-        eventTime: "2026-11-01T08:00:00+01:00",
-        eventTimeZoneOffset: "+01:00",
-        epcList: ["urn:epc:id:sgtin:9506000.013435.SN0001"],
-        action: "ADD",
-        bizStep: "commissioning",
-      },
-    ],
-  },
-};
+const EPCIS = epcisDocument(
+  [
+    {
+      type: "ObjectEvent",
+      eventTime: "2026-11-01T08:00:00+01:00",
+      eventTimeZoneOffset: "+01:00",
+      epcList: ["urn:epc:id:sgtin:9506000.013435.SN0001"],
+      action: "ADD",
+      bizStep: "commissioning",
+    },
+  ],
+  "2026-11-01T08:00:00Z",
+);
 
 describe("traceanchor batch", function () {
   let rpc: RpcServer;
