@@ -13,6 +13,7 @@
  * TRACE_LOG_LEVEL          debug | info | warn | error (default info)
  */
 import { IndexerConfigError } from "./errors";
+import type { IndexerConfig } from "./indexer";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -53,4 +54,19 @@ export function parseIndexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEn
     reorgWindow: integer(env, "TRACE_INDEX_REORG_WINDOW", 1),
     logLevel: logLevel as LogLevel,
   });
+}
+
+/**
+ * What the environment sets of an indexer's config (TRACE_CONFIRMATIONS, TRACE_INDEX_FROM_BLOCK,
+ * _POLL_MS, _MAX_RANGE, _REORG_WINDOW): only the variables given, so createIndexer's defaults and a
+ * caller's own choices fill the rest.
+ */
+export function indexerTuning(env: IndexerEnv): Pick<IndexerConfig, "confirmations" | "fromBlock" | "pollIntervalMs" | "maxRange" | "reorgWindow"> {
+  return {
+    ...(env.confirmations === undefined ? {} : { confirmations: env.confirmations }),
+    ...(env.fromBlock === undefined ? {} : { fromBlock: env.fromBlock }),
+    ...(env.pollIntervalMs === undefined ? {} : { pollIntervalMs: env.pollIntervalMs }),
+    ...(env.maxRange === undefined ? {} : { maxRange: env.maxRange }),
+    ...(env.reorgWindow === undefined ? {} : { reorgWindow: env.reorgWindow }),
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * Entry point: builds the real clients from the environment and runs the indexer until SIGINT or
- * SIGTERM (exit 0) or a fatal error (exit 1). `traceanchor index` calls `runIndexer` too.
+ * SIGTERM (exit 0) or a fatal error (exit 1). The CLI's `traceanchor index` runs the same indexer
+ * through scripts/commands/service.ts, with the CLI's configuration.
  *
  *   node -r ts-node/register/transpile-only indexer/run.ts
  */
@@ -8,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { FetchRequest, JsonRpcProvider } from "ethers";
 import { openDatabase } from "./db";
-import { parseIndexerEnv } from "./config";
+import { indexerTuning, parseIndexerEnv } from "./config";
 import type { IndexerEnv, LogLevel } from "./config";
 import { IndexerConfigError } from "./errors";
 import { createIndexer } from "./indexer";
@@ -65,13 +66,7 @@ export async function runIndexer(options: RunIndexerOptions = {}): Promise<void>
       provider,
       contract,
       log,
-      config: {
-        ...(env.confirmations === undefined ? {} : { confirmations: env.confirmations }),
-        fromBlock: env.fromBlock ?? deployment.blockNumber ?? 0,
-        ...(env.pollIntervalMs === undefined ? {} : { pollIntervalMs: env.pollIntervalMs }),
-        ...(env.maxRange === undefined ? {} : { maxRange: env.maxRange }),
-        ...(env.reorgWindow === undefined ? {} : { reorgWindow: env.reorgWindow }),
-      },
+      config: { ...indexerTuning(env), fromBlock: env.fromBlock ?? deployment.blockNumber ?? 0 },
     });
     if (options.signal?.aborted === true) return;
     options.signal?.addEventListener("abort", onAbort);

@@ -10,7 +10,7 @@ import { openDatabase, runMigrations, type Db } from "../../indexer/db";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
-import { parseIndexerEnv } from "../../indexer/config";
+import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
 import { apiConfig, parseApiEnv } from "../../api/config";
 import { createIngestUpload } from "../../api/upload";
 import { openScansDb, startServer, type RunningServer } from "../../api/server";
@@ -80,11 +80,10 @@ export async function runService(config: Config, env: Readonly<Record<string, st
       contract,
       log,
       config: {
+        ...indexerTuning(tuning),
         confirmations: confirmationsFor(config, chainId),
         fromBlock,
         pollIntervalMs: tuning.pollIntervalMs ?? 1_000,
-        ...(tuning.maxRange === undefined ? {} : { maxRange: tuning.maxRange }),
-        ...(tuning.reorgWindow === undefined ? {} : { reorgWindow: tuning.reorgWindow }),
         ...stall,
       },
     });

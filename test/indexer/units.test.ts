@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { MigrationError, IndexerConfigError, openDatabase, pendingMigrations, runMigrations } from "../../indexer";
 import { loadMigrations } from "../../indexer/db";
-import { parseIndexerEnv } from "../../indexer/config";
+import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
 import { decodeLog, roleLabel } from "../../indexer/decode";
 import { TraceAnchor__factory } from "../../typechain-types";
 import { hexlify, randomBytes } from "ethers";
@@ -183,6 +183,15 @@ describe("indexer units", function () {
       expect(env.maxRange).to.equal(50);
       expect(env.dbPath).to.equal("x.db");
       expect(Object.isFrozen(env)).to.equal(true);
+    });
+
+    it("gives the indexer config only the variables set", function () {
+      expect(indexerTuning(parseIndexerEnv({ TRACE_CONFIRMATIONS: "3", TRACE_INDEX_MAX_RANGE: "50", TRACE_DB: "x.db" }))).to.deep.equal({ confirmations: 3, maxRange: 50 });
+      expect(indexerTuning(parseIndexerEnv({ TRACE_INDEX_FROM_BLOCK: "7", TRACE_INDEX_POLL_MS: "10", TRACE_INDEX_REORG_WINDOW: "4" }))).to.deep.equal({
+        fromBlock: 7,
+        pollIntervalMs: 10,
+        reorgWindow: 4,
+      });
     });
 
     it("fails fast naming the variable", function () {
