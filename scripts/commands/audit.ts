@@ -24,6 +24,7 @@ import { ConfigError, type Config } from "../lib/config";
 import { chainIdOf, contractAddress, explorerTxUrl } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
 import type { Output } from "../lib/output";
+import type { AnchorDb } from "../../api/repositories/anchors";
 
 export interface AuditFlags {
   brand?: string;
@@ -280,19 +281,11 @@ async function foreignGtins(source: ReturnType<typeof createContentSource>, anch
   return foreign;
 }
 
-interface DbAnchor {
-  brand_id: number;
-  root: string;
-  kind: number;
-  leaf_count: number;
-  content_uri: string;
-  submitter: string;
-  tx_hash: string;
-  block_number: number;
-  revoked_at_block: number | null;
-  revoke_reason: string | null;
-  content_status: string;
-}
+/** The columns of the mirror's anchors table the comparison reads. */
+type DbAnchor = Pick<
+  AnchorDb,
+  "brand_id" | "root" | "kind" | "leaf_count" | "content_uri" | "submitter" | "tx_hash" | "block_number" | "revoked_at_block" | "revoke_reason" | "content_status"
+>;
 
 /** The indexer's database against the chain: every anchor, prefix and submitter, and every stored record. */
 function compareDatabase(
