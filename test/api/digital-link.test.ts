@@ -3,8 +3,8 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { LightMyRequestResponse } from "fastify";
 import { gs1CheckDigit } from "../../core/gs1";
 import type { ItemDoc } from "../../api/documents";
-import { ACME, CHAIN_ID, CONTRACT, GTIN, GTIN13, ORPHAN_GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
-import { EXPLORER_URL, PUBLIC_URL, buildTestApp, type TestApp } from "./helper";
+import { ACME, CHAIN_ID, CONTRACT, GTIN, GTIN13, ORPHAN_GTIN } from "./fixtures";
+import { EXPLORER_URL, PUBLIC_URL, appPerTest } from "./helper";
 
 const json = <T>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T;
 
@@ -18,24 +18,10 @@ function expectProofsVerify(doc: ItemDoc): void {
 }
 
 describe("api: GS1 Digital Link resolver", function () {
-  let fixture: MirrorFixture;
-  let t: TestApp;
-
-  before(async function () {
-    fixture = await createMirrorFixture();
-  });
-  after(function () {
-    fixture.cleanup();
-  });
-  beforeEach(async function () {
-    t = await buildTestApp(fixture);
-  });
-  afterEach(async function () {
-    await t.close();
-  });
+  const suite = appPerTest();
 
   const get = (url: string, headers: Record<string, string> = {}, remoteAddress = "198.51.100.1") =>
-    t.app.inject({ method: "GET", url, headers, remoteAddress });
+    suite.t.app.inject({ method: "GET", url, headers, remoteAddress });
 
   describe("item document", function () {
     it("is genuine for an anchored, live identity of the prefix owner, with proofs that verify", async function () {
@@ -51,7 +37,7 @@ describe("api: GS1 Digital Link resolver", function () {
       const identity = doc.identity;
       if (identity === null) throw new Error("no identity");
       expect(identity.record).to.deep.include({ kind: "identity", item: { gtin: GTIN, serial: "SER1", lot: "LOT1" } });
-      expect(identity.root).to.equal(fixture.batches.identity.root);
+      expect(identity.root).to.equal(suite.fixture.batches.identity.root);
       expect(identity.anchor).to.deep.equal({
         chainId: String(CHAIN_ID),
         contract: CONTRACT,
@@ -83,7 +69,7 @@ describe("api: GS1 Digital Link resolver", function () {
         ["lot", "shipping", "logistics"],
       ]);
       for (const e of doc.events) {
-        expect(e.root).to.equal(fixture.batches.trace.root);
+        expect(e.root).to.equal(suite.fixture.batches.trace.root);
         expect(e.anchor.kind).to.equal("trace");
       }
       expectProofsVerify(doc);
@@ -168,8 +154,7 @@ describe("api: GS1 Digital Link resolver", function () {
     });
 
     it("does not count scans when TRACE_SCANS is off", async function () {
-      await t.close();
-      t = await buildTestApp(fixture, { config: { scans: false } });
+      await suite.rebuild({ config: { scans: false } });
       const doc = json<ItemDoc>(await get(`/01/${GTIN}/21/SER1`));
       expect(doc.scans).to.deep.equal({ count: null, firstScanAt: null });
     });
@@ -278,13 +263,11 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(script.statusCode).to.equal(200);
       expect(script.headers["content-type"]).to.match(/^text\/javascript/);
       expect((await get("/assets/scan.js", { "if-none-match": String(script.headers.etag) })).statusCode).to.equal(304);
-      await t.close();
-      t = await buildTestApp(fixture, { renderHtml: (doc) => `<p>${doc.verdict}</p>` });
+      await suite.rebuild({ renderHtml: (doc) => `<p>${doc.verdict}</p>` });
       const html = await get(`/01/${GTIN}/21/SER1`, browser);
       expect(html.headers["content-type"]).to.match(/^text\/html/);
       expect(html.body).to.equal("<p>genuine</p>");
-      await t.close();
-      t = await buildTestApp(fixture, { renderHtml: null });
+      await suite.rebuild({ renderHtml: null });
       expect((await get(`/01/${GTIN}/21/SER1`, browser)).headers["content-type"]).to.match(/^application\/json/);
     });
 
@@ -308,14 +291,14 @@ describe("api: GS1 Digital Link resolver", function () {
 
   describe("HEAD, OPTIONS, CORS and security headers", function () {
     it("answers HEAD without a body and without counting a scan", async function () {
-      const head = await t.app.inject({ method: "HEAD", url: `/01/${GTIN}/21/SER2` });
+      const head = await suite.t.app.inject({ method: "HEAD", url: `/01/${GTIN}/21/SER2` });
       expect(head.statusCode).to.equal(200);
       expect(head.body).to.equal("");
       expect(json<ItemDoc>(await get(`/01/${GTIN}/21/SER2`)).scans.count).to.equal(1);
     });
 
     it("answers a CORS preflight and a plain OPTIONS", async function () {
-      const preflight = await t.app.inject({
+      const preflight = await suite.t.app.inject({
         method: "OPTIONS",
         url: `/01/${GTIN}/21/SER1`,
         headers: { origin: "https://scanner.example", "access-control-request-method": "GET" },
@@ -324,7 +307,7 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(preflight.headers["access-control-allow-origin"]).to.equal("*");
       expect(String(preflight.headers["access-control-allow-methods"])).to.include("GET");
       expect(String(preflight.headers["access-control-allow-methods"])).not.to.include("PUT");
-      const plain = await t.app.inject({ method: "OPTIONS", url: `/01/${GTIN}/21/SER1` });
+      const plain = await suite.t.app.inject({ method: "OPTIONS", url: `/01/${GTIN}/21/SER1` });
       expect(plain.statusCode).to.equal(204);
     });
 

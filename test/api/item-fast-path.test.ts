@@ -18,8 +18,8 @@ import { createTreeCache } from "../../api/trees";
 import { mirrorVersion } from "../../api/cache";
 import { ApiError } from "../../api/errors";
 import { openDatabase } from "../../indexer/db";
-import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, createMirrorFixture, insertAnchor, insertContents, type MirrorFixture } from "./fixtures";
-import { buildTestApp, type TestApp } from "./helper";
+import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, insertAnchor, insertContents } from "./fixtures";
+import { appPerTest, buildTestApp } from "./helper";
 
 const ITEM_URLS = [
   `/01/${GTIN}/21/SER1`,
@@ -39,28 +39,14 @@ const ITEM_URLS = [
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe("api: item route fast path", function () {
-  let fixture: MirrorFixture;
-  let t: TestApp;
-
-  before(async function () {
-    fixture = await createMirrorFixture();
-  });
-  after(function () {
-    fixture.cleanup();
-  });
-  beforeEach(async function () {
-    t = await buildTestApp(fixture);
-  });
-  afterEach(async function () {
-    await t.close();
-  });
+  const suite = appPerTest();
 
   it("writes exactly what the ItemDocument schema's serialiser writes", async function () {
     const scratch = Fastify();
     let doc: unknown;
     scratch.get("/", { schema: { response: { 200: ItemDocument } } }, async () => doc);
     for (const url of ITEM_URLS) {
-      const res = await t.app.inject({ url, remoteAddress: "198.51.100.9" });
+      const res = await suite.t.app.inject({ url, remoteAddress: "198.51.100.9" });
       expect(res.statusCode, url).to.equal(200);
       doc = JSON.parse(res.body);
       expect((await scratch.inject({ url: "/" })).body, url).to.equal(res.body);
@@ -69,8 +55,8 @@ describe("api: item route fast path", function () {
   });
 
   it("splices the stored record text as is", async function () {
-    const res = await t.app.inject({ url: `/01/${GTIN}/21/SER1` });
-    const stored = t.db
+    const res = await suite.t.app.inject({ url: `/01/${GTIN}/21/SER1` });
+    const stored = suite.t.db
       .prepare("SELECT r.record FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.gtin = ? AND k.serial = 'SER1' AND k.kind = 1")
       .pluck()
       .get(GTIN) as string;
@@ -78,10 +64,10 @@ describe("api: item route fast path", function () {
   });
 
   it("shows a lot's new event and a revocation as soon as the mirror changes", async function () {
-    const writable = openDatabase(fixture.dbPath);
+    const writable = openDatabase(suite.fixture.dbPath);
     try {
       const events = async () => {
-        const res = await t.app.inject({ url: `/01/${GTIN}/21/SER2` });
+        const res = await suite.t.app.inject({ url: `/01/${GTIN}/21/SER2` });
         return (JSON.parse(res.body) as { events: { level: string; record: { event: { bizStep: string } } }[] }).events.map((e) => e.record.event.bizStep);
       };
       const before = await events();
@@ -89,7 +75,7 @@ describe("api: item route fast path", function () {
 
       const built = await buildBatch({
         kind: "trace",
-        input: writeEpcis(fixture.dir, "late.ndjson", {
+        input: writeEpcis(suite.fixture.dir, "late.ndjson", {
           type: "ObjectEvent",
           action: "OBSERVE",
           eventTime: "2024-03-09T10:00:00.000Z",
@@ -97,7 +83,7 @@ describe("api: item route fast path", function () {
           bizStep: "receiving",
           quantityList: [{ epcClass: lgtinUrn(GTIN, "LOT1", ACME.prefix.length), quantity: 1 }],
         }),
-        outDir: `${fixture.dir}/late`,
+        outDir: `${suite.fixture.dir}/late`,
       });
       insertAnchor(writable, { brandId: ACME.brandId, root: built.root, kind: 2, leafCount: built.leafCount, submitter: ADDR.logistics, blockNumber: 110 });
       insertContents(writable, ACME.brandId, built);
@@ -113,9 +99,9 @@ describe("api: item route fast path", function () {
   });
 
   it("closes the read transaction of a turn", async function () {
-    await t.app.inject({ url: `/01/${GTIN}/21/SER1` });
+    await suite.t.app.inject({ url: `/01/${GTIN}/21/SER1` });
     await new Promise((resolve) => setImmediate(resolve));
-    expect(t.db.inTransaction).to.equal(false);
+    expect(suite.t.db.inTransaction).to.equal(false);
   });
 
   it("sets the security headers @fastify/helmet sets, with the browser RPC in connect-src", async function () {
@@ -131,7 +117,7 @@ describe("api: item route fast path", function () {
       expect(securityHeaders(rpc)).to.deep.equal(theirs);
       await scratch.close();
     }
-    const app = await buildTestApp(fixture, { config: { browserRpcUrl: "https://rpc.example.org:8545/path" } });
+    const app = await buildTestApp(suite.fixture, { config: { browserRpcUrl: "https://rpc.example.org:8545/path" } });
     const res = await app.app.inject({ url: `/01/${GTIN}/21/SER1` });
     expect(res.headers["content-security-policy"]).to.include("connect-src 'self' https://rpc.example.org:8545");
     await app.close();
