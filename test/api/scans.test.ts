@@ -15,6 +15,31 @@ import { readBatch } from "../../api/read-batch";
 
 const GTIN = "09506000134352";
 
+/**
+ * Another connection to the scans file that makes its writes fail, reads still working: `fail(when)`
+ * for rows matching an SQL condition on NEW (every row by default), `heal()` to write again.
+ */
+function writeFailures(file: string) {
+  const db = new Database(file);
+  const heal = (): void => {
+    db.exec("DROP TRIGGER IF EXISTS fail_insert; DROP TRIGGER IF EXISTS fail_update;");
+  };
+  const trigger = (name: string, op: string, when: string): string =>
+    `CREATE TRIGGER ${name} BEFORE ${op} ON scan_counts WHEN ${when} BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;`;
+  return {
+    db,
+    heal,
+    fail(when = "1"): void {
+      heal();
+      db.exec(trigger("fail_insert", "INSERT", when) + trigger("fail_update", "UPDATE", when));
+    },
+    close(): void {
+      heal();
+      db.close();
+    },
+  };
+}
+
 describe("api: scan counts written by the writer thread", function () {
   let dir: string;
   beforeEach(() => {
@@ -56,24 +81,18 @@ describe("api: scan counts written by the writer thread", function () {
         const db = openScansDb(file);
         const scans = createScansRepository(db, { flushMs: 60_000 });
         // Another connection turns write failures on and off while batches are in flight.
-        const other = new Database(file);
-        const heal = () => other.exec("DROP TRIGGER IF EXISTS no_insert; DROP TRIGGER IF EXISTS no_update;");
+        const failures = writeFailures(file);
         const model = new Map<string, { count: number; first: number; last: string }>();
         // Wait for the writer thread to be up, so that the failures below hit batches it handles.
         scans.record(GTIN, "W", "10.0.0.9", 1);
         model.set("W", { count: 1, first: 1, last: "10.0.0.9" });
         scans.flush();
-        while (other.prepare("SELECT 1 FROM scan_counts WHERE serial = 'W'").get() === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+        while (failures.db.prepare("SELECT 1 FROM scan_counts WHERE serial = 'W'").get() === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
         try {
           for (const s of steps) {
             if (s.kind === "flush") scans.flush();
-            else if (s.kind === "fail") {
-              heal();
-              other.exec(
-                "CREATE TRIGGER no_insert BEFORE INSERT ON scan_counts BEGIN SELECT RAISE(ABORT, 'injected'); END;" +
-                  "CREATE TRIGGER no_update BEFORE UPDATE ON scan_counts BEGIN SELECT RAISE(ABORT, 'injected'); END;",
-              );
-            } else if (s.kind === "heal") heal();
+            else if (s.kind === "fail") failures.fail();
+            else if (s.kind === "heal") failures.heal();
             else if (s.kind === "wait") await new Promise((resolve) => setTimeout(resolve, 5));
             else {
               const m = model.get(s.serial) ?? { count: 0, first: s.now, last: "" };
@@ -87,10 +106,10 @@ describe("api: scan counts written by the writer thread", function () {
               expect(scans.get(GTIN, serial), serial).to.deep.equal(m === undefined ? undefined : { count: m.count, firstScanAt: m.first });
             }
           }
-          heal();
+          failures.heal();
           await scans.close();
         } finally {
-          other.close();
+          failures.close();
           db.close();
         }
         const expected = Object.fromEntries([...model].map(([serial, m]) => [serial, { count: m.count, first: m.first }]));
@@ -110,11 +129,8 @@ describe("api: scan counts written by the writer thread", function () {
     scans.flush();
     await settle();
     // Another connection makes every write fail (reads still work): the writer's next batch fails.
-    const other = new Database(file);
-    other.exec(
-      "CREATE TRIGGER no_insert BEFORE INSERT ON scan_counts BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;" +
-        "CREATE TRIGGER no_update BEFORE UPDATE ON scan_counts BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;",
-    );
+    const failures = writeFailures(file);
+    failures.fail();
     scans.record(GTIN, "A", "10.0.0.2", 11);
     scans.record(GTIN, "B", "10.0.0.1", 12);
     scans.flush();
@@ -123,8 +139,7 @@ describe("api: scan counts written by the writer thread", function () {
     await settle();
     expect(errors.join()).to.include("injected write failure");
     expect(scans.get(GTIN, "A")).to.deep.equal({ count: 3, firstScanAt: 10 });
-    other.exec("DROP TRIGGER no_insert; DROP TRIGGER no_update;");
-    other.close();
+    failures.close();
     await scans.close();
     db.close();
     expect(rowsOf(file)).to.deep.equal({ A: { count: 3, first: 10 }, B: { count: 1, first: 12 } });
@@ -135,9 +150,9 @@ describe("api: scan counts written by the writer thread", function () {
     const db = openScansDb(file);
     const errors: string[] = [];
     const scans = createScansRepository(db, { flushMs: 60_000, onWriteError: (message) => errors.push(message) });
-    const other = new Database(file);
     // Any batch holding a row first scanned at t=111 fails: only the first batch below does.
-    other.exec("CREATE TRIGGER no_111 BEFORE INSERT ON scan_counts WHEN NEW.first_scan_at = 111 BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;");
+    const failures = writeFailures(file);
+    failures.fail("NEW.first_scan_at = 111");
     scans.record(GTIN, "K", "10.0.0.1", 100);
     scans.record(GTIN, "J", "10.0.0.1", 111);
     scans.flush();
@@ -147,8 +162,7 @@ describe("api: scan counts written by the writer thread", function () {
     expect(errors.join()).to.include("injected write failure");
     expect(scans.get(GTIN, "K")).to.deep.equal({ count: 2, firstScanAt: 100 });
     expect(scans.get(GTIN, "J")).to.deep.equal({ count: 1, firstScanAt: 111 });
-    other.exec("DROP TRIGGER no_111");
-    other.close();
+    failures.close();
     await scans.close();
     db.close();
     expect(rowsOf(file)).to.deep.equal({ K: { count: 2, first: 100 }, J: { count: 1, first: 111 } });
@@ -158,8 +172,8 @@ describe("api: scan counts written by the writer thread", function () {
     const file = path.join(dir, "scans.db");
     const db = openScansDb(file);
     const scans = createScansRepository(db, { flushMs: 60_000 });
-    const other = new Database(file);
-    other.exec("CREATE TRIGGER no_insert BEFORE INSERT ON scan_counts BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;");
+    const failures = writeFailures(file);
+    failures.fail();
     scans.record(GTIN, "K", "10.0.0.1", 100);
     scans.flush();
     scans.record(GTIN, "K", "10.0.0.2", 101);
@@ -168,8 +182,7 @@ describe("api: scan counts written by the writer thread", function () {
     expect(scans.get(GTIN, "K")).to.deep.equal({ count: 2, firstScanAt: 100 });
     // The last client is the newest one: the same client again does not count.
     expect(scans.record(GTIN, "K", "10.0.0.2", 102)).to.deep.equal({ count: 2, firstScanAt: 100 });
-    other.exec("DROP TRIGGER no_insert");
-    other.close();
+    failures.close();
     await scans.close();
     db.close();
     expect(rowsOf(file)).to.deep.equal({ K: { count: 2, first: 100 } });
