@@ -125,9 +125,11 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
 
   // The reads of one event-loop turn share a transaction; it ends before every write.
   const reads = readBatch(db);
+  // Only keys with scans added are written, so each has a last client.
   const rowOf = (p: Pending): Row => [p.gtin, p.serial, p.delta, p.first, p.last as string];
+  // A key scanned again only by its last client added nothing: nothing to write for it.
   const drain = (): Pending[] => {
-    const batch = [...pending.values()].filter((p) => p.last !== null);
+    const batch = [...pending.values()].filter((p) => p.delta > 0);
     pending.clear();
     return batch;
   };
@@ -161,7 +163,7 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
     for (const p of batch) {
       const key = keyOf(p.gtin, p.serial);
       if (inflight.get(key) === p) inflight.delete(key);
-      if (error === undefined || p.delta === 0) continue;
+      if (error === undefined) continue;
       const newer = pending.get(key);
       const sent = inflight.get(key);
       if (newer !== undefined) pending.set(key, { ...newer, base: newer.base - p.delta, delta: newer.delta + p.delta });
