@@ -136,14 +136,8 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
       const end = Math.min(inner, job.next + budget);
       const { buf, checked } = loaded;
       for (let node = job.next; node < end; node++) {
-        const parent = (node - 1) >>> 1;
-        if (node > 0 && (checked[parent >>> 3]! & (1 << (parent & 7))) === 0) continue;
-        if ((checked[node >>> 3]! & (1 << (node & 7))) !== 0) continue;
-        const left = (2 * node + 1) * 32;
-        const right = left + 32;
-        if (compare32(buf, left, buf, right) <= 0) keccak256PairInto(buf, left, right, pair, 0);
-        else keccak256PairInto(buf, right, left, pair, 0);
-        if (compare32(pair, 0, buf, node * 32) === 0) checked[node >>> 3]! |= 1 << (node & 7);
+        if (node > 0 && !isChecked(checked, (node - 1) >>> 1)) continue;
+        if (!isChecked(checked, node) && matchesChildren(buf, node)) checked[node >>> 3]! |= 1 << (node & 7);
       }
       budget -= end - job.next;
       job.next = end;
@@ -167,6 +161,15 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
 
   const path: number[] = [];
 
+  /** Whether inner node `node` is the keccak256 of its two children, sorted (OpenZeppelin's pair hash). */
+  const matchesChildren = (buf: Buffer, node: number): boolean => {
+    const left = (2 * node + 1) * 32;
+    const right = left + 32;
+    if (compare32(buf, left, buf, right) <= 0) keccak256PairInto(buf, left, right, pair, 0);
+    else keccak256PairInto(buf, right, left, pair, 0);
+    return compare32(pair, 0, buf, node * 32) === 0;
+  };
+
   /** Node position of the record's leaf, its path to the root checked; throws 503 otherwise. */
   const locate = (loaded: Loaded, root: string, recordHash: Buffer, leafIndex: number | undefined): number => {
     if (recordHash.length !== 32) throw new ApiError(503, "TREE_UNAVAILABLE", `record hash of batch ${root} is not 32 bytes`);
@@ -185,13 +188,8 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
     path.length = 0;
     for (let i = treeIndex; i > 0; ) {
       const parent = (i - 1) >>> 1;
-      if ((checked[parent >>> 3]! & (1 << (parent & 7))) !== 0) break;
-      const left = (2 * parent + 1) * 32;
-      const right = left + 32;
-      // Sorted-pair hashing.
-      if (compare32(buf, left, buf, right) <= 0) keccak256PairInto(buf, left, right, pair, 0);
-      else keccak256PairInto(buf, right, left, pair, 0);
-      if (compare32(pair, 0, buf, parent * 32) !== 0) {
+      if (isChecked(checked, parent)) break;
+      if (!matchesChildren(buf, parent)) {
         throw new ApiError(503, "TREE_UNAVAILABLE", `stored tree of batch ${root} gives a bad proof`);
       }
       path.push(parent);
@@ -280,6 +278,9 @@ function findLeaf(buf: Buffer, n: number, leaf: Buffer): number {
   }
   return -1;
 }
+
+/** Bit `node` of a tree's checked set. */
+const isChecked = (checked: Uint8Array, node: number): boolean => (checked[node >>> 3]! & (1 << (node & 7))) !== 0;
 
 /** Compares 32 bytes at a[ao] with b[bo], like Buffer#compare but without its per-call overhead. */
 function compare32(a: Uint8Array, ao: number, b: Uint8Array, bo: number): number {
