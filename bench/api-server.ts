@@ -6,6 +6,10 @@
  *   node dist/bench/api-server.js item <mirror.db> <scans.db>   the real app over the mirror
  *   node dist/bench/api-server.js bare                          bare Fastify, a constant JSON object
  *   node dist/bench/api-server.js bare-doc <body.json>          bare Fastify, a fixed item document
+ *   node dist/bench/api-server.js bare-seek <mirror.db> <body.json>
+ *       the fixed document after the smallest read of the item there is: one key seek for its leaf index
+ *   node dist/bench/api-server.js bare-read <mirror.db> <body.json>
+ *       the fixed document after the item route's own read of the item (items.serial, through the mirror)
  *
  * Reports `{ url }` to the parent over IPC once listening; closes on SIGTERM.
  */
@@ -14,9 +18,25 @@ import Database from "better-sqlite3";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "../api/app";
 import { apiConfig } from "../api/config";
+import { createMirror } from "../api/mirror";
 import { openDatabase } from "../indexer/db";
 
-export type ServerMode = "item" | "bare" | "bare-doc";
+export const SERVER_MODES = ["item", "bare", "bare-doc", "bare-seek", "bare-read"] as const;
+export type ServerMode = (typeof SERVER_MODES)[number];
+
+/**
+ * A bare route at /01/:gtin/21/:serial that reads the item from the mirror with `read`, then sends
+ * the fixed document (404 when the read finds nothing): what that read costs per request, without
+ * the app's proof, rendering, scans, validation or hooks.
+ */
+function bareWithRead(body: string, read: (gtin: string, serial: string) => boolean): FastifyInstance {
+  const app = Fastify();
+  app.get<{ Params: { gtin: string; serial: string } }>("/01/:gtin/21/:serial", (request, reply) => {
+    if (!read(request.params.gtin, request.params.serial)) void reply.code(404).send({ error: "NOT_FOUND" });
+    else void reply.type("application/json; charset=utf-8").send(body);
+  });
+  return app as unknown as FastifyInstance;
+}
 
 async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance> {
   if (mode === "bare") {
@@ -32,6 +52,23 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
     app.get("/*", async (_request, reply) => reply.type("application/json; charset=utf-8").send(body));
     return app as unknown as FastifyInstance;
   }
+  if (mode === "bare-seek" || mode === "bare-read") {
+    const db = openDatabase(args[0] ?? "", { readonly: true });
+    // The mirror's connection settings (mmap, page cache) and per-turn read transaction, as the app has.
+    const mirror = createMirror(db, { treeCacheBytes: 0 });
+    const body = fs.readFileSync(args[1] ?? "", "utf8");
+    if (mode === "bare-read") {
+      return bareWithRead(body, (gtin, serial) => {
+        mirror.reads.enter();
+        return mirror.items.serial(gtin, serial).identities.length > 0;
+      });
+    }
+    const seek = db.prepare<[string, string], number>("SELECT leaf_index FROM item_keys WHERE gtin = ? AND serial = ? LIMIT 1").pluck();
+    return bareWithRead(body, (gtin, serial) => {
+      mirror.reads.enter();
+      return seek.get(gtin, serial) !== undefined;
+    });
+  }
   const db = openDatabase(args[0] ?? "", { readonly: true });
   const scansDb = new Database(args[1] ?? "");
   scansDb.pragma("journal_mode = WAL");
@@ -46,8 +83,9 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
 
 async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
-  if (mode !== "item" && mode !== "bare" && mode !== "bare-doc") throw new Error(`unknown mode ${String(mode)}`);
-  const app = await build(mode, args);
+  const known = SERVER_MODES.find((m) => m === mode);
+  if (known === undefined) throw new Error(`unknown mode ${String(mode)}`);
+  const app = await build(known, args);
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));
   process.send?.({ url });
