@@ -18,20 +18,22 @@ import Database from "better-sqlite3";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "../api/app";
 import { apiConfig } from "../api/config";
-import { createMirror } from "../api/mirror";
+import { createMirror, type Mirror } from "../api/mirror";
 import { openDatabase } from "../indexer/db";
 
 export const SERVER_MODES = ["item", "bare", "bare-doc", "bare-seek", "bare-read"] as const;
 export type ServerMode = (typeof SERVER_MODES)[number];
 
 /**
- * A bare route at /01/:gtin/21/:serial that reads the item from the mirror with `read`, then sends
- * the fixed document (404 when the read finds nothing): what that read costs per request, without
- * the app's proof, rendering, scans, validation or hooks.
+ * A bare route at /01/:gtin/21/:serial that reads the item from the mirror with `read`, inside the
+ * mirror's per-turn read transaction as the app does, then sends the fixed document (404 when the
+ * read finds nothing): what that read costs per request, without the app's proof, rendering, scans,
+ * validation or hooks.
  */
-function bareWithRead(body: string, read: (gtin: string, serial: string) => boolean): FastifyInstance {
+function bareWithRead(mirror: Mirror, body: string, read: (gtin: string, serial: string) => boolean): FastifyInstance {
   const app = Fastify();
   app.get<{ Params: { gtin: string; serial: string } }>("/01/:gtin/21/:serial", (request, reply) => {
+    mirror.reads.enter();
     if (!read(request.params.gtin, request.params.serial)) void reply.code(404).send({ error: "NOT_FOUND" });
     else void reply.type("application/json; charset=utf-8").send(body);
   });
@@ -54,20 +56,12 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
   }
   if (mode === "bare-seek" || mode === "bare-read") {
     const db = openDatabase(args[0] ?? "", { readonly: true });
-    // The mirror's connection settings (mmap, page cache) and per-turn read transaction, as the app has.
+    // The mirror's connection settings (mmap, page cache), as the app has.
     const mirror = createMirror(db, { treeCacheBytes: 0 });
     const body = fs.readFileSync(args[1] ?? "", "utf8");
-    if (mode === "bare-read") {
-      return bareWithRead(body, (gtin, serial) => {
-        mirror.reads.enter();
-        return mirror.items.serial(gtin, serial).identities.length > 0;
-      });
-    }
+    if (mode === "bare-read") return bareWithRead(mirror, body, (gtin, serial) => mirror.items.serial(gtin, serial).identities.length > 0);
     const seek = db.prepare<[string, string], number>("SELECT leaf_index FROM item_keys WHERE gtin = ? AND serial = ? LIMIT 1").pluck();
-    return bareWithRead(body, (gtin, serial) => {
-      mirror.reads.enter();
-      return seek.get(gtin, serial) !== undefined;
-    });
+    return bareWithRead(mirror, body, (gtin, serial) => seek.get(gtin, serial) !== undefined);
   }
   const db = openDatabase(args[0] ?? "", { readonly: true });
   const scansDb = new Database(args[1] ?? "");

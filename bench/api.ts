@@ -233,17 +233,14 @@ async function main(): Promise<void> {
     const bareResult = await measureBare("bare", [], "bare run", false);
     // Reference only, not in the ratio: the same document bytes at random item paths, first alone,
     // then after the cheapest read of the item there is, then after the item route's own read.
-    const references: [string, autocannon.Result][] = [];
     const docBytes = fs.statSync(docFile).size.toLocaleString("en");
-    references.push([`bare Fastify, a fixed ${docBytes}-byte item document`, await measureBare("bare-doc", [docFile], "bare-doc run", true)]);
-    references.push([
-      "bare Fastify, one key seek for the item's leaf index, then the fixed document",
-      await measureBare("bare-seek", [dbPath, docFile], "bare-seek run", true),
-    ]);
-    references.push([
-      "bare Fastify, the item route's read of the item (identity and events, one statement), then the fixed document",
-      await measureBare("bare-read", [dbPath, docFile], "bare-read run", true),
-    ]);
+    const referenceRuns: [ServerMode, string[], string][] = [
+      ["bare-doc", [docFile], `bare Fastify, a fixed ${docBytes}-byte item document`],
+      ["bare-seek", [dbPath, docFile], "bare Fastify, one key seek for the item's leaf index, then the fixed document"],
+      ["bare-read", [dbPath, docFile], "bare Fastify, the item route's read of the item (identity and events, one statement), then the fixed document"],
+    ];
+    const references: [string, autocannon.Result][] = [];
+    for (const [mode, args, what] of referenceRuns) references.push([what, await measureBare(mode, args, `${mode} run`, true)]);
     // A reference whose read missed (404) would be measuring less than it claims.
     for (const [what, r] of references) {
       if (r.non2xx > 0 || r.errors > 0) throw new Error(`reference "${what}": ${r.non2xx} non-2xx responses, ${r.errors} errors`);
@@ -256,17 +253,18 @@ async function main(): Promise<void> {
     const p99Ms = itemResult.latency.p99;
     const errors = itemResult.errors + itemResult.non2xx;
     if (errors > 0) process.stderr.write(`warning: ${errors} item requests failed or were not 2xx\n`);
+    const rowOf = (what: string, r: autocannon.Result): string[] => [
+      what,
+      Math.round(r.requests.average).toLocaleString("en"),
+      String(r.latency.p50),
+      String(r.latency.p99),
+      String(r.errors + r.non2xx),
+    ];
     const rows = [
       ["route", "req/s", "p50 ms", "p99 ms", "errors + non-2xx"],
-      ["GET /01/{gtin}/21/{serial} (random item)", itemReqPerSec.toLocaleString("en"), String(itemResult.latency.p50), String(p99Ms), String(errors)],
-      ["bare Fastify, constant JSON", bareReqPerSec.toLocaleString("en"), String(bareResult.latency.p50), String(bareResult.latency.p99), String(bareResult.errors + bareResult.non2xx)],
-      ...references.map(([what, r]) => [
-        `${what} (reference)`,
-        Math.round(r.requests.average).toLocaleString("en"),
-        String(r.latency.p50),
-        String(r.latency.p99),
-        String(r.errors + r.non2xx),
-      ]),
+      rowOf("GET /01/{gtin}/21/{serial} (random item)", itemResult),
+      rowOf("bare Fastify, constant JSON", bareResult),
+      ...references.map(([what, r]) => rowOf(`${what} (reference)`, r)),
     ];
     const table = rows.map((r, i) => `| ${r.join(" | ")} |${i === 0 ? `\n|${r.map((_, j) => (j === 0 ? "---" : "---:")).join("|")}|` : ""}`).join("\n");
     console.log(table);
