@@ -34,42 +34,24 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
     const head = status?.head ?? cursor?.headBlock ?? indexed;
     return { indexed, head, finalized: cursor?.finalizedBlock ?? null };
   };
-  new Gauge({
-    name: "trace_indexer_head_block",
-    help: "latest chain head the indexer saw",
-    registers: [registry],
-    collect() {
-      const { head } = heights();
-      if (head !== null) this.set(head);
-    },
-  });
-  new Gauge({
-    name: "trace_indexer_indexed_block",
-    help: "last block whose events are all in the mirror",
-    registers: [registry],
-    collect() {
-      const { indexed } = heights();
-      if (indexed !== null) this.set(indexed);
-    },
-  });
-  new Gauge({
-    name: "trace_indexer_finalized_block",
-    help: "rows at or below this block are final",
-    registers: [registry],
-    collect() {
-      const { finalized } = heights();
-      if (finalized !== null) this.set(finalized);
-    },
-  });
-  new Gauge({
-    name: "trace_indexer_lag_blocks",
-    help: "head minus indexed block",
-    registers: [registry],
-    collect() {
-      const { indexed, head } = heights();
-      if (indexed !== null && head !== null) this.set(Math.max(0, head - indexed));
-    },
-  });
+  // Read when scraped; a gauge stays unset while its height is unknown.
+  const gauges: [name: string, help: string, value: (h: ReturnType<typeof heights>) => number | null][] = [
+    ["trace_indexer_head_block", "latest chain head the indexer saw", (h) => h.head],
+    ["trace_indexer_indexed_block", "last block whose events are all in the mirror", (h) => h.indexed],
+    ["trace_indexer_finalized_block", "rows at or below this block are final", (h) => h.finalized],
+    ["trace_indexer_lag_blocks", "head minus indexed block", (h) => (h.indexed === null || h.head === null ? null : Math.max(0, h.head - h.indexed))],
+  ];
+  for (const [name, help, value] of gauges) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const v = value(heights());
+        if (v !== null) this.set(v);
+      },
+    });
+  }
 
   // One labelled child per (method, route, status), looked up by nested maps: no label object or
   // label-hash string per request.

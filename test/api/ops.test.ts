@@ -5,7 +5,7 @@ import { ApiConfigError, parseApiEnv } from "../../api/config";
 import { negotiate } from "../../api/http";
 import type { IndexerHealth } from "../../api/routes/options";
 import { openDatabase, runMigrations } from "../../indexer/db";
-import { GTIN, HEAD_BLOCK, createMirrorFixture, type MirrorFixture } from "./fixtures";
+import { FINALIZED_BLOCK, GTIN, HEAD_BLOCK, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
 const running: IndexerHealth = { state: "running", head: HEAD_BLOCK + 5, indexedBlock: HEAD_BLOCK, stalled: false, fatal: null };
@@ -102,6 +102,8 @@ describe("api: operations", function () {
       expect(res.body).to.match(/trace_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/01\/:gtin\/21\/:serial",status="200"\}/);
       expect(res.body).to.include(`trace_indexer_head_block ${HEAD_BLOCK + 5}`);
       expect(res.body).to.include("trace_indexer_lag_blocks 5");
+      expect(res.body).to.include(`trace_indexer_indexed_block ${HEAD_BLOCK}`);
+      expect(res.body).to.include(`trace_indexer_finalized_block ${FINALIZED_BLOCK}`);
     });
   });
 
