@@ -29,6 +29,10 @@ export interface JsonObject {
 export type RecordKind = "identity" | "trace";
 /** On-chain batch kind numbers. */
 export const KIND_CODE: Readonly<Record<RecordKind, 1 | 2>> = { identity: 1, trace: 2 };
+/** The record kind of an on-chain batch kind number (1 = identity, 2 = trace); undefined for any other. */
+export function kindOfCode(code: number): RecordKind | undefined {
+  return code === 1 ? "identity" : code === 2 ? "trace" : undefined;
+}
 
 export interface IdentityItem {
   readonly gtin: string;
