@@ -7,6 +7,7 @@
  */
 import Fastify, { LogController, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
+import compress from "@fastify/compress";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Database } from "better-sqlite3";
 import type { Logger } from "pino";
@@ -50,6 +51,9 @@ export interface AppDeps {
 /** Largest request body outside the streamed content upload. */
 const BODY_LIMIT = 64 * 1024;
 
+/** Compressed for clients that accept it: pages, scripts and JSON (not NDJSON content files, streamed as stored). */
+const COMPRESSIBLE = /^(text\/html|text\/javascript|application\/json|application\/[a-z.-]+\+json)(;|$)/;
+
 export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const { config } = deps;
   const mirror = createMirror(deps.db, { treeCacheBytes: config.treeCacheBytes });
@@ -72,6 +76,8 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
   };
 
   await app.register(errors);
+  // Uploads reach the content check exactly as sent: no request decompression.
+  await app.register(compress, { encodings: ["br", "gzip"], customTypes: COMPRESSIBLE, globalDecompression: false });
   await app.register(security, {
     rateLimit: config.rateLimit,
     connectSources: config.browserRpcUrl === null ? [] : [new URL(config.browserRpcUrl).origin],
