@@ -70,7 +70,12 @@ interface RpcCounts {
 interface RunResult {
   readonly verdictShownMs: number;
   readonly verifiedMs: number;
-  readonly rpc: { readonly requests: number; readonly preflights: number; readonly calls: number; readonly contentTypes: string };
+  readonly rpc: {
+    readonly requests: number;
+    readonly preflights: number;
+    readonly calls: number;
+    readonly contentTypes: string;
+  };
   /** Bytes received per CDP resource type (Document, Script, Fetch, Preflight, …). */
   readonly bytes: Readonly<Record<string, number>>;
   readonly checks: string;
@@ -88,7 +93,13 @@ function freePort(): Promise<number> {
   return listen(probe).then((url) => new Promise((resolve) => probe.close(() => resolve(Number(new URL(url).port)))));
 }
 
-function forward(req: http.IncomingMessage, res: http.ServerResponse, target: string, body: Buffer, headers: http.IncomingHttpHeaders): void {
+function forward(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: string,
+  body: Buffer,
+  headers: http.IncomingHttpHeaders,
+): void {
   const upstream = http.request(`${target}${req.url ?? "/"}`, { method: req.method, headers }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);
@@ -101,7 +112,10 @@ function forward(req: http.IncomingMessage, res: http.ServerResponse, target: st
 }
 
 /** A pass-through proxy; `inspect` sees each request and its body and may change the headers sent on. */
-async function proxy(target: string, inspect: (req: http.IncomingMessage, body: Buffer) => http.IncomingHttpHeaders): Promise<{ url: string; close(): Promise<void> }> {
+async function proxy(
+  target: string,
+  inspect: (req: http.IncomingMessage, body: Buffer) => http.IncomingHttpHeaders,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -122,7 +136,9 @@ async function proxy(target: string, inspect: (req: http.IncomingMessage, body: 
 }
 
 /** The browser's RPC: counts requests to it, preflights and JSON-RPC calls. */
-async function countingRpc(target: string): Promise<{ url: string; counts: RpcCounts; reset(): void; close(): Promise<void> }> {
+async function countingRpc(
+  target: string,
+): Promise<{ url: string; counts: RpcCounts; reset(): void; close(): Promise<void> }> {
   const counts: RpcCounts = { requests: 0, preflights: 0, posts: 0, calls: 0, contentTypes: new Set() };
   const p = await proxy(target, (req, body) => {
     counts.requests++;
@@ -141,7 +157,7 @@ async function countingRpc(target: string): Promise<{ url: string; counts: RpcCo
     reset: () => {
       Object.assign(counts, { requests: 0, preflights: 0, posts: 0, calls: 0, contentTypes: new Set() });
     },
-    close: p.close,
+    close: () => p.close(),
   };
 }
 
@@ -158,7 +174,9 @@ interface Demo {
 async function startDemo(dir: string): Promise<Demo> {
   const nodePort = await freePort();
   const apiPort = await freePort();
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TRACE_")));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("TRACE_")),
+  );
   Object.assign(env, {
     TRACE_DATA_DIR: path.join(dir, "data"),
     TRACE_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
@@ -167,7 +185,12 @@ async function startDemo(dir: string): Promise<Demo> {
     TRACE_LOG_LEVEL: "warn",
   });
   // Its own process group, so its Hardhat node goes with it whatever happens.
-  const child = spawn(process.execPath, [path.join(ROOT, "bin", "traceanchor.js"), "start"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "bin", "traceanchor.js"), "start"], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   child.stdout?.on("data", (c: Buffer) => (out += c.toString()));
@@ -183,7 +206,13 @@ async function startDemo(dir: string): Promise<Demo> {
     const genuine = /genuine item:\s+(\S+)/.exec(out)?.[1];
     if (genuine && out.includes("TraceAnchor is running.")) {
       const url = new URL(genuine);
-      return { child, dbPath: path.join(dir, "data", "trace.db"), genuinePath: `${url.pathname}${url.search}`, rpcUrl: `http://127.0.0.1:${nodePort}`, stop };
+      return {
+        child,
+        dbPath: path.join(dir, "data", "trace.db"),
+        genuinePath: `${url.pathname}${url.search}`,
+        rpcUrl: `http://127.0.0.1:${nodePort}`,
+        stop,
+      };
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
@@ -200,7 +229,8 @@ function experiment(mode: ModeName, html: string, rpcOrigin: string): string {
     if (tag === undefined) throw new Error("no script tag to move");
     return html.replace(tag, "").replace("</head>", `${tag.trim()}</head>`);
   }
-  if (mode === "preconnect") return html.replace("</head>", `<link rel="preconnect" href="${rpcOrigin}" crossorigin></head>`);
+  if (mode === "preconnect")
+    return html.replace("</head>", `<link rel="preconnect" href="${rpcOrigin}" crossorigin></head>`);
   return html;
 }
 
@@ -210,16 +240,23 @@ interface Server {
 }
 
 async function serve(mode: ModeName, db: Db, config: ApiConfig, single: ScriptAsset): Promise<Server> {
-  const contract = (): string | undefined => (db.prepare("SELECT contract FROM cursor WHERE id = 1").get() as { contract: string } | undefined)?.contract;
+  const contract = (): string | undefined =>
+    (db.prepare("SELECT contract FROM cursor WHERE id = 1").get() as { contract: string } | undefined)?.contract;
   const rpcOrigin = new URL(config.browserRpcUrl ?? "http://invalid").origin;
   const render = scanPageRenderer({ rpcUrl: config.browserRpcUrl, contract }, mode === "before" ? single : undefined);
-  const app = await buildApp({ db, config, processMetrics: false, ...(mode === "after" ? {} : { renderHtml: (doc) => experiment(mode, render(doc), rpcOrigin) }) });
+  const app = await buildApp({
+    db,
+    config,
+    processMetrics: false,
+    ...(mode === "after" ? {} : { renderHtml: (doc) => experiment(mode, render(doc), rpcOrigin) }),
+  });
   if (mode === "before") app.get(single.url, (request, reply) => sendScript(request, reply, single, IMMUTABLE));
   const base = (await app.listen({ port: 0, host: "127.0.0.1" })).replace(/\/$/, "");
   if (mode !== "before") return { base, close: () => app.close() };
   // Nothing compressed: the client's Accept-Encoding never reaches the app.
   const plain = await proxy(base, (req) => {
-    const { "accept-encoding": _dropped, ...headers } = req.headers;
+    const headers = { ...req.headers };
+    delete headers["accept-encoding"];
     return headers;
   });
   return {
@@ -271,7 +308,9 @@ async function visit(browser: Browser, url: string, rpc: Awaited<ReturnType<type
     await cdp.send("Network.emulateNetworkConditions", NETWORK);
     const types = new Map<string, string>();
     const bytes: Record<string, number> = {};
-    cdp.on("Network.requestWillBeSent", (e: { requestId: string; type?: string }) => types.set(e.requestId, e.type ?? "Other"));
+    cdp.on("Network.requestWillBeSent", (e: { requestId: string; type?: string }) =>
+      types.set(e.requestId, e.type ?? "Other"),
+    );
     cdp.on("Network.responseReceived", (e: { requestId: string; type: string }) => types.set(e.requestId, e.type));
     cdp.on("Network.loadingFinished", (e: { requestId: string; encodedDataLength: number }) => {
       const type = types.get(e.requestId) ?? "Other";
@@ -280,17 +319,26 @@ async function visit(browser: Browser, url: string, rpc: Awaited<ReturnType<type
     await page.addInitScript(MARKS);
     rpc.reset();
     await page.goto(url, { waitUntil: "commit" });
-    await page.waitForFunction(() => (window as unknown as { __phone?: Marks }).__phone?.verified !== undefined, null, { timeout: 60_000, polling: 50 });
+    await page.waitForFunction(() => (window as unknown as { __phone?: Marks }).__phone?.verified !== undefined, null, {
+      timeout: 60_000,
+      polling: 50,
+    });
     // Let the last responses' loadingFinished events arrive.
     await page.waitForLoadState("load");
     await sleep(200);
-    const marks = (await page.evaluate(() => (window as unknown as { __phone: Marks }).__phone)) as Marks;
-    if (marks.result !== "ok" || marks.verdict !== "genuine") throw new Error(`the page did not verify the genuine item: ${marks.result} ${marks.verdict}: ${marks.text}`);
+    const marks = await page.evaluate((): Marks => (window as unknown as { __phone: Marks }).__phone);
+    if (marks.result !== "ok" || marks.verdict !== "genuine")
+      throw new Error(`the page did not verify the genuine item: ${marks.result} ${marks.verdict}: ${marks.text}`);
     if (errors.length > 0) throw new Error(`the page threw: ${errors.join("; ")}`);
     return {
       verdictShownMs: marks.verdictShown ?? Number.NaN,
       verifiedMs: marks.verified ?? Number.NaN,
-      rpc: { requests: rpc.counts.requests, preflights: rpc.counts.preflights, calls: rpc.counts.calls, contentTypes: [...rpc.counts.contentTypes].join(", ") },
+      rpc: {
+        requests: rpc.counts.requests,
+        preflights: rpc.counts.preflights,
+        calls: rpc.counts.calls,
+        contentTypes: [...rpc.counts.contentTypes].join(", "),
+      },
       bytes,
       checks: /(\d+) checks passed/.exec(marks.text ?? "")?.[1] ?? "?",
     };
@@ -302,7 +350,9 @@ async function visit(browser: Browser, url: string, rpc: Awaited<ReturnType<type
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
@@ -318,7 +368,10 @@ function summarise(runs: readonly RunResult[]) {
     preflights: pick((r) => r.rpc.preflights),
     calls: pick((r) => r.rpc.calls),
     contentTypes: [...new Set(runs.map((r) => r.rpc.contentTypes))].join("; "),
-    bytes: Object.fromEntries(types.map((t) => [t, median(runs.map((r) => r.bytes[t] ?? 0))])) as Record<string, number>,
+    bytes: Object.fromEntries(types.map((t) => [t, median(runs.map((r) => r.bytes[t] ?? 0))])) as Record<
+      string,
+      number
+    >,
     total: median(runs.map((r) => Object.values(r.bytes).reduce((a, b) => a + b, 0))),
     checks: [...new Set(runs.map((r) => r.checks))].join("/"),
   };
@@ -344,7 +397,15 @@ async function main(): Promise<void> {
     for (const mode of MODES) servers.set(mode, await serve(mode, db, config, single));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     browserVersion = browser.version();
     // One visit per mode first, not counted: the servers' first requests warm their caches.
@@ -353,7 +414,9 @@ async function main(): Promise<void> {
       for (const mode of MODES) {
         const result = await visit(browser, `${servers.get(mode)!.base}${demo.genuinePath}`, rpc);
         results.get(mode)!.push(result);
-        console.log(`${mode} #${run + 1}: verdict ${s(result.verdictShownMs)}, verified ${s(result.verifiedMs)}, ${result.rpc.requests} RPC requests (${result.rpc.preflights} preflights, ${result.rpc.calls} calls), ${JSON.stringify(result.bytes)}`);
+        console.log(
+          `${mode} #${run + 1}: verdict ${s(result.verdictShownMs)}, verified ${s(result.verifiedMs)}, ${result.rpc.requests} RPC requests (${result.rpc.preflights} preflights, ${result.rpc.calls} calls), ${JSON.stringify(result.bytes)}`,
+        );
       }
     }
   } finally {
@@ -369,13 +432,22 @@ async function main(): Promise<void> {
   const types = [...new Set(summaries.flatMap((x) => Object.keys(x.bytes)))].sort();
   const header = `| measure | ${summaries.map((x) => x.mode).join(" | ")} | target |`;
   const rule = `|---|${summaries.map(() => "---:").join("|")}|---|`;
-  const row = (name: string, cell: (x: (typeof summaries)[number]) => string, target = ""): string => `| ${name} | ${summaries.map(cell).join(" | ")} | ${target} |`;
+  const row = (name: string, cell: (x: (typeof summaries)[number]) => string, target = ""): string =>
+    `| ${name} | ${summaries.map(cell).join(" | ")} | ${target} |`;
   const table = [
     header,
     rule,
     row("server's verdict shown, median (max)", (x) => `${s(x.verdictShown.median)} (${s(x.verdictShown.max)})`),
-    row('"Verified on this phone", median (max)', (x) => `**${s(x.verified.median)}** (${s(x.verified.max)})`, `≤ ${s(TARGET_VERIFIED_MS)}`),
-    row("requests to the RPC origin, median (max)", (x) => `**${x.rpcRequests.median}** (${x.rpcRequests.max})`, `≤ ${TARGET_RPC_REQUESTS}`),
+    row(
+      '"Verified on this phone", median (max)',
+      (x) => `**${s(x.verified.median)}** (${s(x.verified.max)})`,
+      `≤ ${s(TARGET_VERIFIED_MS)}`,
+    ),
+    row(
+      "requests to the RPC origin, median (max)",
+      (x) => `**${x.rpcRequests.median}** (${x.rpcRequests.max})`,
+      `≤ ${TARGET_RPC_REQUESTS}`,
+    ),
     row("of which CORS preflights", (x) => String(x.preflights.median)),
     row("JSON-RPC calls", (x) => String(x.calls.median)),
     row("request content type", (x) => x.contentTypes),
@@ -394,7 +466,7 @@ async function main(): Promise<void> {
     "",
     ...table,
     "",
-    "Times are from the start of navigation. \"Verdict shown\" is the first frame after the server's verdict block is parsed; \"verified\" is when `#check-result` gets its class (`ok`, verdict genuine, in every run).",
+    'Times are from the start of navigation. "Verdict shown" is the first frame after the server\'s verdict block is parsed; "verified" is when `#check-result` gets its class (`ok`, verdict genuine, in every run).',
     "Bytes are what CDP reports as received (headers and body) per resource type; a CORS preflight counts as a request to the RPC origin.",
   ].join("\n");
   console.log(`\n${body}\n`);

@@ -67,7 +67,10 @@ export function decodeAnchor(result: string): OnChainAnchor {
   return { kind: Number(kind), leafCount, anchoredAt, revokedAt };
 }
 
-type FetchFn = (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<{
+type FetchFn = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string },
+) => Promise<{
   ok: boolean;
   status: number;
   json(): Promise<unknown>;
@@ -126,11 +129,12 @@ function defaultContentType(): RpcContentType {
 }
 
 export function createRpcChainReader(url: string, options: RpcReaderOptions = {}): ChainReader {
-  const fetchFn = options.fetch ?? (fetch as unknown as FetchFn);
+  const fetchFn: FetchFn = options.fetch ?? fetch;
   const maxBatch = Math.max(1, options.maxBatchSize ?? DEFAULT_MAX_BATCH);
   let id = 0;
   // undefined until the endpoint has answered a text/plain request, or refused one.
-  let textPlainWorks: boolean | undefined = (options.contentType ?? defaultContentType()) === "text/plain" ? undefined : false;
+  let textPlainWorks: boolean | undefined =
+    (options.contentType ?? defaultContentType()) === "text/plain" ? undefined : false;
   // undefined until the endpoint has answered a batch: with an array (true) or otherwise (false).
   let batches: boolean | undefined = options.batch === false ? false : undefined;
   let queue: Map<string, Call> | undefined;
@@ -175,7 +179,8 @@ export function createRpcChainReader(url: string, options: RpcReaderOptions = {}
   }
 
   function fail(calls: readonly Call[], error: unknown): void {
-    const rpcError = error instanceof RpcError ? error : new RpcError(`${url}: ${errorMessage(error)}`, { cause: error });
+    const rpcError =
+      error instanceof RpcError ? error : new RpcError(`${url}: ${errorMessage(error)}`, { cause: error });
     for (const call of calls) for (const w of call.waiters) w.reject(rpcError);
   }
 
@@ -188,10 +193,13 @@ export function createRpcChainReader(url: string, options: RpcReaderOptions = {}
 
   async function sendBatch(calls: readonly Call[]): Promise<void> {
     const ids = calls.map(() => ++id);
-    const posted = await post(calls.map((call, i) => ({ jsonrpc: "2.0", id: ids[i], method: call.method, params: call.params })));
+    const posted = await post(
+      calls.map((call, i) => ({ jsonrpc: "2.0", id: ids[i], method: call.method, params: call.params })),
+    );
     if (!posted.ok || !Array.isArray(posted.body)) {
       // An endpoint that has answered a batch before is failing, not refusing batches.
-      if (batches === true) throw new RpcError(`${url}: ${posted.ok ? "a batch answered with a non-array" : `HTTP ${posted.status}`}`);
+      if (batches === true)
+        throw new RpcError(`${url}: ${posted.ok ? "a batch answered with a non-array" : `HTTP ${posted.status}`}`);
       batches = false;
       await Promise.all(calls.map((call) => sendOne(call).catch((error: unknown) => fail([call], error))));
       return;
@@ -203,7 +211,10 @@ export function createRpcChainReader(url: string, options: RpcReaderOptions = {}
   }
 
   function dispatch(calls: readonly Call[]): void {
-    const send = calls.length === 1 || batches === false ? Promise.all(calls.map((c) => sendOne(c).catch((error: unknown) => fail([c], error)))) : sendBatch(calls);
+    const send =
+      calls.length === 1 || batches === false
+        ? Promise.all(calls.map((c) => sendOne(c).catch((error: unknown) => fail([c], error))))
+        : sendBatch(calls);
     send.catch((error: unknown) => fail(calls, error));
   }
 

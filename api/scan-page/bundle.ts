@@ -64,7 +64,9 @@ const singleRequests: Plugin = {
   name: "single-rpc-requests",
   setup(b) {
     b.onResolve({ filter: /\/core\/chain-reader(\.js|\.ts)?$/ }, (args) =>
-      /[/\\]client\.(ts|js)$/.test(args.importer) ? { path: "chain-reader", namespace: "single-rpc", pluginData: args.resolveDir } : undefined,
+      /[/\\]client\.(ts|js)$/.test(args.importer)
+        ? { path: "chain-reader", namespace: "single-rpc", pluginData: args.resolveDir }
+        : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: "single-rpc" }, (args) => ({
       contents: [
@@ -101,7 +103,9 @@ export async function buildScanScript(options: ScanScriptOptions = {}): Promise<
     body,
     etag: `"${digest.toString("base64url").slice(0, 27)}"`,
     url: `${SCAN_SCRIPT_PREFIX}${digest.toString("hex").slice(0, 16)}.js`,
-    br: zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }),
+    br: zlib.brotliCompressSync(bytes, {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }),
     gzip: zlib.gzipSync(bytes, { level: 9 }),
   };
 }

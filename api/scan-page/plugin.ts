@@ -10,7 +10,7 @@ import negotiate from "@fastify/accept-negotiator";
 import type {} from "@fastify/compress";
 import type { ItemDoc } from "../documents";
 import { builtScanScript, SCAN_SCRIPT_PREFIX, scanScript, type ScriptAsset } from "./bundle";
-import { renderScanPage, type ScanDocument } from "./render";
+import { renderScanPage } from "./render";
 
 export const SCAN_SCRIPT_PATH = "/assets/scan.js";
 
@@ -25,7 +25,7 @@ export interface ScanPageOptions {
 export function scanPageRenderer(options: ScanPageOptions, script?: ScriptAsset): (doc: ItemDoc) => string {
   return (doc) => {
     const contract = options.contract();
-    return renderScanPage(doc as unknown as ScanDocument, {
+    return renderScanPage(doc, {
       scriptUrl: (script ?? builtScanScript())?.url ?? SCAN_SCRIPT_PATH,
       bundleBase: "/v1/proofs",
       ...(options.rpcUrl ? { rpcUrl: options.rpcUrl } : {}),
@@ -38,7 +38,12 @@ export const IMMUTABLE = "public, max-age=31536000, immutable";
 const SHORT = "public, max-age=3600";
 
 /** The script's bytes as the client accepts them; the compressed ones are made once, at build. */
-export function sendScript(request: FastifyRequest, reply: FastifyReply, asset: ScriptAsset, cacheControl: string): FastifyReply {
+export function sendScript(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  asset: ScriptAsset,
+  cacheControl: string,
+): FastifyReply {
   void reply.header("etag", asset.etag).header("cache-control", cacheControl).header("vary", "accept-encoding");
   if (request.headers["if-none-match"] === asset.etag) return reply.code(304).send();
   void reply.type("text/javascript; charset=utf-8");
@@ -51,8 +56,12 @@ export const scanAssets: FastifyPluginAsync = async (app) => {
   // Build at start, so the first phone that scans does not wait for esbuild.
   const asset = await scanScript();
   const noCompress = { compress: false as const };
-  app.get(asset.url, { schema: { hide: true }, ...noCompress }, (request, reply) => sendScript(request, reply, asset, IMMUTABLE));
-  app.get(SCAN_SCRIPT_PATH, { schema: { hide: true }, ...noCompress }, (request, reply) => sendScript(request, reply, asset, SHORT));
+  app.get(asset.url, { schema: { hide: true }, ...noCompress }, (request, reply) =>
+    sendScript(request, reply, asset, IMMUTABLE),
+  );
+  app.get(SCAN_SCRIPT_PATH, { schema: { hide: true }, ...noCompress }, (request, reply) =>
+    sendScript(request, reply, asset, SHORT),
+  );
   // A page cached from before a deploy names the old hash: send it to the current script.
   app.get(`${SCAN_SCRIPT_PREFIX}:hash`, { schema: { hide: true } }, (_request, reply) =>
     reply.code(302).header("cache-control", "no-cache").header("location", asset.url).send(),

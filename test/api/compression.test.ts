@@ -24,10 +24,14 @@ describe("api: response compression", function () {
     await suite.rebuild({ config: { scans: false } });
   });
 
-  const get = (url: string, headers: Record<string, string> = {}) => suite.t.app.inject({ method: "GET", url, headers });
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    suite.t.app.inject({ method: "GET", url, headers });
 
   /** The same request plain, with Brotli and with gzip: each decodes to the plain bytes. */
-  async function expectCompressed(url: string, headers: Record<string, string> = {}): Promise<Record<string, LightMyRequestResponse>> {
+  async function expectCompressed(
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<Record<string, LightMyRequestResponse>> {
     const plain = await get(url, headers);
     expect(plain.statusCode).to.equal(200);
     expect(plain.headers["content-encoding"]).to.equal(undefined);
@@ -102,9 +106,17 @@ describe("api: compression and the streamed content upload", function () {
       const url = `/v1/batches/1/${fixture.pending.root}/content`;
       for (const headers of [{}, { "content-encoding": "gzip" }]) {
         seen.length = 0;
-        const res = await t.app.inject({ method: "PUT", url, payload: body, headers: { "content-type": "application/x-ndjson", "accept-encoding": "br, gzip", ...headers } });
+        const res = await t.app.inject({
+          method: "PUT",
+          url,
+          payload: body,
+          headers: { "content-type": "application/x-ndjson", "accept-encoding": "br, gzip", ...headers },
+        });
         expect(res.statusCode, res.body).to.equal(200);
-        expect(JSON.parse(decoded(res).toString("utf8"))).to.include({ status: "accepted", root: fixture.pending.root });
+        expect(JSON.parse(decoded(res).toString("utf8"))).to.include({
+          status: "accepted",
+          root: fixture.pending.root,
+        });
         expect(seen).to.have.length(1);
         expect(seen[0]!.equals(body)).to.equal(true);
       }

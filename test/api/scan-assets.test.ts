@@ -9,7 +9,8 @@ const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8
 
 describe("api: the scan page's script", function () {
   const suite = appPerTest();
-  const get = (url: string, headers: Record<string, string> = {}) => suite.t.app.inject({ method: "GET", url, headers });
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    suite.t.app.inject({ method: "GET", url, headers });
 
   async function scriptUrlOfPage(): Promise<string> {
     const page = await get(`/01/${GTIN}/21/SER1`, { accept: BROWSER });
@@ -55,7 +56,11 @@ describe("api: the scan page's script", function () {
     const plain = await get(url);
     const br = await get(url, { "accept-encoding": "gzip, deflate, br, zstd" });
     const gzip = await get(url, { "accept-encoding": "gzip" });
-    expect([br.headers["content-encoding"], gzip.headers["content-encoding"], plain.headers["content-encoding"]]).to.deep.equal(["br", "gzip", undefined]);
+    expect([
+      br.headers["content-encoding"],
+      gzip.headers["content-encoding"],
+      plain.headers["content-encoding"],
+    ]).to.deep.equal(["br", "gzip", undefined]);
     for (const res of [br, gzip, plain]) expect(String(res.headers.vary)).to.match(/accept-encoding/i);
     expect(zlib.brotliDecompressSync(br.rawPayload).equals(plain.rawPayload)).to.equal(true);
     expect(zlib.gunzipSync(gzip.rawPayload).equals(plain.rawPayload)).to.equal(true);

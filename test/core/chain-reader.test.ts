@@ -2,7 +2,13 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { TraceAnchor__factory } from "../../typechain-types";
-import { createRpcChainReader, encodeAnchorOf, encodeBrandOfGtin, RpcError, type RpcReaderOptions } from "../../core/chain-reader";
+import {
+  createRpcChainReader,
+  encodeAnchorOf,
+  encodeBrandOfGtin,
+  RpcError,
+  type RpcReaderOptions,
+} from "../../core/chain-reader";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
 
 type Fetch = NonNullable<RpcReaderOptions["fetch"]>;
@@ -30,17 +36,20 @@ const anchorWords = (kind: number, leafCount: number, anchoredAt: number, revoke
  * A fake endpoint: records every request and answers each JSON-RPC message with `answer`, or the
  * whole request with `reply` when given (to refuse batches, fail, or answer out of order).
  */
-function fakeEndpoint(answer: (m: RpcMessage) => unknown, reply?: (body: RpcMessage | RpcMessage[], contentType: string) => Reply) {
+function fakeEndpoint(
+  answer: (m: RpcMessage) => unknown,
+  reply?: (body: RpcMessage | RpcMessage[], contentType: string) => Reply,
+) {
   const sent: Sent[] = [];
-  const fetch: Fetch = async (_url, init) => {
+  const fetch: Fetch = (_url, init) => {
     const body = JSON.parse(init.body) as RpcMessage | RpcMessage[];
     const contentType = init.headers["content-type"] ?? "";
     sent.push({ contentType, body });
     const custom = reply?.(body, contentType);
-    if (custom instanceof Error) throw custom;
+    if (custom instanceof Error) return Promise.reject(custom);
     const one = (m: RpcMessage) => ({ jsonrpc: "2.0", id: m.id, ...(answer(m) as object) });
     const { status, json } = custom ?? { status: 200, json: Array.isArray(body) ? body.map(one) : one(body) };
-    return { ok: status >= 200 && status < 300, status, json: async () => json };
+    return Promise.resolve({ ok: status >= 200 && status < 300, status, json: () => Promise.resolve(json) });
   };
   return { fetch, sent };
 }
@@ -56,7 +65,12 @@ const chainAnswers = (m: RpcMessage): unknown => {
 
 /** The four kinds of read the verifier makes, all started before any is awaited. */
 function readAllAtOnce(reader: ReturnType<typeof createRpcChainReader>) {
-  return Promise.all([reader.chainId(), reader.code(CONTRACT), reader.anchorOf(CONTRACT, 1n, ROOT), reader.brandOfGtin(CONTRACT, "09506000134352")]);
+  return Promise.all([
+    reader.chainId(),
+    reader.code(CONTRACT),
+    reader.anchorOf(CONTRACT, 1n, ROOT),
+    reader.brandOfGtin(CONTRACT, "09506000134352"),
+  ]);
 }
 
 describe("chain reader (JSON-RPC over fetch)", function () {
@@ -109,7 +123,10 @@ describe("chain reader (JSON-RPC over fetch)", function () {
     it("matches answers to calls by id when the endpoint answers out of order", async function () {
       const endpoint = fakeEndpoint(chainAnswers, (body) => {
         const messages = body as RpcMessage[];
-        return { status: 200, json: [...messages].reverse().map((m) => ({ jsonrpc: "2.0", id: m.id, ...(chainAnswers(m) as object) })) };
+        return {
+          status: 200,
+          json: [...messages].reverse().map((m) => ({ jsonrpc: "2.0", id: m.id, ...(chainAnswers(m) as object) })),
+        };
       });
       const reader = createRpcChainReader("http://rpc.test", { fetch: endpoint.fetch });
       const [chainId, code] = await Promise.all([reader.chainId(), reader.code(CONTRACT)]);
@@ -119,7 +136,11 @@ describe("chain reader (JSON-RPC over fetch)", function () {
     it("sends an identical call once and gives every caller its answer", async function () {
       const endpoint = fakeEndpoint(chainAnswers);
       const reader = createRpcChainReader("http://rpc.test", { fetch: endpoint.fetch });
-      const anchors = await Promise.all([reader.anchorOf(CONTRACT, 1n, ROOT), reader.anchorOf(CONTRACT, 1n, ROOT), reader.chainId()]);
+      const anchors = await Promise.all([
+        reader.anchorOf(CONTRACT, 1n, ROOT),
+        reader.anchorOf(CONTRACT, 1n, ROOT),
+        reader.chainId(),
+      ]);
       expect((endpoint.sent[0]!.body as RpcMessage[]).map((m) => m.method)).to.deep.equal(["eth_call", "eth_chainId"]);
       expect(anchors[0]).to.deep.equal(anchors[1]);
     });
@@ -127,7 +148,11 @@ describe("chain reader (JSON-RPC over fetch)", function () {
     it("keeps an error to the call it answers", async function () {
       const endpoint = fakeEndpoint(chainAnswers);
       const reader = createRpcChainReader("http://rpc.test", { fetch: endpoint.fetch });
-      const results = await Promise.allSettled([reader.chainId(), reader.anchorOf(CONTRACT, 2n, ROOT), reader.code(CONTRACT)]);
+      const results = await Promise.allSettled([
+        reader.chainId(),
+        reader.anchorOf(CONTRACT, 2n, ROOT),
+        reader.code(CONTRACT),
+      ]);
       expect(results.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
       const reason = (results[1] as PromiseRejectedResult).reason as Error;
       expect(reason).to.be.instanceOf(RpcError);
@@ -142,7 +167,9 @@ describe("chain reader (JSON-RPC over fetch)", function () {
       const reader = createRpcChainReader("http://rpc.test", { fetch: endpoint.fetch });
       const results = await Promise.allSettled([reader.chainId(), reader.code(CONTRACT)]);
       expect(results[0]).to.deep.equal({ status: "fulfilled", value: 31337n });
-      expect(((results[1] as PromiseRejectedResult).reason as Error).message).to.equal("http://rpc.test: no answer to eth_getCode in the batch");
+      expect(((results[1] as PromiseRejectedResult).reason as Error).message).to.equal(
+        "http://rpc.test: no answer to eth_getCode in the batch",
+      );
     });
 
     it("splits more calls than maxBatchSize into several batches sent at once", async function () {
@@ -164,7 +191,10 @@ describe("chain reader (JSON-RPC over fetch)", function () {
 
   describe("an endpoint that refuses batches", function () {
     const refusals: Record<string, { status: number; json: unknown }> = {
-      "a JSON-RPC error object": { status: 200, json: { jsonrpc: "2.0", id: null, error: { code: -32600, message: "batch requests are not supported" } } },
+      "a JSON-RPC error object": {
+        status: 200,
+        json: { jsonrpc: "2.0", id: null, error: { code: -32600, message: "batch requests are not supported" } },
+      },
       "an HTTP error": { status: 400, json: { error: "bad request" } },
     };
     for (const [what, refusal] of Object.entries(refusals)) {
@@ -173,7 +203,13 @@ describe("chain reader (JSON-RPC over fetch)", function () {
         const reader = createRpcChainReader("http://rpc.test", { fetch: endpoint.fetch });
         const [chainId, code, anchor, owner] = await readAllAtOnce(reader);
         expect([chainId, code, anchor.leafCount, owner]).to.deep.equal([31337n, "0x6080", 600n, 1n]);
-        expect(endpoint.sent.map((s) => (Array.isArray(s.body) ? "batch" : s.body.method))).to.deep.equal(["batch", "eth_chainId", "eth_getCode", "eth_call", "eth_call"]);
+        expect(endpoint.sent.map((s) => (Array.isArray(s.body) ? "batch" : s.body.method))).to.deep.equal([
+          "batch",
+          "eth_chainId",
+          "eth_getCode",
+          "eth_call",
+          "eth_call",
+        ]);
         endpoint.sent.length = 0;
         await Promise.all([reader.chainId(), reader.code(CONTRACT)]);
         expect(endpoint.sent.map((s) => Array.isArray(s.body))).to.deep.equal([false, false]);
@@ -187,7 +223,10 @@ describe("chain reader (JSON-RPC over fetch)", function () {
       await Promise.all([reader.chainId(), reader.code(CONTRACT)]);
       down = true;
       const results = await Promise.allSettled([reader.chainId(), reader.code(CONTRACT)]);
-      expect(results.map((r) => r.status === "rejected" && (r.reason as Error).message)).to.deep.equal(["http://rpc.test: HTTP 503", "http://rpc.test: HTTP 503"]);
+      expect(results.map((r) => r.status === "rejected" && (r.reason as Error).message)).to.deep.equal([
+        "http://rpc.test: HTTP 503",
+        "http://rpc.test: HTTP 503",
+      ]);
       expect(endpoint.sent).to.have.length(2);
     });
   });
@@ -202,17 +241,25 @@ describe("chain reader (JSON-RPC over fetch)", function () {
     });
 
     it("sends a text/plain request the endpoint refuses with HTTP 415 again as application/json, and keeps to it", async function () {
-      const endpoint = fakeEndpoint(chainAnswers, (_body, type) => (type === "application/json" ? undefined : { status: 415, json: {} }));
+      const endpoint = fakeEndpoint(chainAnswers, (_body, type) =>
+        type === "application/json" ? undefined : { status: 415, json: {} },
+      );
       const reader = createRpcChainReader("http://rpc.test", { fetch: endpoint.fetch, contentType: "text/plain" });
       const [chainId, code] = await Promise.all([reader.chainId(), reader.code(CONTRACT)]);
       expect([chainId, code]).to.deep.equal([31337n, "0x6080"]);
       await reader.chainId();
-      expect(endpoint.sent.map((s) => s.contentType)).to.deep.equal(["text/plain", "application/json", "application/json"]);
+      expect(endpoint.sent.map((s) => s.contentType)).to.deep.equal([
+        "text/plain",
+        "application/json",
+        "application/json",
+      ]);
     });
 
     it("retries a text/plain request that got no answer as application/json, before any answer only", async function () {
       let calls = 0;
-      const endpoint = fakeEndpoint(chainAnswers, (_body, type) => (type === "text/plain" && calls++ === 0 ? new TypeError("Failed to fetch") : undefined));
+      const endpoint = fakeEndpoint(chainAnswers, (_body, type) =>
+        type === "text/plain" && calls++ === 0 ? new TypeError("Failed to fetch") : undefined,
+      );
       const reader = createRpcChainReader("http://rpc.test", { fetch: endpoint.fetch, contentType: "text/plain" });
       expect(await reader.chainId()).to.equal(31337n);
       expect(endpoint.sent.map((s) => s.contentType)).to.deep.equal(["text/plain", "application/json"]);
@@ -246,12 +293,15 @@ describe("chain reader (JSON-RPC over fetch)", function () {
 
     async function fixture() {
       const [admin, brandAdmin, submitter] = await ethers.getSigners();
-      const registry = await new TraceAnchor__factory(admin!).deploy(0, admin!.address);
+      const registry = await new TraceAnchor__factory(admin).deploy(0, admin!.address);
       await registry.grantRole(await registry.REGISTRAR_ROLE(), admin!.address);
       await registry.registerBrand("Acme", brandAdmin!.address, ["9506000"]);
-      await registry.connect(brandAdmin!).setSubmitter(1, submitter!.address, ethers.encodeBytes32String("factory"));
+      await registry.connect(brandAdmin).setSubmitter(1, submitter!.address, ethers.encodeBytes32String("factory"));
       const roots = [ethers.keccak256("0x01"), ethers.keccak256("0x02")];
-      for (const [i, root] of roots.entries()) await registry.connect(submitter!).anchor(1, { root, kind: i + 1, leafCount: 10 + i, contentURI: `${root}.ndjson` });
+      for (const [i, root] of roots.entries())
+        await registry
+          .connect(submitter)
+          .anchor(1, { root, kind: i + 1, leafCount: 10 + i, contentURI: `${root}.ndjson` });
       return { registry, contract: await registry.getAddress(), roots };
     }
 
@@ -282,9 +332,18 @@ describe("chain reader (JSON-RPC over fetch)", function () {
         expect(counted.types).to.deep.equal([contentType]);
         expect(chainId).to.equal((await ethers.provider.getNetwork()).chainId);
         expect(code).to.equal(await ethers.provider.getCode(contract));
-        for (const [anchor, brandId, root] of [[first, 1, roots[0]!], [second, 1, roots[1]!], [missing, 2, roots[0]!]] as const) {
+        for (const [anchor, brandId, root] of [
+          [first, 1, roots[0]!],
+          [second, 1, roots[1]!],
+          [missing, 2, roots[0]!],
+        ] as const) {
           const expected = await registry.anchorOf(brandId, root);
-          expect(anchor).to.deep.equal({ kind: Number(expected.kind), leafCount: expected.leafCount, anchoredAt: expected.anchoredAt, revokedAt: expected.revokedAt });
+          expect(anchor).to.deep.equal({
+            kind: Number(expected.kind),
+            leafCount: expected.leafCount,
+            anchoredAt: expected.anchoredAt,
+            revokedAt: expected.revokedAt,
+          });
         }
         expect(second.kind).to.equal(2);
         expect(missing.anchoredAt).to.equal(0n);
@@ -299,8 +358,8 @@ describe("chain reader (JSON-RPC over fetch)", function () {
       // brandOfGtin reverts on a string that is not a GTIN-14.
       const results = await Promise.allSettled([reader.chainId(), reader.brandOfGtin(contract, "not a gtin")]);
       expect(counted.types).to.have.length(1);
-      expect(results[0]!.status).to.equal("fulfilled");
-      expect(results[1]!.status).to.equal("rejected");
+      expect(results[0].status).to.equal("fulfilled");
+      expect(results[1].status).to.equal("rejected");
       expect((results[1] as PromiseRejectedResult).reason).to.be.instanceOf(RpcError);
     });
   });
