@@ -17,9 +17,9 @@
  *    The browser reads the chain through a counting proxy in front of the demo's RPC, and each app
  *    through a proxy of its own.
  * 3. Debian's chromium (playwright-core, --headless --no-sandbox --disable-gpu), a phone-sized
- *    viewport, CDP network emulation (300 ms latency, 1.6 Mbit/s down, 750 kbit/s up), a new browser
- *    context and a cleared cache for every run (cold first visit); BENCH_PHONE_RUNS runs per mode
- *    (default 7), modes interleaved.
+ *    viewport, CDP network emulation (300 ms latency, 1.6 Mbit/s down, 750 kbit/s up), a browser
+ *    with a new profile for every run (cold first visit); BENCH_PHONE_RUNS runs per mode (default
+ *    7), modes interleaved.
  *
  * Measures, from the start of navigation: when the server's verdict is shown (the frame after the
  * verdict block is parsed) and when #check-result gets its class (the in-browser check finished,
@@ -38,7 +38,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type BrowserContext } from "playwright-core";
 import { buildApp } from "../api/app";
 import { apiConfig, type ApiConfig } from "../api/config";
 import { buildScanScript, type ScriptAsset } from "../api/scan-page/bundle";
@@ -75,6 +75,7 @@ interface RpcCounts {
 }
 
 interface RunResult {
+  readonly browser: string;
   readonly verdictShownMs: number;
   readonly verifiedMs: number;
   readonly rpc: {
@@ -335,10 +336,32 @@ interface Marks {
   text?: string;
 }
 
-async function visit(browser: Browser, url: string, rpc: Awaited<ReturnType<typeof countingRpc>>): Promise<RunResult> {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+/**
+ * A browser with a new profile of its own: an empty cache, no connections, nothing learned. Not an
+ * incognito context (browser.newContext): Chromium ignores <link rel="preconnect"> in those.
+ */
+async function freshBrowser(profile: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+  });
+}
+
+async function visit(url: string, rpc: Awaited<ReturnType<typeof countingRpc>>): Promise<RunResult> {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "trace-bench-phone-profile-"));
+  const context = await freshBrowser(profile);
   try {
-    const page = await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     const cdp = await context.newCDPSession(page);
@@ -369,7 +392,9 @@ async function visit(browser: Browser, url: string, rpc: Awaited<ReturnType<type
     if (marks.result !== "ok" || marks.verdict !== "genuine")
       throw new Error(`the page did not verify the genuine item: ${marks.result} ${marks.verdict}: ${marks.text}`);
     if (errors.length > 0) throw new Error(`the page threw: ${errors.join("; ")}`);
+    const version = (await cdp.send("Browser.getVersion")).product;
     return {
+      browser: version,
       verdictShownMs: marks.verdictShown ?? Number.NaN,
       verifiedMs: marks.verified ?? Number.NaN,
       rpc: {
@@ -390,6 +415,7 @@ async function visit(browser: Browser, url: string, rpc: Awaited<ReturnType<type
     };
   } finally {
     await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
   }
 }
 
@@ -414,6 +440,7 @@ function summarise(runs: readonly RunResult[]) {
     preflights: pick((r) => r.rpc.preflights),
     calls: pick((r) => r.rpc.calls),
     contentTypes: [...new Set(runs.map((r) => r.rpc.contentTypes))].join("; "),
+    browser: [...new Set(runs.map((r) => r.browser))].join(", "),
     bytes: Object.fromEntries(types.map((t) => [t, median(runs.map((r) => r.bytes[t] ?? 0))])) as Record<
       string,
       number
@@ -438,29 +465,14 @@ async function main(): Promise<void> {
   const config = apiConfig({ port: 0, rateLimit: 0, scans: false, browserRpcUrl: rpc.url });
   const single = await buildScanScript({ rpc: "single" });
   const servers = new Map<ModeName, Server>();
-  let browser: Browser | undefined;
-  let browserVersion = "";
   const results = new Map<ModeName, RunResult[]>(MODES.map((m) => [m, []]));
   try {
     for (const mode of MODES) servers.set(mode, await serve(mode, db, config, single));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    browserVersion = browser.version();
     // One visit per mode first, not counted: the servers' first requests warm their caches.
-    for (const mode of MODES) await visit(browser, `${servers.get(mode)!.base}${demo.genuinePath}`, rpc);
+    for (const mode of MODES) await visit(`${servers.get(mode)!.base}${demo.genuinePath}`, rpc);
     for (let run = 0; run < RUNS; run++) {
       for (const mode of MODES) {
-        const result = await visit(browser, `${servers.get(mode)!.base}${demo.genuinePath}`, rpc);
+        const result = await visit(`${servers.get(mode)!.base}${demo.genuinePath}`, rpc);
         results.get(mode)!.push(result);
         console.log(
           `${mode} #${run + 1}: verdict ${s(result.verdictShownMs)}, verified ${s(result.verifiedMs)}, ${result.rpc.requests} RPC requests (${result.rpc.preflights} preflights, ${result.rpc.calls} calls), ${JSON.stringify(result.bytes)}`,
@@ -468,7 +480,6 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await browser?.close();
     for (const server of servers.values()) await server.close();
     db.close();
     await rpc.close();
@@ -509,7 +520,7 @@ async function main(): Promise<void> {
     "## Scan page on a phone network (`npm run bench:phone`)",
     "",
     `The demo's genuine item (\`${demo.genuinePath}\`: identity record and five trace events in three trace batches), first visit with a cold cache, ${RUNS} runs per mode, medians (max).`,
-    `Chromium ${browserVersion} headless, 390×844 viewport, CDP network emulation: ${NETWORK.latency} ms latency, ${(NETWORK.downloadThroughput * 8) / 1e6} Mbit/s down, ${(NETWORK.uploadThroughput * 8) / 1e3} kbit/s up; no CPU throttling; ${SETUP_RTTS === 0 ? "no connection setup cost (CDP's emulation adds its latency per request, not per connection)" : `each new connection waits ${SETUP_RTTS} round trips (${SETUP_MS} ms) before its first request, as TCP and TLS handshakes would`}.`,
+    `${[...new Set(summaries.map((x) => x.browser))].join(", ")} (Debian's chromium, headless, a new profile per run), 390×844 viewport, CDP network emulation: ${NETWORK.latency} ms latency, ${(NETWORK.downloadThroughput * 8) / 1e6} Mbit/s down, ${(NETWORK.uploadThroughput * 8) / 1e3} kbit/s up; no CPU throttling; ${SETUP_RTTS === 0 ? "no connection setup cost (CDP's emulation adds its latency per request, not per connection)" : `each new connection waits ${SETUP_RTTS} round trips (${SETUP_MS} ms) before its first request, as TCP and TLS handshakes would`}.`,
     "The demo's chain runs in a child process (`traceanchor start`); the API in the bench process over its mirror; the browser reads the chain through a counting proxy.",
     "",
     ...MODES.map((m) => `- **${m}**: ${MODE_LABELS[m]}`),
