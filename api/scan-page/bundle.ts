@@ -48,7 +48,8 @@ export function builtScanScript(): ScriptAsset | undefined {
   return built;
 }
 
-const browserKeccak: Plugin = {
+/** esbuild plugin: the browser has no WebAssembly Keccak backend; core's keccak falls back to @noble/hashes. */
+export const browserKeccak: Plugin = {
   name: "browser-keccak",
   setup(b) {
     b.onResolve({ filter: /keccak-wasm(\.js|\.ts)?$/ }, () => ({ path: "keccak-wasm", namespace: "browser-stub" }));

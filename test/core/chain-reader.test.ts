@@ -1,4 +1,8 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { expect } from "chai";
+import { chromium } from "playwright-core";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { TraceAnchor__factory } from "../../typechain-types";
@@ -9,9 +13,12 @@ import {
   RpcError,
   type RpcReaderOptions,
 } from "../../core/chain-reader";
+import { browserKeccak } from "../../api/scan-page/bundle";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
 
 type Fetch = NonNullable<RpcReaderOptions["fetch"]>;
+
+const CHROMIUM = "/usr/bin/chromium";
 
 interface RpcMessage {
   id: number;
@@ -361,6 +368,79 @@ describe("chain reader (JSON-RPC over fetch)", function () {
       expect(results[0].status).to.equal("fulfilled");
       expect(results[1].status).to.equal("rejected");
       expect((results[1] as PromiseRejectedResult).reason).to.be.instanceOf(RpcError);
+    });
+
+    it("from a page on another origin: one request, CORS-simple (no preflight), as the scan page sends it", async function () {
+      this.timeout(60_000);
+      const { registry, contract, roots } = await loadFixture(fixture);
+      const esbuild = await import("esbuild");
+      const built = await esbuild.build({
+        stdin: {
+          contents: `import { createRpcChainReader } from "./chain-reader";
+            window.readAll = async (url, contract, root) => {
+              const reader = createRpcChainReader(url);
+              const [chainId, code, anchor, owner] = await Promise.all([reader.chainId(), reader.code(contract), reader.anchorOf(contract, 1n, root), reader.brandOfGtin(contract, "09506000134352")]);
+              return { chainId: String(chainId), code, leafCount: String(anchor.leafCount), owner: String(owner) };
+            };`,
+          resolveDir: path.join(__dirname, "..", "..", "core"),
+          loader: "js",
+        },
+        bundle: true,
+        format: "iife",
+        platform: "browser",
+        write: false,
+        plugins: [browserKeccak],
+      });
+      const script = built.outputFiles[0]?.text ?? "";
+      const seen: string[] = [];
+      // Counts what reaches the RPC origin, preflights included, and passes it on to Hardhat's server.
+      const front = http.createServer((req, res) => {
+        seen.push(`${req.method} ${String(req.headers["content-type"] ?? "")}`);
+        const upstream = http.request(rpc.url, { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        req.pipe(upstream);
+      });
+      const page = http.createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(`<!doctype html><html><body><script>${script}</script></body></html>`);
+      });
+      const listen = (server: http.Server) =>
+        new Promise<string>((resolve) =>
+          server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+        );
+      const [rpcOrigin, pageOrigin] = [await listen(front), await listen(page)];
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--headless", "--no-sandbox", "--disable-gpu"],
+      });
+      try {
+        const tab = await browser.newPage();
+        await tab.goto(pageOrigin);
+        const read = await tab.evaluate(
+          ([url, address, root]) =>
+            (
+              window as unknown as {
+                readAll(u: string, c: string, r: string): Promise<Record<string, string>>;
+              }
+            ).readAll(url, address, root),
+          [rpcOrigin, contract, roots[0]!] as const,
+        );
+        expect(seen).to.deep.equal(["POST text/plain"]);
+        expect(read).to.deep.equal({
+          chainId: String((await ethers.provider.getNetwork()).chainId),
+          code: await ethers.provider.getCode(contract),
+          leafCount: String((await registry.anchorOf(1, roots[0]!)).leafCount),
+          owner: "1",
+        });
+      } finally {
+        await browser.close();
+        front.closeAllConnections();
+        page.closeAllConnections();
+        front.close();
+        page.close();
+      }
     });
   });
 });
