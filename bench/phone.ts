@@ -60,8 +60,8 @@ const ROOT = path.resolve(__dirname, "..");
 type ModeName = "before" | "after" | "head" | "preconnect";
 
 const MODE_LABELS: Record<ModeName, string> = {
-  before: "before: uncompressed, one application/json request per chain read",
-  after: "after: compressed, hashed script, batched text/plain reads",
+  before: "uncompressed, one application/json request per chain read (the page as it was)",
+  after: "compressed, hashed script, batched text/plain reads (the app as it is)",
   head: "after + script tag in <head> (defer)",
   preconnect: "after + <link rel=preconnect> to the RPC origin",
 };
