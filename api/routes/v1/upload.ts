@@ -14,6 +14,7 @@ import { BatchParams, UploadResult, errorResponses } from "../../schemas";
 import { Type } from "@sinclair/typebox";
 import type { RouteOptions } from "../options";
 
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
 const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, config, acceptUpload }) => {
   // The body is handed over as a stream, whatever its type; nothing buffers it.
   app.removeAllContentTypeParsers();
