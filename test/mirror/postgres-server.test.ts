@@ -45,7 +45,7 @@ describe("PostgreSQL test server", function () {
       const [row] = await query<{ one: number }>(cluster.url, "SELECT 1 AS one");
       expect(row?.one).to.equal(1);
     } finally {
-      await cluster.stop();
+      cluster.stop();
     }
   });
 });
