@@ -31,14 +31,6 @@ export default defineConfig(
     },
   },
   {
-    // chai's property assertions (`expect(x).to.be.true`, `.to.exist`, `.to.be.empty`) are expressions
-    // whose getters assert; they are the idiomatic chai style, not unused expressions. Tests only.
-    files: ["test/**/*.ts"],
-    rules: {
-      "@typescript-eslint/no-unused-expressions": "off",
-    },
-  },
-  {
     // The plain JavaScript: bin/*.js and scripts/build-stamp.js (CommonJS, run by node as they are) and
     // this file. No tsconfig covers them, so no type-aware rules.
     files: ["**/*.js", "**/*.cjs", "**/*.mjs"],
@@ -51,8 +43,7 @@ export default defineConfig(
   {
     files: ["**/*.js", "**/*.cjs"],
     languageOptions: {
-      // commonjs gives require, module and exports; the rest of the Node globals
-      // these scripts use are listed here.
+      // commonjs gives require, module and exports; the other Node globals these scripts use are listed.
       sourceType: "commonjs",
       globals: { __dirname: "readonly", __filename: "readonly", process: "readonly", console: "readonly" },
     },
