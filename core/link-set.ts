@@ -34,7 +34,7 @@ const LINK_STRUCT: TypedField[] = [
   { name: "mediaType", type: "string" },
 ];
 
-export const LINK_SET_TYPES: Record<string, TypedField[]> = { LinkSet: LINK_SET_STRUCT, Link: LINK_STRUCT };
+export const LINK_SET_TYPES = { LinkSet: LINK_SET_STRUCT, Link: LINK_STRUCT };
 
 export interface LinkSetDomain {
   readonly name: string;
