@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { expect } from "chai";
-import { AbiCoder, Wallet, keccak256, recoverAddress, toUtf8Bytes, type TypedDataDomain } from "ethers";
+import { AbiCoder, TypedDataEncoder, Wallet, keccak256, recoverAddress, toUtf8Bytes, type TypedDataDomain } from "ethers";
 import { ValidationError } from "../../core/errors";
 import {
   LINK_SET_TYPES,
@@ -181,6 +183,27 @@ describe("core/link-set", function () {
     it("accepts a 200-character title and the same type in two languages", function () {
       expect(fieldOf(() => parseLinkSet(withLink({ title: "t".repeat(200) })))).to.equal("no error");
       expect(fieldOf(() => parseLinkSet({ ...message, links: [link(), link({ hreflang: "fr" })] }))).to.equal("no error");
+    });
+  });
+
+  describe("docs/links.md worked example", function () {
+    const doc = readFileSync(path.resolve(__dirname, "../../docs/links.md"), "utf8");
+    const example: LinkSetMessage = {
+      brandId: "1",
+      gtin: "09506000134352",
+      issuedAt: 1_767_225_600,
+      links: [
+        { linkType: "gs1:pip", href: "https://sunrise.example/formula", title: "Sunrise infant formula", hreflang: "en", mediaType: "text/html" },
+        { linkType: "gs1:instructions", href: "https://sunrise.example/prepare.pdf", title: "How to prepare", hreflang: "", mediaType: "application/pdf" },
+      ],
+    };
+
+    it("shows the type string, message, digest and signature our code computes", async function () {
+      expect(doc).to.include(TypedDataEncoder.from(LINK_SET_TYPES).encodeType("LinkSet"));
+      expect(doc).to.include(JSON.stringify(example));
+      expect(doc).to.include(`Digest: \`${linkSetDigest(domain, example)}\``);
+      expect(doc).to.include(`Signature: \`${await brandAdmin.signTypedData(domain as TypedDataDomain, LINK_SET_TYPES, example)}\``);
+      expect(doc).to.include(brandAdmin.address);
     });
   });
 });
