@@ -88,7 +88,13 @@ export function brandLinkSetOf(stored: StoredLinkSet): BrandLinkSet {
 interface Entry {
   readonly stored: StoredLinkSet;
   readonly brand: BrandLinkSet;
+  /** Length of the stored message JSON. */
+  readonly size: number;
 }
+
+/** Sets in the memo: most are a few hundred bytes; a large one is read from the file each time. */
+const MEMO_ENTRIES = 20_000;
+const MEMO_MAX_SET_CHARS = 8 * 1024;
 
 export function createLinkSetRepository(db: Database): LinkSetRepository {
   applyLinkSetSchema(db);
@@ -102,18 +108,24 @@ export function createLinkSetRepository(db: Database): LinkSetRepository {
   };
   const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
   // The resolver asks on every scan; another process's commit to the file empties the memo, this
-  // one's own writes update it.
-  const memo = versionedCache<string, Entry | undefined>(
-    mirrorVersion(() => dataVersion.get() ?? 0),
-    100_000,
-  );
+  // one's own writes update it. `null`: known to have no set; "large": read from the file each time.
+  const memo = versionedCache<string, Entry | null | "large">(mirrorVersion(() => dataVersion.get() ?? 0), MEMO_ENTRIES);
   const read = (gtin: string): Entry | undefined => {
     const row = statements.get.get(gtin);
     if (row === undefined) return undefined;
     const stored = toStored(row);
-    return { stored, brand: brandLinkSetOf(stored) };
+    return { stored, brand: brandLinkSetOf(stored), size: row.message.length };
   };
-  const entry = (gtin: string): Entry | undefined => memo.get(gtin, () => read(gtin));
+  const remember = (gtin: string, found: Entry | undefined): void =>
+    memo.set(gtin, found === undefined ? null : found.size <= MEMO_MAX_SET_CHARS ? found : "large");
+  const entry = (gtin: string): Entry | undefined => {
+    const hit = memo.peek(gtin);
+    if (hit === null) return undefined;
+    if (hit !== undefined && hit !== "large") return hit;
+    const found = read(gtin);
+    if (hit === undefined) remember(gtin, found);
+    return found;
+  };
 
   // IMMEDIATE: the read of the stored issuedAt and the write are one step even with another writer.
   const put = db.transaction((set: StoredLinkSet): PutResult => {
@@ -130,7 +142,7 @@ export function createLinkSetRepository(db: Database): LinkSetRepository {
     put(set) {
       const result = put.immediate(set);
       // Read back after the commit, so the memo holds exactly what the file holds.
-      memo.set(set.message.gtin, read(set.message.gtin));
+      remember(set.message.gtin, read(set.message.gtin));
       return result;
     },
   };

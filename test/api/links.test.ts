@@ -230,6 +230,16 @@ describe("api: /v1/links", function () {
     });
   });
 
+  describe("OpenAPI", function () {
+    it("documents both routes with their body and refusal schemas", async function () {
+      const doc = json<{ paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>> }>(await t.app.inject({ url: "/docs/json" }));
+      const route = doc.paths["/v1/links/{gtin}"];
+      expect(route).to.have.keys("get", "put");
+      expect(route?.put?.requestBody).to.not.equal(undefined);
+      expect(route?.put?.responses).to.include.keys("200", "400", "403", "409");
+    });
+  });
+
   describe("without a links file", function () {
     it("answers 503 to both routes", async function () {
       const bare = await buildTestApp(fixture);
@@ -294,6 +304,28 @@ describe("api: brand link sets the resolver serves", function () {
     } finally {
       linksDb.close();
       mirrorDb.close();
+    }
+  });
+
+  it("serves a large set (not memoised) and then the smaller one that replaces it", async function () {
+    const db = new Database(":memory:");
+    try {
+      const repo = createLinkSetRepository(db);
+      const keep = async (message: LinkSetMessage) =>
+        repo.put({ chainId: "31337", contract: CONTRACT, message, signature: await sign(ACME_ADMIN, message), signer: ACME_ADMIN.address.toLowerCase(), acceptedAt: 1 });
+      const languages = ["en", "fr", "de", "es", "it", "nl", "pt", "pl", "sv", "da", "fi", "cs", "ro", "hu", "el", "bg", "sk", "sl", "hr", "lt"];
+      const large = acmeSet({ issuedAt: secondsAgo(100), links: languages.map((hreflang) => pip({ hreflang, href: `https://acme.example/${hreflang}/${"p".repeat(600)}` })) });
+      expect(JSON.stringify(large).length).to.be.above(8 * 1024);
+      expect((await keep(large)).ok).to.equal(true);
+      expect(repo.linkSetOf(GTIN)?.links).to.have.length(languages.length);
+      expect(repo.get(GTIN)?.message).to.deep.equal(large);
+      const small = acmeSet({ issuedAt: secondsAgo(50), links: [pip()] });
+      expect((await keep(small)).ok).to.equal(true);
+      expect(repo.linkSetOf(GTIN)?.links).to.have.length(1);
+      expect((await keep(large)).ok).to.equal(false);
+      expect(repo.get(GTIN)?.message).to.deep.equal(small);
+    } finally {
+      db.close();
     }
   });
 
