@@ -3,7 +3,7 @@
  * server instance with the options it relies on. Nothing here reads the environment or opens files:
  * `server.ts` (and the CLI's `serve`) do, and tests pass a temp SQLite.
  *
- *   buildApp({ db, scansDb?, config, log?, indexerStatus?, acceptUpload?, renderHtml? }): Promise<FastifyInstance>
+ *   buildApp({ db, scansDb?, linksDb?, config, log?, indexerStatus?, acceptUpload?, renderHtml? }): Promise<FastifyInstance>
  */
 import Fastify, { LogController, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
@@ -12,17 +12,21 @@ import type { Database } from "better-sqlite3";
 import type { Logger } from "pino";
 import type { ApiConfig } from "./config";
 import type { ItemDoc } from "./documents";
+import { currentLinkSets } from "./brand-links";
+import { NO_BRAND_LINKS, type BrandLinkSource } from "./link-source";
 import { createMirror } from "./mirror";
 import docs from "./plugins/docs";
 import errors from "./plugins/errors";
 import metrics from "./plugins/metrics";
 import security from "./plugins/security";
 import { createScansRepository } from "./repositories/scans";
+import { createLinkSetRepository } from "./repositories/link-sets";
 import digitalLinkRoutes from "./routes/digital-link";
 import healthRoutes from "./routes/health";
 import type { IndexerHealth, RouteOptions } from "./routes/options";
 import batchRoutes from "./routes/v1/batches";
 import brandRoutes from "./routes/v1/brands";
+import linkRoutes from "./routes/v1/links";
 import proofRoutes from "./routes/v1/proofs";
 import uploadRoutes from "./routes/v1/upload";
 import type { AcceptUpload } from "./upload";
@@ -34,6 +38,8 @@ export interface AppDeps {
   readonly db: Database;
   /** A separate writable SQLite file for scan counts; scans are off without it or with `config.scans` false. */
   readonly scansDb?: Database;
+  /** A separate writable SQLite file for brands' signed link sets; /v1/links answers 503 without it. */
+  readonly linksDb?: Database;
   readonly config: ApiConfig;
   /** A pino logger; none when absent. Request logs carry method, route and status, never addresses. */
   readonly log?: Logger;
@@ -58,7 +64,9 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
       ? createScansRepository(deps.scansDb, { onWriteError: (message) => app.log.error({ err: message }, "scan counts not written yet; retrying") })
       : undefined;
   if (scans !== undefined) app.addHook("onClose", async () => scans.close());
-  const options: RouteOptions = {
+  const linkSets = deps.linksDb === undefined ? undefined : createLinkSetRepository(deps.linksDb);
+  // `& links`: until RouteOptions (routes/options.ts) declares `links?: BrandLinkSource` itself.
+  const options: RouteOptions & { readonly links?: BrandLinkSource } = {
     mirror,
     config,
     scans,
@@ -69,6 +77,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
     ...(deps.renderHtml === undefined ? { renderUnknownHtml: renderUnknownPage } : {}),
     acceptUpload: deps.acceptUpload,
     indexerStatus: deps.indexerStatus,
+    links: linkSets === undefined ? NO_BRAND_LINKS : currentLinkSets(linkSets, mirror),
   };
 
   await app.register(errors);
@@ -85,6 +94,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
   await app.register(brandRoutes, options);
   await app.register(batchRoutes, options);
   await app.register(uploadRoutes, options);
+  await app.register(linkRoutes, { mirror, linkSets });
   if (options.renderHtml !== undefined) await app.register(scanAssets);
 };
 

@@ -3,6 +3,7 @@
  * into SQLite and ingests batch contents; `serve` does the same in-process and serves the API over
  * it (`--no-index` serves an existing database). SIGINT/SIGTERM stop everything cleanly.
  */
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FetchRequest, JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
@@ -12,6 +13,7 @@ import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
 import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
 import { apiConfig, parseApiEnv } from "../../api/config";
+import { parseLinksEnv } from "../../api/links-config";
 import { createIngestUpload } from "../../api/upload";
 import { openScansDb, startServer, type RunningServer } from "../../api/server";
 import { confirmationsFor, type Config } from "../lib/config";
@@ -109,13 +111,16 @@ export async function runService(config: Config, env: Readonly<Record<string, st
       dbPath: config.db,
       contentDir: config.contentDir,
     });
+    const links = parseLinksEnv(env);
     const readonlyDb = openDatabase(config.db, { readonly: true });
     const scansDb = api.scans ? openScansDb(api.scansDbPath) : undefined;
+    const linksDb = openScansDb(links.dbPath === ":memory:" ? links.dbPath : path.resolve(config.cwd, links.dbPath));
     const status = indexer;
     server = await startServer({
       config: api,
       db: readonlyDb,
       ...(scansDb ? { scansDb } : {}),
+      linksDb,
       log,
       handleSignals: false,
       acceptUpload: createIngestUpload({ db, contentDir: config.contentDir }),
@@ -130,7 +135,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     });
     out.note(`API listening on ${server.url} (docs: ${server.url}/docs)`);
     const close = server.close.bind(server);
-    server = { url: server.url, close: async () => { await close(); readonlyDb.close(); scansDb?.close(); } };
+    server = { url: server.url, close: async () => { await close(); readonlyDb.close(); scansDb?.close(); linksDb.close(); } };
   }
   options.onReady?.(server ? { url: server.url } : {});
 

@@ -137,6 +137,7 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
       TRACE_DB: io.env.TRACE_DB ?? path.join(dataDir, "trace.db"),
       TRACE_CONTENT_DIR: io.env.TRACE_CONTENT_DIR ?? path.join(dataDir, "content"),
       TRACE_SCANS_DB: io.env.TRACE_SCANS_DB ?? path.join(dataDir, "scans.db"),
+      TRACE_LINKS_DB: io.env.TRACE_LINKS_DB ?? path.join(dataDir, "links.db"),
     };
     if (embedded) {
       out.note("starting the local chain (Hardhat node)…");
