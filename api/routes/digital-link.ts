@@ -251,7 +251,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
     method: ["GET", "HEAD"],
     url: "/01/*",
     schema: { hide: true, response: errorResponses(400) },
-    handler: async (request: FastifyRequest) => {
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      for (const name in RESOLVER_CORS) reply.header(name, RESOLVER_CORS[name]);
       throw malformed(request.url);
     },
   });

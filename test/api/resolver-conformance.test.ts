@@ -119,7 +119,7 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
   });
 
   describe("SHALL support HTTP Over TLS (HTTPS)", function () {
-    // TLS ends at the proxy in front of the API (docs/operations.md); what the API controls is that
+    // TLS ends at the proxy in front of the API (docs/resolver.md); what the API controls is that
     // every URL it hands out is on the configured https public URL.
     it("hands out only https URLs of its public base: anchors, links, Link headers, redirects, resolverRoot", async function () {
       expect(PUBLIC_URL.startsWith("https://")).to.equal(true);
@@ -167,6 +167,7 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
         expect(res.headers["access-control-allow-origin"], url).to.equal("*");
       }
       expect(String((await get(SERIAL, origin)).headers["access-control-expose-headers"])).to.include("Link");
+      expect(String((await get(`${SERIAL}/foo`, origin)).headers["access-control-allow-methods"])).to.include("OPTIONS");
     });
   });
 
