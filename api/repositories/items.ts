@@ -86,8 +86,6 @@ type LotDb = [string, number, string, number, Buffer, string];
 type CountDb = [string, string, number, number];
 /** Raw rows: [record_hash, record]. */
 type RecordDb = [Buffer, string];
-/** Counted (GTIN, batch, lot) rows read per GTIN: a cap far above any real product's batches × lots. */
-const MAX_COUNT_ROWS = 100_000;
 
 const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.root AND r.leaf_index = k.leaf_index";
 
@@ -121,7 +119,8 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
       )
       .raw(),
     counts: db
-      .prepare<[string, number], CountDb>(`SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ? LIMIT ${MAX_COUNT_ROWS}`)
+      // Uncapped: a count must not stop short. One row per batch and lot of the GTIN.
+      .prepare<[string, number], CountDb>("SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ?")
       .raw(),
     lotCounts: db
       .prepare<[string, number, string], CountDb>(`SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ? AND lot = ?`)
