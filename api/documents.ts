@@ -445,7 +445,7 @@ function classDocument(
   if (hit !== undefined && hit.cursor === cursor) return hit.doc;
 
   const { mirror, config } = ctx;
-  const level: CodeLevel = key.lot === undefined ? "product" : "lot";
+  const level = levelOf(key);
   const prefixOwner = owner === undefined ? null : String(owner.brandId);
   const ownerBrand = owner?.brandId;
 
