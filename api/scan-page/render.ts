@@ -276,7 +276,7 @@ function renderClassMain(doc: ScanDocument, level: "lot" | "product", options: P
       })
     : [];
   const counts = typeof product.items === "number" && typeof product.lots === "number" ? `${plural(product.items, "item", "items")} in ${plural(product.lots, "lot", "lots")} anchored (the server's count)` : undefined;
-  const facts = [["Brand", doc.brand?.name], ["GTIN", doc.item.gtin], ["Lot", level === "lot" ? doc.item.lot : null], ...attributes, ["Registered", counts]]
+  const facts = [["Brand", doc.brand?.name], ["GTIN", doc.item.gtin], ["Lot", level === "lot" ? doc.item.lot : null], ...attributes]
     .filter((f): f is [string, string] => typeof f[1] === "string" && f[1] !== "")
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
     .join("");
@@ -286,7 +286,7 @@ function renderClassMain(doc: ScanDocument, level: "lot" | "product", options: P
       ? ""
       : `<section class="recalled-lots"><h2>Recalled lots</h2><p class="small">As the server lists them.</p><ul>${recalledLots.map((l) => `<li>Lot ${escapeHtml(l)}</li>`).join("")}</ul></section>`;
   return `${recall}<header><p class="brand">${escapeHtml(doc.brand?.name ?? "No registered brand")}</p><h1>${escapeHtml(name)}</h1></header>
-${verdictBlock(doc)}${badge(doc, level)}<section><h2>${level === "lot" ? "Lot" : "Product"}</h2><dl>${facts}</dl></section>${recalls}
+${verdictBlock(doc)}${badge(doc, level)}<section><h2>${level === "lot" ? "Lot" : "Product"}</h2><dl>${facts}</dl>${counts ? `<p class="counts">${escapeHtml(counts)}.</p>` : ""}</section>${recalls}
 ${timeline(doc, level, options.bundleBase)}`;
 }
 
