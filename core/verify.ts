@@ -301,30 +301,26 @@ const anchorKey = (a: OnChainAnchor): string => `kind ${a.kind}, ${a.leafCount} 
 const isoOfSeconds = (seconds: bigint): string =>
   seconds <= 8_640_000_000_000n ? new Date(Number(seconds) * 1000).toISOString() : `${seconds} (unix seconds)`;
 
-export async function verifyDocument(doc: unknown, options: VerifyOptions): Promise<VerifyReport> {
-  const steps: VerifyStep[] = [];
-  const step = (s: VerifyStep): void => void steps.push(s);
-  const threshold = options.scanThreshold ?? DEFAULT_SCAN_THRESHOLD;
+type Step = (s: VerifyStep) => void;
 
-  let parsed: Parsed;
-  try {
-    parsed = parseDocument(doc);
-  } catch (error) {
-    step({ check: "document", subject: "document", status: "fail", detail: message(error) });
-    return { verdict: "not-verified", level: "serial", onChain: false, records: 0, serverVerdict: null, agreesWithServer: null, facts: null, revokedAt: null, steps };
-  }
+/** Hashes, proofs and item binding; returns what each bound event names relative to the code. */
+function checkRecords(parsed: Parsed, subjects: readonly Subject[], step: Step): Map<Subject, EventLevel> {
   const { level, item } = parsed;
-  const subjects = [...(parsed.identity ? [parsed.identity] : []), ...parsed.events];
   const itemLot = lotOf(parsed);
   const eventLevels = new Map<Subject, EventLevel>();
-
   for (const subject of subjects) {
     const { record } = subject;
     if ("error" in record) {
       step({ check: "record-hash", subject: subject.name, status: "fail", detail: `not a v1 record: ${record.error}` });
       continue;
     }
-    const computed = recordHash(record);
+    let computed: string;
+    try {
+      computed = recordHash(record);
+    } catch (error) {
+      step({ check: "record-hash", subject: subject.name, status: "fail", detail: `record cannot be hashed: ${message(error)}` });
+      continue;
+    }
     const hashOk = sameHex(computed, subject.recordHash);
     step({ check: "record-hash", subject: subject.name, status: hashOk ? "pass" : "fail", detail: hashOk ? computed : `record hashes to ${computed}, document says ${subject.recordHash}` });
     let proofOk: boolean;
@@ -352,141 +348,169 @@ export async function verifyDocument(doc: unknown, options: VerifyOptions): Prom
     }
     step({ check: "item-binding", subject: subject.name, status: problem ? "fail" : "pass", detail: problem ?? BINDING_PASS[level] });
   }
+  return eventLevels;
+}
 
-  const identityRecord = parsed.identity === undefined ? undefined : recordOf(parsed.identity);
-  const gtin = item?.gtin ?? (identityRecord?.kind === "identity" ? identityRecord.item.gtin : undefined);
-  const chains = options.chains;
-  const onChain = chains.length > 0;
-  let prefixOwner: string | null | undefined;
-  const anchorsRead = new Map<Subject, OnChainAnchor>();
+interface ChainFacts {
+  /** Brand id holding the GTIN's prefix, null for none; undefined when it could not be read. */
+  readonly prefixOwner: string | null | undefined;
+  /** The anchor of each record whose anchor matched the document. */
+  readonly anchors: ReadonlyMap<Subject, OnChainAnchor>;
+}
 
-  if (onChain) {
-    const claimedChains = new Set(subjects.map((s) => s.anchor.chainId));
-    const claimedContracts = new Set(subjects.map((s) => s.anchor.contract.toLowerCase()));
-    const trusted = options.trustedContract?.toLowerCase();
-    const registry = trusted ?? (claimedContracts.size === 1 ? [...claimedContracts][0] : undefined);
+/**
+ * Reads the chain through every reader, all reads issued before the first await: the chain id, the
+ * contract's code, each distinct anchor, the prefix owner of `gtin`. Reports a step for each.
+ */
+async function readChain(subjects: readonly Subject[], gtin: string | undefined, anchoring: string | undefined, options: VerifyOptions, step: Step): Promise<ChainFacts> {
+  const { chains } = options;
+  const claimedChains = new Set(subjects.map((s) => s.anchor.chainId));
+  const claimedContracts = new Set(subjects.map((s) => s.anchor.contract.toLowerCase()));
+  const trusted = options.trustedContract?.toLowerCase();
+  const registry = trusted ?? (claimedContracts.size === 1 ? [...claimedContracts][0] : undefined);
 
-    // Every read starts here, before the first await.
-    const chainIds = readAll(chains, (c) => c.chainId());
-    const codes = registry === undefined ? undefined : readAll(chains, (c) => c.code(registry));
-    const anchorReads = new Map<string, Promise<Read<OnChainAnchor>[]>>();
-    const keyOf = (s: Subject): string => `${s.anchor.brandId}/${s.root.toLowerCase()}`;
-    if (registry !== undefined) {
-      for (const subject of subjects) {
-        const key = keyOf(subject);
-        if (!anchorReads.has(key)) anchorReads.set(key, readAll(chains, (c) => c.anchorOf(registry, subject.anchor.brandId, subject.root)));
-      }
-    }
-    const owners = registry === undefined || gtin === undefined ? undefined : readAll(chains, (c) => c.brandOfGtin(registry, gtin));
-    const [chainIdResults, codeResults, ownerResults] = await Promise.all([chainIds, codes, owners]);
-    const anchorResults = new Map<string, Read<OnChainAnchor>[]>();
-    for (const [key, read] of anchorReads) anchorResults.set(key, await read);
-
-    const claimedChain = claimedChains.size === 1 ? [...claimedChains][0] : undefined;
-    if (claimedChains.size > 1) step({ check: "chain", subject: "document", status: "fail", detail: `the anchors name ${claimedChains.size} chains: ${[...claimedChains].join(", ")}` });
-    const agreedChain = agreed(chainIdResults, (v) => v.toString());
-    for (const r of chainIdResults) {
-      const got = r.value?.toString();
-      const ok = got !== undefined && (claimedChain === undefined ? "value" in agreedChain : got === claimedChain);
-      const detail = r.error ?? (claimedChain === undefined ? `chain ${got} (the document names none${ok ? "" : "; the RPCs disagree"})` : `chain ${got} (document: ${claimedChain})`);
-      step({ check: "chain", subject: r.chain.name, status: ok ? "pass" : "fail", detail });
-    }
-
-    if (claimedContracts.size > 1) {
-      step({ check: "contract", subject: "document", status: "fail", detail: `the anchors name ${claimedContracts.size} contracts` });
-    } else if (trusted !== undefined && claimedContracts.size === 1 && !claimedContracts.has(trusted)) {
-      step({ check: "contract", subject: [...claimedContracts][0]!, status: "fail", detail: `not the trusted TraceAnchor ${options.trustedContract}` });
-    }
-    if (registry === undefined || codeResults === undefined) {
-      if (claimedContracts.size <= 1) step({ check: "contract", subject: "document", status: "fail", detail: "no contract to read: the document names none and no trusted contract was given" });
-    } else {
-      const problems = codeResults.filter((r) => r.value === undefined || r.value === "0x" || r.value === "");
-      step({
-        check: "contract",
-        subject: registry,
-        status: problems.length === 0 ? "pass" : "fail",
-        detail:
-          problems.length > 0
-            ? problems.map((r) => `${r.chain.name}: ${r.error ?? "no contract at this address"}`).join("; ")
-            : trusted !== undefined
-              ? "the trusted TraceAnchor"
-              : "a contract (address taken from the document: pass --contract to pin it)",
-      });
-    }
-
+  // Every read starts here, before the first await.
+  const chainIds = readAll(chains, (c) => c.chainId());
+  const codes = registry === undefined ? undefined : readAll(chains, (c) => c.code(registry));
+  const anchorReads = new Map<string, Promise<Read<OnChainAnchor>[]>>();
+  const keyOf = (s: Subject): string => `${s.anchor.brandId}/${s.root.toLowerCase()}`;
+  if (registry !== undefined) {
     for (const subject of subjects) {
-      const results = anchorResults.get(keyOf(subject));
-      if (results === undefined) continue;
-      const answer = agreed(results, anchorKey);
-      if (chains.length > 1) {
-        step({ check: "rpc-agreement", subject: subject.name, status: "value" in answer ? "pass" : "fail", detail: "value" in answer ? `${results.length} RPCs agree` : answer.problem });
-      }
-      if (!("value" in answer)) {
-        if (chains.length === 1) step({ check: "anchor", subject: subject.name, status: "fail", detail: answer.problem });
-        continue;
-      }
-      const onchain = answer.value;
-      const { anchor, root } = subject;
-      const problems: string[] = [];
-      if (onchain.anchoredAt === 0n) problems.push(`brand ${anchor.brandId} never anchored root ${root}`);
-      else {
-        const kind = kindOfCode(onchain.kind);
-        if (onchain.kind !== KIND_CODE[anchor.kind]) problems.push(`kind on chain ${kind ?? onchain.kind}, document says ${anchor.kind}`);
-        if (onchain.leafCount !== BigInt(anchor.leafCount)) problems.push(`leafCount on chain ${onchain.leafCount}, document says ${anchor.leafCount}`);
-      }
-      step({ check: "anchor", subject: subject.name, status: problems.length ? "fail" : "pass", detail: problems.join("; ") || `anchored by brand ${anchor.brandId}, ${anchor.leafCount} records, at ${isoOfSeconds(onchain.anchoredAt)}` });
-      if (problems.length) continue;
-      anchorsRead.set(subject, onchain);
-      const revoked = onchain.revokedAt !== 0n;
-      const claim = anchor.revoked === undefined || anchor.revoked === revoked ? "" : ` (the document says ${anchor.revoked ? "revoked" : "not revoked"})`;
-      step({ check: "revocation", subject: subject.name, status: "pass", detail: `${revoked ? `revoked on ${isoOfSeconds(onchain.revokedAt)}` : "not revoked"}${claim}` });
-    }
-
-    if (ownerResults !== undefined && gtin !== undefined) {
-      const answer = agreed(ownerResults, (v) => v.toString());
-      if (chains.length > 1) {
-        step({ check: "rpc-agreement", subject: "prefix owner", status: "value" in answer ? "pass" : "fail", detail: "value" in answer ? `${ownerResults.length} RPCs agree` : answer.problem });
-      }
-      if ("value" in answer) {
-        prefixOwner = answer.value === 0n ? null : answer.value.toString();
-        const anchoring = parsed.identity?.anchor.brandId.toString();
-        const detail =
-          prefixOwner === null
-            ? `no brand holds the company prefix of ${gtin}`
-            : anchoring === undefined || anchoring === prefixOwner
-              ? `brand ${prefixOwner} holds the company prefix of ${gtin}`
-              : `the company prefix of ${gtin} belongs to brand ${prefixOwner}, not ${anchoring}`;
-        step({ check: "prefix-owner", subject: "prefix owner", status: "pass", detail });
-      } else if (chains.length === 1) {
-        step({ check: "prefix-owner", subject: "prefix owner", status: "fail", detail: answer.problem });
-      }
+      const key = keyOf(subject);
+      if (!anchorReads.has(key)) anchorReads.set(key, readAll(chains, (c) => c.anchorOf(registry, subject.anchor.brandId, subject.root)));
     }
   }
+  const owners = registry === undefined || gtin === undefined ? undefined : readAll(chains, (c) => c.brandOfGtin(registry, gtin));
+  const [chainIdResults, codeResults, ownerResults] = await Promise.all([chainIds, codes, owners]);
+  const anchorResults = new Map<string, Read<OnChainAnchor>[]>();
+  for (const [key, read] of anchorReads) anchorResults.set(key, await read);
 
-  const failed = steps.some((s) => s.status === "fail");
+  const claimedChain = claimedChains.size === 1 ? [...claimedChains][0] : undefined;
+  if (claimedChains.size > 1) step({ check: "chain", subject: "document", status: "fail", detail: `the anchors name ${claimedChains.size} chains: ${[...claimedChains].join(", ")}` });
+  const agreedChain = agreed(chainIdResults, (v) => v.toString());
+  for (const r of chainIdResults) {
+    const got = r.value?.toString();
+    const ok = got !== undefined && (claimedChain === undefined ? "value" in agreedChain : got === claimedChain);
+    const detail = r.error ?? (claimedChain === undefined ? `chain ${got} (the document names none${ok ? "" : "; the RPCs disagree"})` : `chain ${got} (document: ${claimedChain})`);
+    step({ check: "chain", subject: r.chain.name, status: ok ? "pass" : "fail", detail });
+  }
+
+  if (claimedContracts.size > 1) {
+    step({ check: "contract", subject: "document", status: "fail", detail: `the anchors name ${claimedContracts.size} contracts` });
+  } else if (trusted !== undefined && claimedContracts.size === 1 && !claimedContracts.has(trusted)) {
+    step({ check: "contract", subject: [...claimedContracts][0]!, status: "fail", detail: `not the trusted TraceAnchor ${options.trustedContract}` });
+  }
+  if (registry === undefined || codeResults === undefined) {
+    if (claimedContracts.size <= 1) step({ check: "contract", subject: "document", status: "fail", detail: "no contract to read: the document names none and no trusted contract was given" });
+  } else {
+    const problems = codeResults.filter((r) => r.value === undefined || r.value === "0x" || r.value === "");
+    step({
+      check: "contract",
+      subject: registry,
+      status: problems.length === 0 ? "pass" : "fail",
+      detail:
+        problems.length > 0
+          ? problems.map((r) => `${r.chain.name}: ${r.error ?? "no contract at this address"}`).join("; ")
+          : trusted !== undefined
+            ? "the trusted TraceAnchor"
+            : "a contract (address taken from the document: pass --contract to pin it)",
+    });
+  }
+
+  const anchors = new Map<Subject, OnChainAnchor>();
+  for (const subject of subjects) {
+    const results = anchorResults.get(keyOf(subject));
+    if (results === undefined) continue;
+    const answer = agreed(results, anchorKey);
+    if (chains.length > 1) {
+      step({ check: "rpc-agreement", subject: subject.name, status: "value" in answer ? "pass" : "fail", detail: "value" in answer ? `${results.length} RPCs agree` : answer.problem });
+    }
+    if (!("value" in answer)) {
+      if (chains.length === 1) step({ check: "anchor", subject: subject.name, status: "fail", detail: answer.problem });
+      continue;
+    }
+    const onchain = answer.value;
+    const { anchor, root } = subject;
+    const problems: string[] = [];
+    if (onchain.anchoredAt === 0n) problems.push(`brand ${anchor.brandId} never anchored root ${root}`);
+    else {
+      if (onchain.kind !== KIND_CODE[anchor.kind]) problems.push(`kind on chain ${kindOfCode(onchain.kind) ?? onchain.kind}, document says ${anchor.kind}`);
+      if (onchain.leafCount !== BigInt(anchor.leafCount)) problems.push(`leafCount on chain ${onchain.leafCount}, document says ${anchor.leafCount}`);
+    }
+    step({ check: "anchor", subject: subject.name, status: problems.length ? "fail" : "pass", detail: problems.join("; ") || `anchored by brand ${anchor.brandId}, ${anchor.leafCount} records, at ${isoOfSeconds(onchain.anchoredAt)}` });
+    if (problems.length) continue;
+    anchors.set(subject, onchain);
+    const revoked = onchain.revokedAt !== 0n;
+    const claim = anchor.revoked === undefined || anchor.revoked === revoked ? "" : ` (the document says ${anchor.revoked ? "revoked" : "not revoked"})`;
+    step({ check: "revocation", subject: subject.name, status: "pass", detail: `${revoked ? `revoked on ${isoOfSeconds(onchain.revokedAt)}` : "not revoked"}${claim}` });
+  }
+
+  let prefixOwner: string | null | undefined;
+  if (ownerResults !== undefined && gtin !== undefined) {
+    const answer = agreed(ownerResults, (v) => v.toString());
+    if (chains.length > 1) {
+      step({ check: "rpc-agreement", subject: "prefix owner", status: "value" in answer ? "pass" : "fail", detail: "value" in answer ? `${ownerResults.length} RPCs agree` : answer.problem });
+    }
+    if ("value" in answer) {
+      const owner = answer.value === 0n ? null : answer.value.toString();
+      prefixOwner = owner;
+      const detail =
+        owner === null
+          ? `no brand holds the company prefix of ${gtin}`
+          : anchoring === undefined || anchoring === owner
+            ? `brand ${owner} holds the company prefix of ${gtin}`
+            : `the company prefix of ${gtin} belongs to brand ${owner}, not ${anchoring}`;
+      step({ check: "prefix-owner", subject: "prefix owner", status: "pass", detail });
+    } else if (chains.length === 1) {
+      step({ check: "prefix-owner", subject: "prefix owner", status: "fail", detail: answer.problem });
+    }
+  }
+  return { prefixOwner, anchors };
+}
+
+export async function verifyDocument(doc: unknown, options: VerifyOptions): Promise<VerifyReport> {
+  const steps: VerifyStep[] = [];
+  const step: Step = (s) => void steps.push(s);
+
+  let parsed: Parsed;
+  try {
+    parsed = parseDocument(doc);
+  } catch (error) {
+    step({ check: "document", subject: "document", status: "fail", detail: message(error) });
+    return { verdict: "not-verified", level: "serial", onChain: false, records: 0, serverVerdict: null, agreesWithServer: null, facts: null, revokedAt: null, steps };
+  }
+  const { level, item, identity } = parsed;
+  const subjects = [...(identity ? [identity] : []), ...parsed.events];
+  const eventLevels = checkRecords(parsed, subjects, step);
+
+  const identityRecord = identity === undefined ? undefined : recordOf(identity);
+  const gtin = item?.gtin ?? (identityRecord?.kind === "identity" ? identityRecord.item.gtin : undefined);
+  const onChain = options.chains.length > 0;
+  const chain = onChain ? await readChain(subjects, gtin, identity?.anchor.brandId.toString(), options, step) : undefined;
+
   const base = { level, onChain, records: subjects.length, serverVerdict: parsed.serverVerdict, steps };
-  if (failed) return { ...base, verdict: "not-verified", agreesWithServer: null, facts: null, revokedAt: null };
+  if (steps.some((s) => s.status === "fail")) return { ...base, verdict: "not-verified", agreesWithServer: null, facts: null, revokedAt: null };
 
-  // On chain: what was read. Offline: the document's own claims, reported as unverified (onChain false).
-  const revokedOf = (s: Subject): boolean => (onChain ? anchorsRead.get(s)?.revokedAt !== 0n : s.anchor.revoked === true);
-  const identity = parsed.identity;
+  // On chain: what was read. Offline: the document's own claims, reported as such (onChain false).
+  const revokedOf = (s: Subject): boolean => (chain ? chain.anchors.get(s)?.revokedAt !== 0n : s.anchor.revoked === true);
   const recalls: RecallFact[] = [];
   for (const event of parsed.events) {
     const record = recordOf(event);
-    const eventLevelOf = eventLevels.get(event);
-    if (record?.kind !== "trace" || eventLevelOf === undefined || !isRecallDisposition(record.event.disposition)) continue;
-    recalls.push({ level: eventLevelOf, brandId: event.anchor.brandId.toString(), revoked: revokedOf(event) });
+    const named = eventLevels.get(event);
+    if (record?.kind !== "trace" || named === undefined || !isRecallDisposition(record.event.disposition)) continue;
+    recalls.push({ level: named, brandId: event.anchor.brandId.toString(), revoked: revokedOf(event) });
   }
-  const offlineOwner = parsed.brandClaim !== undefined ? parsed.brandClaim : (identity?.anchor.brandId.toString() ?? null);
+  // A proof bundle claims no prefix owner: offline, its own brand stands in.
+  const claimedOwner = parsed.brandClaim !== undefined ? parsed.brandClaim : (identity?.anchor.brandId.toString() ?? null);
   const facts: VerdictFacts = {
     level,
-    prefixOwner: onChain ? (prefixOwner ?? null) : offlineOwner,
+    prefixOwner: chain ? (chain.prefixOwner ?? null) : claimedOwner,
     identity: identity === undefined ? null : { brandId: identity.anchor.brandId.toString(), revoked: revokedOf(identity) },
     recalls,
-    ...(level === "serial" ? { scans: { count: parsed.scanCount, threshold } } : {}),
+    ...(level === "serial" ? { scans: { count: parsed.scanCount, threshold: options.scanThreshold ?? DEFAULT_SCAN_THRESHOLD } } : {}),
   };
   const verdict = decideVerdict(facts);
-  const identityAnchor = identity === undefined ? undefined : anchorsRead.get(identity);
+  const identityAnchor = identity === undefined ? undefined : chain?.anchors.get(identity);
   return {
     ...base,
     verdict,
