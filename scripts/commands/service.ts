@@ -55,6 +55,9 @@ async function ingestLoop(db: Db, config: Config, log: Logger, stopped: () => bo
 export async function runService(config: Config, env: Readonly<Record<string, string | undefined>>, options: ServiceOptions, out: Output): Promise<void> {
   // A bad API variable fails here, before anything is opened or indexed.
   const apiEnv = options.serve ? parseApiEnv(env as NodeJS.ProcessEnv) : undefined;
+  if (apiEnv !== undefined && apiEnv.browserRpcUrls.length === 0) {
+    out.note("warning: TRACE_BROWSER_RPC_URLS is not set: phones will check hashes and proofs only, not the chain (anchors, revocations, prefix owners); the scan page says so");
+  }
   const log = pino({ level: env.TRACE_LOG_LEVEL ?? "info" });
   const request = new FetchRequest(config.rpcUrl);
   request.timeout = 30_000;
@@ -111,11 +114,6 @@ export async function runService(config: Config, env: Readonly<Record<string, st
       dbPath: config.db,
       contentDir: config.contentDir,
     });
-    if (api.browserRpcUrls.length === 0) {
-      out.note(
-        "warning: TRACE_BROWSER_RPC_URLS is not set: phones will check hashes and proofs only, not the chain (anchors, revocations, prefix owners); the scan page says so",
-      );
-    }
     const readonlyDb = openDatabase(config.db, { readonly: true });
     const scansDb = api.scans ? openScansDb(api.scansDbPath) : undefined;
     const status = indexer;
