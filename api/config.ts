@@ -125,12 +125,12 @@ export function parseApiEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     maxUploadBytes: integer(value("TRACE_MAX_UPLOAD_BYTES"), "TRACE_MAX_UPLOAD_BYTES", 1, Number.MAX_SAFE_INTEGER) ?? API_DEFAULTS.maxUploadBytes,
     treeCacheBytes: cacheMb === undefined ? API_DEFAULTS.treeCacheBytes : cacheMb * 2 ** 20,
     logLevel: logLevel as LogLevel,
-    browserRpcUrls: browserRpcUrls(value("TRACE_BROWSER_RPC_URLS"), value("TRACE_BROWSER_RPC_URL")),
+    browserRpcUrls: parseBrowserRpcUrls(value("TRACE_BROWSER_RPC_URLS"), value("TRACE_BROWSER_RPC_URL")),
   });
 }
 
 /** TRACE_BROWSER_RPC_URLS (a comma-separated list) and the older TRACE_BROWSER_RPC_URL, each URL once. */
-function browserRpcUrls(list: string | undefined, single: string | undefined): string[] {
+function parseBrowserRpcUrls(list: string | undefined, single: string | undefined): string[] {
   const urls = (list ?? "")
     .split(",")
     .map((u) => u.trim())

@@ -54,7 +54,7 @@ async function ingestLoop(db: Db, config: Config, log: Logger, stopped: () => bo
 
 export async function runService(config: Config, env: Readonly<Record<string, string | undefined>>, options: ServiceOptions, out: Output): Promise<void> {
   // A bad API variable fails here, before anything is opened or indexed.
-  const apiEnv = options.serve ? parseApiEnv(env as NodeJS.ProcessEnv) : undefined;
+  const apiEnv = options.serve ? parseApiEnv(env) : undefined;
   if (apiEnv !== undefined && apiEnv.browserRpcUrls.length === 0) {
     out.note("warning: TRACE_BROWSER_RPC_URLS is not set: phones will check hashes and proofs only, not the chain (anchors, revocations, prefix owners); the scan page says so");
   }

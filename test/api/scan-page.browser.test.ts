@@ -66,10 +66,10 @@ function epcis(): string {
  */
 interface Proxy {
   readonly base: string;
-  /** Serves `html` at `path`. */
-  page(path: string, html: string): void;
-  /** Rewrites the API's response at `path`. */
-  tamper(path: string, rewrite: (html: string) => string): void;
+  /** Serves `html` at `route`. */
+  page(route: string, html: string): void;
+  /** Rewrites the API's response at `route`. */
+  tamper(route: string, rewrite: (html: string) => string): void;
   close(): Promise<void>;
 }
 
@@ -170,21 +170,21 @@ describe("scan page in a browser", function () {
     return page;
   }
 
-  /** Opens the API's page at `path` and waits for the in-browser check; `tamper` rewrites the HTML on its way. */
-  async function open(path: string, width: number, tamper?: (html: string) => string): Promise<Page> {
-    if (tamper) proxy.tamper(path, tamper);
+  /** Opens the API's page at `route` and waits for the in-browser check; `tamper` rewrites the HTML on its way. */
+  async function open(route: string, width: number, tamper?: (html: string) => string): Promise<Page> {
+    if (tamper) proxy.tamper(route, tamper);
     const page = await newPage(width);
-    await page.goto(`${tamper ? proxy.base : base}${path}`, { waitUntil: "load" });
+    await page.goto(`${tamper ? proxy.base : base}${route}`, { waitUntil: "load" });
     await page.waitForSelector("#check-result[data-state]", { timeout: 30_000 });
     return page;
   }
 
   /** Serves `doc` as the API would render it, with the API's script, and opens it. */
   async function openDocument(name: string, doc: ScanDocument): Promise<Page> {
-    const path = `/test-documents/${name}`;
-    proxy.page(path, renderScanPage(doc, { scriptUrl: SCAN_SCRIPT_PATH, bundleBase: "/v1/proofs", rpcUrls: [rpc.url], contract: system.contract }));
+    const route = `/test-documents/${name}`;
+    proxy.page(route, renderScanPage(doc, { scriptUrl: SCAN_SCRIPT_PATH, bundleBase: "/v1/proofs", rpcUrls: [rpc.url], contract: system.contract }));
     const page = await newPage(360);
-    await page.goto(`${proxy.base}${path}`, { waitUntil: "load" });
+    await page.goto(`${proxy.base}${route}`, { waitUntil: "load" });
     await page.waitForSelector("#check-result[data-state]", { timeout: 30_000 });
     return page;
   }

@@ -74,19 +74,25 @@ describe("verifier", function () {
   });
 
   async function fixture() {
-    const [admin, brandAdmin, submitter, otherAdmin] = await ethers.getSigners();
-    const registry = await new TraceAnchor__factory(admin!).deploy(0, admin!.address);
-    await registry.grantRole(await registry.REGISTRAR_ROLE(), admin!.address);
-    await registry.registerBrand("Acme", brandAdmin!.address, ["9506000"]);
-    await registry.registerBrand("Copycat", otherAdmin!.address, []);
-    await registry.connect(brandAdmin!).setSubmitter(1, submitter!.address, ethers.encodeBytes32String("factory"));
-    await registry.connect(otherAdmin!).setSubmitter(2, submitter!.address, ethers.encodeBytes32String("factory"));
+    const signers = await ethers.getSigners();
+    const account = (i: number) => {
+      const found = signers[i];
+      if (found === undefined) throw new Error(`Hardhat has no account ${i}`);
+      return found;
+    };
+    const [admin, brandAdmin, submitter, otherAdmin] = [account(0), account(1), account(2), account(3)];
+    const registry = await new TraceAnchor__factory(admin).deploy(0, admin.address);
+    await registry.grantRole(await registry.REGISTRAR_ROLE(), admin.address);
+    await registry.registerBrand("Acme", brandAdmin.address, ["9506000"]);
+    await registry.registerBrand("Copycat", otherAdmin.address, []);
+    await registry.connect(brandAdmin).setSubmitter(1, submitter.address, ethers.encodeBytes32String("factory"));
+    await registry.connect(otherAdmin).setSubmitter(2, submitter.address, ethers.encodeBytes32String("factory"));
     const identity = await build(dir, "identity", CSV);
     const trace = await build(dir, "trace", JSON.stringify(epcisDocument([itemEvent("SN1"), lotEvent("L42", { disposition: "in_progress" })], "2026-11-01T08:00:00Z")));
     const contract = await registry.getAddress();
     const chainId = (await ethers.provider.getNetwork()).chainId.toString();
     const anchorAs = async (brandId: number, batch: Batch, kind: "identity" | "trace"): Promise<AnchorRef> => {
-      const tx = await registry.connect(submitter!).anchor(brandId, { root: batch.root, kind: KIND_CODE[kind], leafCount: batch.leafCount, contentURI: `${batch.root}.ndjson` });
+      const tx = await registry.connect(submitter).anchor(brandId, { root: batch.root, kind: KIND_CODE[kind], leafCount: batch.leafCount, contentURI: `${batch.root}.ndjson` });
       const receipt = (await tx.wait())!;
       const block = (await ethers.provider.getBlock(receipt.blockNumber))!;
       return { chainId, contract, brandId: String(brandId), kind, leafCount: batch.leafCount, txHash: receipt.hash as `0x${string}`, blockNumber: receipt.blockNumber, logIndex: receipt.logs[0]!.index, blockTime: new Date(block.timestamp * 1000).toISOString() };
@@ -107,8 +113,8 @@ describe("verifier", function () {
       return list.map((_, i) => part(batch, i, anchor));
     };
     const revoke = async (brandId: number, root: string): Promise<void> => {
-      const signer = brandId === 1 ? brandAdmin! : otherAdmin!;
-      await (await registry.connect(signer).revoke(brandId, root, "withdrawn")).wait();
+      const brandSigner = brandId === 1 ? brandAdmin : otherAdmin;
+      await (await registry.connect(brandSigner).revoke(brandId, root, "withdrawn")).wait();
     };
     const doc = {
       verdict: "genuine",
@@ -242,9 +248,12 @@ describe("verifier", function () {
 
     it("infers the level of a document older than levels from its item", async function () {
       const { doc, classDoc, contract } = await loadFixture(fixture);
-      const { level: _serial, ...old } = doc;
+      const old: Partial<typeof doc> = { ...doc };
+      delete old.level;
       expect(await verifyDocument(old, { chains: chains(), trustedContract: contract })).to.include({ level: "serial", verdict: "genuine" });
-      const { level: _lot, product: _product, ...oldLot } = classDoc("lot");
+      const oldLot: Partial<ReturnType<typeof classDoc>> = classDoc("lot");
+      delete oldLot.level;
+      delete oldLot.product;
       expect(await verifyDocument(oldLot, { chains: chains(), trustedContract: contract })).to.include({ level: "lot", verdict: "registered" });
     });
   });
@@ -395,7 +404,7 @@ describe("verifier", function () {
     it("needs every RPC to agree: one lying about an anchor makes the result not-verified", async function () {
       const { doc, contract } = await loadFixture(fixture);
       const honest = createRpcChainReader(rpc.url);
-      const liar: ChainReader = { ...honest, name: "liar", anchorOf: async () => ({ kind: 1, leafCount: 3n, anchoredAt: 1n, revokedAt: 0n }) };
+      const liar: ChainReader = { ...honest, name: "liar", anchorOf: () => Promise.resolve({ kind: 1, leafCount: 3n, anchoredAt: 1n, revokedAt: 0n }) };
       const report = await verifyDocument(doc, { chains: [honest, liar], trustedContract: contract });
       expect(report.verdict).to.equal("not-verified");
       expect(failures(report)[0]).to.include({ check: "rpc-agreement", subject: "identity" });
@@ -406,7 +415,7 @@ describe("verifier", function () {
     it("needs every RPC to agree on the prefix owner", async function () {
       const { doc, contract } = await loadFixture(fixture);
       const honest = createRpcChainReader(rpc.url);
-      const liar: ChainReader = { ...honest, name: "liar", brandOfGtin: async () => 2n };
+      const liar: ChainReader = { ...honest, name: "liar", brandOfGtin: () => Promise.resolve(2n) };
       const report = await verifyDocument(doc, { chains: [honest, liar], trustedContract: contract });
       expect(report.verdict).to.equal("not-verified");
       expect(failures(report)).to.have.length(1);
