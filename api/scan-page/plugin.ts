@@ -10,19 +10,25 @@ import { renderScanPage, type ScanDocument } from "./render";
 export const SCAN_SCRIPT_PATH = "/assets/scan.js";
 
 export interface ScanPageOptions {
-  /** JSON-RPC URL browsers may read the chain through (TRACE_BROWSER_RPC_URL); none: proofs only. */
-  readonly rpcUrl: string | null;
+  /** JSON-RPC URLs browsers read the chain through, all of them (TRACE_BROWSER_RPC_URLS); none: hashes and proofs only. */
+  readonly rpcUrls?: readonly string[];
+  /** @deprecated one URL (api/app.ts passes `config.browserRpcUrl` until it passes `rpcUrls`); ignored when `rpcUrls` is given. */
+  readonly rpcUrl?: string | null;
+  /** TRACE_SCAN_THRESHOLD, so the phone decides "suspicious" as the server does (default: the verifier's, 50). */
+  readonly scanThreshold?: number;
   /** The contract the page vouches for: the mirror's. */
   readonly contract: () => string | undefined;
 }
 
 export function scanPageRenderer(options: ScanPageOptions): (doc: ItemDoc) => string {
+  const rpcUrls = options.rpcUrls ?? (options.rpcUrl ? [options.rpcUrl] : []);
   return (doc) => {
     const contract = options.contract();
     return renderScanPage(doc as unknown as ScanDocument, {
       scriptUrl: SCAN_SCRIPT_PATH,
       bundleBase: "/v1/proofs",
-      ...(options.rpcUrl ? { rpcUrl: options.rpcUrl } : {}),
+      rpcUrls,
+      ...(options.scanThreshold === undefined ? {} : { scanThreshold: options.scanThreshold }),
       ...(contract ? { contract } : {}),
     });
   };

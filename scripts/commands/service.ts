@@ -55,6 +55,11 @@ async function ingestLoop(db: Db, config: Config, log: Logger, stopped: () => bo
 }
 
 export async function runService(config: Config, env: Readonly<Record<string, string | undefined>>, options: ServiceOptions, out: Output): Promise<void> {
+  // A bad API variable fails here, before anything is opened or indexed.
+  const apiEnv = options.serve ? parseApiEnv(env) : undefined;
+  if (apiEnv !== undefined && apiEnv.browserRpcUrls.length === 0) {
+    out.note("warning: TRACE_BROWSER_RPC_URLS is not set: phones will check hashes and proofs only, not the chain (anchors, revocations, prefix owners); the scan page says so");
+  }
   const log = pino({ level: env.TRACE_LOG_LEVEL ?? "info" });
   const request = new FetchRequest(config.rpcUrl);
   request.timeout = 30_000;
@@ -100,9 +105,9 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   }
 
   let server: RunningServer | undefined;
-  if (options.serve) {
+  if (apiEnv !== undefined) {
     // Links in documents follow the address actually served unless TRACE_PUBLIC_URL says otherwise.
-    const { publicUrl, ...fromEnv } = parseApiEnv(env as NodeJS.ProcessEnv);
+    const { publicUrl, ...fromEnv } = apiEnv;
     const api = apiConfig({
       ...fromEnv,
       ...(env.TRACE_PUBLIC_URL ? { publicUrl } : {}),

@@ -146,7 +146,8 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
         ...env,
         TRACE_RPC_URL: chain.url,
         TRACE_PRIVATE_KEY: io.env.TRACE_PRIVATE_KEY ?? devAccount(OPERATOR).privateKey,
-        TRACE_BROWSER_RPC_URL: io.env.TRACE_BROWSER_RPC_URL ?? chain.url,
+        // Phones read the demo's own chain unless told otherwise (either variable).
+        ...(io.env.TRACE_BROWSER_RPC_URLS || io.env.TRACE_BROWSER_RPC_URL ? {} : { TRACE_BROWSER_RPC_URLS: chain.url }),
       };
     }
     // Ctrl-C during setup must stop the chain too.
