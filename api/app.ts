@@ -40,6 +40,8 @@ export interface AppDeps {
   readonly scansDb?: Database;
   /** A separate writable SQLite file for brands' signed link sets; /v1/links answers 503 without it. */
   readonly linksDb?: Database;
+  /** Where the resolver gets brands' link sets; default: the link-set store over `linksDb`, none without it. */
+  readonly links?: BrandLinkSource;
   readonly config: ApiConfig;
   /** A pino logger; none when absent. Request logs carry method, route and status, never addresses. */
   readonly log?: Logger;
@@ -65,25 +67,28 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
       : undefined;
   if (scans !== undefined) app.addHook("onClose", async () => scans.close());
   const linkSets = deps.linksDb === undefined ? undefined : createLinkSetRepository(deps.linksDb);
-  // `& links`: until RouteOptions (routes/options.ts) declares `links?: BrandLinkSource` itself.
-  const options: RouteOptions & { readonly links?: BrandLinkSource } = {
+  const options: RouteOptions = {
     mirror,
     config,
     scans,
     renderHtml:
       deps.renderHtml === null
         ? undefined
-        : (deps.renderHtml ?? scanPageRenderer({ rpcUrl: config.browserRpcUrl, contract: () => mirror.cursor.get()?.contract })),
+        : (deps.renderHtml ?? scanPageRenderer({
+            rpcUrls: config.browserRpcUrls,
+            scanThreshold: config.scanThreshold,
+            contract: () => mirror.cursor.get()?.contract,
+          })),
     ...(deps.renderHtml === undefined ? { renderUnknownHtml: renderUnknownPage } : {}),
     acceptUpload: deps.acceptUpload,
     indexerStatus: deps.indexerStatus,
-    links: linkSets === undefined ? NO_BRAND_LINKS : currentLinkSets(linkSets, mirror),
+    links: deps.links ?? (linkSets === undefined ? NO_BRAND_LINKS : currentLinkSets(linkSets, mirror)),
   };
 
   await app.register(errors);
   await app.register(security, {
     rateLimit: config.rateLimit,
-    connectSources: config.browserRpcUrl === null ? [] : [new URL(config.browserRpcUrl).origin],
+    connectSources: [...new Set(config.browserRpcUrls.map((url) => new URL(url).origin))],
   });
   await app.register(metrics, { mirror, indexerStatus: deps.indexerStatus, processMetrics: deps.processMetrics ?? true });
   await app.register(docs, { publicUrl: config.publicUrl });

@@ -46,11 +46,6 @@ export interface ApiConfig {
   readonly logLevel: LogLevel;
   /** JSON-RPC URLs the scan page's script reads the chain through (all must agree); empty: it checks hashes and proofs only. */
   readonly browserRpcUrls: readonly string[];
-  /**
-   * The first of `browserRpcUrls`, or null. Derived: set `browserRpcUrls`.
-   * @deprecated for callers that pass one URL on (api/app.ts until it passes the list).
-   */
-  readonly browserRpcUrl: string | null;
 }
 
 export class ApiConfigError extends Error {
@@ -77,22 +72,18 @@ export const API_DEFAULTS: Omit<ApiConfig, "publicUrl"> = {
   treeCacheBytes: 512 * 2 ** 20,
   logLevel: "info",
   browserRpcUrls: [],
-  browserRpcUrl: null,
 };
 
 /** A complete config from defaults and overrides, validated like the environment. */
 export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
   const merged = { ...API_DEFAULTS, ...overrides };
   const publicUrl = overrides.publicUrl ?? `http://${merged.host.includes(":") ? `[${merged.host}]` : merged.host}:${merged.port}`;
-  // A caller still setting the one-URL field gets it as the list.
-  const rpcUrls = overrides.browserRpcUrls ?? (overrides.browserRpcUrl ? [overrides.browserRpcUrl] : API_DEFAULTS.browserRpcUrls);
-  const browserRpcUrls = Object.freeze(rpcUrls.map((url) => rpcUrl("TRACE_BROWSER_RPC_URLS", url)));
+  const browserRpcUrls = Object.freeze(merged.browserRpcUrls.map((url) => rpcUrl("TRACE_BROWSER_RPC_URLS", url)));
   const config: ApiConfig = {
     ...merged,
     publicUrl: httpBase("TRACE_PUBLIC_URL", publicUrl),
     explorerUrl: merged.explorerUrl === null ? null : httpBase("TRACE_EXPLORER_URL", merged.explorerUrl),
     browserRpcUrls,
-    browserRpcUrl: browserRpcUrls[0] ?? null,
   };
   return Object.freeze(config);
 }

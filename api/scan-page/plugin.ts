@@ -11,9 +11,7 @@ export const SCAN_SCRIPT_PATH = "/assets/scan.js";
 
 export interface ScanPageOptions {
   /** JSON-RPC URLs browsers read the chain through, all of them (TRACE_BROWSER_RPC_URLS); none: hashes and proofs only. */
-  readonly rpcUrls?: readonly string[];
-  /** @deprecated one URL (api/app.ts passes `config.browserRpcUrl` until it passes `rpcUrls`); ignored when `rpcUrls` is given. */
-  readonly rpcUrl?: string | null;
+  readonly rpcUrls: readonly string[];
   /** TRACE_SCAN_THRESHOLD, so the phone decides "suspicious" as the server does (default: the verifier's, 50). */
   readonly scanThreshold?: number;
   /** The contract the page vouches for: the mirror's. */
@@ -21,7 +19,7 @@ export interface ScanPageOptions {
 }
 
 export function scanPageRenderer(options: ScanPageOptions): (doc: ItemDoc) => string {
-  const rpcUrls = options.rpcUrls ?? (options.rpcUrl ? [options.rpcUrl] : []);
+  const { rpcUrls } = options;
   return (doc) => {
     const contract = options.contract();
     return renderScanPage(doc as unknown as ScanDocument, {

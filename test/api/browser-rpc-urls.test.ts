@@ -3,13 +3,12 @@ import { ApiConfigError, apiConfig, parseApiEnv } from "../../api/config";
 
 describe("browser RPC URLs in the API config", function () {
   it("are none by default", function () {
-    expect(parseApiEnv({})).to.deep.include({ browserRpcUrls: [], browserRpcUrl: null });
+    expect(parseApiEnv({})).to.deep.include({ browserRpcUrls: [] });
   });
 
   it("read TRACE_BROWSER_RPC_URLS as a comma-separated list, and the older TRACE_BROWSER_RPC_URL into it, each once", function () {
     const config = parseApiEnv({ TRACE_BROWSER_RPC_URLS: " https://a.example/rpc/ , http://127.0.0.1:8545,", TRACE_BROWSER_RPC_URL: "http://127.0.0.1:8545" });
     expect(config.browserRpcUrls).to.deep.equal(["https://a.example/rpc", "http://127.0.0.1:8545"]);
-    expect(config.browserRpcUrl).to.equal("https://a.example/rpc");
     expect(Object.isFrozen(config.browserRpcUrls)).to.equal(true);
     expect(parseApiEnv({ TRACE_BROWSER_RPC_URL: "https://b.example" }).browserRpcUrls).to.deep.equal(["https://b.example"]);
   });
@@ -24,10 +23,5 @@ describe("browser RPC URLs in the API config", function () {
       expect(() => parseApiEnv({ [name]: value }), value).to.throw(ApiConfigError, new RegExp(`^${name}: `));
     }
     expect(() => apiConfig({ browserRpcUrls: ["javascript:alert(1)"] })).to.throw(ApiConfigError, /TRACE_BROWSER_RPC_URLS/);
-  });
-
-  it("keep the one-URL field of callers not moved to the list", function () {
-    expect(apiConfig({ browserRpcUrl: "https://a.example" })).to.deep.include({ browserRpcUrls: ["https://a.example"], browserRpcUrl: "https://a.example" });
-    expect(apiConfig({ browserRpcUrls: ["https://b.example", "https://c.example"] }).browserRpcUrl).to.equal("https://b.example");
   });
 });

@@ -181,9 +181,15 @@ describe("api: item route fast path", function () {
       expect(securityHeaders(rpc)).to.deep.equal(theirs);
       await scratch.close();
     }
-    const app = await buildTestApp(suite.fixture, { config: { browserRpcUrl: "https://rpc.example.org:8545/path" } });
+    const rpcUrls = ["https://rpc.example.org:8545/path", "https://other.example/rpc"];
+    const app = await buildTestApp(suite.fixture, { config: { browserRpcUrls: rpcUrls, scanThreshold: 7 } });
     const res = await app.app.inject({ url: `/01/${GTIN}/21/SER1` });
-    expect(res.headers["content-security-policy"]).to.include("connect-src 'self' https://rpc.example.org:8545");
+    expect(res.headers["content-security-policy"]).to.include("connect-src 'self' https://rpc.example.org:8545 https://other.example");
+    // The scan page hands the phone every RPC URL (it reads them all and needs them to agree) and the server's threshold.
+    const page = await app.app.inject({ url: `/01/${GTIN}/21/SER1`, headers: { accept: "text/html" } });
+    const config = /<script type="application\/json" id="scan-config">([^<]*)<\/script>/.exec(page.body);
+    expect(config, "scan-config in the page").to.not.equal(null);
+    expect(JSON.parse(config?.[1] ?? "{}")).to.deep.include({ rpcUrls, scanThreshold: 7 });
     await app.close();
   });
 });
