@@ -8,6 +8,7 @@ import { FetchRequest, JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
 import { openDatabase, runMigrations, type Db } from "../../indexer/db";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
+import { createHttpProvider, type HttpProvider } from "../../indexer/http";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
 import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
@@ -61,6 +62,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   runMigrations(db);
 
   let indexer: Indexer | undefined;
+  let rpc: HttpProvider | undefined;
   let stopping = false;
   const tasks: Array<Promise<unknown>> = [];
   if (options.index) {
@@ -74,9 +76,11 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     const fromBlock = tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
     const stall = chainId === 31337n ? { stallPolls: Number.MAX_SAFE_INTEGER } : {};
+    // The indexer reads logs through its own fetch-based transport: ethers' is slow on large answers.
+    rpc = createHttpProvider(config.rpcUrl, { timeoutMs: 30_000 });
     indexer = createIndexer({
       db,
-      provider,
+      provider: rpc,
       contract,
       log,
       config: {
@@ -140,5 +144,6 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   await server?.close();
   await indexer?.stop();
   await Promise.all(tasks);
+  rpc?.destroy();
   db.close();
 }
