@@ -1,7 +1,9 @@
 /**
  * JSON-RPC over HTTP for the indexer, on Node's fetch: an EIP-1193 `request` that the chain client
  * takes like any other provider. Calls made in the same turn of the event loop go out as one
- * JSON-RPC batch (as ethers' JsonRpcProvider does); a call alone goes out alone.
+ * JSON-RPC batch (as ethers' JsonRpcProvider does); a call alone goes out alone, and so does every
+ * eth_getLogs: in a batch, a node answers all or nothing, so ranges read ahead would arrive together
+ * and a refused one would fail the others.
  *
  * Why not ethers' transport: it joins a response's chunks by copying the whole body for every
  * chunk, and decodes UTF-8 in JavaScript. Hardhat streams eth_getLogs in chunks of about 600 bytes,
@@ -107,8 +109,13 @@ export function createHttpProvider(url: string, options: HttpProviderOptions = {
     request({ method, params = [] }) {
       if (controller.signal.aborted) return Promise.reject(new Error("provider destroyed"));
       return new Promise((resolve, reject) => {
+        const call = { id: nextId++, method, params, resolve, reject };
+        if (method === "eth_getLogs") {
+          post([call]).catch(reject);
+          return;
+        }
         if (queue.length === 0) setImmediate(flush);
-        queue.push({ id: nextId++, method, params, resolve, reject });
+        queue.push(call);
       });
     },
     destroy() {
