@@ -85,8 +85,16 @@ function hexNumber(value: unknown, what: string): number {
   return n;
 }
 
+const ANY_BYTES = /^0x([0-9a-fA-F]{2})*$/;
+/** One compiled pattern per length: a log has seven fixed-length fields, and a range thousands of logs. */
+const FIXED_BYTES = new Map<number, RegExp>();
+
 function hexString(value: unknown, what: string, bytes?: number): string {
-  const pattern = bytes === undefined ? /^0x([0-9a-fA-F]{2})*$/ : new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`);
+  let pattern = ANY_BYTES;
+  if (bytes !== undefined) {
+    pattern = FIXED_BYTES.get(bytes) ?? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`);
+    FIXED_BYTES.set(bytes, pattern);
+  }
   if (typeof value !== "string" || !pattern.test(value)) throw new Error(`${what} is not ${bytes ?? "byte"} hex: ${String(value)}`);
   return value.toLowerCase();
 }
