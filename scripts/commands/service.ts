@@ -12,9 +12,7 @@ import { createHttpProvider, type HttpProvider } from "../../indexer/http";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
 import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
-import { apiConfig, parseApiEnv } from "../../api/config";
-import { createIngestUpload } from "../../api/upload";
-import { openScansDb, startServer, type RunningServer } from "../../api/server";
+import type { RunningServer } from "../../api/server";
 import { confirmationsFor, type Config } from "../lib/config";
 import { chainIdOf, contractAddress } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
@@ -103,6 +101,12 @@ export async function runService(config: Config, env: Readonly<Record<string, st
 
   let server: RunningServer | undefined;
   if (options.serve) {
+    // Loaded only to serve: Fastify and the API cost `traceanchor index` a quarter of a second to start.
+    const [{ apiConfig, parseApiEnv }, { createIngestUpload }, { openScansDb, startServer }] = await Promise.all([
+      import("../../api/config"),
+      import("../../api/upload"),
+      import("../../api/server"),
+    ]);
     // Links in documents follow the address actually served unless TRACE_PUBLIC_URL says otherwise.
     const { publicUrl, ...fromEnv } = parseApiEnv(env as NodeJS.ProcessEnv);
     const api = apiConfig({
