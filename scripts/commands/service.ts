@@ -9,13 +9,13 @@ import { FetchRequest, JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
 import { openDatabase, runMigrations, type Db } from "../../indexer/db";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
+import { createHttpProvider, type HttpProvider } from "../../indexer/http";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
 import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
 import { apiConfig, parseApiEnv } from "../../api/config";
 import { parseLinksEnv } from "../../api/links-config";
-import { createIngestUpload } from "../../api/upload";
-import { openScansDb, startServer, type RunningServer } from "../../api/server";
+import type { RunningServer } from "../../api/server";
 import { confirmationsFor, type Config } from "../lib/config";
 import { chainIdOf, contractAddress } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
@@ -68,6 +68,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   runMigrations(db);
 
   let indexer: Indexer | undefined;
+  let rpc: HttpProvider | undefined;
   let stopping = false;
   const tasks: Array<Promise<unknown>> = [];
   if (options.index) {
@@ -81,9 +82,11 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     const fromBlock = tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
     const stall = chainId === 31337n ? { stallPolls: Number.MAX_SAFE_INTEGER } : {};
+    // The indexer reads logs through its own fetch-based transport: ethers' is slow on large answers.
+    rpc = createHttpProvider(config.rpcUrl, { timeoutMs: 30_000 });
     indexer = createIndexer({
       db,
-      provider,
+      provider: rpc,
       contract,
       log,
       config: {
@@ -106,6 +109,8 @@ export async function runService(config: Config, env: Readonly<Record<string, st
 
   let server: RunningServer | undefined;
   if (apiEnv !== undefined) {
+    // Loaded only to serve: Fastify and the API cost `traceanchor index` a quarter of a second to start.
+    const [{ createIngestUpload }, { openScansDb, startServer }] = await Promise.all([import("../../api/upload"), import("../../api/server")]);
     // Links in documents follow the address actually served unless TRACE_PUBLIC_URL says otherwise.
     const { publicUrl, ...fromEnv } = apiEnv;
     const api = apiConfig({
@@ -150,5 +155,6 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   await server?.close();
   await indexer?.stop();
   await Promise.all(tasks);
+  rpc?.destroy();
   db.close();
 }
