@@ -1,13 +1,14 @@
 /**
- * Trace batch readers: EPCIS 2.0 events, each validated with `validateEvent`.
+ * Trace batch readers: EPCIS 2.0 events, each validated with `validateEvent` (GS1's EPCIS schema
+ * with TraceAnchor's amendments, core/epcis-validate.ts).
  *
  *   readEpcisDocument(source): AsyncGenerator<ReadEntry<EpcisEvent>>
  *     a JSON / JSON-LD EPCISDocument, read whole (documents are bounded; use NDJSON for streams).
- *     A bad document envelope (no @context, wrong type, no eventList) throws; bad events are entries.
+ *     A bad document envelope (no @context, wrong type, no eventList, …) throws; bad events are entries.
  *   readEventNdjson(source): AsyncGenerator<ReadEntry<EpcisEvent>>   one event object per line
  */
 import { ValidationError } from "../errors";
-import { validateEpcisDocument, validateEvent } from "../epcis";
+import { documentEvents, validateEvent } from "../epcis";
 import type { EpcisEvent } from "../record";
 import { numberedLines, openStream, sourceName, parseJsonLine } from "./source";
 import type { ReadEntry, ReaderSource } from "./types";
@@ -26,7 +27,7 @@ export async function* readEpcisDocument(source: ReaderSource): AsyncGenerator<R
   }
   let events: unknown[];
   try {
-    events = validateEpcisDocument(doc);
+    events = documentEvents(doc);
   } catch (err) {
     if (err instanceof ValidationError) throw err.withLocation({ file });
     throw err;
