@@ -10,6 +10,8 @@ export * from "./epc";
 export * from "./cbv";
 export * from "./epcis";
 export * from "./epcis-validate";
+export * from "./event-hash";
+export * from "./canonical-dl";
 export * from "./readers";
 export * from "./content";
 export * from "./batch";
