@@ -7,10 +7,12 @@ import {
   buildBatch,
   canonicalRecord,
   checkContent,
+  eventHashId,
   openContentFile,
   recordHash,
   ValidationError,
   verifyProof,
+  type EpcisEvent,
   type TraceAnchorRecord,
 } from "../../core";
 import { collect, fixture, SHARED_EPCIS, useTempDir } from "./helpers";
@@ -101,13 +103,13 @@ describe("core/batch and core/content", function () {
   });
 
   describe("buildBatch (trace)", function () {
-    it("builds an EPCIS document, one record per event, events unchanged", async function () {
+    it("builds an EPCIS document, one record per event, events unchanged but for their hash id", async function () {
       const result = await buildBatch({ kind: "trace", input: fixture("epcis-document.jsonld"), outDir: tmp() });
       expect(result.leafCount).to.equal(2);
-      const doc = JSON.parse(await readFile(fixture("epcis-document.jsonld"), "utf8")) as { epcisBody: { eventList: unknown[] } };
+      const doc = JSON.parse(await readFile(fixture("epcis-document.jsonld"), "utf8")) as { "@context": unknown; epcisBody: { eventList: EpcisEvent[] } };
       const { records } = await openContentFile(result.content);
       const got = (await collect(records)).map((r) => (r.record.kind === "trace" ? r.record.event : undefined));
-      expect(got).to.deep.equal(doc.epcisBody.eventList);
+      expect(got).to.deep.equal(doc.epcisBody.eventList.map((e) => ({ ...e, eventID: eventHashId(e, { context: doc["@context"] }) })));
     });
 
     it("builds NDJSON events", async function () {
