@@ -195,7 +195,7 @@ export function canonicalDigitalLink(uri: string): string | undefined {
     if (!scheme.pattern.test(body)) continue;
     return scheme.convert(body, body.slice(0, body.indexOf(".")));
   }
-  if (!IS_DIGITAL_LINK.test(uri)) return undefined;
+  if (!uri.startsWith("http") || !IS_DIGITAL_LINK.test(uri)) return undefined;
   let dl = uri.includes("?") ? uri.slice(0, uri.indexOf("?")) : uri;
   for (const [name, ai] of SHORT_NAMES) dl = dl.split(`/${name}/`).join(`/${ai}/`);
   if (!ON_CANONICAL_DOMAIN.test(dl)) {

@@ -83,7 +83,9 @@ interface Compiled {
   readonly knownFields: ReadonlySet<string>;
 }
 
-let compiled: Compiled | undefined;
+/** The schema, compiled once: `fast` stops at the first error; `detailed` (compiled on the first invalid input) reports all. */
+let fast: Compiled | undefined;
+let detailed: Compiled | undefined;
 
 export function validateEpcisDocument(doc: unknown): EpcisValidation {
   const envelope = validateEpcisEnvelope(doc);
@@ -100,19 +102,24 @@ export function validateEpcisDocument(doc: unknown): EpcisValidation {
 
 export function validateEpcisEnvelope(doc: unknown): EpcisValidation {
   if (!isPlainObject(doc)) return result([problem([], "EPCIS document must be a JSON object")]);
-  const { envelope } = validators();
-  if (envelope(doc)) return result([]);
+  if (validators(false).envelope(doc)) return result([]);
+  const { envelope } = validators(true);
+  envelope(doc);
   return result(describe(envelope.errors ?? [], doc, false));
 }
 
 export function validateEpcisEvent(event: unknown, options: EventValidationOptions = {}): EpcisValidation {
   if (!isPlainObject(event)) return result([problem([], "event must be a JSON object")]);
-  const v = validators();
+  const v = validators(false);
   const found: EpcisProblem[] = [];
   if (options.requireContext === true && event["@context"] === undefined) {
     found.push(problem(["@context"], "a standalone event must carry its own @context"));
   }
-  if (!v.event(event)) return result([...found, ...describe(v.event.errors ?? [], event, true)]);
+  if (!v.event(event)) {
+    const all = validators(true).event;
+    all(event);
+    return result([...found, ...describe(all.errors ?? [], event, true)]);
+  }
   found.push(...extraRules(event, v));
   return result(found);
 }
@@ -128,22 +135,24 @@ function problem(path: readonly Segment[], message: string, rule = "schema"): Ep
 // ---------------------------------------------------------------------------------------------
 // Compiling GS1's schema with the amendments
 
-function validators(): Compiled {
-  if (compiled === undefined) {
-    // GS1's schema lists, in some anyOf branches, required properties that branch does not define.
-    const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true, verbose: true });
-    addFormats(ajv, ["uri"]);
-    ajv.addFormat("date-time", { type: "string", validate: isDateTimeStamp });
-    const schema = amendedSchema();
-    ajv.addSchema(schema);
-    compiled = {
-      envelope: ajv.compile({ $ref: `${SCHEMA_ID}#/definitions/${ENVELOPE}` }),
-      event: ajv.compile({ $ref: `${SCHEMA_ID}#/definitions/EPCIS-Document-Event` }),
-      uri: ajv.compile({ type: "string", format: "uri" }),
-      knownFields: fieldNamesOf(schema),
-    };
-  }
-  return compiled;
+function validators(allErrors: boolean): Compiled {
+  const cached = allErrors ? detailed : fast;
+  if (cached !== undefined) return cached;
+  // GS1's schema lists, in some anyOf branches, required properties that branch does not define.
+  const ajv = new Ajv({ strict: true, strictRequired: false, allErrors, verbose: allErrors });
+  addFormats(ajv, ["uri"]);
+  ajv.addFormat("date-time", { type: "string", validate: isDateTimeStamp });
+  const schema = amendedSchema();
+  ajv.addSchema(schema);
+  const made: Compiled = {
+    envelope: ajv.compile({ $ref: `${SCHEMA_ID}#/definitions/${ENVELOPE}` }),
+    event: ajv.compile({ $ref: `${SCHEMA_ID}#/definitions/EPCIS-Document-Event` }),
+    uri: ajv.compile({ type: "string", format: "uri" }),
+    knownFields: fieldNamesOf(schema),
+  };
+  if (allErrors) detailed = made;
+  else fast = made;
+  return made;
 }
 
 function amendedSchema(): Schema {

@@ -77,8 +77,7 @@ export function contextNamespaces(context: unknown): Record<string, string> {
 export function eventPreHash(event: JsonObject, options: EventHashOptions = {}): string {
   const namespaces: Namespaces = { ...EPCIS_CONTEXT_PREFIXES, ...contextNamespaces(options.context), ...contextNamespaces(event["@context"]) };
   const ignore = new Set(options.ignoreFields ?? []);
-  const expanded = expandVocabulary(event, []);
-  const root = correctStructure(toNode(expanded, namespaces, ignore));
+  const root = correctStructure(toNode(event, [], namespaces, ignore));
   return `eventType=${typeof event.type === "string" ? event.type : ""}${ordered(root.children, PROPERTY_ORDER)}${remainder(root.children)}`;
 }
 
@@ -107,38 +106,36 @@ const COMMENTS = new Set(["comment", "rdfs:comment", "{http://www.w3.org/2000/01
 const TYPED_LISTS = new Set(["bizTransactionList", "sourceList", "destinationList"]);
 const TYPED_ELEMENTS = ["bizTransaction", "source", "destination"];
 
-/** Bare standard terms in the vocabulary fields become their URIs (CBV 2.0: bare strings in JSON are CBV terms). */
-function expandVocabulary(value: JsonValue, path: (string | number)[]): JsonValue {
-  if (Array.isArray(value)) return value.map((v, i) => expandVocabulary(v, [...path, i]));
-  if (isPlainObject(value)) {
-    const out: JsonObject = {};
-    for (const [key, v] of Object.entries(value)) out[key] = expandVocabulary(v as JsonValue, [...path, key]);
-    return out;
-  }
-  if (typeof value !== "string") return value;
-  const name = vocabularyOf(path);
-  if (name === undefined) return value;
-  const known = CBV_VOCABULARIES[name].terms.has(value) || (name === "measurementType" && isMeasurementTypeName(value));
-  return known ? vocabularyTermUri(name, value) : value;
-}
-
-function toNode(value: JsonValue, namespaces: Namespaces, ignore: ReadonlySet<string>): Node {
+/** `names`: the keys from the event down to `value` (list indexes left out), for vocabularyOf. */
+function toNode(value: JsonValue, names: readonly string[], namespaces: Namespaces, ignore: ReadonlySet<string>): Node {
   if (Array.isArray(value)) {
-    return node("", "", value.filter((v) => v !== null).map((v) => toNode(v, namespaces, new Set())).sort(compareChildren));
+    return node("", "", value.filter((v) => v !== null).map((v) => toNode(v, names, namespaces, NONE)).sort(compareChildren));
   }
   if (isPlainObject(value)) {
     const children: Child[] = [];
-    for (const [key, v] of Object.entries(value)) {
+    for (const key of Object.keys(value)) {
+      const v = value[key];
       if (v === null || v === undefined || COMMENTS.has(key) || ignore.has(key) || key === "@context") continue;
       const name = expandName(key, namespaces);
       if (COMMENTS.has(name)) continue;
-      const child = toNode(v as JsonValue, namespaces, new Set());
+      const child = toNode(v, [...names, key], namespaces, NONE);
       if (Array.isArray(v)) for (const element of child.children as Node[]) children.push(node(name, element.value, element.children));
       else children.push(node(name, child.value, child.children));
     }
     return node(typeof value.type === "string" ? value.type : "", "", children.sort(compareChildren));
   }
-  return node("", value === null ? "" : scalarText(value, namespaces), []);
+  if (value === null) return node("", "", []);
+  return node("", typeof value === "string" ? vocabularyTerm(value, names) ?? scalarText(value, namespaces) : scalarText(value, namespaces), []);
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** A bare standard term in a vocabulary field, as its URI (CBV 2.0: bare strings in JSON are CBV terms). */
+function vocabularyTerm(value: string, names: readonly string[]): string | undefined {
+  const name = names.length > 0 && names.length <= 3 ? vocabularyOf(names) : undefined;
+  if (name === undefined) return undefined;
+  const known = CBV_VOCABULARIES[name].terms.has(value) || (name === "measurementType" && isMeasurementTypeName(value));
+  return known ? vocabularyTermUri(name, value) : undefined;
 }
 
 /** "example:field" → "{https://ns.example.com/epcis/}field" when the prefix is declared. */
@@ -339,7 +336,7 @@ const CBV_URNS: ReadonlyArray<readonly [string, string]> = [
 /** CBV 1.x URNs → web URIs, numbers without trailing zeros, GS1 keys → canonical Digital Links. */
 function canonicalValue(text: string): string {
   let value = text;
-  for (const [urn, uri] of CBV_URNS) value = value.split(urn).join(uri);
+  if (value.includes("urn:epcglobal:cbv:")) for (const [urn, uri] of CBV_URNS) value = value.split(urn).join(uri);
   value = numeric(value);
   return canonicalDigitalLink(value) ?? value;
 }
@@ -398,17 +395,22 @@ function pythonStrip(text: string): string {
   return text.replace(PY_STRIP, "");
 }
 
-/** Python's ordering of strings: by code point (JavaScript's < compares UTF-16 code units). */
+/**
+ * Python's ordering of strings: by code point. JavaScript's < compares UTF-16 code units, which
+ * differs only where a surrogate (a code point above U+FFFF) meets a unit from U+E000 up.
+ */
 function compareText(a: string, b: string): number {
-  if (a === b) return 0;
-  const ca = [...a];
-  const cb = [...b];
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    const x = (ca[i] as string).codePointAt(0) ?? 0;
-    const y = (cb[i] as string).codePointAt(0) ?? 0;
-    if (x !== y) return x - y;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys && (xs ? y : x) >= 0xe000) return xs ? 1 : -1;
+    return x - y;
   }
-  return ca.length - cb.length;
+  return a.length - b.length;
 }
 
 /** Python's ordering of the (name, value, children) tuples. */
