@@ -7,6 +7,9 @@
  *   validateEpcisDocument(doc: unknown): EpcisValidation            an EPCISDocument: envelope and every event
  *   validateEpcisEnvelope(doc: unknown): EpcisValidation            the document around its eventList only
  *   validateEpcisEvent(event: unknown, options?): EpcisValidation   one event as found in an eventList
+ *   documentEvents(doc: unknown): unknown[]                         the eventList of a valid envelope, or throws
+ *   validateEvent(event: unknown): EpcisEvent                       the event if valid, or throws
+ *     (both throw the first problem as a ValidationError naming the field, for the batch readers)
  *   EPCIS_AMENDMENTS, EPCIS_RULES                                   id and summary of each change
  *   EVENT_TYPES                                                     the five EPCIS 2.0 event types
  *
@@ -17,7 +20,8 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { CBV_VOCABULARIES, MEASUREMENT_TYPE_NAME, vocabularyOf, type VocabularyName } from "./cbv";
-import { isPlainObject } from "./record";
+import { ValidationError } from "./errors";
+import { isPlainObject, type EpcisEvent } from "./record";
 import gs1Schema from "./schemas/EPCIS-JSON-Schema.json";
 
 export interface EpcisProblem {
@@ -122,6 +126,28 @@ export function validateEpcisEvent(event: unknown, options: EventValidationOptio
   }
   found.push(...extraRules(event, v));
   return result(found);
+}
+
+export function documentEvents(doc: unknown): unknown[] {
+  const [first] = validateEpcisEnvelope(doc).errors;
+  if (first !== undefined) throw problemError(first);
+  const body = isPlainObject(doc) ? doc.epcisBody : undefined;
+  return isPlainObject(body) && Array.isArray(body.eventList) ? body.eventList : [];
+}
+
+export function validateEvent(event: unknown): EpcisEvent {
+  const [first] = validateEpcisEvent(event).errors;
+  if (first !== undefined) throw problemError(first);
+  return event as EpcisEvent;
+}
+
+/** The first problem of a validation as the readers' ValidationError (field "" → none). */
+export function problemError(p: EpcisProblem): ValidationError {
+  return new ValidationError(p.message, {
+    field: p.field === "" ? undefined : p.field,
+    eventIndex: p.eventIndex,
+    code: "EPCIS_INVALID",
+  });
 }
 
 function result(errors: EpcisProblem[]): EpcisValidation {

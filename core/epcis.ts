@@ -1,19 +1,13 @@
 /**
- * EPCIS 2.0 events for the batch readers: validation as ValidationErrors, and item-key extraction
- * (pure; the readers do the I/O; the rules themselves are core/epcis-validate.ts).
+ * EPCIS 2.0 item-key extraction (pure; the readers do the I/O; validation is core/epcis-validate.ts,
+ * kept apart so that the browser bundle, which needs item keys, does not carry the schema).
  *
- *   documentEvents(doc: unknown): unknown[]           the eventList of a valid EPCISDocument envelope;
- *                                                     throws ValidationError naming the field
- *   validateEvent(event: unknown): EpcisEvent          throws ValidationError naming the field
  *   extractItemKeys(event: EpcisEvent): ItemKey[]      every item an event names, as GTIN keys
  *   epcisDocument(events, creationDate): object       an EPCIS 2.0 document around the events
- *
- * The event is otherwise anchored unchanged.
  */
 import { parseDigitalLink } from "./digital-link";
 import { ValidationError } from "./errors";
 import { parseEpcUrn } from "./epc";
-import { validateEpcisEnvelope, validateEpcisEvent, type EpcisProblem } from "./epcis-validate";
 import { isPlainObject, type EpcisEvent } from "./record";
 
 const EPC_LISTS = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] as const;
@@ -32,28 +26,6 @@ export const EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-co
 /** An EPCIS 2.0 document (the JSON `validateEpcisDocument` reads) around `events`. */
 export function epcisDocument(events: readonly object[], creationDate: string): object {
   return { "@context": [EPCIS_CONTEXT], type: "EPCISDocument", schemaVersion: "2.0", creationDate, epcisBody: { eventList: events } };
-}
-
-export function documentEvents(doc: unknown): unknown[] {
-  const [first] = validateEpcisEnvelope(doc).errors;
-  if (first !== undefined) throw problemError(first);
-  const body = isPlainObject(doc) ? doc.epcisBody : undefined;
-  return isPlainObject(body) && Array.isArray(body.eventList) ? body.eventList : [];
-}
-
-export function validateEvent(event: unknown): EpcisEvent {
-  const [first] = validateEpcisEvent(event).errors;
-  if (first !== undefined) throw problemError(first);
-  return event as EpcisEvent;
-}
-
-/** The first problem of a validation as the readers' ValidationError (field "" → none). */
-export function problemError(p: EpcisProblem): ValidationError {
-  return new ValidationError(p.message, {
-    field: p.field === "" ? undefined : p.field,
-    eventIndex: p.eventIndex,
-    code: "EPCIS_INVALID",
-  });
 }
 
 /**

@@ -10,7 +10,7 @@
  *   readEventNdjson(source): AsyncGenerator<ReadEntry<EpcisEvent>>   one event object per line
  */
 import { ValidationError } from "../errors";
-import { documentEvents, validateEvent } from "../epcis";
+import { documentEvents, validateEvent } from "../epcis-validate";
 import { withEventId } from "../event-hash";
 import { isPlainObject, type EpcisEvent } from "../record";
 import { numberedLines, openStream, sourceName, parseJsonLine } from "./source";
