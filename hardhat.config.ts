@@ -2,6 +2,7 @@ import path from "node:path";
 import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
+import type { SolcBuild } from "hardhat/types";
 import "@nomicfoundation/hardhat-toolbox";
 
 /** The one compiler version; `solc` in package.json is pinned to the same release. */
@@ -9,8 +10,9 @@ export const SOLC_VERSION = "0.8.28";
 
 // Hardhat downloads native solc builds, which cannot be fetched on our machines. The solc npm
 // package ships the same compiler as soljson.js, so hand that to Hardhat instead.
-subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
-  if (args.solcVersion !== SOLC_VERSION) return runSuper();
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper): Promise<SolcBuild> => {
+  // Hardhat types runSuper's result as any; the subtask being overridden resolves to a SolcBuild.
+  if (args.solcVersion !== SOLC_VERSION) return (await runSuper()) as SolcBuild;
   const soljson = path.join(path.dirname(require.resolve("solc/package.json")), "soljson.js");
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solc = require("solc") as { version(): string };

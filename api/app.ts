@@ -3,7 +3,7 @@
  * server instance with the options it relies on. Nothing here reads the environment or opens files:
  * `server.ts` (and the CLI's `serve`) do, and tests pass a temp SQLite.
  *
- *   buildApp({ db, scansDb?, config, log?, indexerStatus?, acceptUpload?, renderHtml? }): Promise<FastifyInstance>
+ *   buildApp({ db, scansDb?, linksDb?, config, log?, indexerStatus?, acceptUpload?, renderHtml? }): Promise<FastifyInstance>
  */
 import Fastify, { LogController, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
@@ -13,17 +13,21 @@ import type { Database } from "better-sqlite3";
 import type { Logger } from "pino";
 import type { ApiConfig } from "./config";
 import type { ItemDoc } from "./documents";
+import { currentLinkSets } from "./brand-links";
+import { NO_BRAND_LINKS, type BrandLinkSource } from "./link-source";
 import { createMirror } from "./mirror";
 import docs from "./plugins/docs";
 import errors from "./plugins/errors";
 import metrics from "./plugins/metrics";
 import security from "./plugins/security";
 import { createScansRepository } from "./repositories/scans";
+import { createLinkSetRepository } from "./repositories/link-sets";
 import digitalLinkRoutes from "./routes/digital-link";
 import healthRoutes from "./routes/health";
 import type { IndexerHealth, RouteOptions } from "./routes/options";
 import batchRoutes from "./routes/v1/batches";
 import brandRoutes from "./routes/v1/brands";
+import linkRoutes from "./routes/v1/links";
 import proofRoutes from "./routes/v1/proofs";
 import uploadRoutes from "./routes/v1/upload";
 import type { AcceptUpload } from "./upload";
@@ -35,6 +39,10 @@ export interface AppDeps {
   readonly db: Database;
   /** A separate writable SQLite file for scan counts; scans are off without it or with `config.scans` false. */
   readonly scansDb?: Database;
+  /** A separate writable SQLite file for brands' signed link sets; /v1/links answers 503 without it. */
+  readonly linksDb?: Database;
+  /** Where the resolver gets brands' link sets; default: the link-set store over `linksDb`, none without it. */
+  readonly links?: BrandLinkSource;
   readonly config: ApiConfig;
   /** A pino logger; none when absent. Request logs carry method, route and status, never addresses. */
   readonly log?: Logger;
@@ -62,6 +70,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
       ? createScansRepository(deps.scansDb, { onWriteError: (message) => app.log.error({ err: message }, "scan counts not written yet; retrying") })
       : undefined;
   if (scans !== undefined) app.addHook("onClose", async () => scans.close());
+  const linkSets = deps.linksDb === undefined ? undefined : createLinkSetRepository(deps.linksDb);
   const options: RouteOptions = {
     mirror,
     config,
@@ -69,10 +78,15 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
     renderHtml:
       deps.renderHtml === null
         ? undefined
-        : (deps.renderHtml ?? scanPageRenderer({ rpcUrl: config.browserRpcUrl, contract: () => mirror.cursor.get()?.contract })),
+        : (deps.renderHtml ?? scanPageRenderer({
+            rpcUrls: config.browserRpcUrls,
+            scanThreshold: config.scanThreshold,
+            contract: () => mirror.cursor.get()?.contract,
+          })),
     ...(deps.renderHtml === undefined ? { renderUnknownHtml: renderUnknownPage } : {}),
     acceptUpload: deps.acceptUpload,
     indexerStatus: deps.indexerStatus,
+    links: deps.links ?? (linkSets === undefined ? NO_BRAND_LINKS : currentLinkSets(linkSets, mirror)),
   };
 
   await app.register(errors);
@@ -80,7 +94,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
   await app.register(compress, { encodings: ["br", "gzip"], customTypes: COMPRESSIBLE, globalDecompression: false });
   await app.register(security, {
     rateLimit: config.rateLimit,
-    connectSources: config.browserRpcUrl === null ? [] : [new URL(config.browserRpcUrl).origin],
+    connectSources: [...new Set(config.browserRpcUrls.map((url) => new URL(url).origin))],
   });
   await app.register(metrics, { mirror, indexerStatus: deps.indexerStatus, processMetrics: deps.processMetrics ?? true });
   await app.register(docs, { publicUrl: config.publicUrl });
@@ -91,6 +105,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
   await app.register(brandRoutes, options);
   await app.register(batchRoutes, options);
   await app.register(uploadRoutes, options);
+  await app.register(linkRoutes, { mirror, linkSets });
   if (options.renderHtml !== undefined) await app.register(scanAssets);
 };
 

@@ -17,6 +17,10 @@
  * TRACE_MAX_UPLOAD_BYTES   largest content upload (default 4 GiB)
  * TRACE_TREE_CACHE_MB      memory for loaded Merkle trees (default 512)
  * TRACE_LOG_LEVEL          fatal | error | warn | info | debug | trace | silent (default info)
+ * TRACE_BROWSER_RPC_URLS   comma-separated http(s) JSON-RPC URLs the scan page's in-browser verifier reads
+ *                          the chain through; with several, their answers must agree. Unset: phones check
+ *                          hashes and proofs only (anchors, revocations and prefix owners are not checked).
+ *                          TRACE_BROWSER_RPC_URL, one URL, is still read and added to the list.
  *
  * The chain id and contract are not configuration: they come from the mirror's cursor row.
  */
@@ -40,8 +44,8 @@ export interface ApiConfig {
   readonly maxUploadBytes: number;
   readonly treeCacheBytes: number;
   readonly logLevel: LogLevel;
-  /** JSON-RPC URL the scan page's script reads the chain through; null: it checks hashes and proofs only. */
-  readonly browserRpcUrl: string | null;
+  /** JSON-RPC URLs the scan page's script reads the chain through (all must agree); empty: it checks hashes and proofs only. */
+  readonly browserRpcUrls: readonly string[];
 }
 
 export class ApiConfigError extends Error {
@@ -67,14 +71,20 @@ export const API_DEFAULTS: Omit<ApiConfig, "publicUrl"> = {
   maxUploadBytes: 4 * 2 ** 30,
   treeCacheBytes: 512 * 2 ** 20,
   logLevel: "info",
-  browserRpcUrl: null,
+  browserRpcUrls: [],
 };
 
 /** A complete config from defaults and overrides, validated like the environment. */
 export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
   const merged = { ...API_DEFAULTS, ...overrides };
   const publicUrl = overrides.publicUrl ?? `http://${merged.host.includes(":") ? `[${merged.host}]` : merged.host}:${merged.port}`;
-  const config: ApiConfig = { ...merged, publicUrl: httpBase("TRACE_PUBLIC_URL", publicUrl), explorerUrl: merged.explorerUrl === null ? null : httpBase("TRACE_EXPLORER_URL", merged.explorerUrl) };
+  const browserRpcUrls = Object.freeze(merged.browserRpcUrls.map((url) => rpcUrl("TRACE_BROWSER_RPC_URLS", url)));
+  const config: ApiConfig = {
+    ...merged,
+    publicUrl: httpBase("TRACE_PUBLIC_URL", publicUrl),
+    explorerUrl: merged.explorerUrl === null ? null : httpBase("TRACE_EXPLORER_URL", merged.explorerUrl),
+    browserRpcUrls,
+  };
   return Object.freeze(config);
 }
 
@@ -106,8 +116,26 @@ export function parseApiEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     maxUploadBytes: integer(value("TRACE_MAX_UPLOAD_BYTES"), "TRACE_MAX_UPLOAD_BYTES", 1, Number.MAX_SAFE_INTEGER) ?? API_DEFAULTS.maxUploadBytes,
     treeCacheBytes: cacheMb === undefined ? API_DEFAULTS.treeCacheBytes : cacheMb * 2 ** 20,
     logLevel: logLevel as LogLevel,
-    browserRpcUrl: value("TRACE_BROWSER_RPC_URL") === undefined ? null : httpBase("TRACE_BROWSER_RPC_URL", value("TRACE_BROWSER_RPC_URL")!),
+    browserRpcUrls: parseBrowserRpcUrls(value("TRACE_BROWSER_RPC_URLS"), value("TRACE_BROWSER_RPC_URL")),
   });
+}
+
+/** TRACE_BROWSER_RPC_URLS (a comma-separated list) and the older TRACE_BROWSER_RPC_URL, each URL once. */
+function parseBrowserRpcUrls(list: string | undefined, single: string | undefined): string[] {
+  const urls = (list ?? "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter((u) => u !== "")
+    .map((u) => rpcUrl("TRACE_BROWSER_RPC_URLS", u));
+  if (single !== undefined) urls.push(rpcUrl("TRACE_BROWSER_RPC_URL", single));
+  return [...new Set(urls)];
+}
+
+function rpcUrl(name: string, raw: string): string {
+  if (!/^https?:\/\/[^/?#\s,]+(\/[^?#\s,]*)?$/i.test(raw) || !URL.canParse(raw)) {
+    throw new ApiConfigError(`${name}: "${raw}" is not an http(s) URL without query or fragment`);
+  }
+  return raw.replace(/\/+$/, "");
 }
 
 function integer(raw: string | undefined, name: string, min: number, max: number): number | undefined {

@@ -1,28 +1,31 @@
 /**
  * The documents the API serves, built from mirror rows: anchor references, proof bundles, batch
- * status, and the item document behind a Digital Link with its verdict.
+ * status, and the document behind a Digital Link at its level (serial, lot, product), with the
+ * verdict core/verdict.ts decides from the facts gathered here.
  */
 import type { Static } from "@sinclair/typebox";
 import { makeProofBundle, type AnchorRef as CoreAnchorRef, type ProofBundle } from "../core/bundle";
 import { formatDigitalLink } from "../core/digital-link";
 import type { Hex32 } from "../core/hex";
-import type { RecordKind, TraceAnchorRecord } from "../core/record";
+import { isPlainObject, kindOfCode, type RecordKind, type TraceAnchorRecord } from "../core/record";
+import { decideVerdict, isRecallDisposition, type CodeLevel, type RecallFact, type Verdict } from "../core/verdict";
 import type { ApiConfig } from "./config";
 import { versionedCache } from "./cache";
 import { ApiError } from "./errors";
 import type { Mirror } from "./mirror";
 import type { AnchorRow } from "./repositories/anchors";
 import type { CursorRow } from "./repositories/cursor";
-import type { IdentityRow, TraceEventRow } from "./repositories/items";
+import type { IdentityRow, LotEventRow, TraceEventRow } from "./repositories/items";
 import type { AnchoredRecordRow } from "./repositories/records";
+import type { PrefixRow } from "./repositories/brands";
 import type { ScansRepository } from "./repositories/scans";
-import type { AnchorStatus, BatchStatus, ItemDocument, Linkset } from "./schemas";
+import type { BrandLinkSource } from "./link-source";
+import type { AnchorStatus, BatchStatus, ItemDocument } from "./schemas";
 
 export type AnchorStatusDoc = Static<typeof AnchorStatus>;
 export type ItemDoc = Static<typeof ItemDocument>;
 export type BatchStatusDoc = Static<typeof BatchStatus>;
-export type LinksetDoc = Static<typeof Linkset>;
-export type Verdict = ItemDoc["verdict"];
+export type { CodeLevel, Verdict };
 
 export interface ItemKey {
   /** GTIN-14. */
@@ -31,7 +34,12 @@ export interface ItemKey {
   readonly serial?: string;
 }
 
-export const kindName = (kind: number): RecordKind => (kind === 1 ? "identity" : "trace");
+/** The record kind of an anchor row; the contract anchors no other kinds, so any other is a broken mirror. */
+export function anchorKind(anchor: AnchorRow): RecordKind {
+  const kind = kindOfCode(anchor.kind);
+  if (kind === undefined) throw new Error(`anchor ${anchor.brandId}:${anchor.root} in the mirror has kind ${anchor.kind}, neither identity (1) nor trace (2)`);
+  return kind;
+}
 export const isoTime = (seconds: number): string => new Date(seconds * 1000).toISOString();
 export const hexOf = (bytes: Buffer): Hex32 => `0x${bytes.toString("hex")}`;
 
@@ -46,7 +54,7 @@ export function anchorRef(anchor: AnchorRow, cursor: CursorRow): CoreAnchorRef {
     chainId: String(cursor.chainId),
     contract: cursor.contract,
     brandId: String(anchor.brandId),
-    kind: kindName(anchor.kind),
+    kind: anchorKind(anchor),
     leafCount: anchor.leafCount,
     txHash: anchor.txHash as Hex32,
     blockNumber: anchor.blockNumber,
@@ -92,7 +100,7 @@ export function batchStatus(anchor: AnchorRow, cursor: CursorRow, config: ApiCon
   return {
     brandId: String(anchor.brandId),
     root: anchor.root,
-    kind: kindName(anchor.kind),
+    kind: anchorKind(anchor),
     leafCount: anchor.leafCount,
     contentUri: anchor.contentUri,
     submitter: anchor.submitter,
@@ -120,15 +128,22 @@ export function batchStatus(anchor: AnchorRow, cursor: CursorRow, config: ApiCon
   };
 }
 
-/** A CBV disposition that means "recalled": "recalled", "urn:epcglobal:cbv:disp:recalled", "https://ref.gs1.org/cbv/Disp-recalled". */
-export function isRecallDisposition(value: unknown): boolean {
-  return typeof value === "string" && /(?:^|[:/_-])recalled$/i.test(value);
-}
-
 export interface ItemContext {
   readonly mirror: Mirror;
   readonly config: ApiConfig;
   readonly scans: ScansRepository | undefined;
+  /** The brands' signed link sets, for the linkset and redirects (api/linkset.ts); none when absent. */
+  readonly links?: BrandLinkSource;
+}
+
+/** The level of a Digital Link's key: a serial, a lot (batch) of a GTIN, or the GTIN alone. */
+export const levelOf = (key: ItemKey): CodeLevel => (key.serial !== undefined ? "serial" : key.lot !== undefined ? "lot" : "product");
+
+/** A Digital Link's document as JSON text, with what the route decides on without parsing it. */
+export interface ItemDocText {
+  readonly text: string;
+  readonly level: CodeLevel;
+  readonly verdict: Verdict;
 }
 
 /** One trace event of an item document, rendered once: its JSON text and what sorting and the verdict need. */
@@ -144,10 +159,14 @@ interface EventEntry {
   readonly json: string;
 }
 
-/** The events naming a lot or a class, for one brand, as of one cursor. */
+/**
+ * The events naming a lot or a class as of one cursor: those a document shows (live, of one brand)
+ * and the recall facts of all of them, any brand, revoked or not, for the verdict rule to weigh.
+ */
 interface LevelFragment {
   readonly cursor: CursorRow;
   readonly entries: readonly EventEntry[];
+  readonly recalls: readonly RecallFact[];
 }
 
 interface AnchorFragment {
@@ -156,15 +175,22 @@ interface AnchorFragment {
   readonly statusJson: string;
 }
 
+interface ClassFragment {
+  readonly cursor: CursorRow;
+  readonly doc: ItemDocText;
+}
+
 /**
  * Per app: rendered anchor statuses (one per anchor row object, which the items repository keeps
- * until the mirror changes) and the rendered events of each lot and class (shared by every item of
- * the lot), dropped whenever the mirror's version moves: a new block, a revocation, new content.
+ * until the mirror changes), the rendered events of each lot and class (shared by every item of
+ * the lot), and whole lot and product documents (they count no scans), dropped whenever the
+ * mirror's version moves: a new block, a revocation, new content.
  */
 interface ItemRenderer {
   readonly config: ApiConfig;
   readonly anchors: WeakMap<AnchorRow, AnchorFragment>;
   readonly levels: ReturnType<typeof versionedCache<string, LevelFragment>>;
+  readonly classes: ReturnType<typeof versionedCache<string, ClassFragment>>;
 }
 
 const renderers = new WeakMap<Mirror, ItemRenderer>();
@@ -172,7 +198,12 @@ const renderers = new WeakMap<Mirror, ItemRenderer>();
 function rendererOf(ctx: ItemContext): ItemRenderer {
   let renderer = renderers.get(ctx.mirror);
   if (renderer === undefined || renderer.config !== ctx.config) {
-    renderer = { config: ctx.config, anchors: new WeakMap(), levels: versionedCache<string, LevelFragment>(ctx.mirror.version, 100_000) };
+    renderer = {
+      config: ctx.config,
+      anchors: new WeakMap(),
+      levels: versionedCache<string, LevelFragment>(ctx.mirror.version, 100_000),
+      classes: versionedCache<string, ClassFragment>(ctx.mirror.version, 10_000),
+    };
     renderers.set(ctx.mirror, renderer);
   }
   return renderer;
@@ -203,9 +234,23 @@ function provedJson(mirror: Mirror, renderer: ItemRenderer, row: AnchoredRecordR
   );
 }
 
-function eventEntry(mirror: Mirror, renderer: ItemRenderer, row: TraceEventRow, cursor: CursorRow): EventEntry {
+/** The EPCIS event of a trace row, or undefined for a record that is not one. */
+function eventOf(row: TraceEventRow): { readonly [key: string]: unknown } | undefined {
   const record = JSON.parse(row.record) as TraceAnchorRecord;
-  const event = record.kind === "trace" ? record.event : undefined;
+  return record.kind === "trace" ? record.event : undefined;
+}
+
+const recallFact = (row: TraceEventRow): RecallFact => ({ level: row.level, brandId: String(row.anchor.brandId), revoked: row.anchor.revokedAtBlock !== null });
+
+/** The recall facts among trace rows, whoever anchored them. */
+function recallFacts(rows: readonly TraceEventRow[]): RecallFact[] {
+  const out: RecallFact[] = [];
+  for (const row of rows) if (isRecallDisposition(eventOf(row)?.disposition)) out.push(recallFact(row));
+  return out;
+}
+
+function eventEntry(mirror: Mirror, renderer: ItemRenderer, row: TraceEventRow, cursor: CursorRow): EventEntry {
+  const event = eventOf(row);
   const eventTime = typeof event?.eventTime === "string" ? event.eventTime : null;
   return {
     id: `${row.anchor.brandId}:${row.anchor.root}:${row.leafIndex}`,
@@ -220,18 +265,19 @@ function eventEntry(mirror: Mirror, renderer: ItemRenderer, row: TraceEventRow, 
 }
 
 /** Only live trace anchors of the brand whose events the document shows. */
-const showsEvent = (row: TraceEventRow, brand: number): boolean => row.anchor.revokedAtBlock === null && row.anchor.kind === 2 && row.anchor.brandId === brand;
+const showsEvent = (row: TraceEventRow, brand: number | undefined): boolean =>
+  brand !== undefined && row.anchor.revokedAtBlock === null && row.anchor.kind === 2 && row.anchor.brandId === brand;
 
-function levelEntries(ctx: ItemContext, renderer: ItemRenderer, gtin: string, lot: string, brand: number, cursor: CursorRow): readonly EventEntry[] {
-  const key = `${gtin}\u0000${lot}\u0000${brand}`;
+/** The events naming the lot (`lot` non-empty) or the class (`lot` ""), shown for `brand`, with the recall facts of all. */
+function levelFragment(ctx: ItemContext, renderer: ItemRenderer, gtin: string, lot: string, brand: number | undefined, cursor: CursorRow): LevelFragment {
+  const key = `${gtin}\u0000${lot}\u0000${brand ?? ""}`;
   const hit = renderer.levels.peek(key);
-  if (hit !== undefined && hit.cursor === cursor) return hit.entries;
-  const entries = ctx.mirror.items
-    .level(gtin, lot)
-    .filter((row) => showsEvent(row, brand))
-    .map((row) => eventEntry(ctx.mirror, renderer, row, cursor));
-  renderer.levels.set(key, { cursor, entries });
-  return entries;
+  if (hit !== undefined && hit.cursor === cursor) return hit;
+  const rows = ctx.mirror.items.level(gtin, lot);
+  const entries = rows.filter((row) => showsEvent(row, brand)).map((row) => eventEntry(ctx.mirror, renderer, row, cursor));
+  const fragment = { cursor, entries, recalls: rows.length === 0 ? [] : recallFacts(rows) };
+  renderer.levels.set(key, fragment);
+  return fragment;
 }
 
 /** isoTime with a one-entry memo: most first scans happened in the current second. */
@@ -253,6 +299,29 @@ function byEventTime(a: EventEntry, b: EventEntry): number {
   return (an ? 0 : a.at - b.at) || a.blockNumber - b.blockNumber || a.logIndex - b.logIndex || a.leafIndex - b.leafIndex;
 }
 
+/** The event lists as one, by event time; an event naming two of the levels is listed once, at the first list's level. */
+function mergeEntries(lists: readonly (readonly EventEntry[])[]): readonly EventEntry[] {
+  const nonEmpty = lists.filter((list) => list.length > 0);
+  if (nonEmpty.length === 0) return [];
+  if (nonEmpty.length === 1) return nonEmpty[0] as readonly EventEntry[];
+  const seen = new Set<string>();
+  const events: EventEntry[] = [];
+  for (const list of nonEmpty) {
+    for (const entry of list) {
+      if (seen.has(entry.id)) continue;
+      seen.add(entry.id);
+      events.push(entry);
+    }
+  }
+  return events.sort(byEventTime);
+}
+
+function eventsJson(events: readonly EventEntry[]): string {
+  let json = "[";
+  for (let i = 0; i < events.length; i++) json += i === 0 ? (events[i] as EventEntry).json : `,${(events[i] as EventEntry).json}`;
+  return `${json}]`;
+}
+
 /** The identity record a serial resolves to: the prefix owner's live copy, else its revoked one, else the oldest. */
 function chooseIdentity(rows: readonly IdentityRow[], ownerBrand: number | undefined, pathLot: string | undefined): IdentityRow | undefined {
   let best: IdentityRow | undefined;
@@ -269,121 +338,210 @@ function chooseIdentity(rows: readonly IdentityRow[], ownerBrand: number | undef
   return best;
 }
 
+function brandJson(mirror: Mirror, owner: PrefixRow | undefined): string {
+  const brandRow = owner === undefined ? undefined : mirror.brands.get(owner.brandId);
+  return owner === undefined || brandRow === undefined
+    ? "null"
+    : `{"brandId":"${owner.brandId}","name":${JSON.stringify(brandRow.name)},"prefix":${JSON.stringify(owner.prefix)}}`;
+}
+
+const NO_SCANS = `"scans":{"count":null,"firstScanAt":null}}`;
+
 /**
- * The item document as JSON text, or undefined when nothing is anchored for the key. `scan` is the
- * client address when this request counts as a scan (a GET of a serialised item with scans on).
- * Records are spliced as stored, proofs come as text from the tree cache, and the events of the
- * item's lot and class are rendered once per mirror version.
+ * The document behind a Digital Link as JSON text, at the key's level (see `levelOf`); undefined
+ * for a serial nothing is anchored for. `scan` is the client when this request counts as a scan (a
+ * GET of a serialised item with scans on). Records are spliced as stored, proofs come as text from
+ * the tree cache, the events of a lot and class are rendered once per mirror version, and lot and
+ * product documents are kept whole until the mirror changes.
  */
-export function itemDocumentJson(ctx: ItemContext, key: ItemKey, scan: { client: string; now: number } | undefined): string | undefined {
-  const { mirror, config } = ctx;
+export function itemDocumentJson(ctx: ItemContext, key: ItemKey, scan: { client: string; now: number } | undefined): ItemDocText | undefined {
+  const { mirror } = ctx;
   // This turn's requests share one read transaction; caches follow the mirror's version.
   mirror.reads.enter();
   mirror.version.generation();
   const renderer = rendererOf(ctx);
   const cursor = requireCursor(mirror);
   const owner = mirror.brands.ownerOfGtin(key.gtin);
-  let identity: IdentityRow | undefined;
-  let itemEvents: TraceEventRow[] = [];
-  if (key.serial !== undefined) {
-    const rows = mirror.items.serial(key.gtin, key.serial);
-    identity = chooseIdentity(rows.identities, owner?.brandId, key.lot);
-    if (identity === undefined) return undefined;
-    itemEvents = rows.events;
-  }
-  const lot = identity?.lot ?? key.lot;
-  const eventsBrand = owner?.brandId ?? identity?.anchor.brandId;
+  if (key.serial === undefined) return classDocument(ctx, renderer, { gtin: key.gtin, lot: key.lot }, cursor, owner);
+  return serialDocument(ctx, renderer, { gtin: key.gtin, lot: key.lot, serial: key.serial }, cursor, owner, scan);
+}
 
-  let events: EventEntry[] = [];
-  if (eventsBrand !== undefined) {
-    const lists: (readonly EventEntry[])[] = [];
-    const own = itemEvents.filter((row) => showsEvent(row, eventsBrand)).map((row) => eventEntry(mirror, renderer, row, cursor));
-    if (own.length > 0) lists.push(own);
-    if (lot !== undefined) {
-      const ofLot = levelEntries(ctx, renderer, key.gtin, lot, eventsBrand, cursor);
-      if (ofLot.length > 0) lists.push(ofLot);
-    }
-    const ofClass = levelEntries(ctx, renderer, key.gtin, "", eventsBrand, cursor);
-    if (ofClass.length > 0) lists.push(ofClass);
-    if (lists.length === 1) events = lists[0] as EventEntry[];
-    else if (lists.length > 1) {
-      // An event naming the item and its lot (or class) is listed once, at its most specific level.
-      const seen = new Set<string>();
-      for (const list of lists) {
-        for (const entry of list) {
-          if (seen.has(entry.id)) continue;
-          seen.add(entry.id);
-          events.push(entry);
-        }
-      }
-      events.sort(byEventTime);
+function serialDocument(
+  ctx: ItemContext,
+  renderer: ItemRenderer,
+  key: { readonly gtin: string; readonly lot: string | undefined; readonly serial: string },
+  cursor: CursorRow,
+  owner: PrefixRow | undefined,
+  scan: { client: string; now: number } | undefined,
+): ItemDocText | undefined {
+  const { mirror, config } = ctx;
+  const rows = mirror.items.serial(key.gtin, key.serial);
+  const identity = chooseIdentity(rows.identities, owner?.brandId, key.lot);
+  if (identity === undefined) return undefined;
+  const lot = identity.lot ?? key.lot;
+  // The events the prefix owner anchored; without an owner, those of the brand that registered the item.
+  const eventsBrand = owner?.brandId ?? identity.anchor.brandId;
+
+  const own: EventEntry[] = [];
+  const itemRecalls: RecallFact[] = [];
+  for (const row of rows.events) {
+    if (showsEvent(row, eventsBrand)) {
+      const entry = eventEntry(mirror, renderer, row, cursor);
+      own.push(entry);
+      if (entry.recall) itemRecalls.push(recallFact(row));
+    } else if (isRecallDisposition(eventOf(row)?.disposition)) {
+      itemRecalls.push(recallFact(row));
     }
   }
-  if (identity === undefined && events.length === 0) return undefined;
-  const recalled = events.some((e) => e.level !== "class" && e.recall);
+  const ofLot = lot === undefined ? undefined : levelFragment(ctx, renderer, key.gtin, lot, eventsBrand, cursor);
+  const ofClass = levelFragment(ctx, renderer, key.gtin, "", eventsBrand, cursor);
+  const events = mergeEntries(ofLot === undefined ? [own, ofClass.entries] : [own, ofLot.entries, ofClass.entries]);
+  const lotRecalls = ofLot?.recalls ?? [];
+  const recalls =
+    itemRecalls.length + lotRecalls.length + ofClass.recalls.length === 0 ? [] : [...itemRecalls, ...lotRecalls, ...ofClass.recalls];
 
   let scans: { count: number | null; firstScanAt: number | null } = { count: null, firstScanAt: null };
-  if (ctx.scans !== undefined && key.serial !== undefined) {
+  if (ctx.scans !== undefined) {
     const counted = scan === undefined ? ctx.scans.get(key.gtin, key.serial) : ctx.scans.record(key.gtin, key.serial, scan.client, scan.now);
     scans = counted === undefined ? { count: 0, firstScanAt: null } : counted;
   }
 
-  let verdict: Verdict;
-  if (identity === undefined) verdict = recalled ? "recalled" : "unverified";
-  else if (owner === undefined || identity.anchor.brandId !== owner.brandId) verdict = "prefix-mismatch";
-  else if (identity.anchor.revokedAtBlock !== null) verdict = "revoked";
-  else if (recalled) verdict = "recalled";
-  else if (scans.count !== null && scans.count > config.scanThreshold) verdict = "suspicious";
-  else verdict = "genuine";
-
-  const brandRow = owner === undefined ? undefined : mirror.brands.get(owner.brandId);
-  const brand =
-    owner === undefined || brandRow === undefined
-      ? "null"
-      : `{"brandId":"${owner.brandId}","name":${JSON.stringify(brandRow.name)},"prefix":${JSON.stringify(owner.prefix)}}`;
-  const link = digitalLinkOf(config, { gtin: key.gtin, ...(lot === undefined ? {} : { lot }), ...(key.serial === undefined ? {} : { serial: key.serial }) });
-  let eventsJson = "[";
-  for (let i = 0; i < events.length; i++) eventsJson += i === 0 ? (events[i] as EventEntry).json : `,${(events[i] as EventEntry).json}`;
-  return (
-    `{"verdict":"${verdict}",` +
-    `"item":{"gtin":${JSON.stringify(key.gtin)},"serial":${jsonString(key.serial)},"lot":${jsonString(lot)},"digitalLink":${JSON.stringify(link)}},` +
-    `"brand":${brand},` +
-    `"identity":${identity === undefined ? "null" : `${provedJson(mirror, renderer, identity, cursor)}}`},` +
-    `"events":${eventsJson}],` +
-    `"scans":{"count":${scans.count === null ? "null" : String(scans.count)},"firstScanAt":${scans.firstScanAt === null ? "null" : `"${recentIsoTime(scans.firstScanAt)}"`}}}`
-  );
+  const verdict = decideVerdict({
+    level: "serial",
+    prefixOwner: owner === undefined ? null : String(owner.brandId),
+    identity: { brandId: String(identity.anchor.brandId), revoked: identity.anchor.revokedAtBlock !== null },
+    recalls,
+    scans: { count: scans.count, threshold: config.scanThreshold },
+  });
+  const link = digitalLinkOf(config, { gtin: key.gtin, ...(lot === undefined ? {} : { lot }), serial: key.serial });
+  const text =
+    `{"level":"serial","verdict":"${verdict}",` +
+    `"item":{"gtin":${JSON.stringify(key.gtin)},"serial":${JSON.stringify(key.serial)},"lot":${jsonString(lot)},"digitalLink":${JSON.stringify(link)}},` +
+    `"brand":${brandJson(mirror, owner)},` +
+    `"identity":${provedJson(mirror, renderer, identity, cursor)}},` +
+    `"events":${eventsJson(events)},"product":null,` +
+    `"scans":{"count":${scans.count === null ? "null" : String(scans.count)},"firstScanAt":${scans.firstScanAt === null ? "null" : `"${recentIsoTime(scans.firstScanAt)}"`}}}`;
+  return { text, level: "serial", verdict };
 }
 
-/** The item document (see `itemDocumentJson`), or undefined when nothing is anchored for the key. */
+/** Batches tried for the sample record; a counted leaf can be missing only if a reorg removed it between two reads. */
+const SAMPLE_TRIES = 8;
+
+/**
+ * A lot or product document: its verdict (registered, recalled, unlisted, unregistered), one live
+ * identity record of the prefix owner for the GTIN (and lot) as the sample a verifier checks, the
+ * owner's events (lot: the lot's and the class's; product: the class's and the lots' recalls), and
+ * what the owner anchored: items, lots, recalled lots.
+ */
+function classDocument(
+  ctx: ItemContext,
+  renderer: ItemRenderer,
+  key: { readonly gtin: string; readonly lot: string | undefined },
+  cursor: CursorRow,
+  owner: PrefixRow | undefined,
+): ItemDocText {
+  const cacheKey = `${key.gtin}\u0000${key.lot ?? ""}`;
+  const hit = renderer.classes.peek(cacheKey);
+  if (hit !== undefined && hit.cursor === cursor) return hit.doc;
+
+  const { mirror, config } = ctx;
+  const level = levelOf(key);
+  const prefixOwner = owner === undefined ? null : String(owner.brandId);
+  const ownerBrand = owner?.brandId;
+
+  let items = 0;
+  const lots = new Set<string>();
+  let sample: IdentityRow | undefined;
+  let tries = 0;
+  const counts = ownerBrand === undefined ? [] : mirror.items.identityCounts(key.gtin, ownerBrand, key.lot);
+  for (const row of counts) {
+    if (row.anchor.revokedAtBlock !== null || row.items <= 0) continue;
+    items += row.items;
+    if (row.lot !== "") lots.add(row.lot);
+    if (sample === undefined && tries < SAMPLE_TRIES && ownerBrand !== undefined) {
+      tries++;
+      sample = mirror.items.identityAt(ownerBrand, row.anchor.root, row.firstLeaf, row.lot);
+    }
+  }
+
+  const ofClass = levelFragment(ctx, renderer, key.gtin, "", ownerBrand, cursor);
+  let events: readonly EventEntry[];
+  let recalls: readonly RecallFact[];
+  let recalledLots: string[];
+  if (key.lot !== undefined) {
+    const ofLot = levelFragment(ctx, renderer, key.gtin, key.lot, ownerBrand, cursor);
+    events = mergeEntries([ofLot.entries, ofClass.entries]);
+    recalls = [...ofLot.recalls, ...ofClass.recalls];
+    recalledLots = lotRecalled(prefixOwner, ofLot.recalls) ? [key.lot] : [];
+  } else {
+    const lotRows = ownerBrand === undefined ? [] : mirror.items.lotRecalls(key.gtin);
+    const recallRows = lotRows.filter((row) => isRecallDisposition(eventOf(row)?.disposition));
+    const shown = recallRows.filter((row) => showsEvent(row, ownerBrand)).map((row) => eventEntry(mirror, renderer, row, cursor));
+    events = mergeEntries([ofClass.entries, shown]);
+    recalls = [...ofClass.recalls, ...recallRows.map(recallFact)];
+    recalledLots = recalledLotsOf(prefixOwner, recallRows);
+  }
+
+  const verdict = decideVerdict({
+    level,
+    prefixOwner,
+    identity: sample === undefined ? null : { brandId: String(sample.anchor.brandId), revoked: sample.anchor.revokedAtBlock !== null },
+    recalls,
+  });
+  const attributes = sample === undefined ? undefined : attributesOf(sample.record);
+  const name = attributes === undefined ? undefined : productName(attributes);
+  const link = digitalLinkOf(config, key.lot === undefined ? { gtin: key.gtin } : { gtin: key.gtin, lot: key.lot });
+  const text =
+    `{"level":"${level}","verdict":"${verdict}",` +
+    `"item":{"gtin":${JSON.stringify(key.gtin)},"serial":null,"lot":${jsonString(key.lot)},"digitalLink":${JSON.stringify(link)}},` +
+    `"brand":${brandJson(mirror, owner)},` +
+    `"identity":${sample === undefined ? "null" : `${provedJson(mirror, renderer, sample, cursor)}}`},` +
+    `"events":${eventsJson(events)},` +
+    `"product":{"name":${jsonString(name)},"attributes":${attributes === undefined ? "null" : JSON.stringify(attributes)},` +
+    `"items":${items},"lots":${lots.size},"recalledLots":${JSON.stringify(recalledLots)}},` +
+    NO_SCANS;
+  const doc: ItemDocText = { text, level, verdict };
+  renderer.classes.set(cacheKey, { cursor, doc });
+  return doc;
+}
+
+/** Whether the recalls naming one lot recall it, by the verdict rule (a recall of the product is not one of the lot). */
+function lotRecalled(prefixOwner: string | null, lotRecalls: readonly RecallFact[]): boolean {
+  return lotRecalls.length > 0 && decideVerdict({ level: "lot", prefixOwner, identity: null, recalls: lotRecalls.filter((r) => r.level === "lot") }) === "recalled";
+}
+
+/** The lots of a GTIN its lot-level recall events recall, sorted. */
+function recalledLotsOf(prefixOwner: string | null, rows: readonly LotEventRow[]): string[] {
+  const byLot = new Map<string, RecallFact[]>();
+  for (const row of rows) {
+    const facts = byLot.get(row.lot);
+    if (facts === undefined) byLot.set(row.lot, [recallFact(row)]);
+    else facts.push(recallFact(row));
+  }
+  return [...byLot].filter(([, facts]) => lotRecalled(prefixOwner, facts)).map(([lot]) => lot).sort();
+}
+
+/** The attributes object of a stored identity record, or undefined. */
+function attributesOf(recordText: string): { [key: string]: unknown } | undefined {
+  const record = JSON.parse(recordText) as TraceAnchorRecord;
+  return record.kind === "identity" && isPlainObject(record.attributes) ? record.attributes : undefined;
+}
+
+/** The product's name among an identity record's attributes: the demo data's and batch files' usual columns. */
+function productName(attributes: { readonly [key: string]: unknown }): string | undefined {
+  for (const name of ["product", "name", "productName", "description"]) {
+    const value = attributes[name];
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return undefined;
+}
+
+/** The document (see `itemDocumentJson`), parsed; undefined for a serial nothing is anchored for. */
 export function itemDocument(ctx: ItemContext, key: ItemKey, scan: { client: string; now: number } | undefined): ItemDoc | undefined {
-  const text = itemDocumentJson(ctx, key, scan);
-  return text === undefined ? undefined : (JSON.parse(text) as ItemDoc);
+  const doc = itemDocumentJson(ctx, key, scan);
+  return doc === undefined ? undefined : (JSON.parse(doc.text) as ItemDoc);
 }
 
 export function digitalLinkOf(config: ApiConfig, key: ItemKey): string {
   return formatDigitalLink(key, config.publicUrl);
-}
-
-/** RFC 9264 linkset for a key, with GS1 link types; undefined when nothing is anchored for it. */
-export function linksetOf(ctx: ItemContext, key: ItemKey): LinksetDoc | undefined {
-  const doc = itemDocument(ctx, key, undefined);
-  if (doc === undefined) return undefined;
-  const link = doc.item.digitalLink;
-  const anchor = digitalLinkOf(ctx.config, key);
-  const verification =
-    doc.identity === null
-      ? { href: link, title: "Item document with proofs", type: "application/json" }
-      : { href: `${ctx.config.publicUrl}/v1/proofs/${doc.identity.recordHash}`, title: "Proof bundle of the identity record", type: "application/json" };
-  const pip = { href: link, title: "Scan page: is it genuine, where has it been", type: "text/html" };
-  return {
-    linkset: [
-      {
-        anchor,
-        "https://gs1.org/voc/pip": [pip],
-        "https://gs1.org/voc/traceability": [{ href: link, title: "Trace events with proofs", type: "application/json" }],
-        "https://gs1.org/voc/verificationService": [verification],
-        "https://gs1.org/voc/defaultLink": [pip],
-      },
-    ],
-  };
 }

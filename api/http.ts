@@ -1,6 +1,6 @@
 /**
- * HTTP helpers shared by the routes: content negotiation for the Digital Link resolver, strong
- * ETags with conditional GET, and the cache policies.
+ * HTTP helpers shared by the routes: content negotiation for the Digital Link resolver (media type,
+ * language), strong ETags with conditional GET, and the cache policies.
  */
 import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -39,6 +39,30 @@ export function negotiate(accept: string | undefined): ItemFormat {
     }
   }
   return best?.format ?? "json";
+}
+
+/**
+ * The language tags of an Accept-Language header, lower case, most wanted first (by q, then order);
+ * none for an absent, malformed or overlong header. `*` and q=0 entries are left out.
+ */
+export function acceptedLanguages(header: string | undefined): string[] {
+  if (header === undefined || header.length === 0 || header.length > 500) return [];
+  const tags: { tag: string; q: number; at: number }[] = [];
+  header.split(",").forEach((part, at) => {
+    const [rawTag = "", ...params] = part.split(";");
+    const tag = rawTag.trim().toLowerCase();
+    if (!/^[a-z]{1,8}(?:-[a-z0-9]{1,8})*$/.test(tag)) return;
+    let q = 1;
+    for (const param of params) {
+      const [name = "", value = ""] = param.split("=");
+      if (name.trim().toLowerCase() === "q") {
+        const parsed = Number.parseFloat(value.trim());
+        q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 0;
+      }
+    }
+    if (q > 0) tags.push({ tag, q, at });
+  });
+  return tags.sort((a, b) => b.q - a.q || a.at - b.at).map((t) => t.tag);
 }
 
 export const IMMUTABLE = "public, max-age=31536000, immutable";

@@ -4,6 +4,7 @@
  */
 import { Type, type Static, type TObject, type TSchema, type TString, type TInteger } from "@sinclair/typebox";
 import { PROOF_BUNDLE_TYPE } from "../core/bundle";
+import { ALL_VERDICTS, type Verdict as VerdictName } from "../core/verdict";
 
 /** Nullable as a JSON Schema type array, which the response serializer handles without `anyOf`. */
 function Nullable<T extends TString | TInteger>(schema: T): ReturnType<typeof Type.Unsafe<Static<T> | null>> {
@@ -69,13 +70,16 @@ const Proved = {
   anchor: AnchorStatus,
 };
 
-export const Verdict = Type.Union(
-  ["genuine", "revoked", "recalled", "prefix-mismatch", "suspicious", "unverified"].map((v) => Type.Literal(v)),
-  { description: "unverified: a lot- or class-level document, which has no identity record" },
-);
+export const Verdict = Type.Unsafe<VerdictName>({
+  type: "string",
+  enum: [...ALL_VERDICTS],
+  description:
+    "core/verdict.ts: a serial is genuine, revoked, recalled, prefix-mismatch, suspicious or unknown; a lot or product registered, recalled, unlisted or unregistered",
+});
 
 export const ItemDocument = Type.Object({
-  verdict: Type.String({ enum: ["genuine", "revoked", "recalled", "prefix-mismatch", "suspicious", "unverified"] }),
+  level: Type.Unsafe<"serial" | "lot" | "product">({ type: "string", enum: ["serial", "lot", "product"], description: "what the Digital Link identifies" }),
+  verdict: Verdict,
   item: Type.Object({
     gtin: Type.String(),
     serial: Nullable(Type.String()),
@@ -85,7 +89,11 @@ export const ItemDocument = Type.Object({
   brand: NullableObject(
     Type.Object({ brandId: Type.String(), name: Type.String(), prefix: Type.String({ description: "the GS1 company prefix that owns the GTIN" }) }),
   ),
-  identity: NullableObject(Type.Object(Proved)),
+  identity: NullableObject(
+    Type.Object(Proved, {
+      description: "serial: the item's identity record; lot and product: one live identity record of the prefix owner for the GTIN (and lot)",
+    }),
+  ),
   events: Type.Array(
     Type.Object({
       ...Proved,
@@ -94,23 +102,53 @@ export const ItemDocument = Type.Object({
       eventTime: Nullable(Type.String()),
     }),
   ),
+  product: NullableObject(
+    Type.Object(
+      {
+        name: Nullable(Type.String({ description: "from the sample identity record's attributes (product, name, …)" })),
+        attributes: Type.Unsafe<{ [key: string]: unknown } | null>({ type: ["object", "null"], additionalProperties: true, description: "the sample identity record's attributes" }),
+        items: Type.Integer({ description: "live identity records of the prefix owner for the GTIN (and lot)" }),
+        lots: Type.Integer({ description: "distinct lots among them" }),
+        recalledLots: Type.Array(Type.String(), { description: "lots the prefix owner recalled by a lot-level event" }),
+      },
+      { description: "null at serial level" },
+    ),
+  ),
   scans: Type.Object({ count: Nullable(Type.Integer()), firstScanAt: Nullable(IsoTime) }),
 });
 
-const Link = Type.Object({ href: Type.String(), title: Type.String(), type: Type.String(), hreflang: Type.Optional(Type.Array(Type.String())) });
+const Link = Type.Object({
+  href: Type.String(),
+  title: Type.String(),
+  type: Type.Optional(Type.String()),
+  hreflang: Type.Optional(Type.Array(Type.String())),
+});
+/**
+ * The schema of a document a route sends as JSON text it wrote itself (byte for byte what the
+ * serialiser would write, see test/api/item-fast-path.test.ts): the same schema for validation of
+ * the docs, typed as the text the handler sends.
+ */
+export function PreRendered<T extends TSchema>(schema: T): ReturnType<typeof Type.Unsafe<string>> {
+  return Type.Unsafe<string>({ ...schema });
+}
+
+/** RFC 9264 linkset: one context object per anchor, link relations as GS1 Web Vocabulary URIs (plus the "ta:signedBy" extension member). */
 export const Linkset = Type.Object({
   linkset: Type.Array(
     Type.Object(
-      {
-        anchor: Type.String(),
-        "https://gs1.org/voc/pip": Type.Array(Link),
-        "https://gs1.org/voc/traceability": Type.Array(Link),
-        "https://gs1.org/voc/verificationService": Type.Array(Link),
-        "https://gs1.org/voc/defaultLink": Type.Array(Link),
-      },
-      { additionalProperties: Type.Array(Link) },
+      { anchor: Type.String(), "https://gs1.org/voc/defaultLink": Type.Array(Link, { minItems: 1, maxItems: 1 }) },
+      { additionalProperties: true },
     ),
   ),
+});
+
+/** /.well-known/gs1resolver, as GS1's resolver description file schema has it. */
+export const ResolverDescription = Type.Object({
+  name: Type.String(),
+  resolverRoot: Type.String(),
+  supportedPrimaryKeys: Type.Array(Type.String(), { description: "numeric AIs: 01 (GTIN)" }),
+  supportedLinkType: Type.Array(Type.Object({ namespace: Type.String(), prefix: Type.String(), profile: Type.String() })),
+  linkTypeDefaultCanBeLinkset: Type.Boolean(),
 });
 
 export const DigitalLinkQuery = Type.Object(

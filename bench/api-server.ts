@@ -37,12 +37,13 @@ function bareWithRead(mirror: Mirror, body: string, read: (gtin: string, serial:
     if (!read(request.params.gtin, request.params.serial)) void reply.code(404).send({ error: "NOT_FOUND" });
     else void reply.type("application/json; charset=utf-8").send(body);
   });
-  return app as unknown as FastifyInstance;
+  return app;
 }
 
 async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance> {
   if (mode === "bare") {
     const app = Fastify();
+    // eslint-disable-next-line @typescript-eslint/require-await -- the bare baseline of the ratio target is Fastify's async-handler hello world; kept as measured
     app.get("/", async () => ({ hello: "world" }));
     return app;
   }
@@ -52,7 +53,7 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
     const body = fs.readFileSync(args[0] ?? "", "utf8");
     const app = Fastify();
     app.get("/*", async (_request, reply) => reply.type("application/json; charset=utf-8").send(body));
-    return app as unknown as FastifyInstance;
+    return app;
   }
   if (mode === "bare-seek" || mode === "bare-read") {
     const db = openDatabase(args[0] ?? "", { readonly: true });

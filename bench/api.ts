@@ -35,6 +35,7 @@ import {
   traceRecord,
 } from "../core";
 import { openDatabase, runMigrations } from "../indexer/db";
+import { buildIsFresh } from "../bin/build-fresh";
 import type { ServerMode } from "./api-server";
 import { writeBenchSection } from "./report";
 
@@ -140,7 +141,6 @@ const COMPILED_SERVER = path.join(__dirname, "..", "dist", "bench", "api-server.
 
 /** Builds dist/ when it is missing or older than the sources, so the servers run the code measured. */
 function ensureBuild(): void {
-  const { buildIsFresh } = require("../bin/build-fresh") as { buildIsFresh(compiled: string): boolean };
   if (buildIsFresh(COMPILED_SERVER)) return;
   process.stderr.write("dist/ is older than the sources: npm run build…\n");
   execFileSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "inherit"], cwd: path.join(__dirname, "..") });

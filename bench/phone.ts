@@ -240,14 +240,17 @@ async function startDemo(dir: string): Promise<Demo> {
 }
 
 /** The scan page's HTML with an experiment applied (what render.ts would emit with it). */
-function experiment(mode: ModeName, html: string, rpcOrigin: string): string {
+function experiment(mode: ModeName, html: string, rpcOrigins: readonly string[]): string {
   if (mode === "head") {
     const tag = /<script src="[^"]+" defer><\/script>\n?/.exec(html)?.[0];
     if (tag === undefined) throw new Error("no script tag to move");
     return html.replace(tag, "").replace("</head>", `${tag.trim()}</head>`);
   }
   if (mode === "preconnect")
-    return html.replace("</head>", `<link rel="preconnect" href="${rpcOrigin}" crossorigin></head>`);
+    return html.replace(
+      "</head>",
+      `${rpcOrigins.map((o) => `<link rel="preconnect" href="${o}" crossorigin>`).join("")}</head>`,
+    );
   return html;
 }
 
@@ -259,13 +262,17 @@ interface Server {
 async function serve(mode: ModeName, db: Db, config: ApiConfig, single: ScriptAsset): Promise<Server> {
   const contract = (): string | undefined =>
     (db.prepare("SELECT contract FROM cursor WHERE id = 1").get() as { contract: string } | undefined)?.contract;
-  const rpcOrigin = new URL(config.browserRpcUrl ?? "http://invalid").origin;
-  const render = scanPageRenderer({ rpcUrl: config.browserRpcUrl, contract }, mode === "before" ? single : undefined);
+  const rpcOrigins = [...new Set(config.browserRpcUrls.map((url) => new URL(url).origin))];
+  // What api/app.ts renders by default, with the baseline's script for "before".
+  const render = scanPageRenderer(
+    { rpcUrls: config.browserRpcUrls, scanThreshold: config.scanThreshold, contract },
+    mode === "before" ? single : undefined,
+  );
   const app = await buildApp({
     db,
     config,
     processMetrics: false,
-    ...(mode === "after" ? {} : { renderHtml: (doc) => experiment(mode, render(doc), rpcOrigin) }),
+    ...(mode === "after" ? {} : { renderHtml: (doc) => experiment(mode, render(doc), rpcOrigins) }),
   });
   if (mode === "before") app.get(single.url, (request, reply) => sendScript(request, reply, single, IMMUTABLE));
   const base = (await app.listen({ port: 0, host: "127.0.0.1" })).replace(/\/$/, "");
@@ -461,8 +468,7 @@ async function main(): Promise<void> {
   console.log(`demo up in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; genuine item ${demo.genuinePath}`);
   const rpc = await countingRpc(demo.rpcUrl);
   const db = openDatabase(demo.dbPath, { readonly: true });
-  // The one line to change when the browser RPC becomes a list (browserRpcUrls: [rpc.url]).
-  const config = apiConfig({ port: 0, rateLimit: 0, scans: false, browserRpcUrl: rpc.url });
+  const config = apiConfig({ port: 0, rateLimit: 0, scans: false, browserRpcUrls: [rpc.url] });
   const single = await buildScanScript({ rpc: "single" });
   const servers = new Map<ModeName, Server>();
   const results = new Map<ModeName, RunResult[]>(MODES.map((m) => [m, []]));

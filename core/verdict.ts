@@ -7,6 +7,8 @@
  *   recallApplies(level, recall): boolean      which recall events a code of a given level is about
  *   isRecallDisposition(value): boolean        the CBV "recalled" disposition in any of its spellings
  *   VERDICTS                                   the list of verdicts, with what they tell a consumer
+ *   isVerdict(value): value is Verdict         one of ALL_VERDICTS (documents from older servers may hold others)
+ *   verifiedStatement(verdict, { revokedAt })  VERDICTS[verdict].verified, with the revocation date when known
  *
  * A verdict says only what a code of its level can prove:
  *   serial  (/01/{gtin}[/10/{lot}]/21/{serial}): genuine, revoked, recalled, prefix-mismatch, suspicious, unknown
@@ -150,7 +152,7 @@ export const VERDICTS: Readonly<Record<Verdict, VerdictText>> = {
     title: "Not registered here",
     text: "The brand that owns this barcode has not registered this product here.",
     tone: "warn",
-    verified: "Verified: the barcode's prefix belongs to this brand; it has registered no items of this product",
+    verified: "Verified: a brand owns this barcode's prefix; no item of this product registered by it is shown here",
   },
   unregistered: {
     title: "Unregistered code",
@@ -159,3 +161,13 @@ export const VERDICTS: Readonly<Record<Verdict, VerdictText>> = {
     verified: "Verified: no brand owns this barcode's company prefix on chain",
   },
 };
+
+export function isVerdict(value: unknown): value is Verdict {
+  return typeof value === "string" && (ALL_VERDICTS as readonly string[]).includes(value);
+}
+
+/** How a verifier that confirmed `verdict` on chain states it; a revocation with its date (`revokedAt`, ISO 8601). */
+export function verifiedStatement(verdict: Verdict, details: { readonly revokedAt?: string | null } = {}): string {
+  const text = VERDICTS[verdict].verified;
+  return verdict === "revoked" && details.revokedAt ? `${text} on ${details.revokedAt.slice(0, 10)}` : text;
+}

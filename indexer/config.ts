@@ -9,6 +9,9 @@
  * TRACE_INDEX_FROM_BLOCK   first block to read (default: deployments/<chainId>.json blockNumber, else 0)
  * TRACE_INDEX_POLL_MS      poll interval once caught up (default 2000)
  * TRACE_INDEX_MAX_RANGE    largest eth_getLogs range (default 2000)
+ * TRACE_INDEX_TARGET_LOGS  logs per eth_getLogs answer above which the range shrinks (default 1000)
+ * TRACE_INDEX_TARGET_MS    eth_getLogs answer time above which the range shrinks (default 1000)
+ * TRACE_INDEX_CONCURRENCY  ranges read at once ahead of the one applied (default 2)
  * TRACE_INDEX_REORG_WINDOW block hashes kept for reorg detection (default 128)
  * TRACE_LOG_LEVEL          debug | info | warn | error (default info)
  */
@@ -25,6 +28,9 @@ export interface IndexerEnv {
   readonly fromBlock: number | undefined;
   readonly pollIntervalMs: number | undefined;
   readonly maxRange: number | undefined;
+  readonly targetLogs: number | undefined;
+  readonly targetMs: number | undefined;
+  readonly concurrency: number | undefined;
   readonly reorgWindow: number | undefined;
   readonly logLevel: LogLevel;
 }
@@ -51,6 +57,9 @@ export function parseIndexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEn
     fromBlock: integer(env, "TRACE_INDEX_FROM_BLOCK", 0),
     pollIntervalMs: integer(env, "TRACE_INDEX_POLL_MS", 1),
     maxRange: integer(env, "TRACE_INDEX_MAX_RANGE", 1),
+    targetLogs: integer(env, "TRACE_INDEX_TARGET_LOGS", 1),
+    targetMs: integer(env, "TRACE_INDEX_TARGET_MS", 1),
+    concurrency: integer(env, "TRACE_INDEX_CONCURRENCY", 1),
     reorgWindow: integer(env, "TRACE_INDEX_REORG_WINDOW", 1),
     logLevel: logLevel as LogLevel,
   });
@@ -58,15 +67,20 @@ export function parseIndexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEn
 
 /**
  * What the environment sets of an indexer's config (TRACE_CONFIRMATIONS, TRACE_INDEX_FROM_BLOCK,
- * _POLL_MS, _MAX_RANGE, _REORG_WINDOW): only the variables given, so createIndexer's defaults and a
- * caller's own choices fill the rest.
+ * _POLL_MS, _MAX_RANGE, _TARGET_LOGS, _TARGET_MS, _CONCURRENCY, _REORG_WINDOW): only the variables
+ * given, so createIndexer's defaults and a caller's own choices fill the rest.
  */
-export function indexerTuning(env: IndexerEnv): Pick<IndexerConfig, "confirmations" | "fromBlock" | "pollIntervalMs" | "maxRange" | "reorgWindow"> {
+export function indexerTuning(
+  env: IndexerEnv,
+): Pick<IndexerConfig, "confirmations" | "fromBlock" | "pollIntervalMs" | "maxRange" | "targetLogs" | "targetMs" | "concurrency" | "reorgWindow"> {
   return {
     ...(env.confirmations === undefined ? {} : { confirmations: env.confirmations }),
     ...(env.fromBlock === undefined ? {} : { fromBlock: env.fromBlock }),
     ...(env.pollIntervalMs === undefined ? {} : { pollIntervalMs: env.pollIntervalMs }),
     ...(env.maxRange === undefined ? {} : { maxRange: env.maxRange }),
+    ...(env.targetLogs === undefined ? {} : { targetLogs: env.targetLogs }),
+    ...(env.targetMs === undefined ? {} : { targetMs: env.targetMs }),
+    ...(env.concurrency === undefined ? {} : { concurrency: env.concurrency }),
     ...(env.reorgWindow === undefined ? {} : { reorgWindow: env.reorgWindow }),
   };
 }

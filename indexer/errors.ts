@@ -33,24 +33,27 @@ export class RetryableRpcError extends RetryableError {
 }
 
 /**
- * eth_getLogs refused the block range (too many results, range too wide, response too large).
- * `suggestedTo` is the last block of a range the provider said would work, when it said so.
+ * eth_getLogs refused the block range (too many results, range too wide, response too large), or
+ * did not answer it in time. `suggestedTo` is the last block of a range the provider said would
+ * work, when it said so; `blockLimit` is true when the provider caps the number of blocks itself.
  */
 export class LogRangeTooLargeError extends RetryableError {
   readonly fromBlock: number;
   readonly toBlock: number;
   readonly suggestedTo: number | undefined;
+  readonly blockLimit: boolean;
 
-  constructor(fromBlock: number, toBlock: number, suggestedTo: number | undefined, options?: ErrorOptions) {
+  constructor(fromBlock: number, toBlock: number, refusal: { readonly suggestedTo: number | undefined; readonly blockLimit: boolean }, options?: ErrorOptions) {
     super(
       "LOG_RANGE_TOO_LARGE",
       `eth_getLogs refused blocks ${fromBlock}..${toBlock}` +
-        (suggestedTo === undefined ? "" : `; provider suggests ..${suggestedTo}`),
+        (refusal.suggestedTo === undefined ? "" : `; provider suggests ..${refusal.suggestedTo}`),
       options,
     );
     this.fromBlock = fromBlock;
     this.toBlock = toBlock;
-    this.suggestedTo = suggestedTo;
+    this.suggestedTo = refusal.suggestedTo;
+    this.blockLimit = refusal.blockLimit;
   }
 }
 

@@ -1,10 +1,12 @@
 /**
  * Follows the TraceAnchor contract and mirrors its events into SQLite.
  *
- * Each step reads (async) the headers and logs of one block range, checks that they belong to one
- * chain that extends the indexed one, then applies them (sync) in one transaction that also moves
- * the cursor. If the next block's parent is not the indexed block, it walks back to the common
- * ancestor, rolls back everything above it in one transaction, and goes on from there.
+ * Each range is read (async: headers, logs, headers again), checked to belong to one chain, and
+ * then applied (sync) in one transaction that also moves the cursor, if its first block's parent is
+ * the indexed block. Up to `concurrency` ranges are read at once, ahead of the cursor, but applied
+ * strictly in order. If the next block's parent is not the indexed block, the reads ahead are
+ * dropped, the indexer walks back to the common ancestor, rolls back everything above it in one
+ * transaction, and goes on from there. Range sizes follow the answers (indexer/range.ts).
  */
 import type { Db } from "./db";
 import { runMigrations } from "./db";
@@ -16,9 +18,9 @@ import {
   LogRangeTooLargeError,
   ReorgTooDeepError,
 } from "./errors";
-import { backoffDelay, createRangeSizer } from "./range";
+import { backoffDelay, createRangeSizer, DEFAULT_TARGET_LOGS, DEFAULT_TARGET_MS } from "./range";
 import { createChainClient } from "./rpc";
-import type { BlockHeader, ChainClient, ProviderLike } from "./rpc";
+import type { BlockHeader, ChainClient, ChainLog, ProviderLike } from "./rpc";
 import { createStore } from "./store";
 import type { Cursor } from "./store";
 
@@ -39,6 +41,12 @@ export interface IndexerConfig {
   readonly pollIntervalMs?: number;
   /** Largest eth_getLogs range, in blocks. Default 2000. */
   readonly maxRange?: number;
+  /** An eth_getLogs answer with more logs shrinks the range; under half of it (and of targetMs) grows it. Default 1000. */
+  readonly targetLogs?: number;
+  /** An eth_getLogs answer slower than this shrinks the range. Default 1000 ms. */
+  readonly targetMs?: number;
+  /** Ranges read at once ahead of the one being applied (applied in order all the same). Default 2. */
+  readonly concurrency?: number;
   /** Block hashes kept for reorg detection; a deeper reorg is fatal. Default 128. */
   readonly reorgWindow?: number;
   /** The head is "stalled" after not moving for this many poll intervals. Default 30. */
@@ -105,6 +113,16 @@ export interface Indexer {
 }
 
 const HEADER_CHUNK = 32;
+const DEFAULT_CONCURRENCY = 2;
+
+/** One range as read from the chain: its logs and the headers they need, all of one chain. */
+interface RangeRead {
+  readonly from: number;
+  readonly first: BlockHeader;
+  readonly last: BlockHeader;
+  readonly logs: ChainLog[];
+  readonly headers: Map<number, BlockHeader>;
+}
 
 export function createIndexer(options: CreateIndexerOptions): Indexer {
   const { db, log } = options;
@@ -114,6 +132,9 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     fromBlock: options.config?.fromBlock ?? 0,
     pollIntervalMs: options.config?.pollIntervalMs ?? 2000,
     maxRange: options.config?.maxRange ?? 2000,
+    targetLogs: options.config?.targetLogs ?? DEFAULT_TARGET_LOGS,
+    targetMs: options.config?.targetMs ?? DEFAULT_TARGET_MS,
+    concurrency: options.config?.concurrency ?? DEFAULT_CONCURRENCY,
     reorgWindow: options.config?.reorgWindow ?? 128,
     stallPolls: options.config?.stallPolls ?? 30,
     retryBaseMs: options.config?.retryBaseMs ?? 250,
@@ -130,7 +151,7 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
   runMigrations(db);
   const store = createStore(db, { reorgWindow: config.reorgWindow });
   const client: ChainClient = createChainClient(options.provider, { timeoutMs: options.config?.rpcTimeoutMs ?? 30_000 });
-  const sizer = createRangeSizer(config.maxRange);
+  const sizer = createRangeSizer({ maxRange: config.maxRange, targetLogs: config.targetLogs, targetMs: config.targetMs });
 
   let chainId: number | null = null;
   let confirmations: number | null = null;
@@ -170,6 +191,7 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
   async function retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       checkStopping();
+      const sizeBefore = sizer.size;
       try {
         const result = await fn();
         lastError = null;
@@ -180,10 +202,9 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
         consecutiveFailures++;
         lastError = { name: (error as Error).name, message: (error as Error).message };
         if (error instanceof LogRangeTooLargeError) {
-          const before = sizer.size;
-          sizer.refused(error.fromBlock, error.toBlock, error.suggestedTo);
+          // readRange told the sizer already; a smaller range is worth trying at once.
           log.debug({ from: error.fromBlock, to: error.toBlock, rangeSize: sizer.size }, "eth_getLogs range refused; shrinking");
-          if (sizer.size < before) {
+          if (sizer.size < sizeBefore) {
             attempt = -1;
             continue;
           }
@@ -248,26 +269,13 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     log.warn({ ...lastReorg, from: cursor.blockNumber }, "chain reorganised; rolled back to common ancestor");
   }
 
-  /** One range, or one reorg repair. Returns the events applied, or null when caught up. */
-  async function step(): Promise<{ head: number; applied: number } | null> {
-    const cursor = await ensureChain();
-    const current = await client.blockNumber();
-    observeHead(current);
-    if (cursor.blockNumber >= current) {
-      // Nothing new, but the chain may have been replaced by one as long or shorter.
-      if (cursor.blockHash !== null) {
-        const mine = await client.header(cursor.blockNumber);
-        if (mine?.hash !== cursor.blockHash) {
-          await reconcile(cursor);
-          return { head: current, applied: 0 };
-        }
-      }
-      store.setHead(current, finalizedOf(current));
-      return null;
-    }
-
-    const from = cursor.blockNumber + 1;
-    const to = sizer.end(from, current);
+  /**
+   * Reads `from..to` with the head at `current`: the first and last headers and those within
+   * reorgWindow of the head, which must link; the logs; then the headers of blocks with logs and the
+   * last one again, which must not have changed. Does not look at the cursor; tells the sizer how
+   * the eth_getLogs went.
+   */
+  async function readRange(from: number, to: number, current: number): Promise<RangeRead> {
     const wanted = [from, to];
     for (let n = Math.max(from, current - config.reorgWindow); n <= to; n++) wanted.push(n);
     const pre = await client.headers(wanted);
@@ -279,16 +287,20 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     const first = headers.get(from);
     const last = headers.get(to);
     if (first === undefined || last === undefined) throw new ChainMovedError(`headers ${from}/${to} missing`);
-    if (cursor.blockHash !== null && first.parentHash !== cursor.blockHash) {
-      await reconcile(cursor);
-      return { head: current, applied: 0 };
-    }
     for (const header of headers.values()) {
       const parent = headers.get(header.number - 1);
       if (parent !== undefined && header.parentHash !== parent.hash) throw new ChainMovedError(`block ${header.number} does not extend ${parent.number}`);
     }
 
-    const logs = await client.logs(contract, from, to);
+    const started = performance.now();
+    let logs: ChainLog[];
+    try {
+      logs = await client.logs(contract, from, to);
+    } catch (error) {
+      if (error instanceof LogRangeTooLargeError) sizer.refused(error.fromBlock, error.toBlock, error);
+      throw error;
+    }
+    sizer.answered({ fromBlock: from, toBlock: to, logs: logs.length, ms: performance.now() - started });
 
     // Headers read before the logs pin the chain; re-reading the last one afterwards shows it held.
     const after = await client.headers([...new Set(logs.map((entry) => entry.blockNumber))].filter((n) => !headers.has(n)).concat(to));
@@ -302,12 +314,61 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
         throw new ChainMovedError(`log ${entry.blockNumber}/${entry.logIndex} is from block ${entry.blockHash}, not the canonical one`);
       }
     }
-    sizer.succeeded();
-    checkStopping();
-    const applied = store.applyRange({ logs, headers, to: last, head: current, finalizedBlock: finalizedOf(current) });
-    eventsIndexed += applied;
-    if (applied > 0 || to === current) log.debug({ from, to, logs: logs.length, applied }, "indexed range");
-    return { head: current, applied };
+    return { from, first, last, logs, headers };
+  }
+
+  /**
+   * Indexes up to the head seen at its start, or repairs one reorg. Returns that head, or null when
+   * caught up. `onApplied` hears of every range applied, also when a later one fails.
+   */
+  async function step(onApplied: (events: number) => void): Promise<number | null> {
+    const cursor = await ensureChain();
+    const current = await client.blockNumber();
+    observeHead(current);
+    if (cursor.blockNumber >= current) {
+      // Nothing new, but the chain may have been replaced by one as long or shorter.
+      if (cursor.blockHash !== null) {
+        const mine = await client.header(cursor.blockNumber);
+        if (mine?.hash !== cursor.blockHash) {
+          await reconcile(cursor);
+          return current;
+        }
+      }
+      store.setHead(current, finalizedOf(current));
+      return null;
+    }
+
+    // Reads run ahead of the cursor; whatever happens to one, those behind it are dropped unapplied.
+    const ahead: Promise<RangeRead>[] = [];
+    let next = cursor.blockNumber + 1;
+    const readAhead = (): void => {
+      while (ahead.length < config.concurrency && next <= current) {
+        const to = sizer.end(next, current);
+        const read = readRange(next, to, current);
+        read.catch(() => undefined); // seen when its turn comes, or dropped with the others
+        ahead.push(read);
+        next = to + 1;
+      }
+    };
+    let tipHash = cursor.blockHash;
+    readAhead();
+    for (let read = ahead.shift(); read !== undefined; read = ahead.shift()) {
+      const range = await read;
+      if (tipHash !== null && range.first.parentHash !== tipHash) {
+        const now = store.cursor();
+        if (now === undefined) throw new Error("cursor vanished");
+        await reconcile(now);
+        return current;
+      }
+      checkStopping();
+      readAhead();
+      const applied = store.applyRange({ logs: range.logs, headers: range.headers, to: range.last, head: current, finalizedBlock: finalizedOf(current) });
+      tipHash = range.last.hash;
+      eventsIndexed += applied;
+      onApplied(applied);
+      if (applied > 0 || range.last.number === current) log.debug({ from: range.from, to: range.last.number, logs: range.logs.length, applied, rangeSize: sizer.size }, "indexed range");
+    }
+    return current;
   }
 
   let inflight: Promise<SyncResult> | null = null;
@@ -324,12 +385,14 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     if (fatal !== null) throw fatal;
     let indexed = 0;
     let reached = head ?? 0;
+    const count = (events: number): void => {
+      indexed += events;
+    };
     try {
       for (;;) {
-        const result = await retrying("sync step", step);
+        const result = await retrying("sync step", () => step(count));
         if (result === null) break;
-        indexed += result.applied;
-        reached = result.head;
+        reached = result;
       }
       return { head: head ?? reached, indexed };
     } catch (error) {

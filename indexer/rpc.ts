@@ -1,8 +1,9 @@
 /**
  * The few JSON-RPC calls the indexer needs, over any provider with ethers' `send(method, params)`
  * (JsonRpcProvider) or EIP-1193's `request({ method, params })`. Every failure comes out as a
- * `RetryableRpcError` or, for eth_getLogs over too many blocks, a `LogRangeTooLargeError`; a
- * response of the wrong shape (truncated, garbled) is a failure, never an empty result.
+ * `RetryableRpcError` or, for eth_getLogs over too many blocks (refused, or not answered in time), a
+ * `LogRangeTooLargeError`; a response of the wrong shape (truncated, garbled) is a failure, never an
+ * empty result.
  */
 import { LogRangeTooLargeError, RetryableRpcError } from "./errors";
 import { parseRangeRefusal } from "./range";
@@ -84,8 +85,16 @@ function hexNumber(value: unknown, what: string): number {
   return n;
 }
 
+const ANY_BYTES = /^0x([0-9a-fA-F]{2})*$/;
+/** One compiled pattern per length: a log has seven fixed-length fields, and a range thousands of logs. */
+const FIXED_BYTES = new Map<number, RegExp>();
+
 function hexString(value: unknown, what: string, bytes?: number): string {
-  const pattern = bytes === undefined ? /^0x([0-9a-fA-F]{2})*$/ : new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`);
+  let pattern = ANY_BYTES;
+  if (bytes !== undefined) {
+    pattern = FIXED_BYTES.get(bytes) ?? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`);
+    FIXED_BYTES.set(bytes, pattern);
+  }
   if (typeof value !== "string" || !pattern.test(value)) throw new Error(`${what} is not ${bytes ?? "byte"} hex: ${String(value)}`);
   return value.toLowerCase();
 }
@@ -134,8 +143,9 @@ export function createChainClient(provider: ProviderLike, options: ChainClientOp
 
   async function call<T>(method: string, params: unknown[], parse: (value: unknown) => T): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Error(`no answer after ${timeoutMs} ms`);
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(timedOut), timeoutMs);
     });
     let raw: unknown;
     try {
@@ -145,8 +155,11 @@ export function createChainClient(provider: ProviderLike, options: ChainClientOp
         const [{ fromBlock, toBlock }] = params as [{ fromBlock: string; toBlock: string }];
         const from = Number.parseInt(fromBlock.slice(2), 16);
         const to = Number.parseInt(toBlock.slice(2), 16);
-        const refusal = parseRangeRefusal(errorText(error), from, to);
-        if (refusal !== null) throw new LogRangeTooLargeError(from, to, refusal.suggestedTo, { cause: error });
+        // A range the provider cannot answer in time is too large for it, whatever it says (our
+        // timer, or a transport's own: AbortSignal.timeout's TimeoutError).
+        const late = error === timedOut || (error instanceof Error && error.name === "TimeoutError");
+        const refusal = late ? { suggestedTo: undefined, blockLimit: false } : parseRangeRefusal(errorText(error), from, to);
+        if (refusal !== null) throw new LogRangeTooLargeError(from, to, refusal, { cause: error });
       }
       throw new RetryableRpcError(method, errorText(error).slice(0, 500) || "request failed", { cause: error });
     } finally {

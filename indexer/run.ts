@@ -7,11 +7,11 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { FetchRequest, JsonRpcProvider } from "ethers";
 import { openDatabase } from "./db";
 import { indexerTuning, parseIndexerEnv } from "./config";
 import type { IndexerEnv, LogLevel } from "./config";
 import { IndexerConfigError } from "./errors";
+import { createHttpProvider } from "./http";
 import { createIndexer } from "./indexer";
 import type { Indexer, Logger } from "./indexer";
 
@@ -47,9 +47,7 @@ export interface RunIndexerOptions {
 export async function runIndexer(options: RunIndexerOptions = {}): Promise<void> {
   const env = options.env ?? parseIndexerEnv();
   const log = options.log ?? createJsonLogger(env.logLevel);
-  const request = new FetchRequest(env.rpcUrl);
-  request.timeout = 30_000;
-  const provider = new JsonRpcProvider(request, undefined, { staticNetwork: true });
+  const provider = createHttpProvider(env.rpcUrl, { timeoutMs: 30_000 });
   const db = openDatabase(env.dbPath);
   let indexer: Indexer | undefined;
   const onAbort = (): void => void indexer?.stop();
@@ -58,7 +56,7 @@ export async function runIndexer(options: RunIndexerOptions = {}): Promise<void>
     const deployment =
       env.contract !== undefined && env.fromBlock !== undefined
         ? {}
-        : readDeployment(Number.parseInt(String(await provider.send("eth_chainId", [])), 16));
+        : readDeployment(Number.parseInt(String(await provider.request({ method: "eth_chainId" })), 16));
     const contract = env.contract ?? deployment.contract;
     if (contract === undefined) throw new IndexerConfigError("no TRACE_CONTRACT and no deployments/<chainId>.json with a contract");
     indexer = createIndexer({

@@ -11,4 +11,8 @@ const to = path.join(root, "dist", "indexer", "migrations");
 fs.rmSync(to, { recursive: true, force: true });
 fs.mkdirSync(to, { recursive: true });
 for (const file of fs.readdirSync(from)) if (file.endsWith(".sql")) fs.copyFileSync(path.join(from, file), path.join(to, file));
+// GS1's schema is compiled in (tsc copies the JSON it imports); its terms of use go with it.
+for (const file of ["DISCLAIMER", "README.md"]) {
+  fs.copyFileSync(path.join(root, "core", "schemas", file), path.join(root, "dist", "core", "schemas", file));
+}
 fs.writeFileSync(path.join(root, "dist", ".build-stamp"), new Date().toISOString());

@@ -125,6 +125,44 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       await revokeCommand(config, options, out);
     });
 
+  const links = program.command("links").description("the links a brand publishes for a GTIN (product page, instructions, …), signed with its admin key");
+  links
+    .command("set")
+    .description("add or replace the link of one type and language, sign the whole set (brand admin) and upload it to TRACE_API_URL")
+    .requiredOption("--brand <id>", "brand id")
+    .requiredOption("--gtin <gtin>", "GTIN-8, -12, -13 or -14 under one of the brand's prefixes")
+    .requiredOption("--type <linkType>", "GS1 link type: gs1:pip, gs1:instructions, gs1:certificationInfo, gs1:recipeInfo, …")
+    .requiredOption("--href <url>", "https URL of the target")
+    .requiredOption("--title <text>", "title shown to people, 1 to 200 characters")
+    .option("--lang <tag>", "language of the target, BCP 47 (en, pt-BR, …)")
+    .option("--media-type <type>", "media type of the target (text/html, application/pdf, …)")
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { setLinkCommand } = await import("./commands/links");
+      await setLinkCommand(config, options, out);
+    });
+  links
+    .command("remove")
+    .description("remove a link type (every language, or only --lang), sign the rest (brand admin) and upload it")
+    .requiredOption("--brand <id>", "brand id")
+    .requiredOption("--gtin <gtin>", "GTIN")
+    .requiredOption("--type <linkType>", "GS1 link type to remove")
+    .option("--lang <tag>", "only the link in this language")
+    .action(async (options, command: Command) => {
+      const { config, out } = context(command);
+      const { removeLinkCommand } = await import("./commands/links");
+      await removeLinkCommand(config, options, out);
+    });
+  links
+    .command("show")
+    .description("the link set TRACE_API_URL keeps for a GTIN, with its signer")
+    .requiredOption("--gtin <gtin>", "GTIN")
+    .action(async (options: { gtin: string }, command: Command) => {
+      const { config, out } = context(command);
+      const { showLinksCommand } = await import("./commands/links");
+      await showLinksCommand(config, options, out);
+    });
+
   program
     .command("qr")
     .description("QR codes (GS1 Digital Link) for every item of an identity batch, plus a printable A4 sheet")

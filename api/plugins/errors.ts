@@ -38,6 +38,7 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
   return { status: 500, body: { error: "INTERNAL", message: "internal error" } };
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
 const errorsPlugin: FastifyPluginAsync = async (app) => {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = errorResponse(error);

@@ -15,6 +15,7 @@ export interface MetricsOptions {
   readonly processMetrics: boolean;
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
 const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, indexerStatus, processMetrics }) => {
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
@@ -62,9 +63,9 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
   const series = new Map<string, Map<string, Map<number, Series>>>();
   const seriesOf = (method: string, route: string, status: number): Series => {
     let byRoute = series.get(method);
-    if (byRoute === undefined) series.set(method, (byRoute = new Map()));
+    if (byRoute === undefined) series.set(method, (byRoute = new Map<string, Map<number, Series>>()));
     let byStatus = byRoute.get(route);
-    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map<number, Series>()));
     let s = byStatus.get(status);
     if (s === undefined) {
       const labels = { method, route, status: String(status) };

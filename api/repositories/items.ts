@@ -1,21 +1,29 @@
 /**
  * Item keys: the identity records of one serial, the trace events naming an item, its lot or its
- * class. Each read is one statement over item_keys joined to records (raw rows, no per-row objects
- * from SQLite); the rarely changing anchor and submitter rows are memoised until the mirror changes
- * (or for a second, without the mirror's version).
+ * class, and for lot- and product-level codes the identity records a brand anchored per GTIN and lot
+ * (identity_counts, kept by triggers) and the lot recalls of a GTIN. Each read is one statement over
+ * item_keys joined to records (raw rows, no per-row objects from SQLite); the rarely changing anchor
+ * and submitter rows are memoised until the mirror changes (or for a second, without the mirror's
+ * version).
  */
 import type { Database } from "better-sqlite3";
+import type { EventLevel } from "../../core/verdict";
 import { ttlCache, versionedCache, type MirrorVersion, type TtlCache } from "../cache";
 import { ANCHOR_COLUMNS, toAnchor, type AnchorDb, type AnchorRow } from "./anchors";
 import type { AnchoredRecordRow } from "./records";
 
-export type EventLevel = "item" | "lot" | "class";
+export type { EventLevel };
 
 export interface TraceEventRow extends AnchoredRecordRow {
   /** What the event names: this serial, this lot, or the whole GTIN. */
   readonly level: EventLevel;
   /** The submitter's current role label in the anchoring brand, null when removed or not text. */
   readonly submitterRole: string | null;
+}
+
+/** A trace event naming a lot of the GTIN, with that lot. */
+export interface LotEventRow extends TraceEventRow {
+  readonly lot: string;
 }
 
 export interface IdentityRow extends AnchoredRecordRow {
@@ -30,6 +38,15 @@ export interface SerialRows {
   readonly events: TraceEventRow[];
 }
 
+/** Serialised identity records of one brand in one batch, for a GTIN and one lot ("" for items without a lot). */
+export interface IdentityCountRow {
+  readonly anchor: AnchorRow;
+  readonly lot: string;
+  readonly items: number;
+  /** The smallest leaf index of such a record in the batch: the one a lot or product document shows. */
+  readonly firstLeaf: number;
+}
+
 export interface ItemsRepository {
   /** Identity records with this GTIN-14 and serial, oldest anchor first. */
   identities(gtin: string, serial: string): AnchoredRecordRow[];
@@ -39,6 +56,15 @@ export interface ItemsRepository {
   serial(gtin: string, serial: string): SerialRows;
   /** Trace events naming the lot (`lot` non-empty, level "lot") or the class (`lot` "", level "class"), oldest anchor first. */
   level(gtin: string, lot: string): TraceEventRow[];
+  /** Identity records anchored by `brandId` for the GTIN (and lot), per batch and lot, oldest anchor first; revoked batches included. */
+  identityCounts(gtin: string, brandId: number, lot?: string): IdentityCountRow[];
+  /** The identity record at a leaf of a batch, or undefined when there is none (or a reorg removed it). */
+  identityAt(brandId: number, root: string, leafIndex: number, lot: string): IdentityRow | undefined;
+  /**
+   * Trace events naming a lot of the GTIN whose record mentions "recalled" (level "lot"), any
+   * brand, oldest anchor first: candidates, the caller checks the disposition itself.
+   */
+  lotRecalls(gtin: string): LotEventRow[];
 }
 
 /** Identity copies and trace events per key level looked at: a cap, not a page size. */
@@ -54,6 +80,12 @@ const MEMO_MS = 1000;
 type SerialDb = [number, string, number, string, number, Buffer, string];
 /** Raw rows: [brand_id, root, leaf_index, record_hash, record]. */
 type LevelDb = [number, string, number, Buffer, string];
+/** Raw rows: [lot, brand_id, root, leaf_index, record_hash, record]. */
+type LotDb = [string, number, string, number, Buffer, string];
+/** Raw rows: [root, lot, items, first_leaf]. */
+type CountDb = [string, string, number, number];
+/** Raw rows: [record_hash, record]. */
+type RecordDb = [Buffer, string];
 
 const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.root AND r.leaf_index = k.leaf_index";
 
@@ -73,10 +105,27 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
           `WHERE k.gtin = ? AND k.serial = '' AND k.lot = ? AND k.kind = 2 LIMIT ${MAX_EVENTS}`,
       )
       .raw(),
-    // The lots of a GTIN that any trace event names (one range of the primary key).
+    // The lots of a GTIN that any trace event names: from the trace-only index, since the primary
+    // key's range for (gtin, serial '') also holds a lot-level key per identity record.
     lots: db
-      .prepare<[string], string>(`SELECT DISTINCT lot FROM item_keys WHERE gtin = ? AND serial = '' AND kind = 2 AND lot <> '' LIMIT ${MAX_LOT_SET + 1}`)
+      .prepare<[string], string>(
+        `SELECT DISTINCT lot FROM item_keys INDEXED BY item_keys_trace_lots WHERE gtin = ? AND serial = '' AND kind = 2 AND lot <> '' LIMIT ${MAX_LOT_SET + 1}`,
+      )
       .pluck(),
+    lotRecalls: db
+      .prepare<[string], LotDb>(
+        `SELECT k.lot, k.brand_id, k.root, k.leaf_index, k.record_hash, r.record FROM item_keys k INDEXED BY item_keys_trace_lots ${JOIN_RECORDS} ` +
+          `WHERE k.gtin = ? AND k.serial = '' AND k.kind = 2 AND k.lot <> '' AND instr(r.record, 'recalled') > 0 LIMIT ${MAX_EVENTS}`,
+      )
+      .raw(),
+    counts: db
+      // Uncapped: a count must not stop short. One row per batch and lot of the GTIN.
+      .prepare<[string, number], CountDb>("SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ?")
+      .raw(),
+    lotCounts: db
+      .prepare<[string, number, string], CountDb>(`SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ? AND lot = ?`)
+      .raw(),
+    record: db.prepare<[number, string, number], RecordDb>("SELECT record_hash, record FROM records WHERE brand_id = ? AND root = ? AND leaf_index = ?").raw(),
     anchor: db.prepare<[number, string], AnchorDb>(`SELECT ${ANCHOR_COLUMNS} FROM anchors a WHERE a.brand_id = ? AND a.root = ?`),
     role: db.prepare<[number, string], string | null>("SELECT role FROM submitters WHERE brand_id = ? AND account = ?").pluck(),
   };
@@ -140,9 +189,39 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
     return out;
   };
 
+  const identityCounts = (gtin: string, brandId: number, lot?: string): IdentityCountRow[] => {
+    const out: IdentityCountRow[] = [];
+    const rows = lot === undefined ? statements.counts.all(gtin, brandId) : statements.lotCounts.all(gtin, brandId, lot);
+    for (const [root, rowLot, items, firstLeaf] of rows) {
+      const anchor = anchorOf(brandId, root);
+      if (anchor !== undefined) out.push({ anchor, lot: rowLot, items, firstLeaf });
+    }
+    return out.sort((a, b) => a.anchor.blockNumber - b.anchor.blockNumber || a.anchor.logIndex - b.anchor.logIndex || a.firstLeaf - b.firstLeaf);
+  };
+
+  const identityAt = (brandId: number, root: string, leafIndex: number, lot: string): IdentityRow | undefined => {
+    const anchor = anchorOf(brandId, root);
+    const row = anchor === undefined ? undefined : statements.record.get(brandId, root, leafIndex);
+    if (anchor === undefined || row === undefined) return undefined;
+    return { leafIndex, recordHash: row[0], record: row[1], anchor, lot: lot === "" ? undefined : lot };
+  };
+
+  const lotRecalls = (gtin: string): LotEventRow[] => {
+    const out: LotEventRow[] = [];
+    for (const [lot, brandId, root, leafIndex, recordHash, record] of statements.lotRecalls.all(gtin)) {
+      const row = traceRow("lot", brandId, root, leafIndex, recordHash, record);
+      if (row !== undefined) out.push({ ...row, lot });
+    }
+    if (out.length > 1) out.sort(byAnchorOrder);
+    return out;
+  };
+
   return {
     serial,
     level,
+    identityCounts,
+    identityAt,
+    lotRecalls,
     identities: (gtin, serialValue) => serial(gtin, serialValue).identities,
     events(key) {
       const lists: TraceEventRow[][] = [];

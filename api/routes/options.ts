@@ -1,6 +1,7 @@
 /** What every route plugin receives: the app's injected dependencies. */
 import type { ApiConfig } from "../config";
 import type { ItemDoc } from "../documents";
+import type { BrandLinkSource } from "../link-source";
 import type { Mirror } from "../mirror";
 import type { ScansRepository } from "../repositories/scans";
 import type { AcceptUpload } from "../upload";
@@ -23,4 +24,6 @@ export interface RouteOptions {
   readonly renderUnknownHtml?: (item: { readonly gtin: string; readonly lot?: string; readonly serial?: string }) => string;
   readonly acceptUpload: AcceptUpload | undefined;
   readonly indexerStatus: (() => IndexerHealth) | undefined;
+  /** The brands' signed link sets for the resolver's linkset and redirects; NO_BRAND_LINKS when absent. */
+  readonly links?: BrandLinkSource;
 }

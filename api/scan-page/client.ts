@@ -1,29 +1,14 @@
 /**
  * The scan page's script, bundled for browsers (api/scan-page/bundle.ts): verifies the embedded item
- * document with core's verifier, then re-renders the page from the document it checked, so nothing
- * shown comes from unchecked markup. An altered response shows as "not verified".
+ * document with core's verifier through every RPC the page names, then re-renders the page from the
+ * document it checked with the verdict it decided, so nothing shown comes from unchecked markup. The
+ * verdict is stated as a fact when the chain confirmed it, as the server's word when no chain was
+ * read; a server verdict the phone contradicts is called wrong; an altered response shows as "not
+ * verified".
  */
 import { createRpcChainReader } from "../../core/chain-reader";
 import { verifyDocument, type VerifyReport } from "../../core/verify";
-import { escapeHtml, renderMain, type ScanDocument } from "./render";
-
-interface ScanConfig {
-  rpcUrl: string | null;
-  contract: string | null;
-  bundleBase: string;
-}
-
-const LABELS: Record<string, string> = {
-  "record-hash": "Record fingerprint recomputed",
-  "merkle-proof": "Merkle proof leads to the anchored root",
-  "item-binding": "Record is about this item",
-  chain: "Chain identity",
-  contract: "TraceAnchor contract",
-  anchor: "Batch anchored on chain",
-  "not-revoked": "Batch not revoked",
-  "prefix-owner": "Brand owns the barcode prefix",
-  "rpc-agreement": "Chain nodes agree",
-};
+import { checkSummary, renderMain, renderSteps, serverVerdictNotice, type ScanConfig, type ScanDocument } from "./render";
 
 function readJson<T>(id: string): T {
   const element = document.getElementById(id);
@@ -31,27 +16,32 @@ function readJson<T>(id: string): T {
   return JSON.parse(element.textContent) as T;
 }
 
-function show(report: VerifyReport | undefined, error?: string): void {
+/** The RPC URLs of a page's config; a page rendered before lists carried one `rpcUrl`. */
+function rpcUrlsOf(config: ScanConfig & { readonly rpcUrl?: unknown }): string[] {
+  if (Array.isArray(config.rpcUrls)) return config.rpcUrls.filter((u): u is string => typeof u === "string" && u !== "");
+  return typeof config.rpcUrl === "string" && config.rpcUrl !== "" ? [config.rpcUrl] : [];
+}
+
+function showFailure(error: string): void {
+  const result = document.getElementById("check-result");
+  if (!result) return;
+  result.textContent = `Not verified: ${error}. Do not trust this page.`;
+  result.className = "bad";
+  result.setAttribute("data-state", "not-verified");
+}
+
+function show(report: VerifyReport, rpcCount: number): void {
   const result = document.getElementById("check-result");
   const list = document.getElementById("check-steps");
   if (!result || !list) return;
-  if (!report) {
-    result.textContent = `Not verified: ${error ?? "the check could not run"}`;
-    result.className = "bad";
-    return;
-  }
-  const failed = report.steps.filter((s) => s.status === "fail");
-  const verified = report.verdict !== "not-verified" && failed.length === 0;
-  result.textContent = verified
-    ? `Verified on this phone: ${report.steps.length} checks passed${report.onChain ? ", including the chain" : " (hashes and proofs; the chain was not read)"}. The records and the verdict above are authentic.`
-    : `Not verified: ${failed.length} check(s) failed. Do not trust this page.`;
-  result.className = verified ? "ok" : "bad";
+  const summary = checkSummary(report, rpcCount);
+  result.textContent = summary.text;
+  result.className = summary.tone;
+  result.setAttribute("data-state", summary.state);
   result.setAttribute("data-verdict", report.verdict);
   // A failure is shown at once; a pass keeps its list folded.
-  if (!verified) document.getElementById("check-details")?.setAttribute("open", "");
-  list.innerHTML = report.steps
-    .map((s) => `<li class="${s.status}">${escapeHtml(LABELS[s.check] ?? s.check)} (${escapeHtml(s.subject)}): ${escapeHtml(s.detail)}</li>`)
-    .join("");
+  if (summary.state === "not-verified") document.getElementById("check-details")?.setAttribute("open", "");
+  list.innerHTML = renderSteps(report.steps);
 }
 
 async function main(): Promise<void> {
@@ -61,22 +51,27 @@ async function main(): Promise<void> {
     doc = readJson<ScanDocument>("item-document");
     config = readJson<ScanConfig>("scan-config");
   } catch (error) {
-    show(undefined, error instanceof Error ? error.message : String(error));
+    showFailure(error instanceof Error ? error.message : String(error));
     return;
   }
+  const rpcUrls = rpcUrlsOf(config);
   let report: VerifyReport;
   try {
     report = await verifyDocument(doc, {
-      chains: config.rpcUrl ? [createRpcChainReader(config.rpcUrl)] : [],
+      chains: rpcUrls.map((url) => createRpcChainReader(url)),
       ...(config.contract ? { trustedContract: config.contract } : {}),
+      ...(typeof config.scanThreshold === "number" ? { scanThreshold: config.scanThreshold } : {}),
     });
   } catch (error) {
-    show(undefined, error instanceof Error ? error.message : String(error));
+    showFailure(error instanceof Error ? error.message : String(error));
     return;
   }
   const content = document.getElementById("content");
-  if (content && report.verdict !== "not-verified") content.innerHTML = renderMain(doc, config);
-  show(report);
+  if (content && report.verdict !== "not-verified") {
+    const notice = report.agreesWithServer === false ? serverVerdictNotice(doc.verdict, report.verdict, report.onChain) : "";
+    content.innerHTML = notice + renderMain({ ...doc, verdict: report.verdict }, config);
+  }
+  show(report, rpcUrls.length);
 }
 
 void main();

@@ -15,20 +15,24 @@ import { renderScanPage } from "./render";
 export const SCAN_SCRIPT_PATH = "/assets/scan.js";
 
 export interface ScanPageOptions {
-  /** JSON-RPC URL browsers may read the chain through (TRACE_BROWSER_RPC_URL); none: proofs only. */
-  readonly rpcUrl: string | null;
+  /** JSON-RPC URLs browsers read the chain through, all of them (TRACE_BROWSER_RPC_URLS); none: hashes and proofs only. */
+  readonly rpcUrls: readonly string[];
+  /** TRACE_SCAN_THRESHOLD, so the phone decides "suspicious" as the server does (default: the verifier's, 50). */
+  readonly scanThreshold?: number;
   /** The contract the page vouches for: the mirror's. */
   readonly contract: () => string | undefined;
 }
 
 /** `script`: the asset the page loads; default the process's scan script (`scanAssets` builds it at start). */
 export function scanPageRenderer(options: ScanPageOptions, script?: ScriptAsset): (doc: ItemDoc) => string {
+  const { rpcUrls } = options;
   return (doc) => {
     const contract = options.contract();
     return renderScanPage(doc, {
       scriptUrl: (script ?? builtScanScript())?.url ?? SCAN_SCRIPT_PATH,
       bundleBase: "/v1/proofs",
-      ...(options.rpcUrl ? { rpcUrl: options.rpcUrl } : {}),
+      rpcUrls,
+      ...(options.scanThreshold === undefined ? {} : { scanThreshold: options.scanThreshold }),
       ...(contract ? { contract } : {}),
     });
   };

@@ -1,12 +1,18 @@
 /**
  * The consumer scan page: what a phone shows right after scanning a product's QR code.
  *
- *   renderScanPage(doc, options): string   the whole HTML page (server side)
- *   renderMain(doc, options): string       the product, verdict and timeline (server and browser)
+ *   renderScanPage(doc, options): string          the whole HTML page (server side)
+ *   renderMain(doc, options): string              the product, verdict and timeline (server and browser)
+ *   serverVerdictNotice(server, phone, onChain)   the notice shown when the phone's verdict is not the server's
+ *   checkSummary(report, rpcCount): CheckSummary  what the page says about its in-browser check
+ *   renderSteps(steps): string                    the list of checks the phone ran
  *
  * Pure string rendering, no DOM and no Node built-ins, so the browser script re-renders the same
- * markup from the document it has verified itself: what the page shows is what was checked.
+ * markup from the document it has verified itself: what the page shows is what was checked. The
+ * verdicts and their wording are core/verdict.ts's.
  */
+import { VERDICTS, isRecallDisposition, isVerdict, verifiedStatement, type CodeLevel, type VerdictText } from "../../core/verdict";
+import type { VerifyCheck, VerifyReport, VerifyStep } from "../../core/verify";
 
 export interface ScanAnchor {
   readonly chainId: string;
@@ -32,24 +38,49 @@ export interface ScanPart {
   readonly eventTime?: string | null;
 }
 
+/** A lot's or a product's summary, as the server counts it from its mirror. */
+export interface ScanProduct {
+  readonly name: string | null;
+  readonly attributes: Readonly<Record<string, unknown>> | null;
+  readonly items: number;
+  readonly lots: number;
+  readonly recalledLots: readonly string[];
+}
+
 export interface ScanDocument {
+  /** Absent in documents of older servers: those are rendered as serial pages. */
+  readonly level?: CodeLevel;
+  /** One of core/verdict's verdicts; an older server may send another word. */
   readonly verdict: string;
   readonly item: { readonly gtin: string; readonly serial: string | null; readonly lot: string | null; readonly digitalLink: string };
   readonly brand: { readonly brandId: string; readonly name: string; readonly prefix: string } | null;
+  /** Serial level: the item's record. Lot and product level: one item of the prefix owner, a sample. */
   readonly identity: ScanPart | null;
   readonly events: readonly ScanPart[];
+  /** Non-null at lot and product level. */
+  readonly product?: ScanProduct | null;
   readonly scans: { readonly count: number | null; readonly firstScanAt: string | null };
 }
 
 export interface ScanPageOptions {
   /** URL of the browser verifier script. */
   readonly scriptUrl: string;
-  /** JSON-RPC URL the browser may read the chain through; without it only hashes and proofs are checked. */
-  readonly rpcUrl?: string;
+  /** JSON-RPC URLs the browser reads the chain through (all must agree); none: only hashes and proofs are checked. */
+  readonly rpcUrls?: readonly string[];
   /** The TraceAnchor address the page vouches for. */
   readonly contract?: string;
   /** Where the proof bundle of a record is served: `${bundleBase}/${recordHash}`. */
   readonly bundleBase: string;
+  /** The server's scan threshold (TRACE_SCAN_THRESHOLD), so the phone decides "suspicious" as it does; default the verifier's. */
+  readonly scanThreshold?: number;
+}
+
+/** What the browser script reads from the page's #scan-config. */
+export interface ScanConfig {
+  readonly rpcUrls: readonly string[];
+  readonly contract: string | null;
+  readonly bundleBase: string;
+  readonly scanThreshold: number | null;
 }
 
 type Json = Record<string, unknown>;
@@ -96,7 +127,7 @@ const STEPS: Readonly<Record<string, { label: string; node: string }>> = {
 
 function stepOf(event: Json): { label: string; node: string } {
   // A recall is what the consumer must see, whatever business step carried it.
-  if (cbvTerm(event.disposition) === "recalled") return { label: "Recalled", node: "Recall" };
+  if (isRecallDisposition(event.disposition)) return { label: "Recalled", node: "Recall" };
   const term = cbvTerm(event.bizStep);
   if (term === undefined) return { label: String(event.type ?? "Event"), node: "Other" };
   return STEPS[term] ?? { label: term.replace(/_/g, " "), node: "Other" };
@@ -145,15 +176,16 @@ function link(text: string): string {
   return /^https:\/\//.test(text) ? `<a href="${escapeHtml(text)}" rel="noopener">${escapeHtml(text)}</a>` : escapeHtml(text);
 }
 
-const VERDICTS: Readonly<Record<string, { title: string; text: string; tone: "ok" | "bad" | "warn" }>> = {
-  genuine: { title: "Genuine", text: "This item was registered by the brand that owns its barcode, and the record is anchored on chain.", tone: "ok" },
-  recalled: { title: "Recalled", text: "This item, or its lot, has been recalled. Do not use it; follow the brand's instructions.", tone: "bad" },
-  revoked: { title: "Registration revoked", text: "The brand has revoked the batch this item was registered in.", tone: "bad" },
-  "prefix-mismatch": { title: "Not registered by the barcode's owner", text: "The brand that registered this item does not own its barcode's company prefix.", tone: "bad" },
-  suspicious: { title: "Scanned unusually often", text: "This code has been scanned more often than a single item should be: it may have been copied.", tone: "warn" },
-  unverified: { title: "No item record", text: "There is no serialised record for this code; only lot or product information is shown.", tone: "warn" },
-  unknown: { title: "Unknown", text: "No record of this item was found.", tone: "warn" },
-};
+/** The verdict's wording; a word this page does not know (an older server's) is shown as such, never as a known verdict. */
+function verdictText(verdict: string): Pick<VerdictText, "title" | "text" | "tone"> {
+  if (isVerdict(verdict)) return VERDICTS[verdict];
+  return { title: "Verdict not recognised", text: `The server's verdict ${JSON.stringify(verdict)} is not one this page knows.`, tone: "warn" };
+}
+
+/** The level the page is laid out for: lot and product pages need the server's product summary, else serial. */
+export function pageLevel(doc: ScanDocument): CodeLevel {
+  return (doc.level === "lot" || doc.level === "product") && isObject(doc.product) ? doc.level : "serial";
+}
 
 function attribute(record: unknown, ...names: string[]): string | undefined {
   const attributes = isObject(record) && isObject(record.attributes) ? record.attributes : undefined;
@@ -165,39 +197,45 @@ function attribute(record: unknown, ...names: string[]): string | undefined {
 }
 
 function verdictBlock(doc: ScanDocument): string {
-  const v = VERDICTS[doc.verdict] ?? VERDICTS.unknown!;
+  const v = verdictText(doc.verdict);
+  // Not counterfeit: the barcode's owner is known, it just has not registered this product here.
+  const text = doc.verdict === "unlisted" && doc.brand ? `${doc.brand.name} owns this barcode's prefix but has not registered this product here.` : v.text;
   const scans = doc.verdict === "suspicious" && doc.scans.count !== null ? ` Scanned ${doc.scans.count} times since ${escapeHtml(doc.scans.firstScanAt ?? "")}.` : "";
   const reason = doc.verdict === "revoked" && doc.identity?.anchor.revokeReason ? ` The brand's reason: “${escapeHtml(doc.identity.anchor.revokeReason)}”.` : "";
-  return `<section class="verdict ${v.tone}" aria-live="polite"><h2>${escapeHtml(v.title)}</h2><p>${escapeHtml(v.text)}${scans}${reason}</p></section>`;
+  return `<section class="verdict ${v.tone}" aria-live="polite"><h2>${escapeHtml(v.title)}</h2><p>${escapeHtml(text)}${scans}${reason}</p></section>`;
 }
 
-function badge(doc: ScanDocument): string {
+function badge(doc: ScanDocument, level: CodeLevel): string {
   const anchor = doc.identity?.anchor;
   if (!anchor) return "";
   const when = escapeHtml(anchor.blockTime.slice(0, 10));
-  const text = `Anchored on chain ${anchor.chainId}, block ${anchor.blockNumber}, ${when}${anchor.final === false ? " (not final yet)" : ""}`;
+  const what = level === "serial" ? "Anchored" : `An item of this ${level} anchored`;
+  const text = `${what} on chain ${escapeHtml(anchor.chainId)}, block ${escapeHtml(anchor.blockNumber)}, ${when}${anchor.final === false ? " (not final yet)" : ""}`;
   return `<p class="badge">${anchor.explorerTxUrl ? `<a href="${escapeHtml(anchor.explorerTxUrl)}" rel="noopener">${text}</a>` : text}</p>`;
 }
 
-function timeline(doc: ScanDocument, bundleBase: string): string {
-  if (doc.events.length === 0) return `<section><h2>Journey</h2><p>No trace events recorded for this item yet.</p></section>`;
+function timeline(doc: ScanDocument, level: CodeLevel, bundleBase: string): string {
+  const subject = level === "serial" ? "item" : level;
+  if (doc.events.length === 0) return `<section><h2>Journey</h2><p>No trace events recorded for this ${subject} yet.</p></section>`;
   const items = doc.events.map((part) => {
     const event = isObject(part.record) && isObject(part.record.event) ? part.record.event : {};
     const step = stepOf(event);
-    const recalled = cbvTerm(event.disposition) === "recalled";
+    const recalled = isRecallDisposition(event.disposition);
     const where = cbvTerm(isObject(event.bizLocation) ? event.bizLocation.id : undefined) ?? cbvTerm(isObject(event.readPoint) ? event.readPoint.id : undefined);
     const details = [
       ...sensorLines(event).map((l) => `<li>${escapeHtml(l)}</li>`),
       ...certificates(event).map((c) => `<li>Certificate: ${link(c)}</li>`),
     ].join("");
     return `<li class="event${recalled ? " recalled" : ""}"><h3><span class="node">${escapeHtml(step.node)}</span> ${escapeHtml(step.label)}</h3>
-<p><time datetime="${escapeHtml(event.eventTime ?? "")}">${escapeHtml(localTime(event.eventTime, event.eventTimeZoneOffset))}</time>${part.role ? ` · recorded by ${escapeHtml(part.role)}` : ""}${where ? ` · ${escapeHtml(where)}` : ""}${part.level && part.level !== "item" ? ` · for the whole ${escapeHtml(part.level)}` : ""}</p>
+<p><time datetime="${escapeHtml(event.eventTime ?? "")}">${escapeHtml(localTime(event.eventTime, event.eventTimeZoneOffset))}</time>${part.role ? ` · recorded by ${escapeHtml(part.role)}` : ""}${where ? ` · ${escapeHtml(where)}` : ""}${part.level && part.level !== "item" && part.level !== (level === "product" ? "class" : level) ? ` · for the whole ${escapeHtml(part.level === "class" ? "product" : part.level)}` : ""}</p>
 ${details ? `<ul>${details}</ul>` : ""}<p class="small"><a href="${escapeHtml(`${bundleBase}/${part.recordHash}`)}" download>proof</a></p></li>`;
   });
   return `<section><h2>Journey</h2><ol class="timeline">${items.join("\n")}</ol></section>`;
 }
 
 export function renderMain(doc: ScanDocument, options: Pick<ScanPageOptions, "bundleBase">): string {
+  const level = pageLevel(doc);
+  if (level !== "serial") return renderClassMain(doc, level, options);
   const record = doc.identity?.record;
   const product = attribute(record, "product", "name", "productName", "description") ?? `GTIN ${doc.item.gtin}`;
   const recall = doc.verdict === "recalled" ? `<div class="banner" role="alert"><strong>Recall:</strong> do not use this product.</div>` : "";
@@ -213,8 +251,104 @@ export function renderMain(doc: ScanDocument, options: Pick<ScanPageOptions, "bu
     .join("");
   const bundle = doc.identity ? `<p><a class="button" href="${escapeHtml(`${options.bundleBase}/${doc.identity.recordHash}`)}" download="proof-${escapeHtml(doc.item.gtin)}.json">Download the proof bundle</a></p>` : "";
   return `${recall}<header><p class="brand">${escapeHtml(doc.brand?.name ?? "Unknown brand")}</p><h1>${escapeHtml(product)}</h1></header>
-${verdictBlock(doc)}${badge(doc)}<section><h2>Item</h2><dl>${facts}</dl>${bundle}</section>
-${timeline(doc, options.bundleBase)}`;
+${verdictBlock(doc)}${badge(doc, "serial")}<section><h2>Item</h2><dl>${facts}</dl>${bundle}</section>
+${timeline(doc, "serial", options.bundleBase)}`;
+}
+
+const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+function attributeText(value: unknown): string | undefined {
+  if (typeof value === "string") return value === "" ? undefined : value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return undefined;
+}
+
+/** A lot's or a product's page: what the brand registered, never a verdict about one item. */
+function renderClassMain(doc: ScanDocument, level: "lot" | "product", options: Pick<ScanPageOptions, "bundleBase">): string {
+  const product = doc.product as ScanProduct;
+  const sample = doc.identity?.record;
+  const name = (typeof product.name === "string" && product.name !== "" ? product.name : undefined) ?? attribute(sample, "product", "name", "productName", "description") ?? `GTIN ${doc.item.gtin}`;
+  const recall = doc.verdict === "recalled" ? `<div class="banner" role="alert"><strong>Recall:</strong> do not use ${level === "lot" ? "products of this lot" : "this product"}.</div>` : "";
+  const attributes = isObject(product.attributes)
+    ? Object.entries(product.attributes).flatMap(([k, v]): [string, string][] => {
+        const text = attributeText(v);
+        return text === undefined ? [] : [[k, text]];
+      })
+    : [];
+  const counts = typeof product.items === "number" && typeof product.lots === "number" ? `${plural(product.items, "item", "items")} in ${plural(product.lots, "lot", "lots")} anchored (the server's count)` : undefined;
+  const facts = [["Brand", doc.brand?.name], ["GTIN", doc.item.gtin], ["Lot", level === "lot" ? doc.item.lot : null], ...attributes]
+    .filter((f): f is [string, string] => typeof f[1] === "string" && f[1] !== "")
+    .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
+    .join("");
+  const recalledLots = Array.isArray(product.recalledLots) ? product.recalledLots.filter((l): l is string => typeof l === "string") : [];
+  const recalls =
+    recalledLots.length === 0
+      ? ""
+      : `<section class="recalled-lots"><h2>Recalled lots</h2><p class="small">As the server lists them.</p><ul>${recalledLots.map((l) => `<li>Lot ${escapeHtml(l)}</li>`).join("")}</ul></section>`;
+  return `${recall}<header><p class="brand">${escapeHtml(doc.brand?.name ?? "No registered brand")}</p><h1>${escapeHtml(name)}</h1></header>
+${verdictBlock(doc)}${badge(doc, level)}<section><h2>${level === "lot" ? "Lot" : "Product"}</h2><dl>${facts}</dl>${counts ? `<p class="counts">${escapeHtml(counts)}.</p>` : ""}</section>${recalls}
+${timeline(doc, level, options.bundleBase)}`;
+}
+
+/** Shown above the page when the phone's verdict is not the one the server sent. */
+export function serverVerdictNotice(serverVerdict: string, phoneVerdict: string, onChain: boolean): string {
+  const server = escapeHtml(verdictText(serverVerdict).title);
+  const phone = escapeHtml(verdictText(phoneVerdict).title);
+  return onChain
+    ? `<div class="banner" role="alert" id="server-verdict"><strong>The server's verdict (“${server}”) was wrong.</strong> This phone read the chain: ${phone}.</div>`
+    : `<div class="banner" role="alert" id="server-verdict"><strong>The server's verdict (“${server}”) does not follow from the records it sent</strong>, which say: ${phone}. Nothing here was checked against the chain.</div>`;
+}
+
+export const CHECK_LABELS: Readonly<Record<VerifyCheck, string>> = {
+  document: "Document is well-formed",
+  "record-hash": "Record fingerprint recomputed",
+  "merkle-proof": "Merkle proof leads to the anchored root",
+  "item-binding": "Record is about this code",
+  chain: "Chain identity",
+  contract: "TraceAnchor contract",
+  anchor: "Batch anchored on chain",
+  revocation: "Batch revocation read on chain",
+  "prefix-owner": "Owner of the barcode prefix read on chain",
+  "rpc-agreement": "Chain nodes agree",
+};
+
+export function renderSteps(steps: readonly VerifyStep[]): string {
+  return steps.map((s) => `<li class="${escapeHtml(s.status)}">${escapeHtml(CHECK_LABELS[s.check] ?? s.check)} (${escapeHtml(s.subject)}): ${escapeHtml(s.detail)}</li>`).join("");
+}
+
+export interface CheckSummary {
+  readonly text: string;
+  /** The colour: the verdict's tone when the chain confirmed it; amber when the chain was not read. */
+  readonly tone: "ok" | "warn" | "bad";
+  /** verified: the verdict is a fact read on chain; unchecked: hashes and proofs only; not-verified: a check failed. */
+  readonly state: "verified" | "unchecked" | "not-verified";
+}
+
+/** What the page says about the check this phone ran; `rpcCount` is how many RPCs it read. */
+export function checkSummary(report: VerifyReport, rpcCount: number): CheckSummary {
+  if (report.verdict === "not-verified") {
+    const failed = report.steps.filter((s) => s.status === "fail").length;
+    return { text: `Not verified: ${failed} check(s) failed. Do not trust this page.`, tone: "bad", state: "not-verified" };
+  }
+  const records = plural(report.records, "record fingerprint and its Merkle proof", "record fingerprints and their Merkle proofs");
+  const wrong = report.agreesWithServer === false ? ` The server's verdict (“${verdictText(report.serverVerdict ?? "").title}”) was wrong.` : "";
+  if (!report.onChain) {
+    const checked = report.records === 0 ? "This page holds no records to check" : `This phone checked ${records}`;
+    const odd = report.agreesWithServer === false ? " The server's verdict does not follow from the records it sent." : "";
+    return {
+      text: `${checked}. The chain was not read, so the anchors, revocations and the barcode's prefix owner were NOT checked: the verdict above is the server's word.${odd}`,
+      tone: "warn",
+      state: "unchecked",
+    };
+  }
+  const through = rpcCount > 1 ? `${rpcCount} chain nodes, which agree` : "the chain";
+  const read = report.records === 0 ? "the owner of the barcode's prefix" : "the anchors, revocations and the owner of the barcode's prefix";
+  const checked = report.records === 0 ? `read ${read} through ${through}` : `checked ${records}, and read ${read} through ${through}`;
+  return {
+    text: `${verifiedStatement(report.verdict, { revokedAt: report.revokedAt })}. This phone ${checked}.${wrong}`,
+    tone: VERDICTS[report.verdict].tone,
+    state: "verified",
+  };
 }
 
 const STYLE = `:root{color-scheme:light;--ok:#0a6b2d;--bad:#a4161a;--warn:#8a5300;--ink:#1b1b1b;--muted:#4a4a4a}
@@ -227,7 +361,7 @@ main{max-width:40rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.2rem
 .event.recalled h3{color:var(--bad)}.node{display:inline-block;font-size:.8rem;background:#e4e4de;border-radius:.25rem;padding:0 .35rem;margin-right:.25rem}.small{font-size:.85rem}
 .button{display:inline-block;background:#0b4f9c;color:#fff;padding:.5rem .9rem;border-radius:.4rem;text-decoration:none;margin-top:.75rem}
 summary{cursor:pointer;margin:.5rem 0}#checks{background:#fff;border:1px solid #d6d6d0;border-radius:.5rem;padding:.75rem 1rem;margin-top:1.5rem}#checks ul{padding-left:1.2rem;margin:.25rem 0}.pass::marker{content:"✔ "}.fail::marker{content:"✘ ";color:var(--bad)}.skip::marker{content:"– "}
-#check-result.ok,#check-result.bad{color:#fff;padding:.25rem .5rem;border-radius:.25rem}
+#check-result.ok,#check-result.bad,#check-result.warn{color:#fff;padding:.25rem .5rem;border-radius:.25rem}
 @media (min-width:48rem){main{padding:2rem}}`;
 
 /** The page for a code that resolves to no record: the consumer must learn that, plainly. */
@@ -254,16 +388,17 @@ function jsonForScript(value: unknown): string {
 }
 
 export function renderScanPage(doc: ScanDocument, options: ScanPageOptions): string {
-  const config = { rpcUrl: options.rpcUrl ?? null, contract: options.contract ?? null, bundleBase: options.bundleBase };
-  const title = `${doc.brand?.name ?? "TraceAnchor"} · ${VERDICTS[doc.verdict]?.title ?? doc.verdict}`;
+  const rpcUrls = options.rpcUrls ?? [];
+  const config: ScanConfig = { rpcUrls, contract: options.contract ?? null, bundleBase: options.bundleBase, scanThreshold: options.scanThreshold ?? null };
+  const title = `${doc.brand?.name ?? "TraceAnchor"} · ${verdictText(doc.verdict).title}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body><main><div id="content">${renderMain(doc, options)}</div>
 <section id="checks" aria-labelledby="checks-title"><h2 id="checks-title">Checked on this phone</h2>
-<p id="check-result">Checking the records against their proofs${options.rpcUrl ? " and the chain" : ""}…</p>
+<p id="check-result">Checking the records against their proofs${rpcUrls.length > 0 ? " and the chain" : " (this page reads no chain)"}…</p>
 <details id="check-details"><summary>What was checked</summary><ul id="check-steps"></ul></details>
-<noscript><p>Turn on JavaScript to check the records on this device; the verdict above comes from the server.</p></noscript></section>
+<noscript><p>Turn on JavaScript to check the records on this device; the verdict above is the server's word.</p></noscript></section>
 </main>
 <script type="application/json" id="item-document">${jsonForScript(doc)}</script>
 <script type="application/json" id="scan-config">${jsonForScript(config)}</script>

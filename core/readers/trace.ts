@@ -1,14 +1,18 @@
 /**
- * Trace batch readers: EPCIS 2.0 events, each validated with `validateEvent`.
+ * Trace batch readers: EPCIS 2.0 events, each validated with `validateEvent` (GS1's EPCIS schema
+ * with TraceAnchor's amendments, core/epcis-validate.ts) and given its CBV 2.0 event hash id as
+ * `eventID` when it has none (Protocol v1, "Event id"); nothing else in an event changes.
  *
  *   readEpcisDocument(source): AsyncGenerator<ReadEntry<EpcisEvent>>
  *     a JSON / JSON-LD EPCISDocument, read whole (documents are bounded; use NDJSON for streams).
- *     A bad document envelope (no @context, wrong type, no eventList) throws; bad events are entries.
+ *     A bad document envelope (no @context, wrong type, no eventList, …) throws; bad events are entries.
+ *     The document's @context names the namespaces of the events' extension fields.
  *   readEventNdjson(source): AsyncGenerator<ReadEntry<EpcisEvent>>   one event object per line
  */
 import { ValidationError } from "../errors";
-import { validateEpcisDocument, validateEvent } from "../epcis";
-import type { EpcisEvent } from "../record";
+import { documentEvents, validateEvent } from "../epcis-validate";
+import { withEventId } from "../event-hash";
+import { isPlainObject, type EpcisEvent } from "../record";
 import { numberedLines, openStream, sourceName, parseJsonLine } from "./source";
 import type { ReadEntry, ReaderSource } from "./types";
 
@@ -26,16 +30,17 @@ export async function* readEpcisDocument(source: ReaderSource): AsyncGenerator<R
   }
   let events: unknown[];
   try {
-    events = validateEpcisDocument(doc);
+    events = documentEvents(doc);
   } catch (err) {
     if (err instanceof ValidationError) throw err.withLocation({ file });
     throw err;
   }
+  const context = isPlainObject(doc) ? doc["@context"] : undefined;
   for (let eventIndex = 0; eventIndex < events.length; eventIndex++) {
     const event = events[eventIndex];
     const raw = JSON.stringify(event) ?? "";
     try {
-      yield { ok: true, value: validateEvent(event), raw, eventIndex };
+      yield { ok: true, value: withEventId(validateEvent(event), { context }), raw, eventIndex };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       yield { ok: false, error: err.withLocation({ file, eventIndex }), raw, eventIndex };
@@ -49,7 +54,7 @@ export async function* readEventNdjson(source: ReaderSource): AsyncGenerator<Rea
     if (text.trim() === "") continue;
     try {
       const value = parseJsonLine(text);
-      yield { ok: true, value: validateEvent(value), raw: text, line };
+      yield { ok: true, value: withEventId(validateEvent(value)), raw: text, line };
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       yield { ok: false, error: err.withLocation({ file, line }), raw: text, line };

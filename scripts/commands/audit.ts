@@ -14,7 +14,7 @@ import Database from "better-sqlite3";
 import { checkContent, openContentFile } from "../../core/content";
 import { gtinMatchesPrefix } from "../../core/gs1";
 import { buildTree } from "../../core/merkle";
-import { canonicalRecord, recordHash, recordHashInto, type RecordKind } from "../../core/record";
+import { canonicalRecord, parseRecord, recordHash, recordHashInto, type RecordKind } from "../../core/record";
 import { TraceAnchor__factory } from "../../typechain-types";
 import { decodeLog, roleLabel } from "../../indexer/decode";
 import { createChainClient, type ChainLog } from "../../indexer/rpc";
@@ -309,12 +309,12 @@ function compareDatabase(
       const k = `${brandId}/${row.root.toLowerCase()}`;
       seen.add(k);
       const chain = anchors.get(k);
-      const db = (reason: string): Issue => {
+      const dbIssue = (reason: string): Issue => {
         const link = chain ? explorerTxUrl(config, chain.txHash) : undefined;
         return { brandId, root: row.root, source: "db", reason, ...(link ? { explorerTxUrl: link } : {}) };
       };
       if (!chain) {
-        issues.push(db("the database holds an anchor the chain does not have"));
+        issues.push(dbIssue("the database holds an anchor the chain does not have"));
         continue;
       }
       const diffs: string[] = [];
@@ -326,12 +326,12 @@ function compareDatabase(
       if (row.block_number !== chain.blockNumber) diffs.push(`block ${row.block_number} ≠ ${chain.blockNumber}`);
       if ((row.revoked_at_block !== null) !== chain.revoked) diffs.push(`revoked ${row.revoked_at_block !== null} ≠ ${chain.revoked}`);
       if (chain.revoked && row.revoke_reason !== chain.revokeReason) diffs.push("revoke reason");
-      if (diffs.length > 0) issues.push(db(`anchor row differs from the chain: ${diffs.join(", ")}`));
+      if (diffs.length > 0) issues.push(dbIssue(`anchor row differs from the chain: ${diffs.join(", ")}`));
 
       if (row.content_status === "ok") {
         const records = recordsOf.all(row.brand_id, row.root) as Array<{ leaf_index: number; record_hash: Buffer; record: string }>;
         if (records.length !== chain.leafCount) {
-          issues.push(db(`database holds ${records.length} records, the anchor has ${chain.leafCount}`));
+          issues.push(dbIssue(`database holds ${records.length} records, the anchor has ${chain.leafCount}`));
           continue;
         }
         const hashes = new Uint8Array(records.length * 32);
@@ -339,16 +339,17 @@ function compareDatabase(
         records.forEach((r, i) => {
           let canonical: string;
           try {
-            canonical = canonicalRecord(JSON.parse(r.record));
-          } catch {
-            bad ??= `record ${r.leaf_index} is not valid JSON`;
+            // The indexer stored it after parseRecord; one that no longer parses is itself a finding.
+            canonical = canonicalRecord(parseRecord(JSON.parse(r.record)));
+          } catch (e) {
+            bad ??= e instanceof SyntaxError ? `record ${r.leaf_index} is not valid JSON` : `record ${r.leaf_index} is not a valid record: ${e instanceof Error ? e.message : String(e)}`;
             return;
           }
           recordHashInto(canonical, hashes, i * 32);
           if (Buffer.compare(Buffer.from(hashes.subarray(i * 32, i * 32 + 32)), r.record_hash) !== 0) bad ??= `record ${r.leaf_index}: stored hash ${r.record_hash.toString("hex").slice(0, 12)}… is not the hash of the stored record ${recordHash(canonical).slice(0, 14)}…`;
         });
-        if (bad) issues.push(db(bad));
-        else if (buildTree(hashes).root !== chain.root) issues.push(db("the stored records do not rebuild the anchored root"));
+        if (bad) issues.push(dbIssue(bad));
+        else if (buildTree(hashes).root !== chain.root) issues.push(dbIssue("the stored records do not rebuild the anchored root"));
       }
     }
     for (const [k, chain] of anchors) {

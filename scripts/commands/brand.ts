@@ -1,5 +1,5 @@
 /** `traceanchor brand register | prefix | submitter`: the registrar's and the brand admin's commands. */
-import { encodeBytes32String, getAddress, isAddress, type TransactionReceipt } from "ethers";
+import { encodeBytes32String, getAddress, type TransactionReceipt } from "ethers";
 import type { TraceAnchor } from "../../typechain-types";
 import { ConfigError, type Config } from "../lib/config";
 import { chainIdOf, confirm, connectRegistry, createProvider, createSigner, explorerTxUrl } from "../lib/chain";
@@ -11,8 +11,12 @@ export function parseBrandId(value: string): bigint {
 }
 
 export function parseAddress(flag: string, value: string): string {
-  if (!isAddress(value)) throw new ConfigError(`${flag} must be an address (0x followed by 40 hex digits), got "${value}"`);
-  return getAddress(value);
+  // getAddress throws on anything that is not an address (ethers' isAddress is this try) and returns the checksummed form.
+  try {
+    return getAddress(value);
+  } catch {
+    throw new ConfigError(`${flag} must be an address (0x followed by 40 hex digits), got "${value}"`);
+  }
 }
 
 export function parsePrefix(value: string): string {

@@ -3,17 +3,19 @@
  * into SQLite and ingests batch contents; `serve` does the same in-process and serves the API over
  * it (`--no-index` serves an existing database). SIGINT/SIGTERM stop everything cleanly.
  */
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FetchRequest, JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
 import { openDatabase, runMigrations, type Db } from "../../indexer/db";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
+import { createHttpProvider, type HttpProvider } from "../../indexer/http";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
 import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
 import { apiConfig, parseApiEnv } from "../../api/config";
-import { createIngestUpload } from "../../api/upload";
-import { openScansDb, startServer, type RunningServer } from "../../api/server";
+import { parseLinksEnv } from "../../api/links-config";
+import type { RunningServer } from "../../api/server";
 import { confirmationsFor, type Config } from "../lib/config";
 import { chainIdOf, contractAddress } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
@@ -53,6 +55,11 @@ async function ingestLoop(db: Db, config: Config, log: Logger, stopped: () => bo
 }
 
 export async function runService(config: Config, env: Readonly<Record<string, string | undefined>>, options: ServiceOptions, out: Output): Promise<void> {
+  // A bad API variable fails here, before anything is opened or indexed.
+  const apiEnv = options.serve ? parseApiEnv(env) : undefined;
+  if (apiEnv !== undefined && apiEnv.browserRpcUrls.length === 0) {
+    out.note("warning: TRACE_BROWSER_RPC_URLS is not set: phones will check hashes and proofs only, not the chain (anchors, revocations, prefix owners); the scan page says so");
+  }
   const log = pino({ level: env.TRACE_LOG_LEVEL ?? "info" });
   const request = new FetchRequest(config.rpcUrl);
   request.timeout = 30_000;
@@ -61,6 +68,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   runMigrations(db);
 
   let indexer: Indexer | undefined;
+  let rpc: HttpProvider | undefined;
   let stopping = false;
   const tasks: Array<Promise<unknown>> = [];
   if (options.index) {
@@ -74,9 +82,11 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     const fromBlock = tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
     const stall = chainId === 31337n ? { stallPolls: Number.MAX_SAFE_INTEGER } : {};
+    // The indexer reads logs through its own fetch-based transport: ethers' is slow on large answers.
+    rpc = createHttpProvider(config.rpcUrl, { timeoutMs: 30_000 });
     indexer = createIndexer({
       db,
-      provider,
+      provider: rpc,
       contract,
       log,
       config: {
@@ -98,9 +108,11 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   }
 
   let server: RunningServer | undefined;
-  if (options.serve) {
+  if (apiEnv !== undefined) {
+    // Loaded only to serve: Fastify and the API cost `traceanchor index` a quarter of a second to start.
+    const [{ createIngestUpload }, { openScansDb, startServer }] = await Promise.all([import("../../api/upload"), import("../../api/server")]);
     // Links in documents follow the address actually served unless TRACE_PUBLIC_URL says otherwise.
-    const { publicUrl, ...fromEnv } = parseApiEnv(env as NodeJS.ProcessEnv);
+    const { publicUrl, ...fromEnv } = apiEnv;
     const api = apiConfig({
       ...fromEnv,
       ...(env.TRACE_PUBLIC_URL ? { publicUrl } : {}),
@@ -109,13 +121,16 @@ export async function runService(config: Config, env: Readonly<Record<string, st
       dbPath: config.db,
       contentDir: config.contentDir,
     });
+    const links = parseLinksEnv(env);
     const readonlyDb = openDatabase(config.db, { readonly: true });
     const scansDb = api.scans ? openScansDb(api.scansDbPath) : undefined;
+    const linksDb = openScansDb(links.dbPath === ":memory:" ? links.dbPath : path.resolve(config.cwd, links.dbPath));
     const status = indexer;
     server = await startServer({
       config: api,
       db: readonlyDb,
       ...(scansDb ? { scansDb } : {}),
+      linksDb,
       log,
       handleSignals: false,
       acceptUpload: createIngestUpload({ db, contentDir: config.contentDir }),
@@ -130,7 +145,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     });
     out.note(`API listening on ${server.url} (docs: ${server.url}/docs)`);
     const close = server.close.bind(server);
-    server = { url: server.url, close: async () => { await close(); readonlyDb.close(); scansDb?.close(); } };
+    server = { url: server.url, close: async () => { await close(); readonlyDb.close(); scansDb?.close(); linksDb.close(); } };
   }
   options.onReady?.(server ? { url: server.url } : {});
 
@@ -140,5 +155,6 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   await server?.close();
   await indexer?.stop();
   await Promise.all(tasks);
+  rpc?.destroy();
   db.close();
 }

@@ -137,6 +137,7 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
       TRACE_DB: io.env.TRACE_DB ?? path.join(dataDir, "trace.db"),
       TRACE_CONTENT_DIR: io.env.TRACE_CONTENT_DIR ?? path.join(dataDir, "content"),
       TRACE_SCANS_DB: io.env.TRACE_SCANS_DB ?? path.join(dataDir, "scans.db"),
+      TRACE_LINKS_DB: io.env.TRACE_LINKS_DB ?? path.join(dataDir, "links.db"),
     };
     if (embedded) {
       out.note("starting the local chain (Hardhat node)…");
@@ -145,7 +146,8 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
         ...env,
         TRACE_RPC_URL: chain.url,
         TRACE_PRIVATE_KEY: io.env.TRACE_PRIVATE_KEY ?? devAccount(OPERATOR).privateKey,
-        TRACE_BROWSER_RPC_URL: io.env.TRACE_BROWSER_RPC_URL ?? chain.url,
+        // Phones read the demo's own chain unless told otherwise (either variable).
+        ...(io.env.TRACE_BROWSER_RPC_URLS || io.env.TRACE_BROWSER_RPC_URL ? {} : { TRACE_BROWSER_RPC_URLS: chain.url }),
       };
     }
     // Ctrl-C during setup must stop the chain too.

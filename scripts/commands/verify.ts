@@ -1,11 +1,13 @@
 /**
  * `traceanchor verify <digital-link-uri | bundle.json>`: fetches the item document (or reads a proof
- * bundle or saved item document), then checks it with core/verify against one or more RPCs. Exits
- * non-zero unless the item is genuine and the chain was read.
+ * bundle or saved item document), then checks it with core/verify against one or more RPCs and prints
+ * the verdict the chain confirms. Exits 0 only when the chain was read and the code is genuine (a
+ * serial) or registered (a lot or product); 3 for any other verdict.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { createRpcChainReader } from "../../core/chain-reader";
+import { VERDICTS, verifiedStatement } from "../../core/verdict";
 import { verifyDocument, type VerifyReport } from "../../core/verify";
 import { ConfigError, type Config } from "../lib/config";
 import { readDeployment } from "../lib/deployments";
@@ -47,11 +49,25 @@ async function trustedContract(config: Config): Promise<string | undefined> {
   }
 }
 
+/** The outcome the command succeeds on: a genuine item, or a registered lot or product, read on chain. */
+export function isGood(report: VerifyReport): boolean {
+  return report.onChain && (report.verdict === "genuine" || (report.level !== "serial" && report.verdict === "registered"));
+}
+
 function printTable(report: VerifyReport, out: Output): void {
   const mark = { pass: "ok  ", fail: "FAIL", skip: "skip" } as const;
   for (const s of report.steps) out.info(`${mark[s.status]}  ${s.check.padEnd(14)} ${s.subject.padEnd(10)} ${s.detail}`);
   out.info("");
-  out.info(`verdict: ${report.verdict}${report.onChain ? "" : " (chain not read)"}`);
+  out.info(`verdict: ${report.verdict} (${report.level} code)`);
+  if (report.verdict === "not-verified") {
+    out.info("Not verified: a check above failed.");
+    return;
+  }
+  out.info(report.onChain ? verifiedStatement(report.verdict, { revokedAt: report.revokedAt }) : "Chain not read: hashes and proofs only; anchors, revocations and the prefix owner were NOT checked.");
+  if (report.agreesWithServer === false) {
+    const server = report.serverVerdict ?? "";
+    out.info(`The server's verdict "${server}" ${report.onChain ? "was wrong" : "does not follow from its own document"}: ${VERDICTS[report.verdict].title}.`);
+  }
 }
 
 export async function verifyCommand(config: Config, target: string, flags: { rpc: string[] }, out: Output): Promise<number> {
@@ -61,6 +77,17 @@ export async function verifyCommand(config: Config, target: string, flags: { rpc
   if (!contract) out.note("warning: no trusted contract (set TRACE_CONTRACT or keep deployments/<chainId>.json): the document's address is checked for code only");
   const report = await verifyDocument(doc, { chains: urls.map((u) => createRpcChainReader(u)), ...(contract ? { trustedContract: contract } : {}) });
   printTable(report, out);
-  out.jsonOnly({ verdict: report.verdict, genuine: report.verdict === "genuine" && report.onChain, onChain: report.onChain, rpcs: urls, contract, steps: report.steps });
-  return report.verdict === "genuine" && report.onChain ? 0 : 3;
+  out.jsonOnly({
+    verdict: report.verdict,
+    level: report.level,
+    genuine: report.verdict === "genuine" && report.onChain,
+    onChain: report.onChain,
+    serverVerdict: report.serverVerdict,
+    agreesWithServer: report.agreesWithServer,
+    revokedAt: report.revokedAt,
+    rpcs: urls,
+    contract,
+    steps: report.steps,
+  });
+  return isGood(report) ? 0 : 3;
 }

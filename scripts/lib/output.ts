@@ -33,7 +33,8 @@ export class Output {
     }
     for (const [key, v] of Object.entries(value)) {
       if (v === undefined) continue;
-      this.io.stdout.write(`${key}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}\n`);
+      const text = typeof v === "string" || typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" ? String(v) : JSON.stringify(v);
+      this.io.stdout.write(`${key}: ${text}\n`);
     }
   }
 

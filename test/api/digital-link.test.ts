@@ -3,7 +3,8 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { LightMyRequestResponse } from "fastify";
 import { gs1CheckDigit } from "../../core/gs1";
 import type { ItemDoc } from "../../api/documents";
-import { ACME, CHAIN_ID, CONTRACT, GTIN, GTIN13, ORPHAN_GTIN } from "./fixtures";
+import { sgtinPatternUrn } from "../../core/epc";
+import { ACME, ADDR, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, anchorBatch, event } from "./fixtures";
 import { EXPLORER_URL, PUBLIC_URL, appPerTest } from "./helper";
 
 const json = <T>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T;
@@ -166,25 +167,156 @@ describe("api: GS1 Digital Link resolver", function () {
     });
   });
 
-  describe("lot and class documents", function () {
-    it("is recalled for a recalled lot, without an identity", async function () {
-      const doc = json<ItemDoc>(await get(`/01/${GTIN}/10/LOT2`));
-      expect(doc.verdict).to.equal("recalled");
-      expect(doc.identity).to.equal(null);
-      expect(doc.item).to.deep.include({ serial: null, lot: "LOT2" });
-      expect(doc.scans.count).to.equal(null);
-      expectProofsVerify(doc);
+  describe("lot and product documents", function () {
+    type Doc = ItemDoc & { product: NonNullable<ItemDoc["product"]> };
+    const doc = async (url: string, status = 200): Promise<Doc> => {
+      const res = await get(url);
+      expect(res.statusCode, res.body.slice(0, 300)).to.equal(status);
+      expect(res.headers["content-type"]).to.match(/^application\/json/);
+      const body = json<Doc>(res);
+      expect(body.product, "a lot or product document has product facts").not.to.equal(null);
+      return body;
+    };
+    const bizSteps = (d: ItemDoc) => d.events.map((e) => [e.level, (e.record as { event: { bizStep: string } }).event.bizStep]);
+
+    it("answers a product-level code of a registered brand: registered, with one live item of the owner as the sample, items and lots counted", async function () {
+      const res = await get(`/01/${GTIN}`);
+      expect(res.headers["cache-control"]).to.equal("public, max-age=30");
+      const d = await doc(`/01/${GTIN}`);
+      expect(d.level).to.equal("product");
+      expect(d.verdict).to.equal("registered");
+      expect(d.item).to.deep.equal({ gtin: GTIN, serial: null, lot: null, digitalLink: `${PUBLIC_URL}/01/${GTIN}` });
+      expect(d.brand).to.deep.equal({ brandId: "1", name: ACME.name, prefix: ACME.prefix });
+      const identity = d.identity;
+      if (identity === null) throw new Error("no sample identity");
+      expect(identity.anchor).to.include({ brandId: "1", kind: "identity", revoked: false });
+      expect((identity.record as { item: { gtin: string } }).item.gtin).to.equal(GTIN);
+      // Live items of Acme: SER1, SER2, SER3, SCAN1, a.b-c/d, NEW1; not REV1 (revoked), FAKE1 (another brand), PEND* (no content).
+      expect(d.product).to.deep.equal({ name: null, attributes: { color: "red" }, items: 6, lots: 2, recalledLots: ["LOT2"] });
+      // The class's events, and the lots' recalls so the page can name the recalled lots.
+      expect(bizSteps(d)).to.deep.equal([
+        ["class", "inspecting"],
+        ["lot", "holding"],
+      ]);
+      expect(d.scans).to.deep.equal({ count: null, firstScanAt: null });
+      expectProofsVerify(d);
     });
 
-    it("is unverified for a lot or class with events but no recall", async function () {
-      expect(json<ItemDoc>(await get(`/01/${GTIN}/10/LOT1`)).verdict).to.equal("unverified");
-      const doc = json<ItemDoc>(await get(`/01/${GTIN}`));
-      expect(doc.verdict).to.equal("unverified");
-      expect(doc.events.map((e) => e.level)).to.deep.equal(["class"]);
+    it("zero-pads a GTIN-13 product code", async function () {
+      expect((await doc(`/01/${GTIN13}`)).item.gtin).to.equal(GTIN);
     });
 
-    it("answers 404 for a lot nothing names", async function () {
-      expect((await get(`/01/${ORPHAN_GTIN}/10/L1`)).statusCode).to.equal(404);
+    it("answers a lot of live items: registered, items of that lot only, the lot's and the class's events", async function () {
+      const d = await doc(`/01/${GTIN}/10/LOT1`);
+      expect(d.level).to.equal("lot");
+      expect(d.verdict).to.equal("registered");
+      expect(d.item).to.deep.equal({ gtin: GTIN, serial: null, lot: "LOT1", digitalLink: `${PUBLIC_URL}/01/${GTIN}/10/LOT1` });
+      expect((d.identity?.record as { item: { lot: string } }).item.lot).to.equal("LOT1");
+      expect(d.product).to.deep.include({ items: 2, lots: 1, recalledLots: [] });
+      expect(bizSteps(d)).to.deep.equal([
+        ["class", "inspecting"],
+        ["lot", "shipping"],
+      ]);
+      expectProofsVerify(d);
+    });
+
+    it("is recalled for a lot the owner recalled, naming it among the recalled lots", async function () {
+      const d = await doc(`/01/${GTIN}/10/LOT2`);
+      expect(d.verdict).to.equal("recalled");
+      expect(d.product).to.deep.include({ items: 1, lots: 1, recalledLots: ["LOT2"] });
+      const recall = d.events.find((e) => e.level === "lot");
+      expect((recall?.record as { event: { disposition: string } }).event.disposition).to.equal("urn:epcglobal:cbv:disp:recalled");
+      expectProofsVerify(d);
+    });
+
+    it("is unlisted, still 200 and naming the brand, for a lot or product the owner anchored no live item of", async function () {
+      for (const url of [`/01/${GTIN}/10/LOT9`, `/01/${acmeGtin("99999")}`]) {
+        const d = await doc(url);
+        expect(d.verdict, url).to.equal("unlisted");
+        expect(d.brand, url).to.deep.equal({ brandId: "1", name: ACME.name, prefix: ACME.prefix });
+        expect(d.identity, url).to.equal(null);
+        expect(d.product, url).to.deep.include({ name: null, attributes: null, items: 0, lots: 0 });
+      }
+    });
+
+    it("answers 404 UNREGISTERED for a lot or product whose company prefix no brand owns, even with items anchored", async function () {
+      for (const url of [`/01/${ORPHAN_GTIN}`, `/01/${ORPHAN_GTIN}/10/L1`]) {
+        const res = await get(url);
+        expect(res.statusCode, url).to.equal(404);
+        expect(json<{ error: string; field: string }>(res), url).to.deep.include({ error: "UNREGISTERED", field: "gtin" });
+      }
+    });
+
+    it("gives a browser the scan page of the document: 200 for a registered product (never the counterfeit warning), 404 for an unregistered code", async function () {
+      const browser = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
+      const page = await get(`/01/${GTIN}`, browser);
+      expect(page.statusCode).to.equal(200);
+      expect(page.headers["content-type"]).to.match(/^text\/html/);
+      expect(page.body).not.to.include("counterfeit");
+      await suite.rebuild({ renderHtml: (d) => `<p>${d.level} ${d.verdict} ${d.product?.items ?? "-"}</p>` });
+      expect((await get(`/01/${GTIN}`, browser)).body).to.equal("<p>product registered 6</p>");
+      expect((await get(`/01/${GTIN}/10/LOT2`, browser)).body).to.equal("<p>lot recalled 1</p>");
+      const unregistered = await get(`/01/${ORPHAN_GTIN}`, browser);
+      expect(unregistered.statusCode).to.equal(404);
+      expect(unregistered.body).to.equal("<p>product unregistered 0</p>");
+      // The serial-level unknown item keeps its own warning page.
+      await suite.rebuild({});
+      const unknown = await get(`/01/${GTIN}/21/NOSUCH1`, browser);
+      expect(unknown.statusCode).to.equal(404);
+      expect(unknown.body).to.include("<h2>Unknown</h2>");
+    });
+
+    describe("recalls of the product, and who may recall", function () {
+      const RECALLED = acmeGtin("20002");
+      const GRIEFED = acmeGtin("20003");
+      const REVOKED_ONLY = acmeGtin("20004");
+      const OTHERS_ONLY = acmeGtin("20005");
+      const cp = ACME.prefix.length;
+      const recallOf = (gtin: string, time: string) =>
+        event({ eventTime: time, bizStep: "recalling", disposition: "recalled", quantityList: [{ epcClass: sgtinPatternUrn(gtin, cp), quantity: 1 }] });
+
+      before(async function () {
+        const f = suite.fixture;
+        const items = `gtin,serial,lot,product\n${RECALLED},R1,LOTR,Infant formula 800 g\n${RECALLED},R2,LOTR,Infant formula 800 g\n${GRIEFED},G1,,Oat drink\n`;
+        await anchorBatch(f, { name: "class-items.csv", brandId: ACME.brandId, kind: "identity", text: items, blockNumber: 30 });
+        await anchorBatch(f, { name: "class-recall.ndjson", brandId: ACME.brandId, kind: "trace", text: `${recallOf(RECALLED, "2024-04-01T00:00:00.000Z")}\n`, blockNumber: 31 });
+        await anchorBatch(f, { name: "class-grief.ndjson", brandId: FAKE.brandId, kind: "trace", text: `${recallOf(GRIEFED, "2024-04-02T00:00:00.000Z")}\n`, blockNumber: 32 });
+        await anchorBatch(f, {
+          name: "class-withdrawn.ndjson",
+          brandId: ACME.brandId,
+          kind: "trace",
+          text: `${recallOf(GRIEFED, "2024-04-03T00:00:00.000Z")}\n`,
+          blockNumber: 33,
+          revoked: { block: 34, reason: "sent by mistake", by: ADDR.acmeAdmin },
+        });
+        await anchorBatch(f, { name: "revoked-only.csv", brandId: ACME.brandId, kind: "identity", text: `gtin,serial\n${REVOKED_ONLY},X1\n`, blockNumber: 35, revoked: { block: 36, reason: "test", by: ADDR.acmeAdmin } });
+        await anchorBatch(f, { name: "others-only.csv", brandId: FAKE.brandId, kind: "identity", text: `gtin,serial\n${OTHERS_ONLY},Y1\n`, blockNumber: 37 });
+      });
+
+      it("counts a recall of the whole product at every level: product, lot and serial", async function () {
+        const product = await doc(`/01/${RECALLED}`);
+        expect(product.verdict).to.equal("recalled");
+        expect(product.product).to.deep.equal({ name: "Infant formula 800 g", attributes: { product: "Infant formula 800 g" }, items: 2, lots: 1, recalledLots: [] });
+        expect((await doc(`/01/${RECALLED}/10/LOTR`)).verdict).to.equal("recalled");
+        expect(json<ItemDoc>(await get(`/01/${RECALLED}/21/R1`)).verdict).to.equal("recalled");
+      });
+
+      it("ignores a recall anchored by a brand that does not own the prefix, and a withdrawn (revoked) one", async function () {
+        const d = await doc(`/01/${GRIEFED}`);
+        expect(d.verdict).to.equal("registered");
+        expect(d.events).to.deep.equal([]);
+        expect(d.product).to.deep.include({ name: "Oat drink", items: 1, lots: 0 });
+        expect(json<ItemDoc>(await get(`/01/${GRIEFED}/21/G1`)).verdict).to.equal("genuine");
+      });
+
+      it("is unlisted when the owner's only items are revoked, or only another brand anchored the GTIN", async function () {
+        for (const gtin of [REVOKED_ONLY, OTHERS_ONLY]) {
+          const d = await doc(`/01/${gtin}`);
+          expect(d.verdict, gtin).to.equal("unlisted");
+          expect(d.identity, gtin).to.equal(null);
+          expect(d.product.items, gtin).to.equal(0);
+        }
+      });
     });
   });
 
@@ -228,9 +360,11 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(res.statusCode).to.equal(200);
       expect(res.headers["content-type"]).to.match(/^application\/linkset\+json/);
       const body = json<LinksetDoc>(res);
+      // The item's own anchor, then its lot's and its GTIN's.
+      expect(body.linkset.map((set) => set.anchor)).to.deep.equal([`${PUBLIC_URL}/01/${GTIN}/21/SER1`, `${PUBLIC_URL}/01/${GTIN}/10/LOT1`, `${PUBLIC_URL}/01/${GTIN}`]);
       const set = body.linkset[0] as Record<string, { href: string; type: string }[]>;
-      expect(set.anchor).to.equal(`${PUBLIC_URL}/01/${GTIN}/21/SER1`);
-      for (const rel of ["pip", "traceability", "verificationService"]) expect(set[`https://gs1.org/voc/${rel}`]).to.have.length(1);
+      for (const rel of ["defaultLink", "traceability", "verificationService"]) expect(set[`https://gs1.org/voc/${rel}`]).to.have.length(1);
+      expect(body.linkset[2]).to.have.property("https://gs1.org/voc/pip");
       return body;
     };
 

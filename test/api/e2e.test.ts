@@ -72,7 +72,7 @@ describe("end to end: chain → CLI → indexer → API", function () {
     await withApp(async (app) => {
       const response = await app.inject({ url: "/01/09506000134352/10/L1/21/SN1" });
       expect(response.statusCode).to.equal(200);
-      const doc = response.json() as { verdict: string; identity: Proved; events: Proved[] };
+      const doc = response.json<{ verdict: string; identity: Proved; events: Proved[] }>();
       expect(doc.verdict).to.equal("genuine");
       expect(doc.events).to.have.length(2);
       for (const part of [doc.identity, ...doc.events]) {
@@ -80,7 +80,7 @@ describe("end to end: chain → CLI → indexer → API", function () {
         const leaf = await registry.leafOf(part.recordHash);
         expect(await registry.verify(part.anchor.brandId, part.root, part.proof, leaf)).to.equal(true);
       }
-      const bundle = (await app.inject({ url: `/v1/proofs/${doc.identity.recordHash}` })).json() as Proved;
+      const bundle = (await app.inject({ url: `/v1/proofs/${doc.identity.recordHash}` })).json<Proved>();
       expect(StandardMerkleTree.verify(bundle.root, ["bytes32"], [bundle.recordHash], bundle.proof)).to.equal(true);
     });
   });
@@ -91,7 +91,7 @@ describe("end to end: chain → CLI → indexer → API", function () {
     await withApp(async (app) => {
       const response = await app.inject({ method: "PUT", url: `/v1/batches/1/${identityRoot}/content`, payload: tampered, headers: { "content-type": "application/x-ndjson" } });
       expect(response.statusCode).to.equal(422);
-      expect(response.json().message).to.match(/root/);
+      expect(response.json<{ message: string }>().message).to.match(/root/);
       const intact = await app.inject({ method: "PUT", url: `/v1/batches/1/${identityRoot}/content`, payload: fs.readFileSync(file, "utf8"), headers: { "content-type": "application/x-ndjson" } });
       expect(intact.statusCode).to.equal(200);
     });
@@ -113,7 +113,7 @@ describe("end to end: chain → CLI → indexer → API", function () {
     await system.index();
     await withApp(async (app) => {
       await new Promise((resolve) => setTimeout(resolve, 1100)); // the API memoises anchors for one second
-      const doc = (await app.inject({ url: "/01/09506000134352/10/L1/21/SN1" })).json() as { verdict: string };
+      const doc = (await app.inject({ url: "/01/09506000134352/10/L1/21/SN1" })).json<{ verdict: string }>();
       expect(doc.verdict).to.equal("revoked");
     });
   });

@@ -6,6 +6,7 @@
  *
  *   createMirrorFixture(): Promise<MirrorFixture>     the scenario the API tests share
  *   insertAnchor(db, row) / insertContents(db, brandId, built)   building blocks
+ *   anchorBatch(fixture, {...}): Promise<BuiltFixtureBatch>     one more anchored batch, for a suite's own scenario
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -112,6 +113,8 @@ export function insertContents(db: Db, brandId: number, built: BuildBatchResult)
       insertRecord.run(brandId, built.root, leafIndex, hash, line);
       if (record.kind === "identity") {
         insertKey.run(record.item.gtin, record.item.serial, record.item.lot ?? "", 1, hash, brandId, built.root, leafIndex);
+        // The indexer also keys an identity record with a lot by the lot alone.
+        if (record.item.lot !== undefined) insertKey.run(record.item.gtin, "", record.item.lot, 1, hash, brandId, built.root, leafIndex);
         return;
       }
       for (const key of extractItemKeys(record.event)) {
@@ -163,7 +166,7 @@ async function build(dir: string, name: string, kind: "identity" | "trace", text
   return buildBatch({ kind, input, outDir: path.join(dir, "built") });
 }
 
-const event = (fields: Record<string, unknown>): string => JSON.stringify({ type: "ObjectEvent", action: "OBSERVE", eventTimeZoneOffset: "+00:00", ...fields });
+export const event = (fields: Record<string, unknown>): string => JSON.stringify({ type: "ObjectEvent", action: "OBSERVE", eventTimeZoneOffset: "+00:00", ...fields });
 
 export async function createMirrorFixture(): Promise<MirrorFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-api-"));
@@ -282,6 +285,32 @@ export async function createMirrorFixture(): Promise<MirrorFixture> {
       mismatchRoot: `0x${"ab".repeat(32)}`,
       cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
     };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Builds `text` (CSV for identity, NDJSON events for trace), anchors it for `brandId` at `blockNumber`
+ * and writes its contents into the fixture's mirror: a suite's own scenario on top of the shared one.
+ */
+export async function anchorBatch(
+  fixture: MirrorFixture,
+  batch: { readonly name: string; readonly brandId: number; readonly kind: "identity" | "trace"; readonly text: string; readonly blockNumber: number; readonly revoked?: AnchorInput["revoked"] },
+): Promise<BuiltFixtureBatch> {
+  const built = await build(fixture.dir, batch.name, batch.kind, batch.text);
+  const db = openDatabase(fixture.dbPath);
+  try {
+    insertAnchor(db, {
+      brandId: batch.brandId,
+      root: built.root,
+      kind: batch.kind === "identity" ? 1 : 2,
+      leafCount: built.leafCount,
+      submitter: batch.kind === "identity" ? ADDR.factory : ADDR.logistics,
+      blockNumber: batch.blockNumber,
+      ...(batch.revoked === undefined ? {} : { revoked: batch.revoked }),
+    });
+    return { ...built, brandId: batch.brandId, records: insertContents(db, batch.brandId, built) };
   } finally {
     db.close();
   }

@@ -5,6 +5,7 @@
  * transaction is closed after each turn; the tree cache checks what it serves.
  */
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
 import { expect } from "chai";
 import Fastify from "fastify";
 import helmet from "@fastify/helmet";
@@ -18,7 +19,7 @@ import { createTreeCache } from "../../api/trees";
 import { mirrorVersion } from "../../api/cache";
 import { ApiError } from "../../api/errors";
 import { openDatabase } from "../../indexer/db";
-import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, insertAnchor, insertContents } from "./fixtures";
+import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, insertAnchor, insertContents } from "./fixtures";
 import { appPerTest, buildTestApp } from "./helper";
 
 const ITEM_URLS = [
@@ -33,7 +34,9 @@ const ITEM_URLS = [
   `/01/${ORPHAN_GTIN}/21/ORPHAN1`,
   `/01/${GTIN}/10/LOT1`,
   `/01/${GTIN}/10/LOT2`,
+  `/01/${GTIN}/10/LOT9`,
   `/01/${GTIN}`,
+  `/01/${acmeGtin("99999")}`,
 ];
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
@@ -98,6 +101,67 @@ describe("api: item route fast path", function () {
     }
   });
 
+  it("counts a product's and a lot's items anew as soon as a batch is anchored, revoked, or removed by a reorg", async function () {
+    const writable = openDatabase(suite.fixture.dbPath);
+    const counts = async (url: string) => {
+      const res = await suite.t.app.inject({ url });
+      const doc = JSON.parse(res.body) as { verdict: string; product: { items: number; lots: number } };
+      return [doc.verdict, doc.product.items, doc.product.lots];
+    };
+    try {
+      expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);
+      expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["unlisted", 0, 0]);
+      const built = await buildBatch({ kind: "identity", input: writeFile(suite.fixture.dir, "more.csv", `gtin,serial,lot\n${GTIN},M1,LOT3\n${GTIN},M2,LOT3\n`), outDir: `${suite.fixture.dir}/more` });
+      insertAnchor(writable, { brandId: ACME.brandId, root: built.root, kind: 1, leafCount: built.leafCount, submitter: ADDR.factory, blockNumber: 112 });
+      insertContents(writable, ACME.brandId, built);
+      await tick();
+      expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 8, 3]);
+      expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["registered", 2, 1]);
+
+      writable.prepare("UPDATE anchors SET revoked_at_block = 113, revoked_by = ?, revoke_reason = 'test' WHERE root = ?").run(ADDR.acmeAdmin, built.root);
+      await tick();
+      expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);
+      expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["unlisted", 0, 0]);
+
+      // A reorg drops the anchor; its records, keys and counts go with it.
+      writable.prepare("DELETE FROM anchors WHERE root = ?").run(built.root);
+      await tick();
+      expect(writable.prepare("SELECT count(*) FROM identity_counts WHERE root = ?").pluck().get(built.root)).to.equal(0);
+      expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);
+    } finally {
+      writable.close();
+    }
+  });
+
+  it("keeps the identity counts equal to a count of the keys after deleting keys alone", async function () {
+    const writable = openDatabase(suite.fixture.dbPath);
+    try {
+      const { root } = suite.fixture.batches.identity;
+      const recount = () =>
+        writable
+          .prepare("SELECT lot, count(*) AS items FROM item_keys WHERE root = ? AND kind = 1 AND serial <> '' GROUP BY lot ORDER BY lot")
+          .all(root);
+      const kept = () => writable.prepare("SELECT lot, items FROM identity_counts WHERE root = ? ORDER BY lot").all(root);
+      expect(kept()).to.deep.equal(recount());
+      // In a transaction rolled back at the end: the suite's other tests share the fixture.
+      const deleteKeys = writable.transaction(() => {
+        writable.prepare("DELETE FROM item_keys WHERE root = ? AND serial = 'SER2'").run(root);
+        expect(kept()).to.deep.equal(recount());
+        writable.prepare("DELETE FROM item_keys WHERE root = ? AND serial = 'SER3'").run(root);
+        expect(kept()).to.deep.equal(recount());
+        expect(kept()).to.deep.equal([
+          { lot: "", items: 2 },
+          { lot: "LOT1", items: 1 },
+        ]);
+        throw new Rollback();
+      });
+      expect(deleteKeys).to.throw(Rollback);
+      expect(kept()).to.deep.equal(recount());
+    } finally {
+      writable.close();
+    }
+  });
+
   it("closes the read transaction of a turn", async function () {
     await suite.t.app.inject({ url: `/01/${GTIN}/21/SER1` });
     await new Promise((resolve) => setImmediate(resolve));
@@ -117,9 +181,15 @@ describe("api: item route fast path", function () {
       expect(securityHeaders(rpc)).to.deep.equal(theirs);
       await scratch.close();
     }
-    const app = await buildTestApp(suite.fixture, { config: { browserRpcUrl: "https://rpc.example.org:8545/path" } });
+    const rpcUrls = ["https://rpc.example.org:8545/path", "https://other.example/rpc"];
+    const app = await buildTestApp(suite.fixture, { config: { browserRpcUrls: rpcUrls, scanThreshold: 7 } });
     const res = await app.app.inject({ url: `/01/${GTIN}/21/SER1` });
-    expect(res.headers["content-security-policy"]).to.include("connect-src 'self' https://rpc.example.org:8545");
+    expect(res.headers["content-security-policy"]).to.include("connect-src 'self' https://rpc.example.org:8545 https://other.example");
+    // The scan page hands the phone every RPC URL (it reads them all and needs them to agree) and the server's threshold.
+    const page = await app.app.inject({ url: `/01/${GTIN}/21/SER1`, headers: { accept: "text/html" } });
+    const config = /<script type="application\/json" id="scan-config">([^<]*)<\/script>/.exec(page.body);
+    expect(config, "scan-config in the page").to.not.equal(null);
+    expect(JSON.parse(config?.[1] ?? "{}")).to.deep.include({ rpcUrls, scanThreshold: 7 });
     await app.close();
   });
 });
@@ -243,6 +313,14 @@ describe("api: tree cache checks", function () {
     while (cache.stats().checkedTrees < 8) await new Promise((resolve) => setImmediate(resolve));
   });
 });
+
+class Rollback extends Error {}
+
+function writeFile(dir: string, name: string, text: string): string {
+  const file = `${dir}/${name}`;
+  fs.writeFileSync(file, text);
+  return file;
+}
 
 function writeEpcis(dir: string, name: string, event: object): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -297,13 +297,13 @@ const target = fc.integer({ min: ZERO_ACCOUNT, max: ACTOR_COUNT - 1 });
 /** Mostly one of `preferred` (so that actions often succeed), sometimes anyone. */
 const favour = (preferred: number[], anyone: fc.Arbitrary<number> = actor) =>
   fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...preferred) }, { weight: 1, arbitrary: anyone });
-const brandId = fc.oneof(
+const brandIdArbitrary = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(1n, 2n) },
   { weight: 1, arbitrary: fc.constantFrom(...BRAND_IDS) },
 );
 const prefix = fc.constantFrom(...PREFIXES);
 /** Mostly valid requests (kind 1..2, leafCount 1..3, non-zero root), sometimes kind 0/3, leafCount 0, root 0. */
-const request: fc.Arbitrary<AnchorRequest> = fc.record({
+const requestArbitrary: fc.Arbitrary<AnchorRequest> = fc.record({
   root: fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...ROOTS.slice(0, 3)) },
     { weight: 1, arbitrary: fc.constantFrom(...ROOTS) },
@@ -321,7 +321,7 @@ const request: fc.Arbitrary<AnchorRequest> = fc.record({
 
 /** Mostly a (brand, account) pair that holds the right, sometimes anything. */
 const scoped = (pairs: Array<[bigint, number]>) =>
-  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...pairs) }, { weight: 1, arbitrary: fc.tuple(brandId, actor) });
+  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...pairs) }, { weight: 1, arbitrary: fc.tuple(brandIdArbitrary, actor) });
 const asAdmin = scoped([
   [1n, BRAND_ADMIN],
   [2n, SECOND_BRAND_ADMIN],
@@ -348,7 +348,7 @@ const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ type: fc.constant("assignPrefix" as const), from: favour([REGISTRAR]), brandId, prefix }),
+    arbitrary: fc.record({ type: fc.constant("assignPrefix" as const), from: favour([REGISTRAR]), brandId: brandIdArbitrary, prefix }),
   },
   {
     weight: 1,
@@ -379,13 +379,13 @@ const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc
-      .tuple(asSubmitter, request)
+      .tuple(asSubmitter, requestArbitrary)
       .map(([[brandId, from], request]): Action => ({ type: "anchor", from, brandId, request })),
   },
   {
     weight: 2,
     arbitrary: fc
-      .tuple(asSubmitter, fc.array(request, { maxLength: 3 }))
+      .tuple(asSubmitter, fc.array(requestArbitrary, { maxLength: 3 }))
       .map(([[brandId, from], requests]): Action => ({ type: "anchorMany", from, brandId, requests })),
   },
   {
@@ -478,13 +478,13 @@ describe("TraceAnchor model", function () {
           );
           const expected = await snapshot(
             {
-              brandCount: async () => model.brandCount,
-              admin: async (id) => model.admin(id),
-              pendingAdmin: async (id) => model.pendingAdmin(id),
-              prefixOwner: async (p) => model.prefixOwner(p),
-              brandOfGtin: async (g) => model.brandOfGtin(g),
-              role: async (id, account) => model.role(id, account),
-              anchor: async (id, root) => model.anchor(id, root),
+              brandCount: () => Promise.resolve(model.brandCount),
+              admin: (id) => Promise.resolve(model.admin(id)),
+              pendingAdmin: (id) => Promise.resolve(model.pendingAdmin(id)),
+              prefixOwner: (p) => Promise.resolve(model.prefixOwner(p)),
+              brandOfGtin: (g) => Promise.resolve(model.brandOfGtin(g)),
+              role: (id, account) => Promise.resolve(model.role(id, account)),
+              anchor: (id, root) => Promise.resolve(model.anchor(id, root)),
             },
             brandIds,
             accounts,

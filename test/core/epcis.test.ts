@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { extractItemKeys, validateEpcisDocument, validateEvent, ValidationError, type EpcisEvent } from "../../core";
+import { documentEvents, epcisDocument, extractItemKeys, validateEvent, ValidationError, type EpcisEvent } from "../../core";
 import { fixture, SHARED_EPCIS } from "./helpers";
 
 function events(file: string): EpcisEvent[] {
@@ -40,14 +40,28 @@ describe("core/epcis", function () {
     }
 
     it("accepts a TransformationEvent without action, and fractional seconds", function () {
-      const { action: _action, ...rest } = base;
-      expect(() => validateEvent({ ...rest, type: "TransformationEvent", eventTime: "2024-03-01T08:00:00.123456-06:00" })).to.not.throw();
+      const { action: _action, epcList, ...rest } = base;
+      const event = { ...rest, type: "TransformationEvent", eventTime: "2024-03-01T08:00:00.123456-06:00", inputEPCList: epcList, outputEPCList: epcList };
+      expect(() => validateEvent(event)).to.not.throw();
     });
 
-    it("refuses a document without @context or with the wrong type", function () {
-      expect(() => validateEpcisDocument({ type: "EPCISDocument", epcisBody: { eventList: [] } })).to.throw(/@context/);
-      expect(() => validateEpcisDocument({ "@context": "x", type: "EPCISQueryDocument", epcisBody: { eventList: [] } })).to.throw(/type/);
-      expect(() => validateEpcisDocument({ "@context": "x", type: "EPCISDocument", epcisBody: {} })).to.throw(/eventList/);
+    it("accepts a sensor-only ObjectEvent: readings at a readPoint, no EPCs", function () {
+      const sensor = { sensorElementList: [{ sensorReport: [{ type: "Temperature", value: 4.5, uom: "CEL" }] }] };
+      expect(() => validateEvent({ ...base, epcList: [], readPoint: { id: "urn:epc:id:sgln:9506000.00001.0" }, ...sensor })).to.not.throw();
+      expect(() => validateEvent({ ...base, epcList: [], ...sensor }))
+        .to.throw(ValidationError)
+        .with.property("field", "readPoint");
+    });
+
+    it("refuses a document without @context, with the wrong type or without an eventList", function () {
+      const doc = epcisDocument([], "2024-03-01T08:00:00Z") as Record<string, unknown>;
+      expect(documentEvents(doc)).to.deep.equal([]);
+      expect(() => documentEvents({ ...doc, "@context": undefined })).to.throw(/@context/);
+      expect(() => documentEvents({ ...doc, type: "EPCISQueryDocument" })).to.throw(/type/);
+      expect(() => documentEvents({ ...doc, epcisBody: {} })).to.throw(/eventList/);
+      expect(() => documentEvents({ ...doc, creationDate: undefined }))
+        .to.throw(ValidationError)
+        .with.property("field", "creationDate");
     });
   });
 
@@ -85,13 +99,18 @@ describe("core/epcis", function () {
     });
 
     it("extracts item keys from every valid sample without error", function () {
-      const dir = path.join(SHARED_EPCIS, "valid");
-      for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
-        const doc: unknown = JSON.parse(readFileSync(path.join(dir, file), "utf8"));
-        for (const event of validateEpcisDocument(doc)) {
-          expect(() => extractItemKeys(validateEvent(event)), file).to.not.throw();
+      let events = 0;
+      for (const folder of ["valid", "more-valid"]) {
+        const dir = path.join(SHARED_EPCIS, folder);
+        for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+          const doc: unknown = JSON.parse(readFileSync(path.join(dir, file), "utf8"));
+          for (const event of documentEvents(doc)) {
+            expect(() => extractItemKeys(validateEvent(event)), `${folder}/${file}`).to.not.throw();
+            events++;
+          }
         }
       }
+      expect(events).to.be.greaterThan(19);
     });
   });
 });

@@ -8,7 +8,7 @@ type Hex = `0x${string}`;
 
 function randomHashes(n: number): Hex[] {
   const bytes = randomBytes(n * 32);
-  return Array.from({ length: n }, (_, i) => `0x${bytes.subarray(i * 32, i * 32 + 32).toString("hex")}` as Hex);
+  return Array.from({ length: n }, (_, i): Hex => `0x${bytes.subarray(i * 32, i * 32 + 32).toString("hex")}`);
 }
 
 /** OZ's per-value tree index; not in its public typings but part of its dump format. */
@@ -49,7 +49,7 @@ describe("core/merkle", function () {
     it("agrees for arbitrary small batches (fast-check)", function () {
       fc.assert(
         fc.property(fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 40 }), (arrays) => {
-          const hashes = arrays.map((a) => `0x${Buffer.from(a).toString("hex")}` as Hex);
+          const hashes = arrays.map((a): Hex => `0x${Buffer.from(a).toString("hex")}`);
           expectSameAsOz(hashes);
         }),
         { numRuns: 60 },

@@ -3,7 +3,19 @@ import { expect } from "chai";
 import { concat, keccak256, toUtf8Bytes } from "ethers";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { buildTree, canonicalRecord, contentHeaderLine, identityRecord, leafHash, recordHash } from "../../core";
+import {
+  buildTree,
+  canonicalRecord,
+  contentHeaderLine,
+  eventHashId,
+  eventPreHash,
+  identityRecord,
+  leafHash,
+  recordHash,
+  traceRecord,
+  withEventId,
+  type EpcisEvent,
+} from "../../core";
 
 const DOC = readFileSync(path.resolve(__dirname, "../../docs/protocol.md"), "utf8");
 
@@ -44,5 +56,26 @@ describe("docs/protocol.md worked example", function () {
     const node = (a: string, b: string): string => keccak256(concat([a, b].sort()));
     const [p0, p1] = tree.proof(0) as [string, string];
     expect(node(node(leaf, p0), p1)).to.equal(tree.root);
+  });
+});
+
+describe("docs/protocol.md event id example", function () {
+  // The example's event and @context are read from the page itself, so the page is the input.
+  const event = JSON.parse(/```json\n(\{"type":"ObjectEvent".*\})\n```/.exec(DOC)?.[1] ?? "null") as EpcisEvent;
+  const context: unknown = JSON.parse(/`@context` is\n`(\[.*\])`/.exec(DOC)?.[1] ?? "null");
+
+  it("shows the pre-hash string and the hash id our code computes", function () {
+    expect(event).to.be.an("object").and.not.have.property("eventID");
+    const shown = /Its pre-hash string[^\n]*\n\n```\n([^`]*)```/.exec(DOC)?.[1] ?? "";
+    expect(shown.split("\n").join("")).to.equal(eventPreHash(event, { context }));
+    expect(DOC).to.include(`Its id: \`${eventHashId(event, { context })}\``);
+  });
+
+  it("shows the record and record hash of the event with its id", function () {
+    const record = traceRecord(withEventId(event, { context }), "303132333435363738393a3b3c3d3e3f");
+    expect(record.event.eventID).to.equal(eventHashId(event, { context }));
+    expect(eventHashId(record.event, { context }), "the id does not depend on eventID").to.equal(record.event.eventID);
+    expect(DOC).to.include(canonicalRecord(record));
+    expect(DOC).to.include(`record hash \`${recordHash(record)}\``);
   });
 });

@@ -1,9 +1,24 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { Readable } from "node:stream";
-import { readEpcisDocument, readEventNdjson, readIdentityCsv, readIdentityNdjson, ValidationError } from "../../core";
+import { eventHashId, readEpcisDocument, readEventNdjson, readIdentityCsv, readIdentityNdjson, ValidationError } from "../../core";
 import { parseCsvRecord } from "../../core/readers/csv";
 import { collect, fixture } from "./helpers";
+
+const EVENT = {
+  type: "ObjectEvent",
+  eventTime: "2024-03-01T08:00:00Z",
+  eventTimeZoneOffset: "+00:00",
+  action: "OBSERVE",
+  epcList: ["urn:epc:id:sgtin:9506000.013435.SER1"],
+  "example:shift": "night",
+};
+const DOC = {
+  "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", { example: "https://ns.example.com/epcis/" }],
+  type: "EPCISDocument",
+  schemaVersion: "2.0",
+  creationDate: "2024-03-01T12:00:00Z",
+};
 
 describe("core/readers", function () {
   describe("parseCsvRecord", function () {
@@ -88,6 +103,26 @@ describe("core/readers", function () {
         [true, 0],
         [true, 1],
       ]);
+    });
+
+    it("gives every event without an eventID its CBV 2.0 hash id, and changes nothing else", async function () {
+      const own = { ...EVENT, eventID: "urn:uuid:374d95fc-9457-4a51-bd6a-0bba133845a8" };
+      const doc = { ...DOC, epcisBody: { eventList: [EVENT, own] } };
+      const entries = await collect(readEpcisDocument({ input: Readable.from([JSON.stringify(doc)]), file: "d.json" }));
+      const values = entries.map((e) => (e.ok ? e.value : undefined));
+      expect(values).to.deep.equal([{ ...EVENT, eventID: eventHashId(EVENT, { context: DOC["@context"] }) }, own]);
+      expect(values[0]?.eventID).to.match(/^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/);
+      const lines = await collect(readEventNdjson({ input: Readable.from([`${JSON.stringify(EVENT)}\n${JSON.stringify(own)}\n`]), file: "e.ndjson" }));
+      expect(lines.map((e) => (e.ok ? e.value.eventID : undefined))).to.deep.equal([eventHashId(EVENT), own.eventID]);
+    });
+
+    it("reads a sensor-only event, and names file, event and field of an invalid one", async function () {
+      const sensorOnly = { ...EVENT, epcList: [], readPoint: { id: "urn:epc:id:sgln:9506000.00001.0" }, sensorElementList: [{ sensorReport: [{ type: "Temperature", value: 4.5, uom: "CEL" }] }] };
+      const doc = { ...DOC, epcisBody: { eventList: [sensorOnly, { ...EVENT, bizStep: "transforming" }] } };
+      const [ok, bad] = await collect(readEpcisDocument({ input: Readable.from([JSON.stringify(doc)]), file: "s.json" }));
+      expect(ok?.ok).to.equal(true);
+      expect(bad !== undefined && !bad.ok && bad.error).to.include({ file: "s.json", eventIndex: 1, field: "bizStep", code: "EPCIS_INVALID" });
+      expect(bad !== undefined && !bad.ok && bad.error.message).to.match(/^s\.json, event 1: bizStep: "transforming" is not a CBV business step/);
     });
 
     it("refuses a document without @context", async function () {

@@ -34,6 +34,7 @@ describe("core/record", function () {
     it("serialises numbers the ECMAScript way (1e21, 1e-7, -0, 4.50)", function () {
       const event: EpcisEvent = {
         type: "ObjectEvent",
+        // eslint-disable-next-line no-loss-of-precision -- RFC 8785's own example literal: more digits than a double holds, serialised as 333333333.3333333
         numbers: [333333333.33333329, 1e30, 4.5, 2e-3, 1e-27, 1e21, 1e20, -0, 1e-7, 0.000001],
       };
       expect(canonicalRecord(traceRecord(event, SALT))).to.equal(

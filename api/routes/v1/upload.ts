@@ -8,12 +8,13 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { checkContent } from "../../../core/content";
-import { kindName } from "../../documents";
+import { kindOfCode } from "../../../core/record";
 import { ApiError, notFound } from "../../errors";
 import { BatchParams, UploadResult, errorResponses } from "../../schemas";
 import { Type } from "@sinclair/typebox";
 import type { RouteOptions } from "../options";
 
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
 const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, config, acceptUpload }) => {
   // The body is handed over as a stream, whatever its type; nothing buffers it.
   app.removeAllContentTypeParsers();
@@ -66,6 +67,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       const anchor = mirror.anchors.get(brandId, root);
       if (anchor === undefined) throw notFound("anchor");
       const done = { brandId: String(brandId), root, leafCount: anchor.leafCount };
+      const kind = kindOfCode(anchor.kind);
+      if (kind === undefined) throw new ApiError(422, "UNKNOWN_KIND", `the anchor has kind ${anchor.kind}, neither identity (1) nor trace (2)`);
       const declared = Number(request.headers["content-length"]);
       if (Number.isFinite(declared) && declared > config.maxUploadBytes) {
         throw new ApiError(413, "TOO_LARGE", `content is larger than ${config.maxUploadBytes} bytes`);
@@ -74,13 +77,13 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       if (stream === undefined || typeof stream.pipe !== "function") throw new ApiError(400, "EMPTY_BODY", "send the content file as the request body", "body");
       if (anchor.contentStatus === "ok") {
         // Stored already; still check what was sent, so a wrong file never gets a 200.
-        const check = await checkContent({ input: stream, file: "upload" }, { root, kind: kindName(anchor.kind), leafCount: anchor.leafCount });
+        const check = await checkContent({ input: stream, file: "upload" }, { root, kind, leafCount: anchor.leafCount });
         if (!check.ok) throw new ApiError(422, "MISMATCH", check.reason);
         return { status: "already-present", ...done };
       }
       if (acceptUpload === undefined) throw new ApiError(503, "UPLOADS_DISABLED", "this replica does not accept content uploads");
       const result = await acceptUpload({
-        anchor: { brandId: String(brandId), root, kind: kindName(anchor.kind), leafCount: anchor.leafCount, contentUri: anchor.contentUri },
+        anchor: { brandId: String(brandId), root, kind, leafCount: anchor.leafCount, contentUri: anchor.contentUri },
         stream,
         maxBytes: config.maxUploadBytes,
       });

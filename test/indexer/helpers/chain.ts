@@ -20,20 +20,34 @@ export interface Deployment {
   as(signer: JsonRpcSigner): TraceAnchor;
 }
 
-export async function deployTraceAnchor(node: HardhatNode): Promise<Deployment> {
+async function accounts(node: HardhatNode): Promise<[JsonRpcSigner, JsonRpcSigner, JsonRpcSigner, JsonRpcSigner, JsonRpcSigner]> {
   const [admin, registrar, brandAdmin, submitter, other] = await Promise.all([0, 1, 2, 3, 4].map((i) => node.provider.getSigner(i)));
   if (admin === undefined || registrar === undefined || brandAdmin === undefined || submitter === undefined || other === undefined) {
     throw new Error("node has too few accounts");
   }
+  return [admin, registrar, brandAdmin, submitter, other];
+}
+
+export async function deployTraceAnchor(node: HardhatNode): Promise<Deployment> {
+  const [admin, registrar] = await accounts(node);
   const contract = await new TraceAnchor__factory(admin).deploy(0, admin.address);
   const receipt = await contract.deploymentTransaction()?.wait();
   if (receipt === null || receipt === undefined) throw new Error("no deployment receipt");
   await mined(contract.grantRole(await contract.REGISTRAR_ROLE(), registrar.address));
-  const address = await contract.getAddress();
+  return connectDeployment(node, await contract.getAddress(), receipt.blockNumber);
+}
+
+/**
+ * A contract deployed some other way (`traceanchor deploy`), with the node's first account as its
+ * admin and the second already a registrar.
+ */
+export async function connectDeployment(node: HardhatNode, address: string, deployBlock: number): Promise<Deployment> {
+  const [admin, registrar, brandAdmin, submitter, other] = await accounts(node);
+  const contract = TraceAnchor__factory.connect(address, admin);
   return {
     contract,
     address,
-    deployBlock: receipt.blockNumber,
+    deployBlock,
     admin,
     registrar,
     brandAdmin,

@@ -1,5 +1,7 @@
 /**
- * A real Hardhat node in a child process, on a free port, for the indexer tests and the benchmark.
+ * A real development node in a child process, on a free port, for the indexer tests and the
+ * benchmark: Hardhat's, or anvil from the `@foundry-rs/anvil` package (its binary ships in the
+ * platform package; nothing is downloaded).
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -32,10 +34,10 @@ export function localProvider(url: string): JsonRpcProvider {
   return new JsonRpcProvider(url, Network.from(31337), { staticNetwork: true, cacheTimeout: -1 });
 }
 
-async function waitForRpc(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+async function waitForRpc(name: string, url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`hardhat node exited with ${child.exitCode}:\n${output()}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
     try {
       const response = await fetch(url, {
         method: "POST",
@@ -48,14 +50,32 @@ async function waitForRpc(url: string, child: ChildProcess, output: () => string
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`hardhat node did not answer within ${timeoutMs} ms:\n${output()}`);
+  throw new Error(`${name} did not answer within ${timeoutMs} ms:\n${output()}`);
 }
 
-export async function startHardhatNode(): Promise<HardhatNode> {
-  const port = await freePort();
+export function startHardhatNode(): Promise<HardhatNode> {
   const cli = require.resolve("hardhat/internal/cli/cli.js");
+  return startNode("hardhat node", (port) => [process.execPath, cli, "node", "--hostname", "127.0.0.1", "--port", String(port)]);
+}
+
+/** The anvil binary of this platform's `@foundry-rs/anvil-<os>-<arch>` package. */
+export function anvilBinary(): string {
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const name = process.platform === "win32" ? "anvil.exe" : "anvil";
+  return path.join(path.dirname(require.resolve(`@foundry-rs/anvil-${process.platform}-${arch}/package.json`)), "bin", name);
+}
+
+/** Anvil with its defaults (chain 31337, automine, the same ten funded accounts as Hardhat's), cancun like our build. */
+export function startAnvilNode(): Promise<HardhatNode> {
+  return startNode("anvil", (port) => [anvilBinary(), "--host", "127.0.0.1", "--port", String(port), "--hardfork", "cancun"]);
+}
+
+async function startNode(name: string, command: (port: number) => string[]): Promise<HardhatNode> {
+  const port = await freePort();
+  const [file, ...args] = command(port);
+  if (file === undefined) throw new Error(`no command for ${name}`);
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("HARDHAT_")));
-  const child = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+  const child = spawn(file, args, {
     cwd: path.resolve(__dirname, "..", "..", ".."),
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -68,7 +88,7 @@ export async function startHardhatNode(): Promise<HardhatNode> {
   child.stderr?.on("data", keep);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitForRpc(url, child, () => output, 60_000);
+    await waitForRpc(name, url, child, () => output, 60_000);
   } catch (error) {
     child.kill("SIGKILL");
     throw error;

@@ -15,7 +15,7 @@ export async function anchorWorkload(node: HardhatNode, d: Deployment, batches: 
     await mined(submitter.anchorMany(brandId, requests));
     events += perBatch;
     if (i % 10 === 9) {
-      await mined(d.as(d.brandAdmin).revoke(brandId, requests[0]!.root as string, `revoked ${i}`));
+      await mined(d.as(d.brandAdmin).revoke(brandId, requests[0]!.root, `revoked ${i}`));
       events++;
     }
     if (gap > 0) await mine(node, gap);

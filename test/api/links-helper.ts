@@ -1,0 +1,78 @@
+/**
+ * For link-set tests: the shared fixture mirror with brand admins whose keys the test holds (the
+ * fixture's own admins are bare addresses), an app with a links file, and signing as a brand does.
+ */
+import Database from "better-sqlite3";
+import { Wallet, type TypedDataDomain } from "ethers";
+import { LINK_SET_TYPES, linkSetDomain, type LinkSetLink, type LinkSetMessage } from "../../core/link-set";
+import { openDatabase } from "../../indexer/db";
+import { ACME, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
+import { buildTestApp, type TestApp } from "./helper";
+
+/** Fixed development keys, so failures reproduce. */
+export const ACME_ADMIN = new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
+export const FAKE_ADMIN = new Wallet("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
+export const STRANGER = new Wallet("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6");
+
+export const FIXTURE_DOMAIN = linkSetDomain(CHAIN_ID, CONTRACT);
+
+/** The fixture mirror with ACME's and FAKE's admins set to ACME_ADMIN and FAKE_ADMIN. */
+export async function createLinksFixture(): Promise<MirrorFixture> {
+  const fixture = await createMirrorFixture();
+  setBrandAdmin(fixture, ACME.brandId, ACME_ADMIN.address);
+  setBrandAdmin(fixture, FAKE.brandId, FAKE_ADMIN.address);
+  return fixture;
+}
+
+/** What the indexer writes after an admin transfer is accepted on chain. */
+export function setBrandAdmin(fixture: MirrorFixture, brandId: number, admin: string): void {
+  const db = openDatabase(fixture.dbPath);
+  try {
+    db.prepare("UPDATE brands SET admin = ? WHERE brand_id = ?").run(admin.toLowerCase(), brandId);
+  } finally {
+    db.close();
+  }
+}
+
+export interface LinksTestApp extends TestApp {
+  readonly linksDb: Database.Database;
+}
+
+/** The API over the fixture with a links file (in memory unless `file` is given). */
+export async function buildLinksApp(fixture: MirrorFixture, file = ":memory:"): Promise<LinksTestApp> {
+  const linksDb = new Database(file);
+  const t = await buildTestApp(fixture, { linksDb });
+  return {
+    ...t,
+    linksDb,
+    async close() {
+      await t.close();
+      linksDb.close();
+    },
+  };
+}
+
+export const pip = (overrides: Partial<LinkSetLink> = {}): LinkSetLink => ({
+  linkType: "gs1:pip",
+  href: "https://acme.example/p/09506000134352",
+  title: "Acme cotton shirt",
+  hreflang: "en",
+  mediaType: "text/html",
+  ...overrides,
+});
+
+/** Unix seconds, `ago` seconds back: issuedAt must not be ahead of the API's clock. */
+export const secondsAgo = (ago: number): number => Math.floor(Date.now() / 1000) - ago;
+
+export async function sign(wallet: Wallet, message: LinkSetMessage, domain = FIXTURE_DOMAIN): Promise<string> {
+  return wallet.signTypedData(domain as TypedDataDomain, LINK_SET_TYPES, message);
+}
+
+/** The PUT body a brand sends: the message, its signature and the domain it signed. */
+export async function signedBody(wallet: Wallet, message: LinkSetMessage, domain = FIXTURE_DOMAIN): Promise<Record<string, unknown>> {
+  return {
+    linkSet: message,
+    signature: await sign(wallet, message, domain),
+    domain: { name: domain.name, version: domain.version, chainId: Number(domain.chainId), verifyingContract: domain.verifyingContract },
+  };
+}
