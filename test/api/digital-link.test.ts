@@ -273,7 +273,7 @@ describe("api: GS1 Digital Link resolver", function () {
       const OTHERS_ONLY = acmeGtin("20005");
       const cp = ACME.prefix.length;
       const recallOf = (gtin: string, time: string) =>
-        event({ eventTime: time, bizStep: "recalling", disposition: "recalled", quantityList: [{ epcClass: sgtinPatternUrn(gtin, cp), quantity: 1 }] });
+        event({ eventTime: time, bizStep: "holding", disposition: "recalled", quantityList: [{ epcClass: sgtinPatternUrn(gtin, cp), quantity: 1 }] });
 
       before(async function () {
         const f = suite.fixture;
