@@ -68,7 +68,7 @@ type FetchFn = (url: string, init: { method: string; headers: Record<string, str
   json(): Promise<unknown>;
 }>;
 
-export function createRpcChainReader(url: string, fetchFn: FetchFn = fetch as unknown as FetchFn): ChainReader {
+export function createRpcChainReader(url: string, fetchFn: FetchFn = fetch): ChainReader {
   let id = 0;
   async function rpc(method: string, params: unknown[]): Promise<string> {
     let response;

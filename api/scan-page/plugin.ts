@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ItemDoc } from "../documents";
 import { scanScript } from "./bundle";
-import { renderScanPage, type ScanDocument } from "./render";
+import { renderScanPage } from "./render";
 
 export const SCAN_SCRIPT_PATH = "/assets/scan.js";
 
@@ -22,7 +22,7 @@ export function scanPageRenderer(options: ScanPageOptions): (doc: ItemDoc) => st
   const { rpcUrls } = options;
   return (doc) => {
     const contract = options.contract();
-    return renderScanPage(doc as unknown as ScanDocument, {
+    return renderScanPage(doc, {
       scriptUrl: SCAN_SCRIPT_PATH,
       bundleBase: "/v1/proofs",
       rpcUrls,
