@@ -28,6 +28,9 @@ export default defineConfig(
       // (enums, type parameters, declaration merging); the typescript-eslint one does.
       "no-shadow": "off",
       "@typescript-eslint/no-shadow": "error",
+      // Destructuring a field away (`const { eventID: _id, ...rest } = event`) is how an object is copied
+      // without it; an underscore says "unused on purpose".
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true, varsIgnorePattern: "^_", argsIgnorePattern: "^_" }],
     },
   },
   {

@@ -57,7 +57,7 @@ export function gs1LinkType(value: string): string | undefined {
 }
 
 /** What a `linkType` query parameter asks for: the linkset (`linkset`, or the older `all`), a GS1 link type, or nothing we know (undefined). */
-export function requestedLinkType(value: string): "linkset" | string | undefined {
+export function requestedLinkType(value: string): string | undefined {
   if (value === "linkset" || value === "all") return "linkset";
   return gs1LinkType(value);
 }

@@ -35,6 +35,7 @@ import { startAnvilNode, startHardhatNode } from "../test/indexer/helpers/node";
 import type { HardhatNode } from "../test/indexer/helpers/node";
 import { benchIngest } from "../test/indexer/fixtures-ingest/bench-ingest";
 import { writeBenchSection } from "./report";
+import { buildIsFresh } from "../bin/build-fresh";
 
 const EVENTS = Number.parseInt(process.env.BENCH_EVENTS ?? "10000", 10);
 const PER_TX = Number.parseInt(process.env.BENCH_PER_TX ?? "250", 10);
@@ -88,7 +89,6 @@ const pct = (n: number): string => `${(n * 100).toFixed(0)}%`;
 
 /** The compiled CLI must be what is measured: build dist/ when it is missing or older than the sources. */
 function ensureBuild(): void {
-  const { buildIsFresh } = require("../bin/build-fresh") as { buildIsFresh(compiled: string): boolean };
   if (buildIsFresh(path.join(ROOT, "dist", "scripts", "cli.js"))) return;
   process.stderr.write("dist/ is older than the sources: npm run build…\n");
   execFileSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "inherit"], cwd: ROOT });

@@ -339,7 +339,7 @@ function describeAnyOf(
   if (vocabulary !== undefined) return problem(path, vocabularyMessage(vocabulary, value));
   const allowed = alternatives.flatMap((e) => {
     const values: unknown = e.keyword === "enum" ? (e.params as Record<string, unknown>).allowedValues : undefined;
-    return Array.isArray(values) ? values : [];
+    return Array.isArray(values) ? (values as unknown[]) : [];
   });
   const uri = alternatives.some((e) => e.keyword === "format" && (e.params as Record<string, unknown>).format === "uri");
   const options = [...(allowed.length > 0 ? [oneOf(allowed)] : []), ...(uri ? ["a URI"] : [])];
@@ -573,7 +573,8 @@ function pointerOf(path: readonly Segment[]): string {
 
 function preview(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
+  // JSON.stringify gives undefined only for functions and symbols, which parsed JSON never holds.
+  const text = JSON.stringify(value) ?? typeof value;
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 

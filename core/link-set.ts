@@ -136,6 +136,7 @@ const BRAND_ID = /^[1-9][0-9]{0,19}$/;
 const HREFLANG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
 /** type/subtype with RFC 6838 restricted names, no parameters. */
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses in titles
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const LOCAL_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const LINK_FIELDS: ReadonlySet<string> = new Set(LINK_STRUCT.map((f) => f.name));

@@ -8,6 +8,12 @@ import { Command, Option } from "commander";
 import { loadConfig, type ConfigFlags } from "./lib/config";
 import { describeError } from "./lib/errors";
 import { Output, type Io } from "./lib/output";
+import type * as batchCommands from "./commands/batch";
+import type * as brandCommands from "./commands/brand";
+import type * as deployCommands from "./commands/deploy";
+import type * as linksCommands from "./commands/links";
+import type * as qrCommands from "./commands/qr";
+import type * as verifyCommands from "./commands/verify";
 
 /** The checkout: scripts/ from source, dist/scripts/ when compiled. */
 const PROJECT_ROOT = path.basename(path.resolve(__dirname, "..")) === "dist" ? path.resolve(__dirname, "..", "..") : path.resolve(__dirname, "..");
@@ -49,7 +55,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option("--admin <address>", "default admin (default: the deploying account)")
     .addOption(new Option("--admin-delay <seconds>", "delay of a default-admin transfer").default("259200"))
     .option("--registrar <address>", "account given the registrar role (repeatable; default: the deployer)", collect, [])
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof deployCommands.deploy>[1], command: Command) => {
       const { config, out } = context(command);
       const { deploy } = await import("./commands/deploy");
       await deploy(config, options, out, PROJECT_ROOT);
@@ -62,7 +68,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .requiredOption("--name <name>", "brand name")
     .requiredOption("--admin <address>", "the brand's admin account")
     .option("--prefix <prefix>", "GS1 company prefix to assign (repeatable)", collect, [])
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof brandCommands.registerBrand>[1], command: Command) => {
       const { config, out } = context(command);
       const { registerBrand } = await import("./commands/brand");
       await registerBrand(config, options, out);
@@ -72,7 +78,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .description("assign a GS1 company prefix to a brand (registrar)")
     .requiredOption("--brand <id>", "brand id")
     .requiredOption("--prefix <prefix>", "GS1 company prefix, 6 to 12 digits")
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof brandCommands.assignPrefix>[1], command: Command) => {
       const { config, out } = context(command);
       const { assignPrefix } = await import("./commands/brand");
       await assignPrefix(config, options, out);
@@ -84,7 +90,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .requiredOption("--account <address>", "submitting account")
     .option("--role <label>", "role label: factory, logistics, quality-lab, retail, …")
     .option("--remove", "remove the account instead")
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof brandCommands.setSubmitter>[1], command: Command) => {
       const { config, out } = context(command);
       const { setSubmitter } = await import("./commands/brand");
       await setSubmitter(config, options, out);
@@ -99,7 +105,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       .option("--skip-invalid <file>", "write invalid records with their reasons to <file> and build from the rest");
   inputOptions(batch.command("build").description("build a batch offline: writes <root>.ndjson into --out"))
     .requiredOption("--out <dir>", "folder for the content file")
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof batchCommands.buildCommand>[1], command: Command) => {
       const { config, out } = context(command);
       const { buildCommand } = await import("./commands/batch");
       await buildCommand(config, options, out);
@@ -108,7 +114,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .requiredOption("--brand <id>", "brand id")
     .option("--relay", "sign an EIP-712 anchor with the brand key; TRACE_RELAYER_KEY sends it and pays the gas")
     .option("--content-uri <uri>", "where the content will be fetched from; {root} is replaced by the root (default: <root>.ndjson, or the API when TRACE_API_URL is set)")
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof batchCommands.submitCommand>[1], command: Command) => {
       const { config, out } = context(command);
       const { submitCommand } = await import("./commands/batch");
       await submitCommand(config, options, out);
@@ -119,7 +125,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .requiredOption("--brand <id>", "brand id")
     .requiredOption("--root <root>", "the batch root, 0x…")
     .requiredOption("--reason <text>", "why: shown to consumers and auditors")
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof batchCommands.revokeCommand>[1], command: Command) => {
       const { config, out } = context(command);
       const { revokeCommand } = await import("./commands/batch");
       await revokeCommand(config, options, out);
@@ -136,7 +142,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .requiredOption("--title <text>", "title shown to people, 1 to 200 characters")
     .option("--lang <tag>", "language of the target, BCP 47 (en, pt-BR, …)")
     .option("--media-type <type>", "media type of the target (text/html, application/pdf, …)")
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof linksCommands.setLinkCommand>[1], command: Command) => {
       const { config, out } = context(command);
       const { setLinkCommand } = await import("./commands/links");
       await setLinkCommand(config, options, out);
@@ -148,7 +154,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .requiredOption("--gtin <gtin>", "GTIN")
     .requiredOption("--type <linkType>", "GS1 link type to remove")
     .option("--lang <tag>", "only the link in this language")
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof linksCommands.removeLinkCommand>[1], command: Command) => {
       const { config, out } = context(command);
       const { removeLinkCommand } = await import("./commands/links");
       await removeLinkCommand(config, options, out);
@@ -173,7 +179,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option("--base <url>", "resolver base of the Digital Link URIs (TRACE_RESOLVER_BASE)")
     .option("--no-sheet", "skip the A4 sheet")
     .option("--limit <n>", "at most n codes")
-    .action(async (options, command: Command) => {
+    .action(async (options: Parameters<typeof qrCommands.qrCommand>[1], command: Command) => {
       const { config, out } = context(command);
       const { qrCommand } = await import("./commands/qr");
       await qrCommand(config, options, out);
@@ -184,7 +190,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .description("verify an item (Digital Link URI) or a proof bundle file against the chain; exits 0 only if genuine")
     .argument("<target>", "a GS1 Digital Link URI served by a TraceAnchor API, or a bundle / item document JSON file")
     .option("--rpc <url>", "RPC to read (repeatable; all must agree; default TRACE_RPC_URL)", collect, [])
-    .action(async (target: string, options, command: Command) => {
+    .action(async (target: string, options: Parameters<typeof verifyCommands.verifyCommand>[2], command: Command) => {
       const { config, out } = context(command);
       const { verifyCommand } = await import("./commands/verify");
       exitCode = await verifyCommand(config, target, options, out);

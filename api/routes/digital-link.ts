@@ -79,6 +79,7 @@ function unresolved(key: ItemKey, doc: ItemDocText | undefined): ApiError {
 /** Whether a document has links: a known serial, or a lot or product of a GTIN whose prefix a brand owns. */
 const resolves = (doc: ItemDocText | undefined): boolean => doc !== undefined && doc.verdict !== "unregistered";
 
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
 const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => {
   const ctx: ItemContext = { mirror: options.mirror, config: options.config, scans: options.scans, links: options.links ?? NO_BRAND_LINKS };
   const { renderHtml, config } = options;
@@ -260,7 +261,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
     method: ["GET", "HEAD"],
     url: "/v1/items/*",
     schema: { hide: true, response: errorResponses(400) },
-    handler: async (request: FastifyRequest) => {
+    handler: (request: FastifyRequest) => {
       throw malformed(request.url.slice("/v1/items".length));
     },
   });

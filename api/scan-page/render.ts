@@ -125,11 +125,18 @@ const STEPS: Readonly<Record<string, { label: string; node: string }>> = {
   destroying: { label: "Destroyed", node: "Recall" },
 };
 
+/** A JSON value as page text: strings, numbers and booleans as they are, anything else as its JSON. */
+function textOf(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return JSON.stringify(value) ?? "";
+}
+
 function stepOf(event: Json): { label: string; node: string } {
   // A recall is what the consumer must see, whatever business step carried it.
   if (isRecallDisposition(event.disposition)) return { label: "Recalled", node: "Recall" };
   const term = cbvTerm(event.bizStep);
-  if (term === undefined) return { label: String(event.type ?? "Event"), node: "Other" };
+  if (term === undefined) return { label: event.type === undefined ? "Event" : textOf(event.type), node: "Other" };
   return STEPS[term] ?? { label: term.replace(/_/g, " "), node: "Other" };
 }
 
@@ -141,7 +148,7 @@ export function localTime(eventTime: unknown, offset: unknown): string {
   const match = typeof offset === "string" ? /^([+-])(\d{2}):(\d{2})$/.exec(offset) : null;
   const minutes = match ? (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) : 0;
   const local = new Date(ms + minutes * 60_000).toISOString();
-  return `${local.slice(0, 10)} ${local.slice(11, 16)} (UTC${match ? offset : "+00:00"})`;
+  return `${local.slice(0, 10)} ${local.slice(11, 16)} (UTC${match ? match[0] : "+00:00"})`;
 }
 
 const UNITS: Readonly<Record<string, string>> = { CEL: "°C", FAH: "°F", KEL: "K", P1: "%", KGM: "kg", GRM: "g", MTR: "m", A93: "g/m³", PAL: "Pa", LTR: "l" };
@@ -158,8 +165,8 @@ function sensorLines(event: Json): string[] {
       const type = term.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/ ([A-Z])/g, (_m, c: string) => ` ${c.toLowerCase()}`);
       const unit = typeof report.uom === "string" ? (UNITS[report.uom] ?? report.uom) : "";
       const value = report.value ?? report.meanValue;
-      const range = report.minValue !== undefined && report.maxValue !== undefined ? ` (${report.minValue}–${report.maxValue}${unit})` : "";
-      if (value !== undefined) lines.push(`${type}: ${value}${unit}${range}`);
+      const range = report.minValue !== undefined && report.maxValue !== undefined ? ` (${textOf(report.minValue)}–${textOf(report.maxValue)}${unit})` : "";
+      if (value !== undefined) lines.push(`${type}: ${textOf(value)}${unit}${range}`);
       else if (range) lines.push(`${type}: ${range.trim()}`);
     }
   }
@@ -169,7 +176,7 @@ function sensorLines(event: Json): string[] {
 function certificates(event: Json): string[] {
   const info = event.certificationInfo;
   const list = Array.isArray(info) ? info : info === undefined ? [] : [info];
-  return list.map((c) => (isObject(c) ? String(c.certificate ?? c.certificateID ?? c.certificationStandard ?? JSON.stringify(c)) : String(c)));
+  return list.map((c) => textOf(isObject(c) ? (c.certificate ?? c.certificateID ?? c.certificationStandard ?? c) : c));
 }
 
 function link(text: string): string {

@@ -66,7 +66,7 @@ export async function* readIdentityCsv(source: ReaderSource): AsyncGenerator<Rea
           if (value === "") continue;
           (attributes ??= {})[name] = value;
         }
-        yield { ok: true, value: identityInput(fields[gtinAt] as string, fields[serialAt] as string, lot, attributes), raw, line };
+        yield { ok: true, value: identityInput(fields[gtinAt] as string, fields[serialAt], lot, attributes), raw, line };
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         yield { ok: false, error: err.withLocation({ file, line }), raw, line };

@@ -181,7 +181,7 @@ export async function submitCommand(config: Config, flags: SubmitFlags, out: Out
   }
 
   const existing = await registry.anchorOf(brandId, entry.root);
-  let alreadyAnchored = existing.anchoredAt !== 0n;
+  const alreadyAnchored = existing.anchoredAt !== 0n;
   if (alreadyAnchored) {
     out.info(`batch ${entry.root} is already anchored for brand ${brandId}: nothing new to anchor`);
   } else {

@@ -4,7 +4,6 @@
  * admin's key and uploaded to TRACE_API_URL, which keeps it only if that key is the brand's admin on
  * chain; each change fetches the stored set first, so links of other types and languages stay.
  */
-import type { TypedDataDomain } from "ethers";
 import { ValidationError } from "../../core/errors";
 import { toGtin14 } from "../../core/gs1";
 import { LINK_SET_TYPES, checkLink, linkSetDomain, parseLinkSet, type LinkSetLink, type LinkSetMessage } from "../../core/link-set";
@@ -124,7 +123,7 @@ async function publish(config: Config, api: string, brandId: bigint, gtin: strin
   // Strictly newer than the stored set, even when two changes fall in the same second.
   const issuedAt = Math.max(Math.floor(Date.now() / 1000), (previous?.message.issuedAt ?? 0) + 1);
   const message = parseLinkSet({ brandId: brandId.toString(), gtin, issuedAt, links });
-  const signature = await signer.signTypedData(domain as TypedDataDomain, LINK_SET_TYPES, message);
+  const signature = await signer.signTypedData(domain, LINK_SET_TYPES, message);
   const url = `${api}/v1/links/${gtin}`;
   const response = await fetch(url, {
     method: "PUT",

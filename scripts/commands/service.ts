@@ -78,7 +78,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     // The indexer's own knobs; the log level is the API's (pino's) and is read above.
     // Read before the indexer starts, which writes the cursor of a new database.
     const cursor = db.prepare("SELECT block_number FROM cursor WHERE id = 1").get() as { block_number: number } | undefined;
-    const tuning = parseIndexerEnv({ ...env, TRACE_LOG_LEVEL: undefined } as NodeJS.ProcessEnv);
+    const tuning = parseIndexerEnv({ ...env, TRACE_LOG_LEVEL: undefined });
     const fromBlock = tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
     const stall = chainId === 31337n ? { stallPolls: Number.MAX_SAFE_INTEGER } : {};

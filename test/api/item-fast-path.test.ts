@@ -47,7 +47,7 @@ describe("api: item route fast path", function () {
   it("writes exactly what the ItemDocument schema's serialiser writes", async function () {
     const scratch = Fastify();
     let doc: unknown;
-    scratch.get("/", { schema: { response: { 200: ItemDocument } } }, async () => doc);
+    scratch.get("/", { schema: { response: { 200: ItemDocument } } }, () => doc);
     for (const url of ITEM_URLS) {
       const res = await suite.t.app.inject({ url, remoteAddress: "198.51.100.9" });
       expect(res.statusCode, url).to.equal(200);
@@ -133,7 +133,7 @@ describe("api: item route fast path", function () {
     }
   });
 
-  it("keeps the identity counts equal to a count of the keys after deleting keys alone", async function () {
+  it("keeps the identity counts equal to a count of the keys after deleting keys alone", function () {
     const writable = openDatabase(suite.fixture.dbPath);
     try {
       const { root } = suite.fixture.batches.identity;
@@ -175,7 +175,7 @@ describe("api: item route fast path", function () {
         contentSecurityPolicy: { directives: { frameAncestors: ["'none'"], upgradeInsecureRequests: null, connectSrc: ["'self'", ...rpc] } },
         crossOriginResourcePolicy: { policy: "cross-origin" },
       });
-      scratch.get("/", async () => ({}));
+      scratch.get("/", () => ({}));
       const res = await scratch.inject({ url: "/" });
       const theirs = Object.fromEntries(Object.entries(res.headers).filter(([name]) => !["content-type", "content-length", "date", "connection"].includes(name)));
       expect(securityHeaders(rpc)).to.deep.equal(theirs);
@@ -323,8 +323,6 @@ function writeFile(dir: string, name: string, text: string): string {
 }
 
 function writeEpcis(dir: string, name: string, event: object): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const fs = require("node:fs") as typeof import("node:fs");
   const file = `${dir}/${name}`;
   fs.writeFileSync(file, `${JSON.stringify(event)}\n`);
   return file;

@@ -3,7 +3,7 @@
  * fixture's own admins are bare addresses), an app with a links file, and signing as a brand does.
  */
 import Database from "better-sqlite3";
-import { Wallet, type TypedDataDomain } from "ethers";
+import { Wallet } from "ethers";
 import { LINK_SET_TYPES, linkSetDomain, type LinkSetLink, type LinkSetMessage } from "../../core/link-set";
 import { openDatabase } from "../../indexer/db";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
@@ -65,7 +65,7 @@ export const pip = (overrides: Partial<LinkSetLink> = {}): LinkSetLink => ({
 export const secondsAgo = (ago: number): number => Math.floor(Date.now() / 1000) - ago;
 
 export async function sign(wallet: Wallet, message: LinkSetMessage, domain = FIXTURE_DOMAIN): Promise<string> {
-  return wallet.signTypedData(domain as TypedDataDomain, LINK_SET_TYPES, message);
+  return wallet.signTypedData(domain, LINK_SET_TYPES, message);
 }
 
 /** The PUT body a brand sends: the message, its signature and the domain it signed. */

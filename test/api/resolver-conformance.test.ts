@@ -314,7 +314,7 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
           expect(rels.length).to.be.greaterThan(1);
           for (const [rel, links] of rels) {
             expect(rel, set.anchor).to.match(/^https:\/\/gs1\.org\/voc\/[A-Za-z]+$/);
-            expect(links).to.be.an("array").that.is.not.empty;
+            expect(links).to.be.an("array").with.length.greaterThan(0);
             for (const link of links) {
               expect(link.href, rel).to.match(/^https?:\/\//);
               expect(link.title, rel).to.be.a("string").and.not.equal("");

@@ -15,8 +15,6 @@ import { expect } from "chai";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
-import { renderScanPage, type ScanDocument } from "../../api/scan-page/render";
-import { SCAN_SCRIPT_PATH } from "../../api/scan-page/plugin";
 import { gs1CheckDigit } from "../../core/gs1";
 import { VERDICTS } from "../../core/verdict";
 import { openDatabase } from "../../indexer/db";
@@ -60,29 +58,21 @@ function epcis(): string {
 }
 
 /**
- * A server on the loopback address in front of the API: it serves pages this test built, and the
- * API's pages rewritten on their way. (Chromium lets a page read a loopback RPC only when the page
+ * A server on the loopback address in front of the API: it serves the API's pages rewritten on
+ * their way. (Chromium lets a page read a loopback RPC only when the page
  * itself came from a private address, so Playwright's request interception will not do.)
  */
 interface Proxy {
   readonly base: string;
-  /** Serves `html` at `route`. */
-  page(route: string, html: string): void;
   /** Rewrites the API's response at `route`. */
   tamper(route: string, rewrite: (html: string) => string): void;
   close(): Promise<void>;
 }
 
 async function startProxy(target: string): Promise<Proxy> {
-  const pages = new Map<string, string>();
   const rewrites = new Map<string, (html: string) => string>();
   const server = http.createServer((req, res) => {
     const url = req.url ?? "/";
-    const own = pages.get(url);
-    if (own !== undefined) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(own);
-      return;
-    }
     void fetch(`${target}${url}`, { headers: { accept: req.headers.accept ?? "*/*" } }).then(
       async (response) => {
         const text = await response.text();
@@ -95,7 +85,6 @@ async function startProxy(target: string): Promise<Proxy> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    page: (p, html) => void pages.set(p, html),
     tamper: (p, rewrite) => void rewrites.set(p, rewrite),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -177,22 +166,6 @@ describe("scan page in a browser", function () {
     await page.goto(`${tamper ? proxy.base : base}${route}`, { waitUntil: "load" });
     await page.waitForSelector("#check-result[data-state]", { timeout: 30_000 });
     return page;
-  }
-
-  /** Serves `doc` as the API would render it, with the API's script, and opens it. */
-  async function openDocument(name: string, doc: ScanDocument): Promise<Page> {
-    const route = `/test-documents/${name}`;
-    proxy.page(route, renderScanPage(doc, { scriptUrl: SCAN_SCRIPT_PATH, bundleBase: "/v1/proofs", rpcUrls: [rpc.url], contract: system.contract }));
-    const page = await newPage(360);
-    await page.goto(`${proxy.base}${route}`, { waitUntil: "load" });
-    await page.waitForSelector("#check-result[data-state]", { timeout: 30_000 });
-    return page;
-  }
-
-  async function itemDocument(serial: string, lot: string): Promise<ScanDocument> {
-    const response = await fetch(`${base}/01/${GTIN}/10/${lot}/21/${serial}`, { headers: { accept: "application/json" } });
-    expect(response.status).to.equal(200);
-    return (await response.json()) as ScanDocument;
   }
 
   async function expectCheck(page: Page, state: string, tone: string, text: RegExp | string): Promise<void> {

@@ -258,7 +258,10 @@ describe("core/epcis-validate", function () {
         fc.property(fc.oneof(json, eventish), (event) => {
           const { ok, errors } = validateEpcisEvent(event);
           expect(ok).to.equal(errors.length === 0);
-          for (const e of errors) expect(e.field).to.be.a("string") && expect(e.message).to.be.a("string").and.not.equal("");
+          for (const e of errors) {
+            expect(e.field).to.be.a("string");
+            expect(e.message).to.be.a("string").and.not.equal("");
+          }
           validateEpcisDocument({ "@context": [], type: "EPCISDocument", epcisBody: { eventList: [event] } });
         }),
         { numRuns: 300 },

@@ -99,18 +99,18 @@ describe("core/epcis", function () {
     });
 
     it("extracts item keys from every valid sample without error", function () {
-      let events = 0;
+      let eventCount = 0;
       for (const folder of ["valid", "more-valid"]) {
         const dir = path.join(SHARED_EPCIS, folder);
         for (const file of readdirSync(dir).filter((f) => f.endsWith(".json"))) {
           const doc: unknown = JSON.parse(readFileSync(path.join(dir, file), "utf8"));
           for (const event of documentEvents(doc)) {
             expect(() => extractItemKeys(validateEvent(event)), `${folder}/${file}`).to.not.throw();
-            events++;
+            eventCount++;
           }
         }
       }
-      expect(events).to.be.greaterThan(19);
+      expect(eventCount).to.be.greaterThan(19);
     });
   });
 });

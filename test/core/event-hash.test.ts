@@ -208,8 +208,8 @@ describe("core/event-hash", function () {
       describe(name, function () {
         const doc = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as JsonObject;
         const body = doc.epcisBody as JsonObject;
-        const query = isPlainObject(body.queryResults) ? (body.queryResults as JsonObject) : undefined;
-        const events = (Array.isArray(body.eventList) ? body.eventList : isPlainObject(query?.resultsBody) ? (query.resultsBody as JsonObject).eventList : [body.event]) as JsonObject[];
+        const query = isPlainObject(body.queryResults) ? (body.queryResults) : undefined;
+        const events = (Array.isArray(body.eventList) ? body.eventList : isPlainObject(query?.resultsBody) ? (query.resultsBody).eventList : [body.event]) as JsonObject[];
         // The reference's own convention for fields a repository adds: a "<prefix>:ignoreFields"
         // list, the prefix being the one bound to https://repository-x.example.com/.
         const prefix = Object.entries(contextNamespaces(doc["@context"])).find(([, iri]) => iri === "https://repository-x.example.com/")?.[0];

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { AbiCoder, TypedDataEncoder, Wallet, keccak256, recoverAddress, toUtf8Bytes, type TypedDataDomain } from "ethers";
+import { AbiCoder, TypedDataEncoder, Wallet, keccak256, recoverAddress, toUtf8Bytes } from "ethers";
 import { ValidationError } from "../../core/errors";
 import {
   LINK_SET_TYPES,
@@ -89,7 +89,7 @@ describe("core/link-set", function () {
   describe("signatures", function () {
     let signature: string;
     before(async function () {
-      signature = await brandAdmin.signTypedData(domain as TypedDataDomain, LINK_SET_TYPES, message);
+      signature = await brandAdmin.signTypedData(domain, LINK_SET_TYPES, message);
     });
 
     it("recovers the signer of ethers' Wallet.signTypedData, as the digest's signer", function () {
@@ -202,7 +202,7 @@ describe("core/link-set", function () {
       expect(doc).to.include(TypedDataEncoder.from(LINK_SET_TYPES).encodeType("LinkSet"));
       expect(doc).to.include(JSON.stringify(example));
       expect(doc).to.include(`Digest: \`${linkSetDigest(domain, example)}\``);
-      expect(doc).to.include(`Signature: \`${await brandAdmin.signTypedData(domain as TypedDataDomain, LINK_SET_TYPES, example)}\``);
+      expect(doc).to.include(`Signature: \`${await brandAdmin.signTypedData(domain, LINK_SET_TYPES, example)}\``);
       expect(doc).to.include(brandAdmin.address);
     });
   });

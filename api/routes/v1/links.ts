@@ -174,6 +174,7 @@ function invalidRequest(error: Error & { validation: unknown; validationContext:
 const refuse = (reply: FastifyReply, status: 403 | 409, body: RefusalBody): FastifyReply =>
   reply.code(status).header("cache-control", "no-store").type("application/json; charset=utf-8").send(body);
 
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
 const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, { mirror, linkSets, now = () => Math.floor(Date.now() / 1000) }) => {
   const store = (): LinkSetRepository => {
     if (linkSets === undefined) throw new ApiError(503, "LINKS_DISABLED", "this replica keeps no link sets");
