@@ -398,8 +398,14 @@ export function renderScanPage(doc: ScanDocument, options: ScanPageOptions): str
   const rpcUrls = options.rpcUrls ?? [];
   const config: ScanConfig = { rpcUrls, contract: options.contract ?? null, bundleBase: options.bundleBase, scanThreshold: options.scanThreshold ?? null };
   const title = `${doc.brand?.name ?? "TraceAnchor"} · ${verdictText(doc.verdict).title}`;
+  // Opens each RPC connection while the script downloads (bench:phone: 1.92 s → 1.56 s to "verified"
+  // when a new connection costs two round trips). crossorigin: the verifier's fetch sends no
+  // credentials, and a credentialed connection would not be reused for it.
+  const preconnects = [...new Set(rpcUrls.map((url) => new URL(url).origin))]
+    .map((origin) => `<link rel="preconnect" href="${escapeHtml(origin)}" crossorigin>`)
+    .join("");
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${preconnects}
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body><main><div id="content">${renderMain(doc, options)}</div>
 <section id="checks" aria-labelledby="checks-title"><h2 id="checks-title">Checked on this phone</h2>

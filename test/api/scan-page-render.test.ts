@@ -79,6 +79,13 @@ describe("scan page rendering", function () {
     expect(html).to.include("The brand's reason: “Labels &#60;misprinted&#62;”.");
   });
 
+  it("preconnects once to each RPC origin the phone will read, and to none without an RPC", function () {
+    const html = page(doc(), ["https://rpc.example/a", "https://rpc.example/b", "http://127.0.0.1:8545"]);
+    const preconnects = [...html.matchAll(/<link rel="preconnect" href="([^"]+)" crossorigin>/g)].map((m) => m[1]);
+    expect(preconnects).to.deep.equal(["https://rpc.example", "http://127.0.0.1:8545"]);
+    expect(page(doc())).not.to.include("preconnect");
+  });
+
   it("shows a recall banner for a recalled item and the scan count for a suspicious one", function () {
     expect(renderScanPage(doc({ verdict: "recalled" }), { scriptUrl: "/s.js", bundleBase: "/p" })).to.include('role="alert"');
     expect(renderScanPage(doc({ verdict: "suspicious" }), { scriptUrl: "/s.js", bundleBase: "/p" })).to.include("Scanned 3 times");
