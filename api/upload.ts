@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import type { RecordKind } from "../core/record";
-import type { Db } from "../indexer/db";
+import type { Db } from "../mirror/db";
 import { acceptUpload } from "../indexer/ingest";
 
 export interface UploadAnchor {

@@ -19,7 +19,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "../api/app";
 import { apiConfig } from "../api/config";
 import { createMirror, type Mirror } from "../api/mirror";
-import { openDatabase } from "../indexer/db";
+import { openDatabase } from "../mirror/db";
 
 export const SERVER_MODES = ["item", "bare", "bare-doc", "bare-seek", "bare-read"] as const;
 export type ServerMode = (typeof SERVER_MODES)[number];

@@ -34,7 +34,7 @@ import {
   recordHashInto,
   traceRecord,
 } from "../core";
-import { openDatabase, runMigrations } from "../indexer/db";
+import { openDatabase, runMigrations } from "../mirror/db";
 import { buildIsFresh } from "../bin/build-fresh";
 import type { ServerMode } from "./api-server";
 import { writeBenchSection } from "./report";

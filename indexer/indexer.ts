@@ -6,8 +6,8 @@
  * the cursor. If the next block's parent is not the indexed block, it walks back to the common
  * ancestor, rolls back everything above it in one transaction, and goes on from there.
  */
-import type { Db } from "./db";
-import { runMigrations } from "./db";
+import type { Db } from "../mirror/db";
+import { runMigrations } from "../mirror/db";
 import {
   ChainMovedError,
   IndexerConfigError,
@@ -19,8 +19,8 @@ import {
 import { backoffDelay, createRangeSizer } from "./range";
 import { createChainClient } from "./rpc";
 import type { BlockHeader, ChainClient, ProviderLike } from "./rpc";
-import { createStore } from "./store";
-import type { Cursor } from "./store";
+import { createStore } from "../mirror/write/chain";
+import type { Cursor } from "../mirror/write/chain";
 
 /** pino-compatible. */
 export interface Logger {

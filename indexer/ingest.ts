@@ -49,7 +49,7 @@ import {
   type RecordKind,
 } from "../core";
 import { ContentRefusedError, ContentUnavailableError, type ContentSource } from "./content-source";
-import type { Db } from "./db";
+import type { Db } from "../mirror/db";
 import { IndexerError } from "./errors";
 import type { Logger } from "./indexer";
 

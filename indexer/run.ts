@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { FetchRequest, JsonRpcProvider } from "ethers";
-import { openDatabase } from "./db";
+import { openMirror } from "../mirror/db";
 import { indexerTuning, parseIndexerEnv } from "./config";
 import type { IndexerEnv, LogLevel } from "./config";
 import { IndexerConfigError } from "./errors";
@@ -50,7 +50,7 @@ export async function runIndexer(options: RunIndexerOptions = {}): Promise<void>
   const request = new FetchRequest(env.rpcUrl);
   request.timeout = 30_000;
   const provider = new JsonRpcProvider(request, undefined, { staticNetwork: true });
-  const db = openDatabase(env.dbPath);
+  const db = openMirror({ db: env.dbPath });
   let indexer: Indexer | undefined;
   const onAbort = (): void => void indexer?.stop();
   try {

@@ -16,7 +16,8 @@ import { extractItemKeys } from "../../core/epcis";
 import { sgtinUrn, lgtinUrn, sgtinPatternUrn } from "../../core/epc";
 import { gs1CheckDigit } from "../../core/gs1";
 import { canonicalRecord, parseRecord, recordHash, type TraceAnchorRecord } from "../../core/record";
-import { openDatabase, runMigrations, type Db } from "../../indexer/db";
+import { openDatabase, runMigrations, type Db } from "../../mirror/db";
+import type { ContentStatus } from "../../mirror/types";
 
 export const CHAIN_ID = 31337;
 export const CONTRACT = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
@@ -63,7 +64,7 @@ export interface AnchorInput {
   readonly submitter: string;
   readonly blockNumber: number;
   readonly logIndex?: number;
-  readonly contentStatus?: "pending" | "ok" | "missing" | "mismatch";
+  readonly contentStatus?: ContentStatus;
   readonly contentError?: string | null;
   readonly revoked?: { readonly block: number; readonly reason: string; readonly by: string };
 }

@@ -8,8 +8,8 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { checkContent } from "../../core/content";
 import type { AcceptUpload } from "../../api/upload";
-import { databaseChecksum } from "../../indexer/checksum";
-import { openDatabase } from "../../indexer/db";
+import { databaseChecksum } from "../../mirror/checksum";
+import { openDatabase } from "../../mirror/db";
 import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 

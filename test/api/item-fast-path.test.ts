@@ -16,9 +16,9 @@ import { buildTree } from "../../core/merkle";
 import { securityHeaders } from "../../api/plugins/security";
 import { ItemDocument } from "../../api/schemas";
 import { createTreeCache } from "../../api/trees";
-import { mirrorVersion } from "../../api/cache";
+import { mirrorVersion } from "../../mirror/read";
 import { ApiError } from "../../api/errors";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, insertAnchor, insertContents } from "./fixtures";
 import { appPerTest, buildTestApp } from "./helper";
 

@@ -5,7 +5,7 @@
 import Database from "better-sqlite3";
 import { Wallet, type TypedDataDomain } from "ethers";
 import { LINK_SET_TYPES, linkSetDomain, type LinkSetLink, type LinkSetMessage } from "../../core/link-set";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 

@@ -11,7 +11,7 @@ import { createMirror } from "../../api/mirror";
 import { createLinkSetRepository } from "../../api/repositories/link-sets";
 import { MAX_CLOCK_SKEW_SECONDS } from "../../api/routes/v1/links";
 import type { LinkSetMessage } from "../../core/link-set";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, type MirrorFixture } from "./fixtures";
 import { buildTestApp } from "./helper";
 import { ACME_ADMIN, FAKE_ADMIN, FIXTURE_DOMAIN, STRANGER, buildLinksApp, createLinksFixture, pip, secondsAgo, setBrandAdmin, sign, signedBody, type LinksTestApp } from "./links-helper";

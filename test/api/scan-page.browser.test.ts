@@ -19,7 +19,7 @@ import { renderScanPage, type ScanDocument } from "../../api/scan-page/render";
 import { SCAN_SCRIPT_PATH } from "../../api/scan-page/plugin";
 import { gs1CheckDigit } from "../../core/gs1";
 import { VERDICTS } from "../../core/verdict";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
 import { epcisDocument } from "../../core/epcis";

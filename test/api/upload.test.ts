@@ -2,8 +2,8 @@ import fs from "node:fs";
 import { expect } from "chai";
 import { checkContent } from "../../core/content";
 import { createIngestUpload, type AcceptUpload, type AcceptUploadArgs } from "../../api/upload";
-import { databaseChecksum } from "../../indexer/checksum";
-import { openDatabase } from "../../indexer/db";
+import { databaseChecksum } from "../../mirror/checksum";
+import { openDatabase } from "../../mirror/db";
 import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 

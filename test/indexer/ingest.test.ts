@@ -504,7 +504,7 @@ describe("content ingestion", function () {
 
       // The child ingests from stdin and says when it has read more than half; then it is killed.
       const code = `
-        const { openDatabase } = require(${JSON.stringify(path.join(REPO, "indexer/db"))});
+        const { openDatabase } = require(${JSON.stringify(path.join(REPO, "mirror/db"))});
         const { createIngester } = require(${JSON.stringify(path.join(REPO, "indexer/ingest"))});
         const db = openDatabase(${JSON.stringify(path.join(dir, "trace.db"))});
         const quiet = { info() {}, warn() {}, error() {}, debug() {} };

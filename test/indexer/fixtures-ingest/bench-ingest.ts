@@ -15,7 +15,7 @@ import { once } from "node:events";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { openDatabase, runMigrations } from "../../../indexer/db";
+import { openDatabase, runMigrations } from "../../../mirror/db";
 import { writeIdentityCsv } from "../../helpers/identity-csv";
 
 export interface IngestBenchResult {
@@ -63,7 +63,7 @@ export async function benchIngest(records: number, options: IngestBenchOptions =
     const before = (await stat(dbFile)).size;
 
     const ingested = await runChild<{ seconds: number; maxRssKiB: number; status: string; records: number; stageMs: number; commitMs: number }>(
-      `const { openDatabase } = require(${JSON.stringify(path.join(REPO, "indexer/db"))});
+      `const { openDatabase } = require(${JSON.stringify(path.join(REPO, "mirror/db"))});
        const { createIngester } = require(${JSON.stringify(path.join(REPO, "indexer/ingest"))});
        const { createContentSource } = require(${JSON.stringify(path.join(REPO, "indexer/content-source"))});
        const db = openDatabase(${JSON.stringify(dbFile)});
