@@ -17,7 +17,7 @@ const RUNS = Number(process.env.TRACE_FUZZ_RUNS ?? 2500);
 
 const fakeUpload: AcceptUpload = async ({ anchor, stream }) => {
   const check = await checkContent({ input: stream, file: "upload" }, { root: anchor.root, kind: anchor.kind, leafCount: anchor.leafCount });
-  return check.ok ? { ok: true } : { ok: false, code: check.code, reason: check.reason };
+  return check.ok ? { ok: true } : { ok: false, code: "MISMATCH", check: check.code, reason: check.reason };
 };
 
 describe("api: fuzz (no input produces a 5xx)", function () {
