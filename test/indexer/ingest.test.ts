@@ -15,6 +15,7 @@ import { openDatabase, runMigrations, type Db } from "../../indexer";
 import { ContentRefusedError, createContentSource, type ContentSource } from "../../indexer/content-source";
 import { createIngester, type Ingester } from "../../indexer/ingest";
 import { acceptUpload } from "../../mirror/write/upload";
+import { createSeeder } from "../../mirror/write/seed";
 import { benchIngest } from "./fixtures-ingest/bench-ingest";
 import { memoryLogger } from "./helpers/log";
 
@@ -70,20 +71,19 @@ describe("content ingestion", function () {
   let nextLog = 0;
   function anchor(b: Built, options: { brandId?: number; contentUri?: string; leafCount?: number } = {}): { brandId: number; root: string } {
     const brandId = options.brandId ?? 1;
-    db.prepare(
-      "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time) " +
-        "VALUES (?, ?, ?, ?, ?, ?, 10, ?, ?, 0, ?, 1700000000)",
-    ).run(
+    createSeeder(db).anchor({
       brandId,
-      b.root,
-      KIND_CODE[b.kind],
-      options.leafCount ?? b.leafCount,
-      options.contentUri ?? `${b.root}.ndjson`,
-      `0x${"11".repeat(20)}`,
-      `0x${"22".repeat(32)}`,
-      `0x${"33".repeat(32)}`,
-      nextLog++,
-    );
+      root: b.root,
+      kind: KIND_CODE[b.kind],
+      leafCount: options.leafCount ?? b.leafCount,
+      contentUri: options.contentUri ?? `${b.root}.ndjson`,
+      submitter: `0x${"11".repeat(20)}`,
+      blockNumber: 10,
+      blockHash: `0x${"22".repeat(32)}`,
+      txHash: `0x${"33".repeat(32)}`,
+      logIndex: nextLog++,
+      blockTime: 1700000000,
+    });
     return { brandId, root: b.root };
   }
 
