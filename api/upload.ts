@@ -49,7 +49,11 @@ export const UPLOAD_STATUS: Readonly<Record<UploadCode, number>> = {
  * `acceptUpload` over a WRITABLE mirror handle: what `traceanchor serve` injects. It checks against
  * the anchor row, never the upload's header.
  */
-export function createIngestUpload(options: { readonly db: Db; readonly contentDir: string; readonly maxLineLength?: number }): AcceptUpload {
+export function createIngestUpload(options: {
+  readonly db: Db;
+  readonly contentDir: string;
+  readonly maxLineLength?: number;
+}): AcceptUpload {
   return ({ anchor, stream, maxBytes }) =>
     acceptUpload({
       db: options.db,

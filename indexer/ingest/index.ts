@@ -49,7 +49,11 @@ export interface CreateIngesterOptions {
 }
 
 export type IngestOutcome =
-  | { readonly status: "ok"; readonly records: number; /** true when it was 'ok' already: nothing done. */ readonly already: boolean }
+  | {
+      readonly status: "ok";
+      readonly records: number;
+      /** true when it was 'ok' already: nothing done. */ readonly already: boolean;
+    }
   | { readonly status: "mismatch"; readonly reason: string }
   | { readonly status: "pending"; readonly reason: string; readonly retryAt: number }
   /** No such anchor in the mirror (never seen, or removed by a reorg): nothing done. */
@@ -78,7 +82,8 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
   const batchSize = positive(options.config?.batchSize ?? 10, "batchSize");
   const retryDelayMs = nonNegative(options.config?.retryDelayMs ?? 60_000, "retryDelayMs");
   const maxRetryDelayMs = nonNegative(options.config?.maxRetryDelayMs ?? 3_600_000, "maxRetryDelayMs");
-  const maxLineLength = options.config?.maxLineLength === undefined ? undefined : positive(options.config.maxLineLength, "maxLineLength");
+  const maxLineLength =
+    options.config?.maxLineLength === undefined ? undefined : positive(options.config.maxLineLength, "maxLineLength");
 
   function retryAt(attempts: number): number {
     const delay = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** Math.min(attempts, 40));
@@ -88,7 +93,10 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
   function pending(anchor: ContentAnchor, reason: string): IngestOutcome {
     const at = retryAt(anchor.attempts);
     store.markPending(anchor, reason, at);
-    log.info({ brandId: String(anchor.brandId), root: anchor.root, reason, attempts: anchor.attempts + 1, retryAt: at }, "content not ingested yet");
+    log.info(
+      { brandId: String(anchor.brandId), root: anchor.root, reason, attempts: anchor.attempts + 1, retryAt: at },
+      "content not ingested yet",
+    );
     return { status: "pending", reason, retryAt: at };
   }
 
@@ -102,7 +110,12 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
   async function ingestStream(anchor: ContentAnchor, stream: NodeJS.ReadableStream): Promise<IngestOutcome> {
     let outcome;
     try {
-      outcome = await storeContent(store, anchor, chunksOf(stream, anchor.contentUri || anchor.root), maxLineLength === undefined ? {} : { maxLineLength });
+      outcome = await storeContent(
+        store,
+        anchor,
+        chunksOf(stream, anchor.contentUri || anchor.root),
+        maxLineLength === undefined ? {} : { maxLineLength },
+      );
     } catch (err) {
       return sourceFailure(anchor, err);
     } finally {
@@ -118,7 +131,10 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
           return pending(anchor, `refused: ${anchor.root.toLowerCase()}: ${outcome.reason}`);
         default:
           store.markMismatch(anchor, outcome.reason);
-          log.warn({ brandId: String(anchor.brandId), root: anchor.root, reason: outcome.reason }, "content does not match its anchor");
+          log.warn(
+            { brandId: String(anchor.brandId), root: anchor.root, reason: outcome.reason },
+            "content does not match its anchor",
+          );
           return { status: "mismatch", reason: outcome.reason };
       }
     }
@@ -130,7 +146,14 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
     }
     const already = outcome.result === "already";
     log.info(
-      { brandId: String(anchor.brandId), root: anchor.root, records: outcome.records, stageMs: outcome.stageMs, commitMs: outcome.commitMs, already },
+      {
+        brandId: String(anchor.brandId),
+        root: anchor.root,
+        records: outcome.records,
+        stageMs: outcome.stageMs,
+        commitMs: outcome.commitMs,
+        already,
+      },
       "content ingested",
     );
     return { status: "ok", records: outcome.records, already };
@@ -146,7 +169,10 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
     }
     if (stream === undefined) {
       const uri = anchor.contentUri.trim() === "" ? "a contentURI (none given)" : `contentURI ${anchor.contentUri}`;
-      return pending(anchor, `not found: neither ${anchor.root.toLowerCase()}.ndjson in the content directory nor ${uri}`);
+      return pending(
+        anchor,
+        `not found: neither ${anchor.root.toLowerCase()}.ndjson in the content directory nor ${uri}`,
+      );
     }
     return ingestStream(anchor, stream);
   }
@@ -181,11 +207,13 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
 }
 
 function positive(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
 function nonNegative(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
   return value;
 }

@@ -4,8 +4,8 @@
  * move. Derived tables are a fold of `events_raw` in (block, tx index, log index) order; see
  * docs/indexer.md for why a rollback can undo them exactly.
  */
-import { decodeLog, REGISTRY_EVENTS, roleLabel } from "../../indexer/decode";
-import type { TraceEvent } from "../../indexer/decode";
+import { decodeLog, REGISTRY_EVENTS, roleLabel } from "../decode";
+import type { TraceEvent } from "../decode";
 import type { Db } from "../db";
 import { ChainMismatchError } from "../errors";
 import type { BlockHeaderRow as BlockHeader, ChainLogRow as ChainLog } from "../types";

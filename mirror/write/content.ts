@@ -79,7 +79,11 @@ export type StoreOutcome =
       readonly stageMs: number;
       readonly commitMs: number;
     }
-  | { readonly ok: false; readonly code: ContentCheckCode | "KIND" | "ANCHOR_CHANGED" | "UNSTORABLE"; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly code: ContentCheckCode | "KIND" | "ANCHOR_CHANGED" | "UNSTORABLE";
+      readonly reason: string;
+    };
 
 export type ContentCheckCode = Extract<ContentCheck, { ok: false }>["code"];
 
@@ -143,7 +147,12 @@ export async function storeContent(
   options: StoreContentOptions = {},
 ): Promise<StoreOutcome> {
   const kind = kindOfCode(anchor.kind);
-  if (kind === undefined) return { ok: false, code: "KIND", reason: `kind: anchored kind ${anchor.kind} is neither 1 (identity) nor 2 (trace)` };
+  if (kind === undefined)
+    return {
+      ok: false,
+      code: "KIND",
+      reason: `kind: anchored kind ${anchor.kind} is neither 1 (identity) nor 2 (trace)`,
+    };
   if (anchor.leafCount > MAX_STORABLE_LEAVES) {
     return {
       ok: false,
@@ -154,17 +163,25 @@ export async function storeContent(
   const started = Date.now();
   const staging = stage(store.db, kind);
   try {
-    const check = await checkContentStream(chunks, { root: anchor.root, kind, leafCount: anchor.leafCount }, {
-      ...(options.maxLineLength === undefined ? {} : { maxLineLength: options.maxLineLength }),
-      onRecord: staging.add,
-    });
+    const check = await checkContentStream(
+      chunks,
+      { root: anchor.root, kind, leafCount: anchor.leafCount },
+      {
+        ...(options.maxLineLength === undefined ? {} : { maxLineLength: options.maxLineLength }),
+        onRecord: staging.add,
+      },
+    );
     if (!check.ok) return { ok: false, code: check.code, reason: check.reason };
     staging.flush();
     await options.beforeCommit?.();
     const staged = Date.now();
     const result = commit(store.db, anchor, staging, check.tree, check.leafCount);
     if (result === "gone") {
-      return { ok: false, code: "ANCHOR_CHANGED", reason: "the anchor was removed or changed (chain reorganisation) during the check" };
+      return {
+        ok: false,
+        code: "ANCHOR_CHANGED",
+        reason: "the anchor was removed or changed (chain reorganisation) during the check",
+      };
     }
     return {
       ok: true,
@@ -209,7 +226,9 @@ function stage(db: Db, kind: "identity" | "trace"): Staging {
     db.exec(`DROP TABLE IF EXISTS temp.${recordsTable}; DROP TABLE IF EXISTS temp.${keysTable};`);
   };
   try {
-    const insertRecord = db.prepare(`INSERT INTO temp.${recordsTable} (leaf_index, record_hash, record, gtin, serial, lot) VALUES (?, ?, ?, ?, ?, ?)`);
+    const insertRecord = db.prepare(
+      `INSERT INTO temp.${recordsTable} (leaf_index, record_hash, record, gtin, serial, lot) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
     const insertKey = db.prepare(`INSERT INTO temp.${keysTable} (leaf_index, gtin, serial, lot) VALUES (?, ?, ?, ?)`);
     const spillRecords: string[] = [];
     /** The checker's hash buffer as last passed: it holds the hashes of every leaf so far. */
@@ -225,10 +244,19 @@ function stage(db: Db, kind: "identity" | "trace"): Staging {
         const canonical = spillRecords[i];
         // A view, not a copy.
         const hash = Buffer.from(hashes.buffer, hashes.byteOffset + (spillFrom + i) * 32, 32);
-        if (kind === "identity") insertRecord.run(spillFrom + i, hash, canonical, spillItems[3 * i], spillItems[3 * i + 1], spillItems[3 * i + 2]);
+        if (kind === "identity")
+          insertRecord.run(
+            spillFrom + i,
+            hash,
+            canonical,
+            spillItems[3 * i],
+            spillItems[3 * i + 1],
+            spillItems[3 * i + 2],
+          );
         else insertRecord.run(spillFrom + i, hash, canonical, null, null, null);
       }
-      for (let i = 0; i < spillKeys.length; i += 4) insertKey.run(spillKeys[i], spillKeys[i + 1], spillKeys[i + 2], spillKeys[i + 3]);
+      for (let i = 0; i < spillKeys.length; i += 4)
+        insertKey.run(spillKeys[i], spillKeys[i + 1], spillKeys[i + 2], spillKeys[i + 3]);
     });
     const flush = (): void => {
       if (spillRecords.length === 0 && spillKeys.length === 0) return;
@@ -310,18 +338,26 @@ function* singleIdentifierEvents(event: EpcisEvent): Generator<EpcisEvent> {
 
 // ---- commit: TEMP tables → the mirror, in one transaction ------------------------------------------
 
-function commit(db: Db, anchor: ContentAnchor, staging: Staging, tree: MerkleTree, records: number, maxCacheMiB = DEFAULT_COMMIT_CACHE_MIB): "ingested" | "already" | "gone" {
+function commit(
+  db: Db,
+  anchor: ContentAnchor,
+  staging: Staging,
+  tree: MerkleTree,
+  records: number,
+  maxCacheMiB = DEFAULT_COMMIT_CACHE_MIB,
+): "ingested" | "already" | "gone" {
   const { recordsTable, keysTable } = staging;
   const run = db.transaction((): "ingested" | "already" | "gone" => {
     // Re-read inside the transaction: a reorg may have removed or replaced the anchor meanwhile.
-    const current = db.prepare(`SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE brand_id = ? AND root = ?`).get(anchor.brandId, anchor.root) as
-      | ContentAnchor
-      | undefined;
+    const current = db
+      .prepare(`SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE brand_id = ? AND root = ?`)
+      .get(anchor.brandId, anchor.root) as ContentAnchor | undefined;
     if (current === undefined || current.kind !== anchor.kind || current.leafCount !== anchor.leafCount) return "gone";
     if (current.status === "ok") return "already";
     const { brandId, root } = current;
     // Defensive: 'pending' anchors have no rows, as every write below happens together.
-    for (const table of ["records", "item_keys", "tree_nodes"]) db.prepare(`DELETE FROM ${table} WHERE brand_id = ? AND root = ?`).run(brandId, root);
+    for (const table of ["records", "item_keys", "tree_nodes"])
+      db.prepare(`DELETE FROM ${table} WHERE brand_id = ? AND root = ?`).run(brandId, root);
     db.prepare(
       `INSERT INTO records (brand_id, root, leaf_index, record_hash, record) SELECT ?, ?, leaf_index, record_hash, record FROM temp.${recordsTable} ORDER BY leaf_index`,
     ).run(brandId, root);
@@ -352,7 +388,8 @@ function commit(db: Db, anchor: ContentAnchor, staging: Staging, tree: MerkleTre
   // index pages in memory (measured: 1M records, 8 s → 4 s for the records copy).
   const previous = db.pragma("cache_size", { simple: true }) as number;
   const wantedKiB = Math.min(maxCacheMiB * 1024, Math.ceil(records / 4));
-  const currentKiB = previous < 0 ? -previous : (previous * (db.pragma("page_size", { simple: true }) as number)) / 1024;
+  const currentKiB =
+    previous < 0 ? -previous : (previous * (db.pragma("page_size", { simple: true }) as number)) / 1024;
   const grow = wantedKiB > currentKiB;
   if (grow) db.pragma(`cache_size = -${wantedKiB}`);
   try {

@@ -21,18 +21,50 @@ export interface SeedAnchor {
   readonly txHash: string;
   readonly logIndex: number;
   readonly blockTime: number;
-  readonly revoked?: { readonly block: number; readonly by: string; readonly reason: string; readonly tx: string; readonly log: number; readonly time: number };
+  readonly revoked?: {
+    readonly block: number;
+    readonly by: string;
+    readonly reason: string;
+    readonly tx: string;
+    readonly log: number;
+    readonly time: number;
+  };
   /** Default 'pending': store the contents with storeContent, which sets 'ok'. */
   readonly contentStatus?: ContentStatus;
   readonly contentError?: string | null;
 }
 
 export interface Seeder {
-  cursor(row: { chainId: number; contract: string; fromBlock: number; blockNumber: number; blockHash: string; headBlock: number; finalizedBlock: number }): void;
+  cursor(row: {
+    chainId: number;
+    contract: string;
+    fromBlock: number;
+    blockNumber: number;
+    blockHash: string;
+    headBlock: number;
+    finalizedBlock: number;
+  }): void;
   block(row: { number: number; hash: string; parentHash: string; timestamp: number }): void;
-  brand(row: { brandId: number; admin: string; name: string; block: number; tx: string; log: number; time: number }): void;
+  brand(row: {
+    brandId: number;
+    admin: string;
+    name: string;
+    block: number;
+    tx: string;
+    log: number;
+    time: number;
+  }): void;
   prefix(row: { prefix: string; brandId: number; block: number; tx: string; log: number; time: number }): void;
-  submitter(row: { brandId: number; account: string; role: string | null; roleRaw: string; block: number; tx: string; log: number; time: number }): void;
+  submitter(row: {
+    brandId: number;
+    account: string;
+    role: string | null;
+    roleRaw: string;
+    block: number;
+    tx: string;
+    log: number;
+    time: number;
+  }): void;
   anchor(row: SeedAnchor): void;
   /** Sets an anchor's revocation (what the indexer's Revoked event does). */
   revoke(brandId: number, root: string, revocation: { block: number; by: string; reason: string }): void;
@@ -54,7 +86,9 @@ export function createSeeder(db: Db): Seeder {
       "INSERT INTO brands (brand_id, admin, pending_admin, name, registered_block, registered_tx, registered_log, registered_time, updated_block) " +
         "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
     ),
-    prefix: db.prepare("INSERT INTO prefixes (prefix, brand_id, assigned_block, assigned_tx, assigned_log, assigned_time) VALUES (?, ?, ?, ?, ?, ?)"),
+    prefix: db.prepare(
+      "INSERT INTO prefixes (prefix, brand_id, assigned_block, assigned_tx, assigned_log, assigned_time) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
     submitter: db.prepare(
       "INSERT INTO submitters (brand_id, account, role, role_raw, set_block, set_tx, set_log, set_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     ),
@@ -63,17 +97,29 @@ export function createSeeder(db: Db): Seeder {
         "revoked_at_block, revoked_by, revoke_reason, revoke_tx, revoke_log, revoked_time, content_status, content_error) " +
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
-    revoke: db.prepare("UPDATE anchors SET revoked_at_block = ?, revoked_by = ?, revoke_reason = ? WHERE brand_id = ? AND root = ?"),
+    revoke: db.prepare(
+      "UPDATE anchors SET revoked_at_block = ?, revoked_by = ?, revoke_reason = ? WHERE brand_id = ? AND root = ?",
+    ),
     removeAnchor: db.prepare("DELETE FROM anchors WHERE brand_id = ? AND root = ?"),
     setAdmin: db.prepare("UPDATE brands SET admin = ? WHERE brand_id = ?"),
     releasePrefix: db.prepare("DELETE FROM prefixes WHERE prefix = ?"),
   };
   return {
-    cursor: (r) => void statements.cursor.run(r.chainId, r.contract, r.fromBlock, r.blockNumber, r.blockHash, r.headBlock, r.finalizedBlock),
+    cursor: (r) =>
+      void statements.cursor.run(
+        r.chainId,
+        r.contract,
+        r.fromBlock,
+        r.blockNumber,
+        r.blockHash,
+        r.headBlock,
+        r.finalizedBlock,
+      ),
     block: (r) => void statements.block.run(r.number, r.hash, r.parentHash, r.timestamp),
     brand: (r) => void statements.brand.run(r.brandId, r.admin, r.name, r.block, r.tx, r.log, r.time, r.block),
     prefix: (r) => void statements.prefix.run(r.prefix, r.brandId, r.block, r.tx, r.log, r.time),
-    submitter: (r) => void statements.submitter.run(r.brandId, r.account, r.role, r.roleRaw, r.block, r.tx, r.log, r.time),
+    submitter: (r) =>
+      void statements.submitter.run(r.brandId, r.account, r.role, r.roleRaw, r.block, r.tx, r.log, r.time),
     anchor(a) {
       const r = a.revoked;
       statements.anchor.run(

@@ -36,7 +36,12 @@ export type UploadCode = (typeof UPLOAD_CODES)[number];
 export type UploadOutcome =
   | { readonly ok: true }
   | { readonly ok: false; readonly code: Exclude<UploadCode, "MISMATCH">; readonly reason: string }
-  | { readonly ok: false; readonly code: "MISMATCH"; readonly check: ContentCheckCode | "KIND"; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly code: "MISMATCH";
+      readonly check: ContentCheckCode | "KIND";
+      readonly reason: string;
+    };
 
 export interface AcceptUploadOptions {
   /** A WRITABLE mirror handle. */
@@ -61,21 +66,28 @@ export async function acceptUpload(options: AcceptUploadOptions): Promise<Upload
   const anchor = store.anchor(options.anchor);
   if (anchor === undefined) {
     destroy(stream);
-    return { ok: false, code: "UNKNOWN_ANCHOR", reason: `no anchor ${options.anchor.root} for brand ${String(options.anchor.brandId)} is indexed` };
+    return {
+      ok: false,
+      code: "UNKNOWN_ANCHOR",
+      reason: `no anchor ${options.anchor.root} for brand ${String(options.anchor.brandId)} is indexed`,
+    };
   }
   await mkdir(contentDir, { recursive: true });
   const root = anchor.root.toLowerCase();
   const temp = path.join(contentDir, `.upload-${root}-${randomBytes(6).toString("hex")}.tmp`);
   try {
     const written = await writeCapped(stream, temp, maxBytes);
-    if (written === "too-large") return { ok: false, code: "TOO_LARGE", reason: `content is larger than the ${maxBytes}-byte limit` };
-    if (written !== "ok") return { ok: false, code: "INCOMPLETE_BODY", reason: `the upload ended early: ${written.failed}` };
+    if (written === "too-large")
+      return { ok: false, code: "TOO_LARGE", reason: `content is larger than the ${maxBytes}-byte limit` };
+    if (written !== "ok")
+      return { ok: false, code: "INCOMPLETE_BODY", reason: `the upload ended early: ${written.failed}` };
     const outcome = await storeContent(store, anchor, createReadStream(temp), {
       ...(options.maxLineLength === undefined ? {} : { maxLineLength: options.maxLineLength }),
       beforeCommit: () => rename(temp, path.join(contentDir, `${root}.ndjson`)),
     });
     if (outcome.ok) return { ok: true };
-    if (outcome.code === "ANCHOR_CHANGED" || outcome.code === "UNSTORABLE") return { ok: false, code: outcome.code, reason: outcome.reason };
+    if (outcome.code === "ANCHOR_CHANGED" || outcome.code === "UNSTORABLE")
+      return { ok: false, code: outcome.code, reason: outcome.reason };
     return { ok: false, code: "MISMATCH", check: outcome.code, reason: outcome.reason };
   } finally {
     await rm(temp, { force: true });
@@ -83,7 +95,11 @@ export async function acceptUpload(options: AcceptUploadOptions): Promise<Upload
 }
 
 /** Streams to `file`: "too-large" (and nothing kept) when more than maxBytes arrive; the error when the stream fails. */
-async function writeCapped(stream: NodeJS.ReadableStream, file: string, maxBytes: number): Promise<"ok" | "too-large" | { failed: string }> {
+async function writeCapped(
+  stream: NodeJS.ReadableStream,
+  file: string,
+  maxBytes: number,
+): Promise<"ok" | "too-large" | { failed: string }> {
   const handle = await open(file, "wx");
   try {
     let total = 0;

@@ -15,7 +15,7 @@ import { gtinMatchesPrefix } from "../../core/gs1";
 import { buildTree } from "../../core/merkle";
 import { canonicalRecord, parseRecord, recordHash, recordHashInto, type RecordKind } from "../../core/record";
 import { TraceAnchor__factory } from "../../typechain-types";
-import { decodeLog, roleLabel } from "../../indexer/decode";
+import { decodeLog, roleLabel } from "../../mirror/decode";
 import { createChainClient, type ChainLog } from "../../indexer/rpc";
 import { LogRangeTooLargeError } from "../../indexer/errors";
 import { createContentSource } from "../../indexer/content-source";
