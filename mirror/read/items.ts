@@ -40,6 +40,8 @@ export interface ItemsRepository {
    * brand, oldest anchor first: candidates, the caller checks the disposition itself.
    */
   lotRecalls(gtin: string): LotEventRow[];
+  /** Whether any record is keyed by this GTIN and serial: one index seek, the cheapest read of an item (bench:api's reference). */
+  isKeyed(gtin: string, serial: string): boolean;
 }
 
 /** Identity copies and trace events per key level looked at: a cap, not a page size. */
@@ -66,6 +68,7 @@ const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.r
 
 export function createItemsRepository(db: Database, version?: MirrorVersion): ItemsRepository {
   const statements = {
+    isKeyed: db.prepare<[string, string], number>("SELECT leaf_index FROM item_keys WHERE gtin = ? AND serial = ? LIMIT 1").pluck(),
     // item_keys is ordered (gtin, serial, lot, kind, …): a serial's identity keys and the trace keys
     // naming it (lot '') are one range, read together with their records.
     serial: db
@@ -222,6 +225,7 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
   };
 
   return {
+    isKeyed: (gtin, serialValue) => statements.isKeyed.get(gtin, serialValue) !== undefined,
     serial,
     level,
     identityCounts,
