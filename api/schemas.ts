@@ -189,7 +189,7 @@ export const BatchStatus = Type.Object({
     Type.Object({ reason: Type.String(), by: Nullable(Type.String()), txHash: Nullable(Type.String()), blockNumber: Type.Integer(), blockTime: Nullable(IsoTime) }),
   ),
   content: Type.Object({
-    status: Type.String({ enum: ["ok", "missing", "pending", "mismatch"] }),
+    status: Type.String({ enum: ["ok", "pending", "mismatch"] }),
     reason: Nullable(Type.String()),
   }),
   links: Type.Object({

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import pino, { type Logger } from "pino";
-import { openDatabase, runMigrations } from "../indexer/db";
+import { openMirror } from "../mirror/db";
 import { buildApp, type AppDeps } from "./app";
 import { parseApiEnv, type ApiConfig } from "./config";
 
@@ -38,8 +38,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const config = options.config ?? parseApiEnv();
   const log: Logger = options.log ?? pino({ level: config.logLevel });
   const ownDb = options.db === undefined;
-  const db = options.db ?? openDatabase(config.dbPath, { readonly: true });
-  if (ownDb) runMigrations(db);
+  const db = options.db ?? openMirror({ db: config.dbPath, readonly: true });
   const ownScans = options.scansDb === undefined && config.scans;
   const scansDb = options.scansDb ?? (config.scans ? openScansDb(config.scansDbPath) : undefined);
 

@@ -20,8 +20,7 @@
  */
 import { buildTree, type Hex32 } from "../core";
 import { keccak256PairInto, leafHashBytesInto } from "../core/keccak";
-import type { RecordsRepository } from "./repositories/records";
-import type { TreeNodesRepository } from "./repositories/tree-nodes";
+import type { RecordsRepository, TreeNodesRepository } from "../mirror/read";
 import { ApiError } from "./errors";
 
 export interface TreeCache {

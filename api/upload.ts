@@ -1,12 +1,17 @@
 /**
  * The contract between the upload route and whoever writes content into the mirror. The API's own
  * handle is read-only, so `traceanchor serve` injects `acceptUpload` bound to a writable handle and
- * the content directory (indexer/ingest.ts); tests inject a fake.
+ * the content directory (mirror/write/upload.ts); tests may inject a fake.
+ *
+ * Every failed outcome has a code, and UPLOAD_STATUS maps each code to its HTTP status: the route
+ * never reads a reason to decide.
  */
 import type { Readable } from "node:stream";
 import type { RecordKind } from "../core/record";
-import type { Db } from "../indexer/db";
-import { acceptUpload } from "../indexer/ingest";
+import type { Db } from "../mirror/db";
+import { acceptUpload, type UploadCode, type UploadOutcome } from "../mirror/write/upload";
+
+export type { UploadCode, UploadOutcome } from "../mirror/write/upload";
 
 export interface UploadAnchor {
   readonly brandId: string;
@@ -23,20 +28,34 @@ export interface AcceptUploadArgs {
   readonly maxBytes: number;
 }
 
-export type AcceptUploadResult =
-  | { readonly ok: true }
-  /** `TOO_LARGE` maps to 413, `UNKNOWN_ANCHOR` to 404, every other code to 422, with `reason` as the message. */
-  | { readonly ok: false; readonly code: string; readonly reason: string };
+export type AcceptUpload = (args: AcceptUploadArgs) => Promise<UploadOutcome>;
 
-export type AcceptUpload = (args: AcceptUploadArgs) => Promise<AcceptUploadResult>;
+/** The HTTP status of each failed upload outcome (docs/operations.md, "Content uploads"). */
+export const UPLOAD_STATUS: Readonly<Record<UploadCode, number>> = {
+  /** The mirror has no such anchor (yet): the CLI retries while the indexer catches up. */
+  UNKNOWN_ANCHOR: 404,
+  TOO_LARGE: 413,
+  /** The batch is larger than one mirror can store: a limit of this server, not of the request. */
+  UNSTORABLE: 507,
+  /** The content is not what was anchored. */
+  MISMATCH: 422,
+  /** A reorg removed or replaced the anchor during the check: the request conflicts with the chain as it is now. */
+  ANCHOR_CHANGED: 409,
+  /** The body broke off before its end. */
+  INCOMPLETE_BODY: 400,
+};
 
 /**
- * `acceptUpload` over the indexer's ingester (indexer/ingest.ts) and a WRITABLE mirror handle: what
- * `traceanchor serve` injects. The ingester checks against the anchor row, never the upload's header.
+ * `acceptUpload` over a WRITABLE mirror handle: what `traceanchor serve` injects. It checks against
+ * the anchor row, never the upload's header.
  */
-export function createIngestUpload(options: { readonly db: Db; readonly contentDir: string; readonly maxLineLength?: number }): AcceptUpload {
-  return async ({ anchor, stream, maxBytes }) => {
-    const result = await acceptUpload({
+export function createIngestUpload(options: {
+  readonly db: Db;
+  readonly contentDir: string;
+  readonly maxLineLength?: number;
+}): AcceptUpload {
+  return ({ anchor, stream, maxBytes }) =>
+    acceptUpload({
       db: options.db,
       contentDir: options.contentDir,
       anchor: { brandId: Number(anchor.brandId), root: anchor.root },
@@ -44,8 +63,4 @@ export function createIngestUpload(options: { readonly db: Db; readonly contentD
       maxBytes,
       ...(options.maxLineLength === undefined ? {} : { maxLineLength: options.maxLineLength }),
     });
-    if (result.ok) return { ok: true };
-    const code = /larger than the \d+-byte limit/.test(result.reason) ? "TOO_LARGE" : /^no anchor /.test(result.reason) ? "UNKNOWN_ANCHOR" : "CONTENT_MISMATCH";
-    return { ok: false, code, reason: result.reason };
-  };
 }

@@ -19,7 +19,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "../api/app";
 import { apiConfig } from "../api/config";
 import { createMirror, type Mirror } from "../api/mirror";
-import { openDatabase } from "../indexer/db";
+import { openDatabase } from "../mirror/db";
 
 export const SERVER_MODES = ["item", "bare", "bare-doc", "bare-seek", "bare-read"] as const;
 export type ServerMode = (typeof SERVER_MODES)[number];
@@ -61,8 +61,7 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
     const mirror = createMirror(db, { treeCacheBytes: 0 });
     const body = fs.readFileSync(args[1] ?? "", "utf8");
     if (mode === "bare-read") return bareWithRead(mirror, body, (gtin, serial) => mirror.items.serial(gtin, serial).identities.length > 0);
-    const seek = db.prepare<[string, string], number>("SELECT leaf_index FROM item_keys WHERE gtin = ? AND serial = ? LIMIT 1").pluck();
-    return bareWithRead(mirror, body, (gtin, serial) => seek.get(gtin, serial) !== undefined);
+    return bareWithRead(mirror, body, (gtin, serial) => mirror.items.isKeyed(gtin, serial));
   }
   const db = openDatabase(args[0] ?? "", { readonly: true });
   const scansDb = new Database(args[1] ?? "");

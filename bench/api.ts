@@ -21,20 +21,23 @@ import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
 import autocannon from "autocannon";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
   buildTree,
   canonicalRecord,
+  contentHeaderLine,
   createSaltSource,
-  extractItemKeys,
   gs1CheckDigit,
   identityRecord,
   lgtinUrn,
   recordHashInto,
   traceRecord,
 } from "../core";
-import { openDatabase, runMigrations } from "../indexer/db";
+import { openDatabase, runMigrations } from "../mirror/db";
+import { createContentStore, storeContent } from "../mirror/write/content";
+import { createSeeder } from "../mirror/write/seed";
 import { buildIsFresh } from "../bin/build-fresh";
 import type { ServerMode } from "./api-server";
 import { writeBenchSection } from "./report";
@@ -55,48 +58,57 @@ const gtins = Array.from({ length: GTINS }, (_, i) => {
 });
 const itemOf = (i: number) => ({ gtin: gtins[i % GTINS] as string, serial: `S${i}`, lot: `L${Math.floor(i / GTINS) % LOTS}` });
 
-function buildMirror(file: string): { seconds: number; bytes: number } {
+/** A mirror of RECORDS identity records in BATCHES batches and one trace batch, stored as the ingester stores contents. */
+async function buildMirror(file: string): Promise<{ seconds: number; bytes: number }> {
   const started = process.hrtime.bigint();
   const db = openDatabase(file);
   runMigrations(db);
   db.pragma("synchronous = OFF");
   const salt = createSaltSource(new Uint8Array(32).fill(7));
   const hex = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
-  db.prepare("INSERT INTO cursor (id, chain_id, contract, from_block, block_number, block_hash, head_block, finalized_block) VALUES (1, 31337, ?, 1, 1000, ?, 1000, 990)").run(
-    CONTRACT,
-    hex(1000),
-  );
-  db.prepare("INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES (1000, ?, ?, 1709260000)").run(hex(1000), hex(999));
-  db.prepare(
-    "INSERT INTO brands (brand_id, admin, pending_admin, name, registered_block, registered_tx, registered_log, registered_time, updated_block) VALUES (1, ?, NULL, 'Bench Brand', 1, ?, 0, 1709250000, 1)",
-  ).run(`0x${"a1".repeat(20)}`, hex(1));
-  db.prepare("INSERT INTO prefixes (prefix, brand_id, assigned_block, assigned_tx, assigned_log, assigned_time) VALUES (?, 1, 1, ?, 1, 1709250000)").run(PREFIX, hex(2));
-  db.prepare("INSERT INTO submitters (brand_id, account, role, role_raw, set_block, set_tx, set_log, set_time) VALUES (1, ?, 'factory', ?, 1, ?, 2, 1709250000)").run(
-    `0x${"f1".repeat(20)}`,
-    `0x${Buffer.from("factory").toString("hex").padEnd(64, "0")}`,
-    hex(3),
-  );
-  const anchor = db.prepare(
-    "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time, content_status) " +
-      "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'ok')",
-  );
-  const record = db.prepare("INSERT INTO records (brand_id, root, leaf_index, record_hash, record) VALUES (1, ?, ?, ?, ?)");
-  const key = db.prepare("INSERT OR IGNORE INTO item_keys (gtin, serial, lot, kind, record_hash, brand_id, root, leaf_index) VALUES (?, ?, ?, ?, ?, 1, ?, ?)");
-  const tree = db.prepare("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES (1, ?, ?)");
+  const seed = createSeeder(db);
+  const store = createContentStore(db);
+  seed.cursor({ chainId: 31337, contract: CONTRACT, fromBlock: 1, blockNumber: 1000, blockHash: hex(1000), headBlock: 1000, finalizedBlock: 990 });
+  seed.block({ number: 1000, hash: hex(1000), parentHash: hex(999), timestamp: 1709260000 });
+  seed.brand({ brandId: 1, admin: `0x${"a1".repeat(20)}`, name: "Bench Brand", block: 1, tx: hex(1), log: 0, time: 1709250000 });
+  seed.prefix({ prefix: PREFIX, brandId: 1, block: 1, tx: hex(2), log: 1, time: 1709250000 });
+  seed.submitter({
+    brandId: 1,
+    account: `0x${"f1".repeat(20)}`,
+    role: "factory",
+    roleRaw: `0x${Buffer.from("factory").toString("hex").padEnd(64, "0")}`,
+    block: 1,
+    tx: hex(3),
+    log: 2,
+    time: 1709250000,
+  });
 
-  const writeBatch = (kind: 1 | 2, texts: string[], keys: (leaf: number) => [string, string, string][], block: number): void => {
+  const writeBatch = async (kind: 1 | 2, texts: string[], block: number): Promise<void> => {
     const packed = Buffer.alloc(texts.length * 32);
     texts.forEach((text, i) => recordHashInto(text, packed, i * 32));
-    const built = buildTree(packed);
-    db.transaction(() => {
-      anchor.run(built.root, kind, texts.length, `ipfs://bench/${built.root}`, `0x${"f1".repeat(20)}`, block, hex(block), hex(block * 7), 1709250000 + 12 * block);
-      for (let i = 0; i < texts.length; i++) {
-        const hash = packed.subarray(i * 32, i * 32 + 32);
-        record.run(built.root, i, hash, texts[i]);
-        for (const [g, s, l] of keys(i)) key.run(g, s, l, kind, hash, built.root, i);
-      }
-      tree.run(built.root, Buffer.from(built.serialize()));
+    const root = buildTree(packed).root;
+    seed.anchor({
+      brandId: 1,
+      root,
+      kind,
+      leafCount: texts.length,
+      contentUri: `ipfs://bench/${root}`,
+      submitter: `0x${"f1".repeat(20)}`,
+      blockNumber: block,
+      blockHash: hex(block),
+      txHash: hex(block * 7),
+      logIndex: 0,
+      blockTime: 1709250000 + 12 * block,
+    });
+    const anchor = store.anchor({ brandId: 1, root });
+    if (anchor === undefined) throw new Error("bench anchor not stored");
+    const header = contentHeaderLine({ v: 1, kind: kind === 1 ? "identity" : "trace", root, leafCount: texts.length });
+    const content = (function* () {
+      yield `${header}\n`;
+      for (let i = 0; i < texts.length; i += 10_000) yield `${texts.slice(i, i + 10_000).join("\n")}\n`;
     })();
+    const outcome = await storeContent(store, anchor, Readable.from(content));
+    if (!outcome.ok) throw new Error(`bench content not stored: ${outcome.reason}`);
   };
 
   const perBatch = Math.ceil(RECORDS / BATCHES);
@@ -105,10 +117,7 @@ function buildMirror(file: string): { seconds: number; bytes: number } {
     const to = Math.min(RECORDS, from + perBatch);
     const texts: string[] = [];
     for (let i = from; i < to; i++) texts.push(canonicalRecord(identityRecord(itemOf(i), salt(i))));
-    writeBatch(1, texts, (leaf) => {
-      const item = itemOf(from + leaf);
-      return [[item.gtin, item.serial, item.lot]];
-    }, 100 + b);
+    await writeBatch(1, texts, 100 + b);
   }
   const events = Array.from({ length: LOTS }, (_, j) =>
     traceRecord(
@@ -123,14 +132,9 @@ function buildMirror(file: string): { seconds: number; bytes: number } {
       salt(RECORDS + j),
     ),
   );
-  writeBatch(
+  await writeBatch(
     2,
     events.map((e) => canonicalRecord(e)),
-    (leaf) => {
-      const e = events[leaf];
-      if (e === undefined) return [];
-      return extractItemKeys(e.event).flatMap((k): [string, string, string][] => (k.type === "lot" ? [[k.gtin, "", k.lot]] : []));
-    },
     200,
   );
   db.close();
@@ -195,7 +199,7 @@ async function main(): Promise<void> {
     } else {
       if (keptDb !== undefined) for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${keptDb}${suffix}`, { force: true });
       process.stderr.write(`building a mirror of ${RECORDS.toLocaleString("en")} identity records…\n`);
-      built = buildMirror(dbPath);
+      built = await buildMirror(dbPath);
       if (keptDb !== undefined) fs.writeFileSync(`${keptDb}.built-${RECORDS}`, JSON.stringify(built));
     }
     process.stderr.write(`built in ${built.seconds.toFixed(1)} s, ${(built.bytes / 2 ** 20).toFixed(0)} MiB\n`);

@@ -29,7 +29,7 @@ import Database from "better-sqlite3";
 import { createHttpProvider, openDatabase, runMigrations } from "../indexer";
 import { createChainClient } from "../indexer/rpc";
 import type { BlockHeader, ChainLog } from "../indexer/rpc";
-import { createStore } from "../indexer/store";
+import { createStore } from "../mirror/write/chain";
 import { blockNumber, connectDeployment, mine, mined, request, setUpBrand } from "../test/indexer/helpers/chain";
 import { startAnvilNode, startHardhatNode } from "../test/indexer/helpers/node";
 import type { HardhatNode } from "../test/indexer/helpers/node";

@@ -43,7 +43,7 @@ import { buildApp } from "../api/app";
 import { apiConfig, type ApiConfig } from "../api/config";
 import { buildScanScript, type ScriptAsset } from "../api/scan-page/bundle";
 import { IMMUTABLE, scanPageRenderer, sendScript } from "../api/scan-page/plugin";
-import { openDatabase, type Db } from "../indexer/db";
+import { openMirror, type Db } from "../mirror/db";
 import { writeBenchSection } from "./report";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -467,7 +467,7 @@ async function main(): Promise<void> {
   const demo = await startDemo(dir);
   console.log(`demo up in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; genuine item ${demo.genuinePath}`);
   const rpc = await countingRpc(demo.rpcUrl);
-  const db = openDatabase(demo.dbPath, { readonly: true });
+  const db = openMirror({ db: demo.dbPath, readonly: true });
   const config = apiConfig({ port: 0, rateLimit: 0, scans: false, browserRpcUrls: [rpc.url] });
   const single = await buildScanScript({ rpc: "single" });
   const servers = new Map<ModeName, Server>();

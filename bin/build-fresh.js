@@ -7,7 +7,7 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const stamp = path.join(root, "dist", ".build-stamp");
 // What tsconfig.build.json compiles.
-const SOURCES = ["scripts", "core", "indexer", "api", "bench/api-server.ts"];
+const SOURCES = ["scripts", "core", "mirror", "indexer", "api", "bench/api-server.ts"];
 
 function newerSource(dir, since) {
   if (!fs.statSync(dir).isDirectory()) return fs.statSync(dir).mtimeMs > since;

@@ -7,8 +7,12 @@
  * - `FatalIndexerError`: retrying cannot help (a reorg deeper than the window, a database that
  *   belongs to another chain or contract, an unusable schema). Indexing stops and `status()` shows it.
  *
- * Every wrapper keeps the original as `cause`.
+ * Every wrapper keeps the original as `cause`. The mirror's own errors (`MigrationError`,
+ * `ChainMismatchError`: fatal too) live in mirror/errors.ts and are re-exported here.
  */
+import { MirrorError } from "../mirror/errors";
+
+export { ChainMismatchError, MigrationError, MirrorError } from "../mirror/errors";
 
 export class IndexerError extends Error {
   readonly code: string;
@@ -90,20 +94,6 @@ export class ReorgTooDeepError extends FatalIndexerError {
   }
 }
 
-/** The database was built for another chain or contract than the one configured. */
-export class ChainMismatchError extends FatalIndexerError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("CHAIN_MISMATCH", message, options);
-  }
-}
-
-/** A migration failed, or a read-only database is behind the code's schema. */
-export class MigrationError extends FatalIndexerError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("MIGRATION", message, options);
-  }
-}
-
 /** Bad indexer configuration. */
 export class IndexerConfigError extends FatalIndexerError {
   constructor(message: string, options?: ErrorOptions) {
@@ -124,7 +114,7 @@ export class IndexerStoppedError extends IndexerError {
  */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof RetryableError) return true;
-  if (error instanceof IndexerError) return false;
+  if (error instanceof IndexerError || error instanceof MirrorError) return false;
   const code = (error as { code?: unknown } | null)?.code;
   return code === "SQLITE_BUSY" || code === "SQLITE_LOCKED";
 }

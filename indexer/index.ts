@@ -1,8 +1,8 @@
 export * from "./errors";
-export { openDatabase, runMigrations, pendingMigrations } from "./db";
-export type { Db } from "./db";
+export { openDatabase, openMirror, runMigrations, pendingMigrations } from "../mirror/db";
+export type { Db } from "../mirror/db";
 export { createIndexer } from "./indexer";
 export type { Indexer, IndexerConfig, IndexerStatus, Logger, SyncResult } from "./indexer";
-export { databaseChecksum, tableChecksums } from "./checksum";
+export { databaseChecksum, tableChecksums } from "../mirror/checksum";
 export { createHttpProvider } from "./http";
 export type { HttpProvider, HttpProviderOptions } from "./http";

@@ -8,8 +8,8 @@
  * dropped, the indexer walks back to the common ancestor, rolls back everything above it in one
  * transaction, and goes on from there. Range sizes follow the answers (indexer/range.ts).
  */
-import type { Db } from "./db";
-import { runMigrations } from "./db";
+import type { Db } from "../mirror/db";
+import { runMigrations } from "../mirror/db";
 import {
   ChainMovedError,
   IndexerConfigError,
@@ -21,8 +21,8 @@ import {
 import { backoffDelay, createRangeSizer, DEFAULT_TARGET_LOGS, DEFAULT_TARGET_MS } from "./range";
 import { createChainClient } from "./rpc";
 import type { BlockHeader, ChainClient, ChainLog, ProviderLike } from "./rpc";
-import { createStore } from "./store";
-import type { Cursor } from "./store";
+import { createStore } from "../mirror/write/chain";
+import type { Cursor } from "../mirror/write/chain";
 
 /** pino-compatible. */
 export interface Logger {

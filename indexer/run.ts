@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { openDatabase } from "./db";
+import { openMirror } from "../mirror/db";
 import { indexerTuning, parseIndexerEnv } from "./config";
 import type { IndexerEnv, LogLevel } from "./config";
 import { IndexerConfigError } from "./errors";
@@ -48,7 +48,7 @@ export async function runIndexer(options: RunIndexerOptions = {}): Promise<void>
   const env = options.env ?? parseIndexerEnv();
   const log = options.log ?? createJsonLogger(env.logLevel);
   const provider = createHttpProvider(env.rpcUrl, { timeoutMs: 30_000 });
-  const db = openDatabase(env.dbPath);
+  const db = openMirror({ db: env.dbPath });
   let indexer: Indexer | undefined;
   const onAbort = (): void => void indexer?.stop();
   try {

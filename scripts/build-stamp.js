@@ -6,8 +6,8 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
-const from = path.join(root, "indexer", "migrations");
-const to = path.join(root, "dist", "indexer", "migrations");
+const from = path.join(root, "mirror", "migrations", "sqlite");
+const to = path.join(root, "dist", "mirror", "migrations", "sqlite");
 fs.rmSync(to, { recursive: true, force: true });
 fs.mkdirSync(to, { recursive: true });
 for (const file of fs.readdirSync(from)) if (file.endsWith(".sql")) fs.copyFileSync(path.join(from, file), path.join(to, file));

@@ -8,7 +8,7 @@
  */
 import type { Database } from "better-sqlite3";
 import { parseLinkSet, type LinkSetMessage } from "../../core/link-set";
-import { mirrorVersion, versionedCache } from "../cache";
+import { mirrorVersion, versionedCache } from "../../mirror/read";
 import type { BrandLinkSet, BrandLinkSource } from "../link-source";
 
 /** A link set as accepted: the signed message and what it was checked against. */

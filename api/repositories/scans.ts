@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { Database } from "better-sqlite3";
-import { readBatch } from "../read-batch";
+import { readBatch } from "../../mirror/read";
 
 export interface ScanCount {
   readonly count: number;

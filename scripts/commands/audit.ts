@@ -10,13 +10,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { JsonRpcProvider } from "ethers";
-import Database from "better-sqlite3";
 import { checkContent, openContentFile } from "../../core/content";
 import { gtinMatchesPrefix } from "../../core/gs1";
 import { buildTree } from "../../core/merkle";
 import { canonicalRecord, parseRecord, recordHash, recordHashInto, type RecordKind } from "../../core/record";
 import { TraceAnchor__factory } from "../../typechain-types";
-import { decodeLog, roleLabel } from "../../indexer/decode";
+import { decodeLog, roleLabel } from "../../mirror/decode";
 import { createChainClient, type ChainLog } from "../../indexer/rpc";
 import { LogRangeTooLargeError } from "../../indexer/errors";
 import { createContentSource } from "../../indexer/content-source";
@@ -24,7 +23,7 @@ import { ConfigError, type Config } from "../lib/config";
 import { chainIdOf, contractAddress, explorerTxUrl } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
 import type { Output } from "../lib/output";
-import type { AnchorDb } from "../../api/repositories/anchors";
+import { openMirrorAudit } from "../../mirror/read/audit";
 
 export interface AuditFlags {
   brand?: string;
@@ -281,12 +280,6 @@ async function foreignGtins(source: ReturnType<typeof createContentSource>, anch
   return foreign;
 }
 
-/** The columns of the mirror's anchors table the comparison reads. */
-type DbAnchor = Pick<
-  AnchorDb,
-  "brand_id" | "root" | "kind" | "leaf_count" | "content_uri" | "submitter" | "tx_hash" | "block_number" | "revoked_at_block" | "revoke_reason" | "content_status"
->;
-
 /** The indexer's database against the chain: every anchor, prefix and submitter, and every stored record. */
 function compareDatabase(
   file: string,
@@ -297,12 +290,11 @@ function compareDatabase(
   config: Config,
 ): Issue[] {
   if (!fs.existsSync(file)) throw new ConfigError(`--db: no database at ${file}`);
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openMirrorAudit(file);
   const issues: Issue[] = [];
   try {
-    const rows = db.prepare("SELECT brand_id, root, kind, leaf_count, content_uri, submitter, tx_hash, block_number, revoked_at_block, revoke_reason, content_status FROM anchors").all() as DbAnchor[];
+    const rows = db.anchors();
     const seen = new Set<string>();
-    const recordsOf = db.prepare("SELECT leaf_index, record_hash, record FROM records WHERE brand_id = ? AND root = ? ORDER BY leaf_index");
     for (const row of rows) {
       const brandId = String(row.brand_id);
       if (onlyBrand !== undefined && brandId !== onlyBrand) continue;
@@ -329,7 +321,7 @@ function compareDatabase(
       if (diffs.length > 0) issues.push(dbIssue(`anchor row differs from the chain: ${diffs.join(", ")}`));
 
       if (row.content_status === "ok") {
-        const records = recordsOf.all(row.brand_id, row.root) as Array<{ leaf_index: number; record_hash: Buffer; record: string }>;
+        const records = db.records(row.brand_id, row.root);
         if (records.length !== chain.leafCount) {
           issues.push(dbIssue(`database holds ${records.length} records, the anchor has ${chain.leafCount}`));
           continue;
@@ -356,10 +348,10 @@ function compareDatabase(
       if (onlyBrand !== undefined && chain.brandId !== onlyBrand) continue;
       if (!seen.has(k)) issues.push({ brandId: chain.brandId, root: chain.root, source: "db", reason: "anchored on chain but missing from the database" });
     }
-    const dbPrefixes = new Map((db.prepare("SELECT prefix, brand_id FROM prefixes").all() as Array<{ prefix: string; brand_id: number }>).map((r) => [r.prefix, String(r.brand_id)]));
+    const dbPrefixes = new Map(db.prefixes().map((r) => [r.prefix, String(r.brand_id)]));
     for (const [prefix, brandId] of prefixes) if (dbPrefixes.get(prefix) !== brandId) issues.push({ brandId, source: "db", reason: `prefix ${prefix}: database says brand ${dbPrefixes.get(prefix) ?? "none"}` });
     for (const [prefix, brandId] of dbPrefixes) if (!prefixes.has(prefix)) issues.push({ brandId, source: "db", reason: `prefix ${prefix} is in the database but not assigned on chain` });
-    const dbSubmitters = new Map((db.prepare("SELECT brand_id, account, role FROM submitters").all() as Array<{ brand_id: number; account: string; role: string | null }>).map((r) => [`${r.brand_id}/${r.account.toLowerCase()}`, r.role]));
+    const dbSubmitters = new Map(db.submitters().map((r) => [`${r.brand_id}/${r.account.toLowerCase()}`, r.role]));
     for (const [k, role] of submitters) if (dbSubmitters.get(k) !== role) issues.push({ brandId: k.split("/")[0]!, source: "db", reason: `submitter ${k.split("/")[1]}: database role ${dbSubmitters.get(k) ?? "none"}, chain ${role}` });
     for (const k of dbSubmitters.keys()) if (!submitters.has(k)) issues.push({ brandId: k.split("/")[0]!, source: "db", reason: `submitter ${k.split("/")[1]} is in the database but not on chain` });
   } finally {

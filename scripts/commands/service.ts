@@ -7,7 +7,8 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FetchRequest, JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
-import { openDatabase, runMigrations, type Db } from "../../indexer/db";
+import { openMirror, type Db } from "../../mirror/db";
+import { createCursorRepository } from "../../mirror/read/cursor";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
 import { createHttpProvider, type HttpProvider } from "../../indexer/http";
 import { createIngester } from "../../indexer/ingest";
@@ -64,8 +65,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   const request = new FetchRequest(config.rpcUrl);
   request.timeout = 30_000;
   const provider = new JsonRpcProvider(request, undefined, { cacheTimeout: -1 });
-  const db = openDatabase(config.db);
-  runMigrations(db);
+  const db = openMirror({ db: config.db });
 
   let indexer: Indexer | undefined;
   let rpc: HttpProvider | undefined;
@@ -77,7 +77,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     const deployment = readDeployment(config.deploymentsDir, chainId);
     // The indexer's own knobs; the log level is the API's (pino's) and is read above.
     // Read before the indexer starts, which writes the cursor of a new database.
-    const cursor = db.prepare("SELECT block_number FROM cursor WHERE id = 1").get() as { block_number: number } | undefined;
+    const cursor = createCursorRepository(db).get();
     const tuning = parseIndexerEnv({ ...env, TRACE_LOG_LEVEL: undefined });
     const fromBlock = tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
@@ -102,7 +102,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     tasks.push(ingestLoop(db, config, log, () => stopping));
     out.note(
       cursor
-        ? `indexing ${contract} on chain ${chainId} into ${config.db}, resuming after block ${cursor.block_number}`
+        ? `indexing ${contract} on chain ${chainId} into ${config.db}, resuming after block ${cursor.blockNumber}`
         : `indexing ${contract} on chain ${chainId} from block ${fromBlock} into ${config.db}`,
     );
   }
@@ -122,7 +122,7 @@ export async function runService(config: Config, env: Readonly<Record<string, st
       contentDir: config.contentDir,
     });
     const links = parseLinksEnv(env);
-    const readonlyDb = openDatabase(config.db, { readonly: true });
+    const readonlyDb = openMirror({ db: config.db, readonly: true });
     const scansDb = api.scans ? openScansDb(api.scansDbPath) : undefined;
     const linksDb = openScansDb(links.dbPath === ":memory:" ? links.dbPath : path.resolve(config.cwd, links.dbPath));
     const status = indexer;

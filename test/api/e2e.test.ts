@@ -10,7 +10,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import { createIngestUpload } from "../../api/upload";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { TraceAnchor__factory } from "../../typechain-types";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";

@@ -12,11 +12,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildBatch, type BuildBatchResult } from "../../core/batch";
-import { extractItemKeys } from "../../core/epcis";
 import { sgtinUrn, lgtinUrn, sgtinPatternUrn } from "../../core/epc";
 import { gs1CheckDigit } from "../../core/gs1";
-import { canonicalRecord, parseRecord, recordHash, type TraceAnchorRecord } from "../../core/record";
-import { openDatabase, runMigrations, type Db } from "../../indexer/db";
+import { parseRecord, type TraceAnchorRecord } from "../../core/record";
+import { openDatabase, runMigrations, type Db } from "../../mirror/db";
+import type { ContentStatus } from "../../mirror/types";
+import { createContentStore, storeContent } from "../../mirror/write/content";
+import { createSeeder } from "../../mirror/write/seed";
 
 export const CHAIN_ID = 31337;
 export const CONTRACT = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
@@ -63,69 +65,46 @@ export interface AnchorInput {
   readonly submitter: string;
   readonly blockNumber: number;
   readonly logIndex?: number;
-  readonly contentStatus?: "pending" | "ok" | "missing" | "mismatch";
+  readonly contentStatus?: ContentStatus;
   readonly contentError?: string | null;
   readonly revoked?: { readonly block: number; readonly reason: string; readonly by: string };
 }
 
 export function insertAnchor(db: Db, a: AnchorInput): void {
   const logIndex = a.logIndex ?? 0;
-  db.prepare(
-    "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time, " +
-      "revoked_at_block, revoked_by, revoke_reason, revoke_tx, revoke_log, revoked_time, content_status, content_error) " +
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-  ).run(
-    a.brandId,
-    a.root,
-    a.kind,
-    a.leafCount,
-    `ipfs://content/${a.root}.ndjson`,
-    a.submitter,
-    a.blockNumber,
-    blockHashOf(a.blockNumber),
-    txHashOf(a.blockNumber * 100 + logIndex),
+  createSeeder(db).anchor({
+    brandId: a.brandId,
+    root: a.root,
+    kind: a.kind,
+    leafCount: a.leafCount,
+    contentUri: `ipfs://content/${a.root}.ndjson`,
+    submitter: a.submitter,
+    blockNumber: a.blockNumber,
+    blockHash: blockHashOf(a.blockNumber),
+    txHash: txHashOf(a.blockNumber * 100 + logIndex),
     logIndex,
-    blockTime(a.blockNumber),
-    a.revoked?.block ?? null,
-    a.revoked?.by ?? null,
-    a.revoked?.reason ?? null,
-    a.revoked === undefined ? null : txHashOf(a.revoked.block * 100 + 99),
-    a.revoked === undefined ? null : 99,
-    a.revoked === undefined ? null : blockTime(a.revoked.block),
-    a.contentStatus ?? "ok",
-    a.contentError ?? null,
-  );
+    blockTime: blockTime(a.blockNumber),
+    ...(a.revoked === undefined
+      ? {}
+      : { revoked: { block: a.revoked.block, by: a.revoked.by, reason: a.revoked.reason, tx: txHashOf(a.revoked.block * 100 + 99), log: 99, time: blockTime(a.revoked.block) } }),
+    ...(a.contentStatus === undefined ? {} : { contentStatus: a.contentStatus }),
+    ...(a.contentError === undefined ? {} : { contentError: a.contentError }),
+  });
 }
 
-/** What the ingester writes for a matching content file: records, item keys and the serialised tree. */
-export function insertContents(db: Db, brandId: number, built: BuildBatchResult): TraceAnchorRecord[] {
-  const lines = fs.readFileSync(built.content, "utf8").split("\n").filter((line) => line.length > 0).slice(1);
-  const insertRecord = db.prepare("INSERT INTO records (brand_id, root, leaf_index, record_hash, record) VALUES (?, ?, ?, ?, ?)");
-  const insertKey = db.prepare(
-    "INSERT OR IGNORE INTO item_keys (gtin, serial, lot, kind, record_hash, brand_id, root, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-  );
-  const records: TraceAnchorRecord[] = [];
-  db.transaction(() => {
-    lines.forEach((line, leafIndex) => {
-      const record = parseRecord(JSON.parse(line));
-      records.push(record);
-      const hash = Buffer.from(recordHash(canonicalRecord(record)).slice(2), "hex");
-      insertRecord.run(brandId, built.root, leafIndex, hash, line);
-      if (record.kind === "identity") {
-        insertKey.run(record.item.gtin, record.item.serial, record.item.lot ?? "", 1, hash, brandId, built.root, leafIndex);
-        // The indexer also keys an identity record with a lot by the lot alone.
-        if (record.item.lot !== undefined) insertKey.run(record.item.gtin, "", record.item.lot, 1, hash, brandId, built.root, leafIndex);
-        return;
-      }
-      for (const key of extractItemKeys(record.event)) {
-        if (key.type === "serial") insertKey.run(key.gtin, key.serial, "", 2, hash, brandId, built.root, leafIndex);
-        else if (key.type === "lot") insertKey.run(key.gtin, "", key.lot, 2, hash, brandId, built.root, leafIndex);
-        else if (key.type === "class") insertKey.run(key.gtin, "", "", 2, hash, brandId, built.root, leafIndex);
-      }
-    });
-    db.prepare("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES (?, ?, ?)").run(brandId, built.root, Buffer.from(built.tree.serialize()));
-  })();
-  return records;
+/** Stores a batch's content file as the ingester does (mirror/write/content.ts), for an anchor inserted 'pending'. */
+export async function insertContents(db: Db, brandId: number, built: BuildBatchResult): Promise<TraceAnchorRecord[]> {
+  const store = createContentStore(db);
+  const anchor = store.anchor({ brandId, root: built.root });
+  if (anchor === undefined) throw new Error(`no anchor ${built.root} for brand ${brandId} in the fixture`);
+  const outcome = await storeContent(store, anchor, fs.createReadStream(built.content));
+  if (!outcome.ok || outcome.result !== "ingested") throw new Error(`fixture content not stored: ${JSON.stringify(outcome)}`);
+  return fs
+    .readFileSync(built.content, "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .slice(1)
+    .map((line) => parseRecord(JSON.parse(line)));
 }
 
 export interface BuiltFixtureBatch extends BuildBatchResult {
@@ -212,31 +191,20 @@ export async function createMirrorFixture(): Promise<MirrorFixture> {
     );
 
     db.transaction(() => {
-      db.prepare(
-        "INSERT INTO cursor (id, chain_id, contract, from_block, block_number, block_hash, head_block, finalized_block) VALUES (1, ?, ?, 1, ?, ?, ?, ?)",
-      ).run(CHAIN_ID, CONTRACT, HEAD_BLOCK, blockHashOf(HEAD_BLOCK), HEAD_BLOCK, FINALIZED_BLOCK);
-      db.prepare("INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?)").run(
-        HEAD_BLOCK,
-        blockHashOf(HEAD_BLOCK),
-        blockHashOf(HEAD_BLOCK - 1),
-        blockTime(HEAD_BLOCK),
-      );
-      const brand = db.prepare(
-        "INSERT INTO brands (brand_id, admin, pending_admin, name, registered_block, registered_tx, registered_log, registered_time, updated_block) VALUES (?, ?, NULL, ?, ?, ?, 0, ?, ?)",
-      );
-      brand.run(ACME.brandId, ADDR.acmeAdmin, ACME.name, 2, txHashOf(200), blockTime(2), 2);
-      brand.run(FAKE.brandId, ADDR.fakeAdmin, FAKE.name, 3, txHashOf(300), blockTime(3), 3);
-      const prefix = db.prepare("INSERT INTO prefixes (prefix, brand_id, assigned_block, assigned_tx, assigned_log, assigned_time) VALUES (?, ?, ?, ?, 1, ?)");
-      prefix.run(ACME.prefix, ACME.brandId, 2, txHashOf(201), blockTime(2));
-      prefix.run(FAKE.prefix, FAKE.brandId, 3, txHashOf(301), blockTime(3));
+      const seed = createSeeder(db);
+      seed.cursor({ chainId: CHAIN_ID, contract: CONTRACT, fromBlock: 1, blockNumber: HEAD_BLOCK, blockHash: blockHashOf(HEAD_BLOCK), headBlock: HEAD_BLOCK, finalizedBlock: FINALIZED_BLOCK });
+      seed.block({ number: HEAD_BLOCK, hash: blockHashOf(HEAD_BLOCK), parentHash: blockHashOf(HEAD_BLOCK - 1), timestamp: blockTime(HEAD_BLOCK) });
+      seed.brand({ brandId: ACME.brandId, admin: ADDR.acmeAdmin, name: ACME.name, block: 2, tx: txHashOf(200), log: 0, time: blockTime(2) });
+      seed.brand({ brandId: FAKE.brandId, admin: ADDR.fakeAdmin, name: FAKE.name, block: 3, tx: txHashOf(300), log: 0, time: blockTime(3) });
+      seed.prefix({ prefix: ACME.prefix, brandId: ACME.brandId, block: 2, tx: txHashOf(201), log: 1, time: blockTime(2) });
+      seed.prefix({ prefix: FAKE.prefix, brandId: FAKE.brandId, block: 3, tx: txHashOf(301), log: 1, time: blockTime(3) });
       // A shorter prefix of Acme's owned by the counterfeiter: the longest match must win.
-      prefix.run("950600", FAKE.brandId, 4, txHashOf(401), blockTime(4));
-      const submitter = db.prepare(
-        "INSERT INTO submitters (brand_id, account, role, role_raw, set_block, set_tx, set_log, set_time) VALUES (?, ?, ?, ?, ?, ?, 2, ?)",
-      );
-      submitter.run(ACME.brandId, ADDR.factory, "factory", roleRaw("factory"), 5, txHashOf(500), blockTime(5));
-      submitter.run(ACME.brandId, ADDR.logistics, "logistics", roleRaw("logistics"), 5, txHashOf(501), blockTime(5));
-      submitter.run(FAKE.brandId, ADDR.fakeAdmin, "factory", roleRaw("factory"), 6, txHashOf(600), blockTime(6));
+      seed.prefix({ prefix: "950600", brandId: FAKE.brandId, block: 4, tx: txHashOf(401), log: 1, time: blockTime(4) });
+      const submitter = (brandId: number, account: string, role: string, block: number, tx: number): void =>
+        seed.submitter({ brandId, account, role, roleRaw: roleRaw(role), block, tx: txHashOf(tx), log: 2, time: blockTime(block) });
+      submitter(ACME.brandId, ADDR.factory, "factory", 5, 500);
+      submitter(ACME.brandId, ADDR.logistics, "logistics", 5, 501);
+      submitter(FAKE.brandId, ADDR.fakeAdmin, "factory", 6, 600);
 
       const anchored = (brandId: number, built: BuildBatchResult, blockNumber: number, submitterAddr: string, extra: Partial<AnchorInput> = {}): void =>
         insertAnchor(db, { brandId, root: built.root, kind: built.kind === "identity" ? 1 : 2, leafCount: built.leafCount, submitter: submitterAddr, blockNumber, ...extra });
@@ -260,15 +228,15 @@ export async function createMirrorFixture(): Promise<MirrorFixture> {
       });
     })();
 
-    const withRecords = (brandId: number, built: BuildBatchResult): BuiltFixtureBatch => ({ ...built, brandId, records: insertContents(db, brandId, built) });
+    const withRecords = async (brandId: number, built: BuildBatchResult): Promise<BuiltFixtureBatch> => ({ ...built, brandId, records: await insertContents(db, brandId, built) });
     const batches = {
-      identity: withRecords(ACME.brandId, identity),
-      revoked: withRecords(ACME.brandId, revoked),
-      counterfeit: withRecords(FAKE.brandId, counterfeit),
-      trace: withRecords(ACME.brandId, trace),
-      griefing: withRecords(FAKE.brandId, griefing),
-      recent: withRecords(ACME.brandId, recent),
-      orphan: withRecords(ACME.brandId, orphan),
+      identity: await withRecords(ACME.brandId, identity),
+      revoked: await withRecords(ACME.brandId, revoked),
+      counterfeit: await withRecords(FAKE.brandId, counterfeit),
+      trace: await withRecords(ACME.brandId, trace),
+      griefing: await withRecords(FAKE.brandId, griefing),
+      recent: await withRecords(ACME.brandId, recent),
+      orphan: await withRecords(ACME.brandId, orphan),
     };
     const pendingRecords = fs
       .readFileSync(pending.content, "utf8")
@@ -310,7 +278,7 @@ export async function anchorBatch(
       blockNumber: batch.blockNumber,
       ...(batch.revoked === undefined ? {} : { revoked: batch.revoked }),
     });
-    return { ...built, brandId: batch.brandId, records: insertContents(db, batch.brandId, built) };
+    return { ...built, brandId: batch.brandId, records: await insertContents(db, batch.brandId, built) };
   } finally {
     db.close();
   }

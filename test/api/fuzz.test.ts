@@ -1,41 +1,85 @@
 /**
  * Property-based fuzzing of every route: thousands of malformed paths, queries, headers and bodies.
  * Whatever comes in, the API answers below 500 with a parseable body, keeps running, and leaves the
- * mirror exactly as it was.
+ * mirror exactly as it was. Uploads go through the real path (`createIngestUpload` over a writable
+ * handle of the fixture mirror, as `serve` wires it), fed content that is nearly right; the
+ * "unchanged" check compares a digest of every mirror table's rows and the content directory, and
+ * the last suite shows that one right upload does change that digest.
  */
 import fs from "node:fs";
 import { expect } from "chai";
 import fc from "fast-check";
-import { checkContent } from "../../core/content";
-import type { AcceptUpload } from "../../api/upload";
-import { databaseChecksum } from "../../indexer/checksum";
-import { openDatabase } from "../../indexer/db";
+import { createIngestUpload } from "../../api/upload";
+import { databaseChecksum } from "../../mirror/checksum";
+import { openDatabase, type Db } from "../../mirror/db";
 import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
 const RUNS = Number(process.env.TRACE_FUZZ_RUNS ?? 2500);
 
-const fakeUpload: AcceptUpload = async ({ anchor, stream }) => {
-  const check = await checkContent({ input: stream, file: "upload" }, { root: anchor.root, kind: anchor.kind, leafCount: anchor.leafCount });
-  return check.ok ? { ok: true } : { ok: false, code: check.code, reason: check.reason };
-};
+/** What the mirror holds: every table's rows (schema_migrations aside) and the content directory's files. */
+function stored(db: Db, contentDir: string): { tables: string; files: string[] } {
+  return { tables: databaseChecksum(db), files: fs.readdirSync(contentDir).sort() };
+}
+
+/**
+ * Content files that are nearly the pending batch's and must all be refused: each changes what a
+ * record says, how many there are, or what the header claims. (Not reordering lines or re-spacing
+ * JSON: those give the same root, and the upload would rightly be accepted.)
+ */
+function nearlyRight(content: string) {
+  const lines = content.split("\n").filter((line) => line !== "");
+  const header = JSON.parse(lines[0] ?? "{}") as Record<string, unknown>;
+  const records = lines.slice(1);
+  const join = (ls: string[]): string => `${ls.join("\n")}\n`;
+  const editRecord = (i: number, edit: (r: Record<string, unknown>) => unknown): string => {
+    const copy = [...records];
+    copy[i % copy.length] = JSON.stringify(edit(JSON.parse(copy[i % copy.length] ?? "{}") as Record<string, unknown>));
+    return join([lines[0] ?? "", ...copy]);
+  };
+  const hex = fc.constantFrom(..."0123456789abcdef");
+  return fc.oneof(
+    fc.tuple(fc.nat(), fc.nat({ max: 31 }), hex).map(([i, at, c]) =>
+      editRecord(i, (r) => {
+        const salt = String(r.salt);
+        const changed = `${salt.slice(0, at)}${c}${salt.slice(at + 1)}`;
+        return { ...r, salt: changed === salt ? `${salt.slice(0, at)}${c === "0" ? "1" : "0"}${salt.slice(at + 1)}` : changed };
+      }),
+    ),
+    fc.tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 8 })).map(([i, extra]) =>
+      editRecord(i, (r) => ({ ...r, item: { ...(r.item as object), serial: `${String((r.item as { serial: string }).serial)}${extra}` } })),
+    ),
+    fc.nat().map((i) => join([lines[0] ?? "", ...records.filter((_, j) => j !== i % records.length)])),
+    fc.nat().map((i) => join([lines[0] ?? "", ...records, records[i % records.length] ?? ""])),
+    fc.constantFrom<Record<string, unknown>>({ leafCount: records.length + 1 }, { root: `0x${"ab".repeat(32)}` }, { kind: "trace" }, { v: 2 }).map((change) =>
+      join([JSON.stringify({ ...header, ...change }), ...records]),
+    ),
+    // Cut inside the last record at the latest (without only its final newline it would be whole).
+    fc.nat({ max: content.length - 3 }).map((cut) => content.slice(0, cut + 1)),
+    fc.string({ maxLength: 40 }).map((garbage) => join([...lines, garbage === "" ? "{}" : garbage])),
+  );
+}
 
 describe("api: fuzz (no input produces a 5xx)", function () {
   this.timeout(600_000);
   let fixture: MirrorFixture;
   let t: TestApp;
-  let checksumBefore: string;
+  let writable: Db;
+  let before_: ReturnType<typeof stored>;
 
   before(async function () {
     fixture = await createMirrorFixture();
-    const probe = openDatabase(fixture.dbPath, { readonly: true });
-    checksumBefore = databaseChecksum(probe);
-    probe.close();
-    t = await buildTestApp(fixture, { acceptUpload: fakeUpload, config: { rateLimit: 1_000_000, maxUploadBytes: 4096 } });
+    writable = openDatabase(fixture.dbPath);
+    before_ = stored(writable, fixture.contentDir);
+    t = await buildTestApp(fixture, {
+      acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+      config: { rateLimit: 1_000_000, maxUploadBytes: 4096 },
+    });
   });
 
   after(async function () {
     await t.close();
+    writable.close();
     fixture.cleanup();
   });
 
@@ -106,7 +150,9 @@ describe("api: fuzz (no input produces a 5xx)", function () {
       fc.string({ maxLength: 200 }),
       fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
       fc.constantFrom('{"a":1}', "{", "null", '{"__proto__":{"x":1}}', "x".repeat(10_000)),
-      fc.constant("valid-content"),
+      // The content of a batch already stored: "already-present" for its own root, wrong for any other.
+      fc.constant("ingested-content"),
+      nearlyRight(fs.readFileSync(fixture.pending.content, "utf8")),
     );
 
     const method = fc.constantFrom("GET", "GET", "GET", "HEAD", "OPTIONS", "PUT", "POST", "DELETE", "PATCH");
@@ -115,12 +161,12 @@ describe("api: fuzz (no input produces a 5xx)", function () {
 
   it(`answers ${RUNS} random requests below 500 with parseable bodies`, async function () {
     const { method, path, query, headers, body } = arbitraries();
-    const content = fs.readFileSync(fixture.pending.content);
+    const content = fs.readFileSync(fixture.batches.identity.content);
     let sent = 0;
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(method, path, query, headers, body, async (m, p, q, h, b) => {
-        const payload = b === "valid-content" ? content : b;
+        const payload = b === "ingested-content" ? content : b;
         let res;
         try {
           res = await t.app.inject({
@@ -168,14 +214,49 @@ describe("api: fuzz (no input produces a 5xx)", function () {
     );
   });
 
+  it(`refuses ${Math.ceil(RUNS / 5)} nearly right uploads of a pending batch through the real upload path`, async function () {
+    const url = `/v1/batches/1/${fixture.pending.root}/content`;
+    const statuses = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(nearlyRight(fs.readFileSync(fixture.pending.content, "utf8")), async (payload) => {
+        const res = await t.app.inject({ method: "PUT", url, payload, headers: { "content-type": "application/x-ndjson" } });
+        statuses.add(res.statusCode);
+        expect(res.statusCode, `${res.body.slice(0, 300)}\n${payload.slice(0, 400)}`).to.equal(422);
+        expect(JSON.parse(res.body)).to.include({ error: "MISMATCH" });
+      }),
+      { numRuns: Math.ceil(RUNS / 5) },
+    );
+    expect([...statuses]).to.deep.equal([422]);
+  });
+
   it("is still serving, and the mirror is unchanged", async function () {
     expect((await t.app.inject({ url: "/healthz" })).statusCode).to.equal(200);
     expect((await t.app.inject({ url: `/01/${GTIN}/21/SER1` })).statusCode).to.equal(200);
-    const probe = openDatabase(fixture.dbPath, { readonly: true });
+    expect(stored(writable, fixture.contentDir)).to.deep.equal(before_);
+  });
+});
+
+describe("api: fuzz's \"mirror unchanged\" check can fail", function () {
+  it("a right upload through the same path changes the digest; a wrong one does not", async function () {
+    const fixture = await createMirrorFixture();
+    const writable = openDatabase(fixture.dbPath);
+    const t = await buildTestApp(fixture, { acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }) });
     try {
-      expect(databaseChecksum(probe)).to.equal(checksumBefore);
+      const url = `/v1/batches/1/${fixture.pending.root}/content`;
+      const headers = { "content-type": "application/x-ndjson" };
+      const before = stored(writable, fixture.contentDir);
+      const wrong = fs.readFileSync(fixture.pending.content, "utf8").replace(/"salt":"[0-9a-f]/, '"salt":"x');
+      expect((await t.app.inject({ method: "PUT", url, payload: wrong, headers })).statusCode).to.equal(422);
+      expect(stored(writable, fixture.contentDir)).to.deep.equal(before);
+      const right = await t.app.inject({ method: "PUT", url, payload: fs.readFileSync(fixture.pending.content), headers });
+      expect(right.statusCode, right.body).to.equal(200);
+      const after = stored(writable, fixture.contentDir);
+      expect(after.tables).to.not.equal(before.tables);
+      expect(after.files).to.include(`${fixture.pending.root}.ndjson`);
     } finally {
-      probe.close();
+      await t.close();
+      writable.close();
+      fixture.cleanup();
     }
   });
 });

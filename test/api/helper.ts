@@ -2,7 +2,7 @@
 import Database from "better-sqlite3";
 import { buildApp, type AppDeps } from "../../api/app";
 import { apiConfig, type ApiConfig } from "../../api/config";
-import { openDatabase, type Db } from "../../indexer/db";
+import { openDatabase, type Db } from "../../mirror/db";
 import { createMirrorFixture, type MirrorFixture } from "./fixtures";
 
 export const PUBLIC_URL = "https://id.example.com";

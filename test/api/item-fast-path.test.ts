@@ -16,9 +16,10 @@ import { buildTree } from "../../core/merkle";
 import { securityHeaders } from "../../api/plugins/security";
 import { ItemDocument } from "../../api/schemas";
 import { createTreeCache } from "../../api/trees";
-import { mirrorVersion } from "../../api/cache";
+import { mirrorVersion } from "../../mirror/read";
 import { ApiError } from "../../api/errors";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
+import { createSeeder } from "../../mirror/write/seed";
 import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, insertAnchor, insertContents } from "./fixtures";
 import { appPerTest, buildTestApp } from "./helper";
 
@@ -89,11 +90,11 @@ describe("api: item route fast path", function () {
         outDir: `${suite.fixture.dir}/late`,
       });
       insertAnchor(writable, { brandId: ACME.brandId, root: built.root, kind: 2, leafCount: built.leafCount, submitter: ADDR.logistics, blockNumber: 110 });
-      insertContents(writable, ACME.brandId, built);
+      await insertContents(writable, ACME.brandId, built);
       await tick();
       expect(await events()).to.deep.equal([...before, "receiving"]);
 
-      writable.prepare("UPDATE anchors SET revoked_at_block = 111, revoked_by = ?, revoke_reason = 'test' WHERE root = ?").run(ADDR.acmeAdmin, built.root);
+      createSeeder(writable).revoke(ACME.brandId, built.root, { block: 111, by: ADDR.acmeAdmin, reason: "test" });
       await tick();
       expect(await events()).to.deep.equal(before);
     } finally {
@@ -113,18 +114,18 @@ describe("api: item route fast path", function () {
       expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["unlisted", 0, 0]);
       const built = await buildBatch({ kind: "identity", input: writeFile(suite.fixture.dir, "more.csv", `gtin,serial,lot\n${GTIN},M1,LOT3\n${GTIN},M2,LOT3\n`), outDir: `${suite.fixture.dir}/more` });
       insertAnchor(writable, { brandId: ACME.brandId, root: built.root, kind: 1, leafCount: built.leafCount, submitter: ADDR.factory, blockNumber: 112 });
-      insertContents(writable, ACME.brandId, built);
+      await insertContents(writable, ACME.brandId, built);
       await tick();
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 8, 3]);
       expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["registered", 2, 1]);
 
-      writable.prepare("UPDATE anchors SET revoked_at_block = 113, revoked_by = ?, revoke_reason = 'test' WHERE root = ?").run(ADDR.acmeAdmin, built.root);
+      createSeeder(writable).revoke(ACME.brandId, built.root, { block: 113, by: ADDR.acmeAdmin, reason: "test" });
       await tick();
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);
       expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["unlisted", 0, 0]);
 
       // A reorg drops the anchor; its records, keys and counts go with it.
-      writable.prepare("DELETE FROM anchors WHERE root = ?").run(built.root);
+      createSeeder(writable).removeAnchor(ACME.brandId, built.root);
       await tick();
       expect(writable.prepare("SELECT count(*) FROM identity_counts WHERE root = ?").pluck().get(built.root)).to.equal(0);
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);

@@ -5,7 +5,8 @@
 import Database from "better-sqlite3";
 import { Wallet } from "ethers";
 import { LINK_SET_TYPES, linkSetDomain, type LinkSetLink, type LinkSetMessage } from "../../core/link-set";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
+import { createSeeder } from "../../mirror/write/seed";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
@@ -28,7 +29,7 @@ export async function createLinksFixture(): Promise<MirrorFixture> {
 export function setBrandAdmin(fixture: MirrorFixture, brandId: number, admin: string): void {
   const db = openDatabase(fixture.dbPath);
   try {
-    db.prepare("UPDATE brands SET admin = ? WHERE brand_id = ?").run(admin.toLowerCase(), brandId);
+    createSeeder(db).setAdmin(brandId, admin.toLowerCase());
   } finally {
     db.close();
   }

@@ -11,7 +11,8 @@ import { createMirror } from "../../api/mirror";
 import { createLinkSetRepository } from "../../api/repositories/link-sets";
 import { MAX_CLOCK_SKEW_SECONDS } from "../../api/routes/v1/links";
 import type { LinkSetMessage } from "../../core/link-set";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
+import { createSeeder } from "../../mirror/write/seed";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, type MirrorFixture } from "./fixtures";
 import { buildTestApp } from "./helper";
 import { ACME_ADMIN, FAKE_ADMIN, FIXTURE_DOMAIN, STRANGER, buildLinksApp, createLinksFixture, pip, secondsAgo, setBrandAdmin, sign, signedBody, type LinksTestApp } from "./links-helper";
@@ -369,7 +370,7 @@ describe("api: brand link sets the resolver serves", function () {
     const file = await accept(acmeSet());
     const db = openDatabase(fixture.dbPath);
     try {
-      db.prepare("DELETE FROM prefixes WHERE prefix = ?").run(ACME.prefix);
+      createSeeder(db).releasePrefix(ACME.prefix);
     } finally {
       db.close();
     }

@@ -4,7 +4,7 @@ import pino from "pino";
 import { ApiConfigError, parseApiEnv } from "../../api/config";
 import { negotiate } from "../../api/http";
 import type { IndexerHealth } from "../../api/routes/options";
-import { openDatabase, runMigrations } from "../../indexer/db";
+import { openDatabase, runMigrations } from "../../mirror/db";
 import { FINALIZED_BLOCK, GTIN, HEAD_BLOCK, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 

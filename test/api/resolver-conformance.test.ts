@@ -13,7 +13,7 @@ import type { BrandLinkSet, BrandLinkSource } from "../../api/link-source";
 import errors from "../../api/plugins/errors";
 import security from "../../api/plugins/security";
 import digitalLinkRoutes from "../../api/routes/digital-link";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { ACME, FAKE, GTIN, ORPHAN_GTIN, acmeGtin, type MirrorFixture } from "./fixtures";
 import { PUBLIC_URL, appPerTest } from "./helper";
 

@@ -17,7 +17,7 @@ import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import { gs1CheckDigit } from "../../core/gs1";
 import { VERDICTS } from "../../core/verdict";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
 import { epcisDocument } from "../../core/epcis";

@@ -11,7 +11,7 @@ import Database from "better-sqlite3";
 import { execFileSync } from "node:child_process";
 import { createScansRepository } from "../../api/repositories/scans";
 import { openScansDb } from "../../api/server";
-import { readBatch } from "../../api/read-batch";
+import { readBatch } from "../../mirror/read";
 
 const GTIN = "09506000134352";
 

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { buildTree } from "../../core/merkle";
 import { ApiError } from "../../api/errors";
-import type { RecordsRepository } from "../../api/repositories/records";
+import type { RecordsRepository } from "../../mirror/read";
 import { createTreeCache } from "../../api/trees";
 
 function batch(n: number) {

@@ -1,9 +1,11 @@
 import fs from "node:fs";
 import { expect } from "chai";
 import { checkContent } from "../../core/content";
-import { createIngestUpload, type AcceptUpload, type AcceptUploadArgs } from "../../api/upload";
-import { databaseChecksum } from "../../indexer/checksum";
-import { openDatabase } from "../../indexer/db";
+import { Readable } from "node:stream";
+import { createIngestUpload, UPLOAD_STATUS, type AcceptUpload, type AcceptUploadArgs, type UploadOutcome } from "../../api/upload";
+import { UPLOAD_CODES } from "../../mirror/write/upload";
+import { databaseChecksum } from "../../mirror/checksum";
+import { openDatabase } from "../../mirror/db";
 import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
@@ -13,7 +15,7 @@ function fakeAcceptUpload(): { fn: AcceptUpload; calls: AcceptUploadArgs[] } {
   const fn: AcceptUpload = async (args) => {
     calls.push(args);
     const check = await checkContent({ input: args.stream, file: "upload" }, { root: args.anchor.root, kind: args.anchor.kind, leafCount: args.anchor.leafCount });
-    return check.ok ? { ok: true } : { ok: false, code: check.code, reason: check.reason };
+    return check.ok ? { ok: true } : { ok: false, code: "MISMATCH", check: check.code, reason: check.reason };
   };
   return { fn, calls };
 }
@@ -53,7 +55,7 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
       const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.batches.revoked.content));
       expect(res.statusCode).to.equal(422);
       const body = JSON.parse(res.body) as { error: string; message: string };
-      expect(body.error).to.be.oneOf(["HEADER_MISMATCH", "ROOT", "LEAF_COUNT"]);
+      expect(body.error).to.equal("MISMATCH");
       expect(body.message).to.be.a("string").and.not.equal("");
     });
 
@@ -94,6 +96,38 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     });
   });
 
+  describe("maps each outcome code to its HTTP status by a table", function () {
+    // The statuses documented in docs/operations.md ("Content uploads"); ANCHOR_CHANGED is a conflict with the chain as it is now.
+    const documented: Record<(typeof UPLOAD_CODES)[number], number> = {
+      UNKNOWN_ANCHOR: 404,
+      TOO_LARGE: 413,
+      MISMATCH: 422,
+      ANCHOR_CHANGED: 409,
+      UNSTORABLE: 507,
+      INCOMPLETE_BODY: 400,
+    };
+
+    it("has a status for every code, as documented", function () {
+      expect(UPLOAD_STATUS).to.deep.equal(documented);
+    });
+
+    for (const code of UPLOAD_CODES) {
+      it(`${code} → ${documented[code]}, with the code as error and the reason as message`, async function () {
+        const outcome: UploadOutcome =
+          code === "MISMATCH" ? { ok: false, code, check: "ROOT", reason: "a reason that names no status" } : { ok: false, code, reason: "a reason that names no status" };
+        t = await buildTestApp(fixture, {
+          acceptUpload: async ({ stream }) => {
+            for await (const chunk of stream) void chunk;
+            return outcome;
+          },
+        });
+        const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
+        expect(res.statusCode, res.body).to.equal(documented[code]);
+        expect(JSON.parse(res.body)).to.include({ error: code, message: "a reason that names no status" });
+      });
+    }
+  });
+
   it("503 when no acceptUpload is wired", async function () {
     t = await buildTestApp(fixture);
     const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
@@ -114,6 +148,31 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
         expect(item.statusCode).to.equal(200);
         expect((JSON.parse(item.body) as { verdict: string }).verdict).to.equal("genuine");
         expect((await t.app.inject({ url: `/v1/batches/1/${fixture.pending.root}/records` })).statusCode).to.equal(200);
+      } finally {
+        writable.close();
+      }
+    });
+
+    it("409 ANCHOR_CHANGED when a reorg removes the anchor while its content streams, storing nothing", async function () {
+      const writable = openDatabase(fixture.dbPath);
+      try {
+        t = await buildTestApp(fixture, { acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }) });
+        const lines = fs.readFileSync(fixture.pending.content, "utf8").split(/(?<=\n)/);
+        // What the indexer's rollback does to the anchor, between the upload's first read of it and its commit.
+        const reorg = new Readable({
+          read() {
+            const next = lines.shift();
+            if (next !== undefined) this.push(next);
+            else {
+              writable.prepare("DELETE FROM anchors WHERE root = ?").run(fixture.pending.root);
+              this.push(null);
+            }
+          },
+        });
+        const res = await t.app.inject({ method: "PUT", url: contentUrl(fixture.pending.root), payload: reorg, headers: { "content-type": "application/x-ndjson" } });
+        expect(res.statusCode, res.body).to.equal(409);
+        expect(JSON.parse(res.body)).to.include({ error: "ANCHOR_CHANGED" });
+        expect(writable.prepare("SELECT count(*) AS n FROM records WHERE root = ?").get(fixture.pending.root)).to.deep.equal({ n: 0 });
       } finally {
         writable.close();
       }

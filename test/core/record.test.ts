@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { keccak256 as ethersKeccak, toUtf8Bytes } from "ethers";
 import fc from "fast-check";
 import {
+  canonicalJson,
   canonicalRecord,
   createSaltSource,
   deterministicSalt,
@@ -58,6 +59,17 @@ describe("core/record", function () {
           expect(canonicalRecord(record)).to.equal(canonicalize(record));
         }),
         { numRuns: 300 },
+      );
+    });
+
+    it("canonicalJson equals the generic canonicalize output on any JSON value, in any key order (fast-check)", function () {
+      fc.assert(
+        fc.property(fc.jsonValue(), (value) => {
+          expect(canonicalJson(value)).to.equal(canonicalize(value));
+          const text = canonicalJson(value);
+          expect(canonicalJson(JSON.parse(text))).to.equal(text);
+        }),
+        { numRuns: 500 },
       );
     });
 

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { ethers } from "hardhat";
-import { openDatabase, runMigrations, type Db } from "../../indexer/db";
+import { openDatabase, runMigrations, type Db } from "../../mirror/db";
 import { createIndexer } from "../../indexer/indexer";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";

@@ -13,7 +13,9 @@ import { expect } from "chai";
 import { buildBatch, canonicalRecord, contentHeaderLine, KIND_CODE, loadTree, parseRecord, recordHash, type RecordKind } from "../../core";
 import { openDatabase, runMigrations, type Db } from "../../indexer";
 import { ContentRefusedError, createContentSource, type ContentSource } from "../../indexer/content-source";
-import { acceptUpload, createIngester, ingestUpload, type Ingester } from "../../indexer/ingest";
+import { createIngester, type Ingester } from "../../indexer/ingest";
+import { acceptUpload } from "../../mirror/write/upload";
+import { createSeeder } from "../../mirror/write/seed";
 import { benchIngest } from "./fixtures-ingest/bench-ingest";
 import { memoryLogger } from "./helpers/log";
 
@@ -69,20 +71,19 @@ describe("content ingestion", function () {
   let nextLog = 0;
   function anchor(b: Built, options: { brandId?: number; contentUri?: string; leafCount?: number } = {}): { brandId: number; root: string } {
     const brandId = options.brandId ?? 1;
-    db.prepare(
-      "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time) " +
-        "VALUES (?, ?, ?, ?, ?, ?, 10, ?, ?, 0, ?, 1700000000)",
-    ).run(
+    createSeeder(db).anchor({
       brandId,
-      b.root,
-      KIND_CODE[b.kind],
-      options.leafCount ?? b.leafCount,
-      options.contentUri ?? `${b.root}.ndjson`,
-      `0x${"11".repeat(20)}`,
-      `0x${"22".repeat(32)}`,
-      `0x${"33".repeat(32)}`,
-      nextLog++,
-    );
+      root: b.root,
+      kind: KIND_CODE[b.kind],
+      leafCount: options.leafCount ?? b.leafCount,
+      contentUri: options.contentUri ?? `${b.root}.ndjson`,
+      submitter: `0x${"11".repeat(20)}`,
+      blockNumber: 10,
+      blockHash: `0x${"22".repeat(32)}`,
+      txHash: `0x${"33".repeat(32)}`,
+      logIndex: nextLog++,
+      blockTime: 1700000000,
+    });
     return { brandId, root: b.root };
   }
 
@@ -106,6 +107,10 @@ describe("content ingestion", function () {
 
   function ingester(source: ContentSource = createContentSource({ contentDir, maxBytes: 1 << 20, timeoutMs: 2000 })): Ingester {
     return createIngester({ db, source, log, config: { retryDelayMs: RETRY_MS }, now: () => clock });
+  }
+
+  function upload(key: { brandId: number; root: string }, stream: NodeJS.ReadableStream): ReturnType<typeof acceptUpload> {
+    return acceptUpload({ db, contentDir, anchor: key, stream, maxBytes: 1 << 20 });
   }
 
   /** Replaces record line `n` (1-based over records) by `edit(record)`. */
@@ -452,7 +457,7 @@ describe("content ingestion", function () {
       expect(await ing.ingestOne(key)).to.deep.equal({ status: "ok", records: 5, already: true });
       expect(await ing.ingestStream(key, Readable.from(["garbage"]))).to.deep.equal({ status: "ok", records: 5, already: true });
       expect(await ing.ingestPending()).to.deep.equal({ ingested: 0, mismatched: 0, pending: 0 });
-      expect(await ingestUpload(db, key, fs.createReadStream(path.join(contentDir, `${b.root}.ndjson`)))).to.deep.equal({ ok: true });
+      expect(await upload(key, fs.createReadStream(path.join(contentDir, `${b.root}.ndjson`)))).to.deep.equal({ ok: true });
       expect(rows(key)).to.deep.equal(before);
       expect(status(key).content_attempts).to.equal(1);
     });
@@ -504,7 +509,7 @@ describe("content ingestion", function () {
 
       // The child ingests from stdin and says when it has read more than half; then it is killed.
       const code = `
-        const { openDatabase } = require(${JSON.stringify(path.join(REPO, "indexer/db"))});
+        const { openDatabase } = require(${JSON.stringify(path.join(REPO, "mirror/db"))});
         const { createIngester } = require(${JSON.stringify(path.join(REPO, "indexer/ingest"))});
         const db = openDatabase(${JSON.stringify(path.join(dir, "trace.db"))});
         const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -545,26 +550,26 @@ describe("content ingestion", function () {
   });
 
   describe("uploads", function () {
-    it("ingestUpload stores right content and changes nothing for wrong content", async function () {
+    it("acceptUpload stores right content and changes nothing for wrong content", async function () {
       const b = await identity();
       const key = anchor(b);
-      const wrong = await ingestUpload(db, key, Readable.from([`${b.lines.slice(0, -1).join("\n")}\n`]));
-      expect(wrong).to.deep.equal({ ok: false, code: "MISMATCH", reason: "leafCount: file has 4, anchored 5" });
+      const wrong = await upload(key, Readable.from([`${b.lines.slice(0, -1).join("\n")}\n`]));
+      expect(wrong).to.deep.equal({ ok: false, code: "MISMATCH", check: "LEAF_COUNT", reason: "leafCount: file has 4, anchored 5" });
       expect(status(key)).to.include({ content_status: "pending", content_error: null, content_attempts: 0 });
       expect(rows(key).records).to.equal(0);
 
-      expect(await ingestUpload(db, key, Readable.from([`${b.lines.join("\n")}\n`]))).to.deep.equal({ ok: true });
+      expect(await upload(key, Readable.from([`${b.lines.join("\n")}\n`]))).to.deep.equal({ ok: true });
       expect(status(key).content_status).to.equal("ok");
       expect(rows(key)).to.deep.equal({ records: 5, keys: 8, trees: 1 });
     });
 
-    it("ingestUpload replaces a 'mismatch' with the right content", async function () {
+    it("acceptUpload replaces a 'mismatch' with the right content", async function () {
       const b = await identity();
       const key = anchor(b);
       place(b, b.lines.slice(0, -1));
       await ingester().ingestPending();
       expect(status(key).content_status).to.equal("mismatch");
-      expect(await ingestUpload(db, key, Readable.from([`${b.lines.join("\n")}\n`]))).to.deep.equal({ ok: true });
+      expect(await upload(key, Readable.from([`${b.lines.join("\n")}\n`]))).to.deep.equal({ ok: true });
       expect(status(key)).to.include({ content_status: "ok", content_error: null });
     });
 
@@ -583,7 +588,7 @@ describe("content ingestion", function () {
       const key = anchor(b);
       const tampered = editRecord(b, 2, (r) => ({ ...r, salt: "0".repeat(32) }));
       const wrong = await acceptUpload({ db, contentDir, anchor: key, stream: Readable.from([`${tampered.join("\n")}\n`]), maxBytes: 1 << 20 });
-      expect(wrong).to.include({ ok: false, code: "MISMATCH" });
+      expect(wrong).to.include({ ok: false, code: "MISMATCH", check: "ROOT" });
       expect(wrong.ok === false && wrong.reason).to.match(/^root mismatch: /);
       const big = await acceptUpload({ db, contentDir, anchor: key, stream: Readable.from([`${b.lines.join("\n")}\n`]), maxBytes: 100 });
       expect(big).to.deep.equal({ ok: false, code: "TOO_LARGE", reason: "content is larger than the 100-byte limit" });

@@ -1,15 +1,8 @@
 import { expect } from "chai";
-import { keccak256, toUtf8Bytes } from "ethers";
-import { MigrationError, IndexerConfigError, openDatabase, pendingMigrations, runMigrations } from "../../indexer";
-import { loadMigrations } from "../../indexer/db";
+import { IndexerConfigError } from "../../indexer";
 import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
-import { decodeLog, roleLabel } from "../../indexer/decode";
-import { TraceAnchor__factory } from "../../typechain-types";
-import { hexlify, randomBytes } from "ethers";
-import type { ParamType } from "ethers";
 import { backoffDelay, createRangeSizer, parseRangeRefusal } from "../../indexer/range";
-import { cleanupTempDbs, tempDbPath } from "./helpers/db";
-import { role } from "./helpers/chain";
+import { cleanupTempDbs } from "./helpers/db";
 
 describe("indexer units", function () {
   after(cleanupTempDbs);
@@ -239,103 +232,6 @@ describe("indexer units", function () {
       expect(backoffDelay(0, 100, 10_000, () => 1)).to.equal(100);
       expect(backoffDelay(3, 100, 10_000, () => 1)).to.equal(800);
       expect(backoffDelay(40, 100, 10_000, () => 1)).to.equal(10_000);
-    });
-  });
-
-  describe("decodeLog", function () {
-    const iface = TraceAnchor__factory.createInterface();
-    const sample = (param: ParamType, i: number): unknown => {
-      if (param.type === "address") return hexlify(randomBytes(20));
-      if (param.type === "bool") return i % 2 === 0;
-      if (param.type === "string") return ["", "Acme ✓ 株式会社", "x".repeat(100), "4006381"][i % 4];
-      if (param.type.startsWith("uint")) return (1n << BigInt(Number.parseInt(param.type.slice(4) || "256", 10))) - 1n - BigInt(i);
-      if (param.type.startsWith("bytes")) return hexlify(randomBytes(Number.parseInt(param.type.slice(5), 10)));
-      throw new Error(`no sample for ${param.type}`);
-    };
-
-    it("agrees with ethers' decodeEventLog on every event of the ABI", function () {
-      let checked = 0;
-      iface.forEachEvent((fragment) => {
-        for (let i = 0; i < 4; i++) {
-          const values = fragment.inputs.map((input) => sample(input, i));
-          const { topics, data } = iface.encodeEventLog(fragment, values);
-          const ours = decodeLog(topics, data);
-          const theirs = iface.decodeEventLog(fragment, data, topics);
-          const expected = Object.fromEntries(
-            fragment.inputs.map((input, j) => {
-              const value: unknown = theirs[j];
-              return [input.name, typeof value === "bigint" ? value.toString() : typeof value === "string" && /^0x[0-9a-fA-F]{40}$/.test(value) ? value.toLowerCase() : value];
-            }),
-          );
-          expect(ours.name).to.equal(fragment.name);
-          expect(JSON.parse(ours.argsJson)).to.deep.equal(expected);
-          checked++;
-        }
-      });
-      expect(checked).to.be.greaterThan(40);
-    });
-
-    it("names a topic the ABI does not know 'unknown'", function () {
-      expect(decodeLog([hexlify(randomBytes(32))], "0x")).to.deep.equal({ name: "unknown", event: null, argsJson: "{}" });
-    });
-  });
-
-  describe("roleLabel", function () {
-    it("decodes a short text label", function () {
-      expect(roleLabel(role("factory"))).to.equal("factory");
-      expect(roleLabel(role("quality inspection"))).to.equal("quality inspection");
-    });
-
-    it("returns null for a hashed role", function () {
-      expect(roleLabel(keccak256(toUtf8Bytes("FACTORY_ROLE")))).to.equal(null);
-    });
-  });
-
-  describe("migrations", function () {
-    it("applies every numbered file once, in order, each recorded", function () {
-      const db = openDatabase(tempDbPath());
-      const versions = loadMigrations().map((m) => m.version);
-      expect(versions.length).to.be.greaterThanOrEqual(2);
-      expect(runMigrations(db)).to.deep.equal(versions);
-      expect(runMigrations(db)).to.deep.equal([]);
-      const rows = db.prepare("SELECT version, name FROM schema_migrations ORDER BY version").all() as { version: number; name: string }[];
-      expect(rows.map((row) => row.version)).to.deep.equal(versions);
-      expect(rows.slice(0, 2)).to.deep.equal([
-        { version: 1, name: "init" },
-        { version: 2, name: "content" },
-      ]);
-      expect(db.pragma("journal_mode", { simple: true })).to.equal("wal");
-      expect(db.pragma("foreign_keys", { simple: true })).to.equal(1);
-      db.close();
-    });
-
-    it("opens read-only on an up-to-date database and refuses one that is behind", function () {
-      const file = tempDbPath();
-      const writer = openDatabase(file);
-      writer.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-      const reader = openDatabase(file, { readonly: true });
-      expect(pendingMigrations(reader).map((m) => m.version)).to.deep.equal(loadMigrations().map((m) => m.version));
-      expect(() => runMigrations(reader)).to.throw(MigrationError);
-      runMigrations(writer);
-      expect(runMigrations(reader)).to.deep.equal([]);
-      expect(() => reader.exec("DELETE FROM brands")).to.throw(/readonly/);
-      reader.close();
-      writer.close();
-    });
-
-    it("cascades content rows when their anchor goes", function () {
-      const db = openDatabase(tempDbPath());
-      runMigrations(db);
-      db.prepare(
-        "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time) " +
-          "VALUES (1, '0xaa', 1, 1, 'u', '0x1', 5, '0xbb', '0xcc', 0, 0, 1)",
-      ).run();
-      db.prepare("INSERT INTO records (brand_id, root, leaf_index, record_hash, record) VALUES (1, '0xaa', 0, x'00', '{}')").run();
-      db.prepare("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES (1, '0xaa', x'00')").run();
-      db.prepare("DELETE FROM anchors WHERE block_number > 4").run();
-      expect(db.prepare("SELECT count(*) AS n FROM records").get()).to.deep.equal({ n: 0 });
-      expect(db.prepare("SELECT count(*) AS n FROM tree_nodes").get()).to.deep.equal({ n: 0 });
-      db.close();
     });
   });
 

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import { createIngestUpload } from "../../api/upload";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "./rpc";
 

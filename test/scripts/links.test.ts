@@ -9,7 +9,7 @@ import { verifyTypedData } from "ethers";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import type { LinkSetMessage } from "../../core/link-set";
-import { openDatabase, type Db } from "../../indexer/db";
+import { openDatabase, type Db } from "../../mirror/db";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "./rpc";
 

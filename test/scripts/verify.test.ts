@@ -3,7 +3,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
-import { openDatabase } from "../../indexer/db";
+import { openDatabase } from "../../mirror/db";
 import { epcisDocument } from "../../core/epcis";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { cli } from "./cli-harness";

@@ -3,7 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { isoTime } from "../../documents";
 import { notFound } from "../../errors";
-import type { BrandRow } from "../../repositories/brands";
+import type { BrandRow } from "../../../mirror/types";
 import { Brand, BrandDetail, BrandIdParam, errorResponses } from "../../schemas";
 import type { RouteOptions } from "../options";
 

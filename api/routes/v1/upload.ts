@@ -13,6 +13,7 @@ import { ApiError, notFound } from "../../errors";
 import { BatchParams, UploadResult, errorResponses } from "../../schemas";
 import { Type } from "@sinclair/typebox";
 import type { RouteOptions } from "../options";
+import { UPLOAD_STATUS } from "../../upload";
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
 const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, config, acceptUpload }) => {
@@ -58,7 +59,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
         tags: ["Batches"],
         consumes: ["application/x-ndjson"],
         params: BatchParams,
-        response: { 200: UploadResult, ...errorResponses(400, 404, 413, 422, 429, 503) },
+        response: { 200: UploadResult, ...errorResponses(400, 404, 409, 413, 422, 429, 503, 507) },
       },
     },
     async (request, reply) => {
@@ -87,10 +88,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
         stream,
         maxBytes: config.maxUploadBytes,
       });
-      if (!result.ok) {
-        const status = result.code === "TOO_LARGE" ? 413 : result.code === "UNKNOWN_ANCHOR" ? 404 : 422;
-        throw new ApiError(status, result.code, result.reason);
-      }
+      if (!result.ok) throw new ApiError(UPLOAD_STATUS[result.code], result.code, result.reason);
       reply.code(200);
       return { status: "accepted", ...done };
     },

@@ -15,7 +15,8 @@ import { once } from "node:events";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { openDatabase, runMigrations } from "../../../indexer/db";
+import { openDatabase, runMigrations } from "../../../mirror/db";
+import { createSeeder } from "../../../mirror/write/seed";
 import { writeIdentityCsv } from "../../helpers/identity-csv";
 
 export interface IngestBenchResult {
@@ -54,16 +55,25 @@ export async function benchIngest(records: number, options: IngestBenchOptions =
 
     const db = openDatabase(dbFile);
     runMigrations(db);
-    db.prepare(
-      "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time) " +
-        "VALUES (1, ?, 1, ?, ?, ?, 1, ?, ?, 0, 0, 1700000000)",
-    ).run(built.root, built.leafCount, path.basename(built.content), `0x${"11".repeat(20)}`, `0x${"22".repeat(32)}`, `0x${"33".repeat(32)}`);
+    createSeeder(db).anchor({
+      brandId: 1,
+      root: built.root,
+      kind: 1,
+      leafCount: built.leafCount,
+      contentUri: path.basename(built.content),
+      submitter: `0x${"11".repeat(20)}`,
+      blockNumber: 1,
+      blockHash: `0x${"22".repeat(32)}`,
+      txHash: `0x${"33".repeat(32)}`,
+      logIndex: 0,
+      blockTime: 1700000000,
+    });
     db.pragma("wal_checkpoint(TRUNCATE)");
     db.close();
     const before = (await stat(dbFile)).size;
 
     const ingested = await runChild<{ seconds: number; maxRssKiB: number; status: string; records: number; stageMs: number; commitMs: number }>(
-      `const { openDatabase } = require(${JSON.stringify(path.join(REPO, "indexer/db"))});
+      `const { openDatabase } = require(${JSON.stringify(path.join(REPO, "mirror/db"))});
        const { createIngester } = require(${JSON.stringify(path.join(REPO, "indexer/ingest"))});
        const { createContentSource } = require(${JSON.stringify(path.join(REPO, "indexer/content-source"))});
        const db = openDatabase(${JSON.stringify(dbFile)});

@@ -1,33 +1,6 @@
 /** Anchored batches, with their revocation and content status. */
 import type { Database } from "better-sqlite3";
-
-export type ContentStatus = "pending" | "ok" | "missing" | "mismatch";
-
-export interface AnchorRow {
-  readonly brandId: number;
-  readonly root: string;
-  /** 1 identity, 2 trace. */
-  readonly kind: number;
-  readonly leafCount: number;
-  readonly contentUri: string;
-  readonly submitter: string;
-  readonly blockNumber: number;
-  readonly txHash: string;
-  readonly logIndex: number;
-  readonly blockTime: number;
-  readonly revokedAtBlock: number | null;
-  readonly revokedBy: string | null;
-  readonly revokeReason: string | null;
-  readonly revokeTx: string | null;
-  readonly revokedTime: number | null;
-  readonly contentStatus: ContentStatus;
-  readonly contentError: string | null;
-}
-
-export interface AnchorPosition {
-  readonly blockNumber: number;
-  readonly logIndex: number;
-}
+import type { AnchorPosition, AnchorRow, ContentStatus } from "../types";
 
 export interface ListAnchorsQuery {
   readonly brandId?: number;
@@ -72,8 +45,13 @@ const MAX_POSITION = { blockNumber: Number.MAX_SAFE_INTEGER, logIndex: Number.MA
 
 export function createAnchorsRepository(db: Database): AnchorsRepository {
   const statements = {
-    get: db.prepare<[number, string], AnchorDb>(`SELECT ${ANCHOR_COLUMNS} FROM anchors a WHERE a.brand_id = ? AND a.root = ?`),
-    list: db.prepare<{ brand: number | null; kind: number | null; block: number; log: number; limit: number }, AnchorDb>(
+    get: db.prepare<[number, string], AnchorDb>(
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors a WHERE a.brand_id = ? AND a.root = ?`,
+    ),
+    list: db.prepare<
+      { brand: number | null; kind: number | null; block: number; log: number; limit: number },
+      AnchorDb
+    >(
       `SELECT ${ANCHOR_COLUMNS} FROM anchors a ` +
         "WHERE (a.block_number < :block OR (a.block_number = :block AND a.log_index < :log)) " +
         "AND (:brand IS NULL OR a.brand_id = :brand) AND (:kind IS NULL OR a.kind = :kind) " +
@@ -88,7 +66,13 @@ export function createAnchorsRepository(db: Database): AnchorsRepository {
     list(query) {
       const before = query.before ?? MAX_POSITION;
       return statements.list
-        .all({ brand: query.brandId ?? null, kind: query.kind ?? null, block: before.blockNumber, log: before.logIndex, limit: query.limit })
+        .all({
+          brand: query.brandId ?? null,
+          kind: query.kind ?? null,
+          block: before.blockNumber,
+          log: before.logIndex,
+          limit: query.limit,
+        })
         .map(toAnchor);
     },
   };

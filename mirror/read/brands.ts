@@ -1,33 +1,7 @@
 /** Brands, their GS1 company prefixes and their submitters. */
 import type { Database } from "better-sqlite3";
-import { ttlCache, versionedCache, type MirrorVersion } from "../cache";
-
-export interface BrandRow {
-  readonly brandId: number;
-  readonly name: string;
-  readonly admin: string;
-  readonly pendingAdmin: string | null;
-  readonly registeredBlock: number;
-  readonly registeredTx: string;
-  readonly registeredTime: number;
-}
-
-export interface PrefixRow {
-  readonly prefix: string;
-  readonly brandId: number;
-  readonly assignedBlock: number;
-  readonly assignedTx: string;
-  readonly assignedTime: number;
-}
-
-export interface SubmitterRow {
-  readonly account: string;
-  readonly role: string | null;
-  readonly roleRaw: string;
-  readonly setBlock: number;
-  readonly setTx: string;
-  readonly setTime: number;
-}
+import type { BrandRow, PrefixRow, SubmitterRow } from "../types";
+import { ttlCache, versionedCache, type MirrorVersion } from "./cache";
 
 export interface BrandsRepository {
   list(): BrandRow[];
@@ -75,7 +49,9 @@ export function createBrandsRepository(db: Database, version?: MirrorVersion): B
   const statements = {
     list: db.prepare<[], BrandDb>(`SELECT ${BRAND_COLUMNS} FROM brands ORDER BY brand_id`),
     get: db.prepare<[number], BrandDb>(`SELECT ${BRAND_COLUMNS} FROM brands WHERE brand_id = ?`),
-    prefixes: db.prepare<[number], PrefixDb>(`SELECT ${PREFIX_COLUMNS} FROM prefixes WHERE brand_id = ? ORDER BY prefix`),
+    prefixes: db.prepare<[number], PrefixDb>(
+      `SELECT ${PREFIX_COLUMNS} FROM prefixes WHERE brand_id = ? ORDER BY prefix`,
+    ),
     submitters: db.prepare<[number], SubmitterDb>(
       "SELECT account, role, role_raw, set_block, set_tx, set_time FROM submitters WHERE brand_id = ? ORDER BY account",
     ),
@@ -85,8 +61,14 @@ export function createBrandsRepository(db: Database, version?: MirrorVersion): B
   };
   // Prefix ownership and brand names change on chain rarely; a resolver asks for them on every scan.
   // With the mirror's version they are re-read after every commit to the mirror, else after a second.
-  const owners = version === undefined ? ttlCache<string, PrefixRow | undefined>(1000, 100_000) : versionedCache<string, PrefixRow | undefined>(version, 100_000);
-  const brands = version === undefined ? ttlCache<number, BrandRow | undefined>(1000, 10_000) : versionedCache<number, BrandRow | undefined>(version, 10_000);
+  const owners =
+    version === undefined
+      ? ttlCache<string, PrefixRow | undefined>(1000, 100_000)
+      : versionedCache<string, PrefixRow | undefined>(version, 100_000);
+  const brands =
+    version === undefined
+      ? ttlCache<number, BrandRow | undefined>(1000, 10_000)
+      : versionedCache<number, BrandRow | undefined>(version, 10_000);
   return {
     list: () => statements.list.all().map(toBrand),
     get: (brandId) =>

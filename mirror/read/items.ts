@@ -7,45 +7,20 @@
  * version).
  */
 import type { Database } from "better-sqlite3";
+import type {
+  AnchorRow,
+  AnchoredRecordRow,
+  IdentityCountRow,
+  IdentityRow,
+  LotEventRow,
+  SerialRows,
+  TraceEventRow,
+} from "../types";
 import type { EventLevel } from "../../core/verdict";
-import { ttlCache, versionedCache, type MirrorVersion, type TtlCache } from "../cache";
-import { ANCHOR_COLUMNS, toAnchor, type AnchorDb, type AnchorRow } from "./anchors";
-import type { AnchoredRecordRow } from "./records";
+import { ttlCache, versionedCache, type MirrorVersion, type TtlCache } from "./cache";
+import { ANCHOR_COLUMNS, toAnchor, type AnchorDb } from "./anchors";
 
 export type { EventLevel };
-
-export interface TraceEventRow extends AnchoredRecordRow {
-  /** What the event names: this serial, this lot, or the whole GTIN. */
-  readonly level: EventLevel;
-  /** The submitter's current role label in the anchoring brand, null when removed or not text. */
-  readonly submitterRole: string | null;
-}
-
-/** A trace event naming a lot of the GTIN, with that lot. */
-export interface LotEventRow extends TraceEventRow {
-  readonly lot: string;
-}
-
-export interface IdentityRow extends AnchoredRecordRow {
-  /** The record's lot (item.lot), as the indexer keyed it; undefined when the record names none. */
-  readonly lot: string | undefined;
-}
-
-export interface SerialRows {
-  /** Identity copies of the serial, oldest anchor first. */
-  readonly identities: IdentityRow[];
-  /** Trace events naming the serial itself, oldest anchor first. */
-  readonly events: TraceEventRow[];
-}
-
-/** Serialised identity records of one brand in one batch, for a GTIN and one lot ("" for items without a lot). */
-export interface IdentityCountRow {
-  readonly anchor: AnchorRow;
-  readonly lot: string;
-  readonly items: number;
-  /** The smallest leaf index of such a record in the batch: the one a lot or product document shows. */
-  readonly firstLeaf: number;
-}
 
 export interface ItemsRepository {
   /** Identity records with this GTIN-14 and serial, oldest anchor first. */
@@ -65,6 +40,8 @@ export interface ItemsRepository {
    * brand, oldest anchor first: candidates, the caller checks the disposition itself.
    */
   lotRecalls(gtin: string): LotEventRow[];
+  /** Whether any record is keyed by this GTIN and serial: one index seek, the cheapest read of an item (bench:api's reference). */
+  isKeyed(gtin: string, serial: string): boolean;
 }
 
 /** Identity copies and trace events per key level looked at: a cap, not a page size. */
@@ -91,6 +68,7 @@ const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.r
 
 export function createItemsRepository(db: Database, version?: MirrorVersion): ItemsRepository {
   const statements = {
+    isKeyed: db.prepare<[string, string], number>("SELECT leaf_index FROM item_keys WHERE gtin = ? AND serial = ? LIMIT 1").pluck(),
     // item_keys is ordered (gtin, serial, lot, kind, …): a serial's identity keys and the trace keys
     // naming it (lot '') are one range, read together with their records.
     serial: db
@@ -120,16 +98,29 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
       .raw(),
     counts: db
       // Uncapped: a count must not stop short. One row per batch and lot of the GTIN.
-      .prepare<[string, number], CountDb>("SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ?")
+      .prepare<[string, number], CountDb>(
+        "SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ?",
+      )
       .raw(),
     lotCounts: db
-      .prepare<[string, number, string], CountDb>(`SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ? AND lot = ?`)
+      .prepare<[string, number, string], CountDb>(
+        `SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ? AND lot = ?`,
+      )
       .raw(),
-    record: db.prepare<[number, string, number], RecordDb>("SELECT record_hash, record FROM records WHERE brand_id = ? AND root = ? AND leaf_index = ?").raw(),
-    anchor: db.prepare<[number, string], AnchorDb>(`SELECT ${ANCHOR_COLUMNS} FROM anchors a WHERE a.brand_id = ? AND a.root = ?`),
-    role: db.prepare<[number, string], string | null>("SELECT role FROM submitters WHERE brand_id = ? AND account = ?").pluck(),
+    record: db
+      .prepare<[number, string, number], RecordDb>(
+        "SELECT record_hash, record FROM records WHERE brand_id = ? AND root = ? AND leaf_index = ?",
+      )
+      .raw(),
+    anchor: db.prepare<[number, string], AnchorDb>(
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors a WHERE a.brand_id = ? AND a.root = ?`,
+    ),
+    role: db
+      .prepare<[number, string], string | null>("SELECT role FROM submitters WHERE brand_id = ? AND account = ?")
+      .pluck(),
   };
-  const memo = <K, V>(max: number): TtlCache<K, V> => (version === undefined ? ttlCache<K, V>(MEMO_MS, max) : versionedCache<K, V>(version, max));
+  const memo = <K, V>(max: number): TtlCache<K, V> =>
+    version === undefined ? ttlCache<K, V>(MEMO_MS, max) : versionedCache<K, V>(version, max);
   const anchors = memo<string, AnchorRow | undefined>(10_000);
   const roles = memo<string, string | null>(10_000);
   // Most lots have no event of their own: knowing a GTIN's lots with events spares their lookups.
@@ -147,13 +138,23 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
       return row === undefined ? undefined : toAnchor(row);
     });
   const roleOf = (anchor: AnchorRow): string | null =>
-    roles.get(`${anchor.brandId}:${anchor.submitter}`, () => statements.role.get(anchor.brandId, anchor.submitter) ?? null);
+    roles.get(
+      `${anchor.brandId}:${anchor.submitter}`,
+      () => statements.role.get(anchor.brandId, anchor.submitter) ?? null,
+    );
 
   const byAnchorOrder = (a: AnchoredRecordRow, b: AnchoredRecordRow): number =>
     a.anchor.blockNumber - b.anchor.blockNumber || a.anchor.logIndex - b.anchor.logIndex || a.leafIndex - b.leafIndex;
 
   /** A trace row joined to its anchor; undefined when a reorg removed the anchor between reads. */
-  const traceRow = (level: EventLevel, brandId: number, root: string, leafIndex: number, recordHash: Buffer, record: string): TraceEventRow | undefined => {
+  const traceRow = (
+    level: EventLevel,
+    brandId: number,
+    root: string,
+    leafIndex: number,
+    recordHash: Buffer,
+    record: string,
+  ): TraceEventRow | undefined => {
     const anchor = anchorOf(brandId, root);
     if (anchor === undefined) return undefined;
     return { leafIndex, recordHash, record, anchor, level, submitterRole: roleOf(anchor) };
@@ -166,7 +167,8 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
       if (kind === 1) {
         if (identities.length >= MAX_IDENTITIES) continue;
         const anchor = anchorOf(brandId, root);
-        if (anchor !== undefined) identities.push({ leafIndex, recordHash, record, anchor, lot: lot === "" ? undefined : lot });
+        if (anchor !== undefined)
+          identities.push({ leafIndex, recordHash, record, anchor, lot: lot === "" ? undefined : lot });
       } else if (events.length < MAX_EVENTS) {
         const row = traceRow("item", brandId, root, leafIndex, recordHash, record);
         if (row !== undefined) events.push(row);
@@ -191,12 +193,18 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
 
   const identityCounts = (gtin: string, brandId: number, lot?: string): IdentityCountRow[] => {
     const out: IdentityCountRow[] = [];
-    const rows = lot === undefined ? statements.counts.all(gtin, brandId) : statements.lotCounts.all(gtin, brandId, lot);
+    const rows =
+      lot === undefined ? statements.counts.all(gtin, brandId) : statements.lotCounts.all(gtin, brandId, lot);
     for (const [root, rowLot, items, firstLeaf] of rows) {
       const anchor = anchorOf(brandId, root);
       if (anchor !== undefined) out.push({ anchor, lot: rowLot, items, firstLeaf });
     }
-    return out.sort((a, b) => a.anchor.blockNumber - b.anchor.blockNumber || a.anchor.logIndex - b.anchor.logIndex || a.firstLeaf - b.firstLeaf);
+    return out.sort(
+      (a, b) =>
+        a.anchor.blockNumber - b.anchor.blockNumber ||
+        a.anchor.logIndex - b.anchor.logIndex ||
+        a.firstLeaf - b.firstLeaf,
+    );
   };
 
   const identityAt = (brandId: number, root: string, leafIndex: number, lot: string): IdentityRow | undefined => {
@@ -217,6 +225,7 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
   };
 
   return {
+    isKeyed: (gtin, serialValue) => statements.isKeyed.get(gtin, serialValue) !== undefined,
     serial,
     level,
     identityCounts,

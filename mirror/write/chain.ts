@@ -1,14 +1,14 @@
 /**
- * The mirror's writes. Everything here is synchronous and runs inside one SQLite transaction per
+ * The mirror's chain writes (the indexer's side; content has mirror/write/content.ts). Everything here is synchronous and runs inside one SQLite transaction per
  * call: a range of logs with its cursor move, or a rollback to a common ancestor with its cursor
  * move. Derived tables are a fold of `events_raw` in (block, tx index, log index) order; see
  * docs/indexer.md for why a rollback can undo them exactly.
  */
-import type { Db } from "./db";
-import { ChainMismatchError } from "./errors";
-import { decodeLog, REGISTRY_EVENTS, roleLabel } from "./decode";
-import type { TraceEvent } from "./decode";
-import type { BlockHeader, ChainLog } from "./rpc";
+import { decodeLog, REGISTRY_EVENTS, roleLabel } from "../decode";
+import type { TraceEvent } from "../decode";
+import type { Db } from "../db";
+import { ChainMismatchError } from "../errors";
+import type { BlockHeaderRow as BlockHeader, ChainLogRow as ChainLog } from "../types";
 
 export interface Cursor {
   readonly chainId: number;
@@ -72,7 +72,9 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
     insertCursor: db.prepare(
       "INSERT INTO cursor (id, chain_id, contract, from_block, block_number, block_hash, head_block, finalized_block) VALUES (1, ?, ?, ?, ?, NULL, NULL, ?)",
     ),
-    moveCursor: db.prepare("UPDATE cursor SET block_number = ?, block_hash = ?, head_block = ?, finalized_block = ? WHERE id = 1"),
+    moveCursor: db.prepare(
+      "UPDATE cursor SET block_number = ?, block_hash = ?, head_block = ?, finalized_block = ? WHERE id = 1",
+    ),
     setHead: db.prepare("UPDATE cursor SET head_block = ?, finalized_block = MIN(block_number, ?) WHERE id = 1"),
     upsertBlock: db.prepare(
       "INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?) " +
@@ -152,7 +154,16 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
         return;
       case "SubmitterRoleSet": {
         const { brandId, account, role } = event.args;
-        statements.upsertSubmitter.run(brandId, account, roleLabel(role), role.toLowerCase(), blockNumber, txHash, logIndex, blockTime);
+        statements.upsertSubmitter.run(
+          brandId,
+          account,
+          roleLabel(role),
+          role.toLowerCase(),
+          blockNumber,
+          txHash,
+          logIndex,
+          blockTime,
+        );
         return;
       }
       case "SubmitterRemoved":
@@ -160,7 +171,20 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
         return;
       case "Anchored": {
         const { brandId, root, submitter, kind, leafCount, contentURI } = event.args;
-        statements.insertAnchor.run(brandId, root, kind, leafCount, contentURI, submitter, blockNumber, blockHash, txHash, txIndex, logIndex, blockTime);
+        statements.insertAnchor.run(
+          brandId,
+          root,
+          kind,
+          leafCount,
+          contentURI,
+          submitter,
+          blockNumber,
+          blockHash,
+          txHash,
+          txIndex,
+          logIndex,
+          blockTime,
+        );
         return;
       }
       case "Revoked": {
@@ -185,7 +209,12 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
     for (const row of rows) {
       const decoded = decodeLog(JSON.parse(row.topics) as string[], row.data);
       if (decoded.event === null) continue;
-      applyEvent(decoded.event, { blockNumber: row.block_number, txHash: row.tx_hash, logIndex: row.log_index, blockTime: row.block_time }, "", 0);
+      applyEvent(
+        decoded.event,
+        { blockNumber: row.block_number, txHash: row.tx_hash, logIndex: row.log_index, blockTime: row.block_time },
+        "",
+        0,
+      );
     }
   }
 
@@ -225,13 +254,23 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
       );
       // Already present (same block hash and log index): its effects are applied already.
       if (inserted.changes === 0 || decoded.event === null) continue;
-      applyEvent(decoded.event, { blockNumber: log.blockNumber, txHash: log.txHash, logIndex: log.logIndex, blockTime: header.timestamp }, log.blockHash, log.txIndex);
+      applyEvent(
+        decoded.event,
+        { blockNumber: log.blockNumber, txHash: log.txHash, logIndex: log.logIndex, blockTime: header.timestamp },
+        log.blockHash,
+        log.txIndex,
+      );
       applied++;
     }
     for (const header of batch.headers.values()) {
       statements.upsertBlock.run(header.number, header.hash, header.parentHash, header.timestamp);
     }
-    statements.moveCursor.run(batch.to.number, batch.to.hash, batch.head, Math.min(batch.to.number, batch.finalizedBlock));
+    statements.moveCursor.run(
+      batch.to.number,
+      batch.to.hash,
+      batch.head,
+      Math.min(batch.to.number, batch.finalizedBlock),
+    );
     statements.pruneBlocks.run(batch.to.number - options.reorgWindow);
     return applied;
   });
@@ -245,7 +284,12 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
     statements.rollbackBlocks.run(number);
     if (registryChanged) replayRegistry();
     const cursor = readCursor();
-    statements.moveCursor.run(number, hash, cursor?.headBlock ?? null, Math.min(number, cursor?.finalizedBlock ?? number));
+    statements.moveCursor.run(
+      number,
+      hash,
+      cursor?.headBlock ?? null,
+      Math.min(number, cursor?.finalizedBlock ?? number),
+    );
     return removed;
   });
 

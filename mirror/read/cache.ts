@@ -66,7 +66,10 @@ export function mirrorVersion(read: () => number, now: () => number = Date.now):
 }
 
 /** A memo emptied whenever the mirror's generation moves; bounded by `max` entries (cleared when full). */
-export function versionedCache<K, V>(version: MirrorVersion, max: number): TtlCache<K, V> & { peek(key: K): V | undefined; set(key: K, value: V): void } {
+export function versionedCache<K, V>(
+  version: MirrorVersion,
+  max: number,
+): TtlCache<K, V> & { peek(key: K): V | undefined; set(key: K, value: V): void } {
   const entries = new Map<K, V>();
   let generation = -1;
   const sync = (): void => {

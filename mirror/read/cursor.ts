@@ -1,16 +1,7 @@
 /** The mirror's cursor row: which chain and contract, how far indexed, what is final. */
 import type { Database } from "better-sqlite3";
-import { ttlCache, versionedCache, type MirrorVersion } from "../cache";
-
-export interface CursorRow {
-  readonly chainId: number;
-  readonly contract: string;
-  readonly blockNumber: number;
-  readonly headBlock: number | null;
-  readonly finalizedBlock: number;
-  /** Timestamp (unix seconds) of the last indexed block, when its header is still stored. */
-  readonly blockTime: number | null;
-}
+import type { CursorRow } from "../types";
+import { ttlCache, versionedCache, type MirrorVersion } from "./cache";
 
 export interface CursorRepository {
   get(): CursorRow | undefined;
@@ -32,7 +23,10 @@ export function createCursorRepository(db: Database, version?: MirrorVersion): C
   );
   // Read on every request; the cursor moves once per indexed range. With the mirror's version it is
   // re-read after every commit to the mirror, else a 250 ms old copy is as good.
-  const memo = version === undefined ? ttlCache<0, CursorRow | undefined>(250, 1) : versionedCache<0, CursorRow | undefined>(version, 1);
+  const memo =
+    version === undefined
+      ? ttlCache<0, CursorRow | undefined>(250, 1)
+      : versionedCache<0, CursorRow | undefined>(version, 1);
   return {
     get: () => memo.get(0, read),
   };

@@ -1,18 +1,7 @@
 /** Batch contents: records by hash, pages of a batch, and the leaves needed to rebuild a tree. */
 import type { Database } from "better-sqlite3";
-import { ANCHOR_COLUMNS, toAnchor, type AnchorDb, type AnchorRow } from "./anchors";
-
-export interface RecordRow {
-  readonly leafIndex: number;
-  /** 32 bytes. */
-  readonly recordHash: Buffer;
-  /** The record's JSON text, as found in the content file. */
-  readonly record: string;
-}
-
-export interface AnchoredRecordRow extends RecordRow {
-  readonly anchor: AnchorRow;
-}
+import type { AnchoredRecordRow, RecordRow } from "../types";
+import { ANCHOR_COLUMNS, toAnchor, type AnchorDb } from "./anchors";
 
 export interface RecordsRepository {
   /** Every anchored copy of the record, oldest anchor first. */
@@ -52,7 +41,9 @@ export function createRecordsRepository(db: Database): RecordsRepository {
         anchor: toAnchor(row),
       })),
     page: (brandId, root, after, limit) =>
-      statements.page.all(brandId, root, after, limit).map((row) => ({ leafIndex: row.leaf_index, recordHash: row.record_hash, record: row.record })),
+      statements.page
+        .all(brandId, root, after, limit)
+        .map((row) => ({ leafIndex: row.leaf_index, recordHash: row.record_hash, record: row.record })),
     packedHashes(brandId, root) {
       const chunks: Buffer[] = [];
       for (const row of statements.hashes.iterate(brandId, root)) chunks.push(row.record_hash);

@@ -1,16 +1,18 @@
 /**
- * Opening the mirror database and bringing its schema up to date. `runMigrations` is the one
- * function the indexer, the API and the tests use: numbered `NNN_name.sql` files in `migrations/`,
- * each applied in its own transaction and recorded in `schema_migrations`.
+ * Opening the mirror database and bringing its schema up to date. `openMirror` is the one function
+ * the indexer, the API and the tests open it with; `runMigrations` applies numbered `NNN_name.sql`
+ * files from `migrations/sqlite/`, each in its own transaction, recorded in `schema_migrations`.
+ *
+ *   openMirror({ db, readonly? }): Db      open + migrate (writer) or open + check the schema (reader)
  */
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { MigrationError } from "./errors";
+import { MigrationError, MirrorError } from "./errors";
 
 export type Db = Database.Database;
 
-export const MIGRATIONS_DIR = path.join(__dirname, "migrations");
+export const MIGRATIONS_DIR = path.join(__dirname, "migrations", "sqlite");
 
 export interface OpenDatabaseOptions {
   /** Open read-only (the API): no writes, no schema changes. */
@@ -29,6 +31,34 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): D
   return db;
 }
 
+export interface MirrorConfig {
+  /** `TRACE_DB`: a SQLite file path (or `:memory:`). */
+  readonly db: string;
+  /** Open read-only (the API): apply nothing, and fail if the file is behind the code's schema. */
+  readonly readonly?: boolean;
+}
+
+/**
+ * Opens the mirror and brings its schema up to date (a writer) or checks that it is (a reader).
+ * Only SQLite today; a `postgres://` URL is refused until that engine exists (docs/mirror.md).
+ */
+export function openMirror(config: MirrorConfig): Db {
+  if (/^postgres(ql)?:\/\//i.test(config.db)) {
+    throw new MirrorError(
+      "ENGINE",
+      "TRACE_DB is a PostgreSQL URL, but this build's mirror runs on SQLite only; give a file path",
+    );
+  }
+  const db = openDatabase(config.db, { readonly: config.readonly === true });
+  try {
+    runMigrations(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
 export interface Migration {
   readonly version: number;
   readonly name: string;
@@ -42,11 +72,16 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .map((file) => {
       const match = /^(\d+)_([\w-]+)\.sql$/.exec(file);
       if (match === null) throw new MigrationError(`migration file name must be NNN_name.sql: ${file}`);
-      return { version: Number.parseInt(match[1] ?? "", 10), name: match[2] ?? "", sql: fs.readFileSync(path.join(dir, file), "utf8") };
+      return {
+        version: Number.parseInt(match[1] ?? "", 10),
+        name: match[2] ?? "",
+        sql: fs.readFileSync(path.join(dir, file), "utf8"),
+      };
     })
     .sort((a, b) => a.version - b.version);
   migrations.forEach((migration, i) => {
-    if (migration.version !== i + 1) throw new MigrationError(`migrations must be numbered 1, 2, 3…; found ${migration.version} at position ${i + 1}`);
+    if (migration.version !== i + 1)
+      throw new MigrationError(`migrations must be numbered 1, 2, 3…; found ${migration.version} at position ${i + 1}`);
   });
   return migrations;
 }
@@ -64,7 +99,8 @@ export function pendingMigrations(db: Db, dir = MIGRATIONS_DIR): Migration[] {
   const known = loadMigrations(dir);
   const newest = known.at(-1)?.version ?? 0;
   for (const version of applied) {
-    if (version > newest) throw new MigrationError(`database has migration ${version}, newer than this code knows (${newest})`);
+    if (version > newest)
+      throw new MigrationError(`database has migration ${version}, newer than this code knows (${newest})`);
   }
   return known.filter((migration) => !applied.has(migration.version));
 }
@@ -78,7 +114,9 @@ export function runMigrations(db: Db, dir = MIGRATIONS_DIR): number[] {
   if (db.readonly) {
     const pending = pendingMigrations(db, dir);
     if (pending.length > 0) {
-      throw new MigrationError(`read-only database is missing migrations ${pending.map((m) => m.version).join(", ")}; run the indexer first`);
+      throw new MigrationError(
+        `read-only database is missing migrations ${pending.map((m) => m.version).join(", ")}; run the indexer first`,
+      );
     }
     return [];
   }
@@ -98,7 +136,9 @@ export function runMigrations(db: Db, dir = MIGRATIONS_DIR): number[] {
     try {
       apply.immediate();
     } catch (error) {
-      throw new MigrationError(`migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, { cause: error });
+      throw new MigrationError(`migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     applied.push(migration.version);
   }

@@ -6,7 +6,9 @@ export interface TreeNodesRepository {
 }
 
 export function createTreeNodesRepository(db: Database): TreeNodesRepository {
-  const select = db.prepare<[number, string], { nodes: Buffer }>("SELECT nodes FROM tree_nodes WHERE brand_id = ? AND root = ?");
+  const select = db.prepare<[number, string], { nodes: Buffer }>(
+    "SELECT nodes FROM tree_nodes WHERE brand_id = ? AND root = ?",
+  );
   return {
     get: (brandId, root) => select.get(brandId, root)?.nodes,
   };

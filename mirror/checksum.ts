@@ -15,11 +15,18 @@ export function tableChecksums(db: Db): Record<string, string> {
   const result: Record<string, string> = {};
   for (const { name } of tables) {
     if (SKIPPED.has(name)) continue;
-    const columns = (db.prepare(`PRAGMA table_info("${name}")`).all() as { name: string }[]).map((column) => `"${column.name}"`);
+    const columns = (db.prepare(`PRAGMA table_info("${name}")`).all() as { name: string }[]).map(
+      (column) => `"${column.name}"`,
+    );
     const hash = createHash("sha256");
     let rows = 0;
-    for (const row of db.prepare(`SELECT ${columns.join(", ")} FROM "${name}" ORDER BY ${columns.join(", ")}`).raw().iterate()) {
-      hash.update(JSON.stringify(row, (_key, value: unknown) => (Buffer.isBuffer(value) ? value.toString("hex") : value)));
+    for (const row of db
+      .prepare(`SELECT ${columns.join(", ")} FROM "${name}" ORDER BY ${columns.join(", ")}`)
+      .raw()
+      .iterate()) {
+      hash.update(
+        JSON.stringify(row, (_key, value: unknown) => (Buffer.isBuffer(value) ? value.toString("hex") : value)),
+      );
       hash.update("\n");
       rows++;
     }
@@ -29,5 +36,7 @@ export function tableChecksums(db: Db): Record<string, string> {
 }
 
 export function databaseChecksum(db: Db): string {
-  return createHash("sha256").update(JSON.stringify(tableChecksums(db))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(tableChecksums(db)))
+    .digest("hex");
 }

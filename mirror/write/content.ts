@@ -1,0 +1,400 @@
+/**
+ * The mirror's content writes: batch contents that passed core's content check, and the content
+ * status of anchors. Both the indexer's ingester and API uploads store through `storeContent`.
+ *
+ *   createContentStore(db): ContentStore
+ *     anchor(key) / due(now, limit)            the anchor rows content is checked against
+ *     markMismatch / markPending               content status and retry schedule
+ *   storeContent(store, anchor, chunks, { maxLineLength?, beforeCommit? }): Promise<StoreOutcome>
+ *
+ * Two phases, so that the mirror only ever holds whole batches and a kill leaves nothing behind:
+ * 1. stage (async): core's checkContentStream streams and checks the content; every record it
+ *    accepts is spilled into TEMP tables of this connection (a temp file, not memory), a few
+ *    thousand rows per synchronous transaction. Memory holds 32 bytes per record plus the tree.
+ * 2. commit (sync): one IMMEDIATE transaction re-reads the anchor (a reorg may have removed or
+ *    replaced it meanwhile), copies the staged rows into records / item_keys, stores the
+ *    serialised tree and sets content_status = 'ok'. A kill before it commits leaves the anchor
+ *    'pending' and no rows (temp tables die with the connection).
+ *
+ * The check is against the ANCHOR ROW (the chain's kind, root and leafCount), never the header's
+ * claims. A failed check changes nothing here: the caller decides whether it marks the anchor
+ * 'mismatch' (the ingester) or not (an upload: whoever sends wrong content does not get to mark it).
+ */
+import { checkContentStream, type ContentCheck } from "../../core/content";
+import { extractItemKeys, type ItemKey } from "../../core/epcis";
+import { isGtin14 } from "../../core/gs1";
+import type { MerkleTree } from "../../core/merkle";
+import { kindOfCode, type EpcisEvent, type TraceAnchorRecord } from "../../core/record";
+import { ValidationError } from "../../core/errors";
+import type { Db } from "../db";
+import type { ContentStatus } from "../types";
+
+/** Which anchor: the rest (kind, leafCount, contentURI) is always read from the anchors table. */
+export interface AnchorKey {
+  readonly brandId: number | bigint;
+  readonly root: string;
+}
+
+/** An anchor row as content ingestion needs it. */
+export interface ContentAnchor {
+  readonly brandId: number | bigint;
+  /** As stored: rows reference it through the foreign key. */
+  readonly root: string;
+  /** 1 identity, 2 trace (as anchored; anything else fails the check with KIND). */
+  readonly kind: number;
+  readonly leafCount: number;
+  readonly contentUri: string;
+  readonly status: ContentStatus;
+  readonly attempts: number;
+}
+
+export interface ContentStore {
+  readonly db: Db;
+  anchor(key: AnchorKey): ContentAnchor | undefined;
+  /** Anchors 'pending' whose retry time has come (or that were never tried), in chain order. */
+  due(now: number, limit: number): ContentAnchor[];
+  /** 'mismatch' with the reason, unless the anchor is 'ok' or no longer the one checked. */
+  markMismatch(anchor: ContentAnchor, reason: string): void;
+  /** Still 'pending', with the reason and the time of the next try; unless it is 'ok'. */
+  markPending(anchor: ContentAnchor, reason: string, retryAt: number): void;
+}
+
+/**
+ * What storing a content did. `ok: false` outcomes changed nothing. Codes:
+ * - the content check's (`HEADER`, `HEADER_MISMATCH`, `LEAF_COUNT`, `ROOT`, `BAD_LINE`) and `KIND`
+ *   (the anchored kind is neither 1 nor 2): the content is not what was anchored;
+ * - `ANCHOR_CHANGED`: the anchor was removed or replaced (a reorg) while the content streamed;
+ * - `UNSTORABLE`: the batch has more leaves than one tree_nodes value can hold (not the content's
+ *   fault: nothing was read).
+ */
+export type StoreOutcome =
+  | {
+      readonly ok: true;
+      /** 'already' when the anchor was 'ok' by the time of the commit: nothing written. */
+      readonly result: "ingested" | "already";
+      readonly records: number;
+      /** EPCIS identifiers that name a GTIN scheme but could not be decoded (no item key for them). */
+      readonly skippedIdentifiers: number;
+      /** Milliseconds streaming + checking + staging, and the commit. */
+      readonly stageMs: number;
+      readonly commitMs: number;
+    }
+  | {
+      readonly ok: false;
+      readonly code: ContentCheckCode | "KIND" | "ANCHOR_CHANGED" | "UNSTORABLE";
+      readonly reason: string;
+    };
+
+export type ContentCheckCode = Extract<ContentCheck, { ok: false }>["code"];
+
+export interface StoreContentOptions {
+  readonly maxLineLength?: number;
+  /** Runs after the check passed and before the commit (an upload moves its file into place here). */
+  readonly beforeCommit?: () => Promise<void>;
+}
+
+/**
+ * The serialised tree (68 bytes per leaf) is one BLOB, and SQLite's largest value is 10^9 bytes
+ * (better-sqlite3's SQLITE_MAX_LENGTH): larger batches cannot be stored as the schema stands.
+ */
+export const MAX_STORABLE_LEAVES = Math.floor((1_000_000_000 + 24) / 68);
+/** Records per spill transaction: large enough to amortise the commit, small enough to stay cheap. */
+const SPILL_EVERY = 4096;
+/** Upper bound of the page cache a commit may use (see commit). */
+const DEFAULT_COMMIT_CACHE_MIB = 256;
+
+const ANCHOR_COLUMNS =
+  "brand_id AS brandId, root, kind, leaf_count AS leafCount, content_uri AS contentUri, content_status AS status, content_attempts AS attempts";
+
+export function createContentStore(db: Db): ContentStore {
+  const statements = {
+    anchor: db.prepare(`SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE brand_id = ? AND root = ?`),
+    due: db.prepare(
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE content_status = 'pending' AND (content_retry_at IS NULL OR content_retry_at <= ?) ` +
+        "ORDER BY block_number, log_index LIMIT ?",
+    ),
+    markMismatch: db.prepare(
+      "UPDATE anchors SET content_status = 'mismatch', content_error = ?, content_attempts = content_attempts + 1, content_retry_at = NULL " +
+        "WHERE brand_id = ? AND root = ? AND kind = ? AND leaf_count = ? AND content_status <> 'ok'",
+    ),
+    markPending: db.prepare(
+      "UPDATE anchors SET content_status = 'pending', content_error = ?, content_attempts = content_attempts + 1, content_retry_at = ? " +
+        "WHERE brand_id = ? AND root = ? AND content_status <> 'ok'",
+    ),
+  };
+  return {
+    db,
+    anchor: (key) => statements.anchor.get(key.brandId, key.root.toLowerCase()) as ContentAnchor | undefined,
+    due: (now, limit) => statements.due.all(now, limit) as ContentAnchor[],
+    markMismatch(anchor, reason) {
+      statements.markMismatch.run(reason, anchor.brandId, anchor.root, anchor.kind, anchor.leafCount);
+    },
+    markPending(anchor, reason, retryAt) {
+      statements.markPending.run(reason, retryAt, anchor.brandId, anchor.root);
+    },
+  };
+}
+
+/**
+ * Checks `chunks` against the anchor with core's checkContentStream and, if they match, stores the
+ * records, item keys and tree and sets the anchor 'ok'. A failure of the stream itself rejects,
+ * with nothing stored.
+ */
+export async function storeContent(
+  store: ContentStore,
+  anchor: ContentAnchor,
+  chunks: AsyncIterable<string | Uint8Array>,
+  options: StoreContentOptions = {},
+): Promise<StoreOutcome> {
+  const kind = kindOfCode(anchor.kind);
+  if (kind === undefined)
+    return {
+      ok: false,
+      code: "KIND",
+      reason: `kind: anchored kind ${anchor.kind} is neither 1 (identity) nor 2 (trace)`,
+    };
+  if (anchor.leafCount > MAX_STORABLE_LEAVES) {
+    return {
+      ok: false,
+      code: "UNSTORABLE",
+      reason: `${anchor.leafCount} leaves: the tree of a batch over ${MAX_STORABLE_LEAVES} leaves does not fit in one tree_nodes BLOB`,
+    };
+  }
+  const started = Date.now();
+  const staging = stage(store.db, kind);
+  try {
+    const check = await checkContentStream(
+      chunks,
+      { root: anchor.root, kind, leafCount: anchor.leafCount },
+      {
+        ...(options.maxLineLength === undefined ? {} : { maxLineLength: options.maxLineLength }),
+        onRecord: staging.add,
+      },
+    );
+    if (!check.ok) return { ok: false, code: check.code, reason: check.reason };
+    staging.flush();
+    await options.beforeCommit?.();
+    const staged = Date.now();
+    const result = commit(store.db, anchor, staging, check.tree, check.leafCount);
+    if (result === "gone") {
+      return {
+        ok: false,
+        code: "ANCHOR_CHANGED",
+        reason: "the anchor was removed or changed (chain reorganisation) during the check",
+      };
+    }
+    return {
+      ok: true,
+      result,
+      records: check.leafCount,
+      skippedIdentifiers: staging.skippedIdentifiers(),
+      stageMs: staged - started,
+      commitMs: Date.now() - staged,
+    };
+  } finally {
+    staging.dispose();
+  }
+}
+
+// ---- stage: checked records → TEMP tables -----------------------------------------------------
+
+interface Staging {
+  readonly recordsTable: string;
+  readonly keysTable: string;
+  /** core's onRecord: buffers the row, spilling every SPILL_EVERY records. */
+  readonly add: (leaf: number, canonical: string, record: TraceAnchorRecord, hashes: Uint8Array) => void;
+  flush(): void;
+  skippedIdentifiers(): number;
+  dispose(): void;
+}
+
+let stageSequence = 0;
+
+function stage(db: Db, kind: "identity" | "trace"): Staging {
+  stageSequence++;
+  const recordsTable = `ingest_records_${stageSequence}`;
+  const keysTable = `ingest_keys_${stageSequence}`;
+  db.exec(
+    // Identity keys ride along with their record (one insert instead of three); trace keys have their own table.
+    `CREATE TEMP TABLE ${recordsTable} (leaf_index INTEGER PRIMARY KEY, record_hash BLOB NOT NULL, record TEXT NOT NULL, gtin TEXT, serial TEXT, lot TEXT);` +
+      `CREATE TEMP TABLE ${keysTable} (leaf_index INTEGER NOT NULL, gtin TEXT NOT NULL, serial TEXT NOT NULL, lot TEXT NOT NULL);`,
+  );
+  let disposed = false;
+  const dispose = (): void => {
+    if (disposed) return;
+    disposed = true;
+    db.exec(`DROP TABLE IF EXISTS temp.${recordsTable}; DROP TABLE IF EXISTS temp.${keysTable};`);
+  };
+  try {
+    const insertRecord = db.prepare(
+      `INSERT INTO temp.${recordsTable} (leaf_index, record_hash, record, gtin, serial, lot) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const insertKey = db.prepare(`INSERT INTO temp.${keysTable} (leaf_index, gtin, serial, lot) VALUES (?, ?, ?, ?)`);
+    const spillRecords: string[] = [];
+    /** The checker's hash buffer as last passed: it holds the hashes of every leaf so far. */
+    let hashes: Uint8Array = new Uint8Array(0);
+    /** Identity records: gtin, serial, lot (or null) per record. */
+    const spillItems: (string | null)[] = [];
+    let spillFrom = 0;
+    /** Trace records: leaf, gtin, serial, lot per key. */
+    const spillKeys: (string | number)[] = [];
+    let skipped = 0;
+    const spill = db.transaction(() => {
+      for (let i = 0; i < spillRecords.length; i++) {
+        const canonical = spillRecords[i];
+        // A view, not a copy.
+        const hash = Buffer.from(hashes.buffer, hashes.byteOffset + (spillFrom + i) * 32, 32);
+        if (kind === "identity")
+          insertRecord.run(
+            spillFrom + i,
+            hash,
+            canonical,
+            spillItems[3 * i],
+            spillItems[3 * i + 1],
+            spillItems[3 * i + 2],
+          );
+        else insertRecord.run(spillFrom + i, hash, canonical, null, null, null);
+      }
+      for (let i = 0; i < spillKeys.length; i += 4)
+        insertKey.run(spillKeys[i], spillKeys[i + 1], spillKeys[i + 2], spillKeys[i + 3]);
+    });
+    const flush = (): void => {
+      if (spillRecords.length === 0 && spillKeys.length === 0) return;
+      spill();
+      spillFrom += spillRecords.length;
+      spillRecords.length = 0;
+      spillItems.length = 0;
+      spillKeys.length = 0;
+    };
+    return {
+      recordsTable,
+      keysTable,
+      add(leaf, canonical, record, latest) {
+        hashes = latest;
+        if (record.kind === "identity") {
+          spillItems.push(record.item.gtin, record.item.serial, record.item.lot ?? null);
+        } else {
+          const decoded = traceItemKeys(record.event);
+          skipped += decoded.skipped;
+          for (const [gtin, serial, lot] of decoded.keys) spillKeys.push(leaf, gtin, serial, lot);
+        }
+        spillRecords.push(canonical);
+        if (spillRecords.length >= SPILL_EVERY) flush();
+      },
+      flush,
+      skippedIdentifiers: () => skipped,
+      dispose,
+    };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+// ---- item keys of trace events ------------------------------------------------------------------
+
+/**
+ * Item keys of a trace event as [gtin, serial, lot] ('' for absent). SSCC, SGLN and other non-item
+ * identifiers give none. core's extractItemKeys gives up on the whole event at the first identifier
+ * it cannot decode; then each identifier is decoded alone, so one bad EPC does not hide the others.
+ */
+function traceItemKeys(event: EpcisEvent): { keys: [string, string, string][]; skipped: number } {
+  let itemKeys: ItemKey[];
+  let skipped = 0;
+  try {
+    itemKeys = extractItemKeys(event);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    itemKeys = [];
+    for (const single of singleIdentifierEvents(event)) {
+      try {
+        itemKeys.push(...extractItemKeys(single));
+      } catch (inner) {
+        if (!(inner instanceof ValidationError)) throw inner;
+        skipped++;
+      }
+    }
+  }
+  const keys: [string, string, string][] = [];
+  for (const key of itemKeys) {
+    if (key.type === "other" || !isGtin14(key.gtin)) continue;
+    if (key.type === "serial") keys.push([key.gtin, key.serial, ""]);
+    else if (key.type === "lot") keys.push([key.gtin, "", key.lot]);
+    else keys.push([key.gtin, "", ""]);
+  }
+  return { keys, skipped };
+}
+
+const EPC_LISTS = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] as const;
+const QUANTITY_LISTS = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"] as const;
+
+function* singleIdentifierEvents(event: EpcisEvent): Generator<EpcisEvent> {
+  for (const field of [...EPC_LISTS, ...QUANTITY_LISTS]) {
+    const list = event[field];
+    if (Array.isArray(list)) for (const entry of list) yield { type: event.type, [field]: [entry] };
+  }
+  if (event.parentID !== undefined) yield { type: event.type, parentID: event.parentID };
+}
+
+// ---- commit: TEMP tables → the mirror, in one transaction ------------------------------------------
+
+function commit(
+  db: Db,
+  anchor: ContentAnchor,
+  staging: Staging,
+  tree: MerkleTree,
+  records: number,
+  maxCacheMiB = DEFAULT_COMMIT_CACHE_MIB,
+): "ingested" | "already" | "gone" {
+  const { recordsTable, keysTable } = staging;
+  const run = db.transaction((): "ingested" | "already" | "gone" => {
+    // Re-read inside the transaction: a reorg may have removed or replaced the anchor meanwhile.
+    const current = db
+      .prepare(`SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE brand_id = ? AND root = ?`)
+      .get(anchor.brandId, anchor.root) as ContentAnchor | undefined;
+    if (current === undefined || current.kind !== anchor.kind || current.leafCount !== anchor.leafCount) return "gone";
+    if (current.status === "ok") return "already";
+    const { brandId, root } = current;
+    // Defensive: 'pending' anchors have no rows, as every write below happens together.
+    for (const table of ["records", "item_keys", "tree_nodes"])
+      db.prepare(`DELETE FROM ${table} WHERE brand_id = ? AND root = ?`).run(brandId, root);
+    db.prepare(
+      `INSERT INTO records (brand_id, root, leaf_index, record_hash, record) SELECT ?, ?, leaf_index, record_hash, record FROM temp.${recordsTable} ORDER BY leaf_index`,
+    ).run(brandId, root);
+    // Identity: a serial key (with the lot, if any) and a lot-level key. Trace: the decoded keys;
+    // an event may name one item twice, stored once. Sorted so the B-tree inserts are sequential.
+    db.prepare(
+      "INSERT OR IGNORE INTO item_keys (gtin, serial, lot, kind, record_hash, brand_id, root, leaf_index) " +
+        "SELECT gtin, serial, lot, ?, record_hash, ?, ?, leaf_index FROM (" +
+        `SELECT gtin, serial, coalesce(lot, '') AS lot, leaf_index, record_hash FROM temp.${recordsTable} WHERE gtin IS NOT NULL ` +
+        `UNION ALL SELECT gtin, '', lot, leaf_index, record_hash FROM temp.${recordsTable} WHERE lot IS NOT NULL ` +
+        `UNION ALL SELECT k.gtin, k.serial, k.lot, k.leaf_index, r.record_hash FROM temp.${keysTable} k JOIN temp.${recordsTable} r ON r.leaf_index = k.leaf_index` +
+        ") ORDER BY gtin, serial, lot, leaf_index",
+    ).run(current.kind, brandId, root);
+    const serialized = tree.serialize();
+    db.prepare("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES (?, ?, ?)").run(
+      brandId,
+      root,
+      Buffer.from(serialized.buffer, serialized.byteOffset, serialized.byteLength),
+    );
+    db.prepare(
+      "UPDATE anchors SET content_status = 'ok', content_error = NULL, content_attempts = content_attempts + 1, content_retry_at = NULL " +
+        "WHERE brand_id = ? AND root = ?",
+    ).run(brandId, root);
+    return "ingested";
+  });
+  // records_hash is keyed by a hash, so a big batch inserts all over that index: with SQLite's
+  // 16 MiB default page cache most inserts miss. A larger cache for this one transaction keeps the
+  // index pages in memory (measured: 1M records, 8 s → 4 s for the records copy).
+  const previous = db.pragma("cache_size", { simple: true }) as number;
+  const wantedKiB = Math.min(maxCacheMiB * 1024, Math.ceil(records / 4));
+  const currentKiB =
+    previous < 0 ? -previous : (previous * (db.pragma("page_size", { simple: true }) as number)) / 1024;
+  const grow = wantedKiB > currentKiB;
+  if (grow) db.pragma(`cache_size = -${wantedKiB}`);
+  try {
+    return run.immediate();
+  } finally {
+    if (grow) db.pragma(`cache_size = ${previous}`);
+  }
+}
