@@ -7,7 +7,7 @@ import type { Static } from "@sinclair/typebox";
 import { makeProofBundle, type AnchorRef as CoreAnchorRef, type ProofBundle } from "../core/bundle";
 import { formatDigitalLink } from "../core/digital-link";
 import type { Hex32 } from "../core/hex";
-import { isPlainObject, kindOfCode, type RecordKind, type TraceAnchorRecord } from "../core/record";
+import { isPlainObject, KIND_CODE, kindOfCode, type RecordKind, type TraceAnchorRecord } from "../core/record";
 import { decideVerdict, isRecallDisposition, type CodeLevel, type RecallFact, type Verdict } from "../core/verdict";
 import type { ApiConfig } from "./config";
 import { versionedCache } from "../mirror/read";
@@ -262,7 +262,7 @@ function eventEntry(mirror: Mirror, renderer: ItemRenderer, row: TraceEventRow, 
 
 /** Only live trace anchors of the brand whose events the document shows. */
 const showsEvent = (row: TraceEventRow, brand: number | undefined): boolean =>
-  brand !== undefined && row.anchor.revokedAtBlock === null && row.anchor.kind === 2 && row.anchor.brandId === brand;
+  brand !== undefined && row.anchor.revokedAtBlock === null && row.anchor.kind === KIND_CODE.trace && row.anchor.brandId === brand;
 
 /** The events naming the lot (`lot` non-empty) or the class (`lot` ""), shown for `brand`, with the recall facts of all. */
 function levelFragment(ctx: ItemContext, renderer: ItemRenderer, gtin: string, lot: string, brand: number | undefined, cursor: CursorRow): LevelFragment {

@@ -19,6 +19,7 @@ import type {
 import type { EventLevel } from "../../core/verdict";
 import { ttlCache, versionedCache, type MirrorVersion, type TtlCache } from "./cache";
 import { ANCHOR_COLUMNS, toAnchor, type AnchorDb } from "./anchors";
+import { KIND_CODE } from "../../core/record";
 
 export type { EventLevel };
 
@@ -164,7 +165,7 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
     const identities: IdentityRow[] = [];
     const events: TraceEventRow[] = [];
     for (const [kind, lot, brandId, root, leafIndex, recordHash, record] of statements.serial.all(gtin, serialValue)) {
-      if (kind === 1) {
+      if (kind === KIND_CODE.identity) {
         if (identities.length >= MAX_IDENTITIES) continue;
         const anchor = anchorOf(brandId, root);
         if (anchor !== undefined)
