@@ -10,14 +10,17 @@ export const SOLC_VERSION = "0.8.28";
 
 // Hardhat downloads native solc builds, which cannot be fetched on our machines. The solc npm
 // package ships the same compiler as soljson.js, so hand that to Hardhat instead.
-subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper): Promise<SolcBuild> => {
-  // Hardhat types runSuper's result as any; the subtask being overridden resolves to a SolcBuild.
-  if (args.solcVersion !== SOLC_VERSION) return (await runSuper()) as SolcBuild;
-  const soljson = path.join(path.dirname(require.resolve("solc/package.json")), "soljson.js");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const solc = require("solc") as { version(): string };
-  return { compilerPath: soljson, isSolcJs: true, version: args.solcVersion, longVersion: solc.version() };
-});
+subtask(
+  TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
+  async (args: { solcVersion: string }, _hre, runSuper): Promise<SolcBuild> => {
+    // Hardhat types runSuper's result as any; the subtask being overridden resolves to a SolcBuild.
+    if (args.solcVersion !== SOLC_VERSION) return (await runSuper()) as SolcBuild;
+    const soljson = path.join(path.dirname(require.resolve("solc/package.json")), "soljson.js");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const solc = require("solc") as { version(): string };
+    return { compilerPath: soljson, isSolcJs: true, version: args.solcVersion, longVersion: solc.version() };
+  },
+);
 
 const explorerApiKey = process.env.TRACE_EXPLORER_API_KEY ?? "";
 const explorerApiUrl = process.env.TRACE_EXPLORER_API_URL;
@@ -39,11 +42,12 @@ const config: HardhatUserConfig = {
   networks: {
     // TRACE_CHAIN_GENESIS pins the genesis time of `npm start`'s local chain, so replaying its journal gives
     // back the very same blocks after a restart.
-    hardhat: { chainId: 31337, ...(process.env.TRACE_CHAIN_GENESIS ? { initialDate: process.env.TRACE_CHAIN_GENESIS } : {}) },
+    hardhat: {
+      chainId: 31337,
+      ...(process.env.TRACE_CHAIN_GENESIS ? { initialDate: process.env.TRACE_CHAIN_GENESIS } : {}),
+    },
     localhost: { url: "http://127.0.0.1:8545", chainId: 31337 },
-    ...(rpcUrl
-      ? { target: { url: rpcUrl, accounts: privateKey ? [privateKey] : [] } }
-      : {}),
+    ...(rpcUrl ? { target: { url: rpcUrl, accounts: privateKey ? [privateKey] : [] } } : {}),
   },
   etherscan: {
     apiKey: explorerApiKey,

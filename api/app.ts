@@ -67,7 +67,9 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
   const mirror = createMirror(deps.db, { treeCacheBytes: config.treeCacheBytes });
   const scans =
     config.scans && deps.scansDb !== undefined
-      ? createScansRepository(deps.scansDb, { onWriteError: (message) => app.log.error({ err: message }, "scan counts not written yet; retrying") })
+      ? createScansRepository(deps.scansDb, {
+          onWriteError: (message) => app.log.error({ err: message }, "scan counts not written yet; retrying"),
+        })
       : undefined;
   if (scans !== undefined) app.addHook("onClose", async () => scans.close());
   const linkSets = deps.linksDb === undefined ? undefined : createLinkSetRepository(deps.linksDb);
@@ -78,7 +80,8 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
     renderHtml:
       deps.renderHtml === null
         ? undefined
-        : (deps.renderHtml ?? scanPageRenderer({
+        : (deps.renderHtml ??
+          scanPageRenderer({
             rpcUrls: config.browserRpcUrls,
             scanThreshold: config.scanThreshold,
             contract: () => mirror.cursor.get()?.contract,
@@ -96,7 +99,11 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
     rateLimit: config.rateLimit,
     connectSources: [...new Set(config.browserRpcUrls.map((url) => new URL(url).origin))],
   });
-  await app.register(metrics, { mirror, indexerStatus: deps.indexerStatus, processMetrics: deps.processMetrics ?? true });
+  await app.register(metrics, {
+    mirror,
+    indexerStatus: deps.indexerStatus,
+    processMetrics: deps.processMetrics ?? true,
+  });
   await app.register(docs, { publicUrl: config.publicUrl });
 
   await app.register(healthRoutes, options);
@@ -125,7 +132,15 @@ export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     ...(deps.log === undefined
       ? { logger: false }
-      : { loggerInstance: deps.log.child({}, { serializers: safeSerializers, redact: { paths: ["req.remoteAddress", "req.ip", "ip", "*.ip", "req.headers"], remove: true } }) }),
+      : {
+          loggerInstance: deps.log.child(
+            {},
+            {
+              serializers: safeSerializers,
+              redact: { paths: ["req.remoteAddress", "req.ip", "ip", "*.ip", "req.headers"], remove: true },
+            },
+          ),
+        }),
     // Per-request logs cost more than a cached item lookup: at debug level only, see QuietRequestLogs.
     logController: new QuietRequestLogs(),
     bodyLimit: BODY_LIMIT,
@@ -173,7 +188,10 @@ const requestSummary: FastifyPluginAsync<{ log: Logger }> = async (app, { log })
   });
   const timer = setInterval(() => {
     if (total === 0) return;
-    app.log.info({ requests: total, byStatus: Object.fromEntries(byStatus), seconds: SUMMARY_MS / 1000 }, "requests served");
+    app.log.info(
+      { requests: total, byStatus: Object.fromEntries(byStatus), seconds: SUMMARY_MS / 1000 },
+      "requests served",
+    );
     byStatus = new Map();
     total = 0;
   }, SUMMARY_MS);

@@ -26,18 +26,28 @@ export function linkSetStatus(stored: StoredLinkSet, mirror: MirrorView): LinkSe
   const cursor = mirror.cursor.get();
   if (cursor === undefined) return { current: false, reason: "the mirror has not indexed a chain yet" };
   if (stored.chainId !== String(cursor.chainId) || stored.contract !== cursor.contract.toLowerCase()) {
-    return { current: false, reason: `signed for contract ${stored.contract} on chain ${stored.chainId}; this API follows ${cursor.contract.toLowerCase()} on chain ${cursor.chainId}` };
+    return {
+      current: false,
+      reason: `signed for contract ${stored.contract} on chain ${stored.chainId}; this API follows ${cursor.contract.toLowerCase()} on chain ${cursor.chainId}`,
+    };
   }
   const { brandId, gtin } = stored.message;
   const id = mirrorBrandId(brandId);
   const brand = id === undefined ? undefined : mirror.brands.get(id);
   if (brand === undefined) return { current: false, reason: `brand ${brandId} is not registered` };
   if (brand.admin.toLowerCase() !== stored.signer) {
-    return { current: false, reason: `signed by ${stored.signer}, who is no longer the admin of brand ${brandId} (now ${brand.admin.toLowerCase()})` };
+    return {
+      current: false,
+      reason: `signed by ${stored.signer}, who is no longer the admin of brand ${brandId} (now ${brand.admin.toLowerCase()})`,
+    };
   }
   const owner = mirror.brands.ownerOfGtin(gtin);
   if (owner === undefined) return { current: false, reason: `no brand owns the company prefix of ${gtin} any more` };
-  if (String(owner.brandId) !== brandId) return { current: false, reason: `the company prefix ${owner.prefix} of ${gtin} now belongs to brand ${owner.brandId}` };
+  if (String(owner.brandId) !== brandId)
+    return {
+      current: false,
+      reason: `the company prefix ${owner.prefix} of ${gtin} now belongs to brand ${owner.brandId}`,
+    };
   return { current: true };
 }
 

@@ -77,7 +77,8 @@ export const API_DEFAULTS: Omit<ApiConfig, "publicUrl"> = {
 /** A complete config from defaults and overrides, validated like the environment. */
 export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
   const merged = { ...API_DEFAULTS, ...overrides };
-  const publicUrl = overrides.publicUrl ?? `http://${merged.host.includes(":") ? `[${merged.host}]` : merged.host}:${merged.port}`;
+  const publicUrl =
+    overrides.publicUrl ?? `http://${merged.host.includes(":") ? `[${merged.host}]` : merged.host}:${merged.port}`;
   const browserRpcUrls = Object.freeze(merged.browserRpcUrls.map((url) => rpcUrl("TRACE_BROWSER_RPC_URLS", url)));
   const config: ApiConfig = {
     ...merged,
@@ -108,12 +109,16 @@ export function parseApiEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     contentDir: value("TRACE_CONTENT_DIR") ?? API_DEFAULTS.contentDir,
     explorerUrl: value("TRACE_EXPLORER_URL") ?? null,
     ...(publicUrl === undefined ? {} : { publicUrl }),
-    scanThreshold: integer(value("TRACE_SCAN_THRESHOLD"), "TRACE_SCAN_THRESHOLD", 1, Number.MAX_SAFE_INTEGER) ?? API_DEFAULTS.scanThreshold,
+    scanThreshold:
+      integer(value("TRACE_SCAN_THRESHOLD"), "TRACE_SCAN_THRESHOLD", 1, Number.MAX_SAFE_INTEGER) ??
+      API_DEFAULTS.scanThreshold,
     scans: onOff(value("TRACE_SCANS"), "TRACE_SCANS") ?? API_DEFAULTS.scans,
     scansDbPath: value("TRACE_SCANS_DB") ?? API_DEFAULTS.scansDbPath,
     rateLimit: integer(value("TRACE_RATE_LIMIT"), "TRACE_RATE_LIMIT", 0, 10_000_000) ?? API_DEFAULTS.rateLimit,
     trustProxy: onOff(value("TRACE_TRUST_PROXY"), "TRACE_TRUST_PROXY") ?? API_DEFAULTS.trustProxy,
-    maxUploadBytes: integer(value("TRACE_MAX_UPLOAD_BYTES"), "TRACE_MAX_UPLOAD_BYTES", 1, Number.MAX_SAFE_INTEGER) ?? API_DEFAULTS.maxUploadBytes,
+    maxUploadBytes:
+      integer(value("TRACE_MAX_UPLOAD_BYTES"), "TRACE_MAX_UPLOAD_BYTES", 1, Number.MAX_SAFE_INTEGER) ??
+      API_DEFAULTS.maxUploadBytes,
     treeCacheBytes: cacheMb === undefined ? API_DEFAULTS.treeCacheBytes : cacheMb * 2 ** 20,
     logLevel: logLevel as LogLevel,
     browserRpcUrls: parseBrowserRpcUrls(value("TRACE_BROWSER_RPC_URLS"), value("TRACE_BROWSER_RPC_URL")),

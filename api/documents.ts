@@ -13,7 +13,15 @@ import type { ApiConfig } from "./config";
 import { versionedCache } from "../mirror/read";
 import { ApiError } from "./errors";
 import type { Mirror } from "./mirror";
-import type { AnchorRow, AnchoredRecordRow, CursorRow, IdentityRow, LotEventRow, PrefixRow, TraceEventRow } from "../mirror/types";
+import type {
+  AnchorRow,
+  AnchoredRecordRow,
+  CursorRow,
+  IdentityRow,
+  LotEventRow,
+  PrefixRow,
+  TraceEventRow,
+} from "../mirror/types";
 import type { ScansRepository } from "./repositories/scans";
 import type { BrandLinkSource } from "./link-source";
 import type { AnchorStatus, BatchStatus, ItemDocument } from "./schemas";
@@ -33,7 +41,10 @@ export interface ItemKey {
 /** The record kind of an anchor row; the contract anchors no other kinds, so any other is a broken mirror. */
 export function anchorKind(anchor: AnchorRow): RecordKind {
   const kind = kindOfCode(anchor.kind);
-  if (kind === undefined) throw new Error(`anchor ${anchor.brandId}:${anchor.root} in the mirror has kind ${anchor.kind}, neither identity (1) nor trace (2)`);
+  if (kind === undefined)
+    throw new Error(
+      `anchor ${anchor.brandId}:${anchor.root} in the mirror has kind ${anchor.kind}, neither identity (1) nor trace (2)`,
+    );
   return kind;
 }
 export const isoTime = (seconds: number): string => new Date(seconds * 1000).toISOString();
@@ -133,7 +144,8 @@ export interface ItemContext {
 }
 
 /** The level of a Digital Link's key: a serial, a lot (batch) of a GTIN, or the GTIN alone. */
-export const levelOf = (key: ItemKey): CodeLevel => (key.serial !== undefined ? "serial" : key.lot !== undefined ? "lot" : "product");
+export const levelOf = (key: ItemKey): CodeLevel =>
+  key.serial !== undefined ? "serial" : key.lot !== undefined ? "lot" : "product";
 
 /** A Digital Link's document as JSON text, with what the route decides on without parsing it. */
 export interface ItemDocText {
@@ -205,17 +217,24 @@ function rendererOf(ctx: ItemContext): ItemRenderer {
   return renderer;
 }
 
-const jsonString = (value: string | null | undefined): string => (value === null || value === undefined ? "null" : JSON.stringify(value));
+const jsonString = (value: string | null | undefined): string =>
+  value === null || value === undefined ? "null" : JSON.stringify(value);
 
 /** A stored record's JSON text, spliced as is: the indexer stores records as canonical JSON (RFC 8785). */
 function recordJson(text: string): string {
-  return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125 ? text : JSON.stringify(JSON.parse(text));
+  return text.charCodeAt(0) === 123 && text.charCodeAt(text.length - 1) === 125
+    ? text
+    : JSON.stringify(JSON.parse(text));
 }
 
 function anchorFragment(renderer: ItemRenderer, anchor: AnchorRow, cursor: CursorRow): AnchorFragment {
   const hit = renderer.anchors.get(anchor);
   if (hit !== undefined && hit.cursor === cursor) return hit;
-  const fragment = { cursor, rootJson: JSON.stringify(anchor.root), statusJson: JSON.stringify(anchorStatus(anchor, cursor, renderer.config)) };
+  const fragment = {
+    cursor,
+    rootJson: JSON.stringify(anchor.root),
+    statusJson: JSON.stringify(anchorStatus(anchor, cursor, renderer.config)),
+  };
   renderer.anchors.set(anchor, fragment);
   return fragment;
 }
@@ -236,7 +255,11 @@ function eventOf(row: TraceEventRow): { readonly [key: string]: unknown } | unde
   return record.kind === "trace" ? record.event : undefined;
 }
 
-const recallFact = (row: TraceEventRow): RecallFact => ({ level: row.level, brandId: String(row.anchor.brandId), revoked: row.anchor.revokedAtBlock !== null });
+const recallFact = (row: TraceEventRow): RecallFact => ({
+  level: row.level,
+  brandId: String(row.anchor.brandId),
+  revoked: row.anchor.revokedAtBlock !== null,
+});
 
 /** The recall facts among trace rows, whoever anchored them. */
 function recallFacts(rows: readonly TraceEventRow[]): RecallFact[] {
@@ -262,15 +285,27 @@ function eventEntry(mirror: Mirror, renderer: ItemRenderer, row: TraceEventRow, 
 
 /** Only live trace anchors of the brand whose events the document shows. */
 const showsEvent = (row: TraceEventRow, brand: number | undefined): boolean =>
-  brand !== undefined && row.anchor.revokedAtBlock === null && row.anchor.kind === KIND_CODE.trace && row.anchor.brandId === brand;
+  brand !== undefined &&
+  row.anchor.revokedAtBlock === null &&
+  row.anchor.kind === KIND_CODE.trace &&
+  row.anchor.brandId === brand;
 
 /** The events naming the lot (`lot` non-empty) or the class (`lot` ""), shown for `brand`, with the recall facts of all. */
-function levelFragment(ctx: ItemContext, renderer: ItemRenderer, gtin: string, lot: string, brand: number | undefined, cursor: CursorRow): LevelFragment {
+function levelFragment(
+  ctx: ItemContext,
+  renderer: ItemRenderer,
+  gtin: string,
+  lot: string,
+  brand: number | undefined,
+  cursor: CursorRow,
+): LevelFragment {
   const key = `${gtin}\u0000${lot}\u0000${brand ?? ""}`;
   const hit = renderer.levels.peek(key);
   if (hit !== undefined && hit.cursor === cursor) return hit;
   const rows = ctx.mirror.items.level(gtin, lot);
-  const entries = rows.filter((row) => showsEvent(row, brand)).map((row) => eventEntry(ctx.mirror, renderer, row, cursor));
+  const entries = rows
+    .filter((row) => showsEvent(row, brand))
+    .map((row) => eventEntry(ctx.mirror, renderer, row, cursor));
   const fragment = { cursor, entries, recalls: rows.length === 0 ? [] : recallFacts(rows) };
   renderer.levels.set(key, fragment);
   return fragment;
@@ -292,7 +327,9 @@ function byEventTime(a: EventEntry, b: EventEntry): number {
   const an = Number.isNaN(a.at);
   const bn = Number.isNaN(b.at);
   if (an !== bn) return an ? 1 : -1;
-  return (an ? 0 : a.at - b.at) || a.blockNumber - b.blockNumber || a.logIndex - b.logIndex || a.leafIndex - b.leafIndex;
+  return (
+    (an ? 0 : a.at - b.at) || a.blockNumber - b.blockNumber || a.logIndex - b.logIndex || a.leafIndex - b.leafIndex
+  );
 }
 
 /** The event lists as one, by event time; an event naming two of the levels is listed once, at the first list's level. */
@@ -314,12 +351,17 @@ function mergeEntries(lists: readonly (readonly EventEntry[])[]): readonly Event
 
 function eventsJson(events: readonly EventEntry[]): string {
   let json = "[";
-  for (let i = 0; i < events.length; i++) json += i === 0 ? (events[i] as EventEntry).json : `,${(events[i] as EventEntry).json}`;
+  for (let i = 0; i < events.length; i++)
+    json += i === 0 ? (events[i] as EventEntry).json : `,${(events[i] as EventEntry).json}`;
   return `${json}]`;
 }
 
 /** The identity record a serial resolves to: the prefix owner's live copy, else its revoked one, else the oldest. */
-function chooseIdentity(rows: readonly IdentityRow[], ownerBrand: number | undefined, pathLot: string | undefined): IdentityRow | undefined {
+function chooseIdentity(
+  rows: readonly IdentityRow[],
+  ownerBrand: number | undefined,
+  pathLot: string | undefined,
+): IdentityRow | undefined {
   let best: IdentityRow | undefined;
   let bestRank = Number.POSITIVE_INFINITY;
   for (const row of rows) {
@@ -350,7 +392,11 @@ const NO_SCANS = `"scans":{"count":null,"firstScanAt":null}}`;
  * the tree cache, the events of a lot and class are rendered once per mirror version, and lot and
  * product documents are kept whole until the mirror changes.
  */
-export function itemDocumentJson(ctx: ItemContext, key: ItemKey, scan: { client: string; now: number } | undefined): ItemDocText | undefined {
+export function itemDocumentJson(
+  ctx: ItemContext,
+  key: ItemKey,
+  scan: { client: string; now: number } | undefined,
+): ItemDocText | undefined {
   const { mirror } = ctx;
   // This turn's requests share one read transaction; caches follow the mirror's version.
   mirror.reads.enter();
@@ -394,11 +440,16 @@ function serialDocument(
   const events = mergeEntries(ofLot === undefined ? [own, ofClass.entries] : [own, ofLot.entries, ofClass.entries]);
   const lotRecalls = ofLot?.recalls ?? [];
   const recalls =
-    itemRecalls.length + lotRecalls.length + ofClass.recalls.length === 0 ? [] : [...itemRecalls, ...lotRecalls, ...ofClass.recalls];
+    itemRecalls.length + lotRecalls.length + ofClass.recalls.length === 0
+      ? []
+      : [...itemRecalls, ...lotRecalls, ...ofClass.recalls];
 
   let scans: { count: number | null; firstScanAt: number | null } = { count: null, firstScanAt: null };
   if (ctx.scans !== undefined) {
-    const counted = scan === undefined ? ctx.scans.get(key.gtin, key.serial) : ctx.scans.record(key.gtin, key.serial, scan.client, scan.now);
+    const counted =
+      scan === undefined
+        ? ctx.scans.get(key.gtin, key.serial)
+        : ctx.scans.record(key.gtin, key.serial, scan.client, scan.now);
     scans = counted === undefined ? { count: 0, firstScanAt: null } : counted;
   }
 
@@ -472,7 +523,9 @@ function classDocument(
   } else {
     const lotRows = ownerBrand === undefined ? [] : mirror.items.lotRecalls(key.gtin);
     const recallRows = lotRows.filter((row) => isRecallDisposition(eventOf(row)?.disposition));
-    const shown = recallRows.filter((row) => showsEvent(row, ownerBrand)).map((row) => eventEntry(mirror, renderer, row, cursor));
+    const shown = recallRows
+      .filter((row) => showsEvent(row, ownerBrand))
+      .map((row) => eventEntry(mirror, renderer, row, cursor));
     events = mergeEntries([ofClass.entries, shown]);
     recalls = [...ofClass.recalls, ...recallRows.map(recallFact)];
     recalledLots = recalledLotsOf(prefixOwner, recallRows);
@@ -481,7 +534,10 @@ function classDocument(
   const verdict = decideVerdict({
     level,
     prefixOwner,
-    identity: sample === undefined ? null : { brandId: String(sample.anchor.brandId), revoked: sample.anchor.revokedAtBlock !== null },
+    identity:
+      sample === undefined
+        ? null
+        : { brandId: String(sample.anchor.brandId), revoked: sample.anchor.revokedAtBlock !== null },
     recalls,
   });
   const attributes = sample === undefined ? undefined : attributesOf(sample.record);
@@ -503,7 +559,15 @@ function classDocument(
 
 /** Whether the recalls naming one lot recall it, by the verdict rule (a recall of the product is not one of the lot). */
 function lotRecalled(prefixOwner: string | null, lotRecalls: readonly RecallFact[]): boolean {
-  return lotRecalls.length > 0 && decideVerdict({ level: "lot", prefixOwner, identity: null, recalls: lotRecalls.filter((r) => r.level === "lot") }) === "recalled";
+  return (
+    lotRecalls.length > 0 &&
+    decideVerdict({
+      level: "lot",
+      prefixOwner,
+      identity: null,
+      recalls: lotRecalls.filter((r) => r.level === "lot"),
+    }) === "recalled"
+  );
 }
 
 /** The lots of a GTIN its lot-level recall events recall, sorted. */
@@ -514,7 +578,10 @@ function recalledLotsOf(prefixOwner: string | null, rows: readonly LotEventRow[]
     if (facts === undefined) byLot.set(row.lot, [recallFact(row)]);
     else facts.push(recallFact(row));
   }
-  return [...byLot].filter(([, facts]) => lotRecalled(prefixOwner, facts)).map(([lot]) => lot).sort();
+  return [...byLot]
+    .filter(([, facts]) => lotRecalled(prefixOwner, facts))
+    .map(([lot]) => lot)
+    .sort();
 }
 
 /** The attributes object of a stored identity record, or undefined. */
@@ -533,7 +600,11 @@ function productName(attributes: { readonly [key: string]: unknown }): string | 
 }
 
 /** The document (see `itemDocumentJson`), parsed; undefined for a serial nothing is anchored for. */
-export function itemDocument(ctx: ItemContext, key: ItemKey, scan: { client: string; now: number } | undefined): ItemDoc | undefined {
+export function itemDocument(
+  ctx: ItemContext,
+  key: ItemKey,
+  scan: { client: string; now: number } | undefined,
+): ItemDoc | undefined {
   const doc = itemDocumentJson(ctx, key, scan);
   return doc === undefined ? undefined : (JSON.parse(doc.text) as ItemDoc);
 }

@@ -33,9 +33,11 @@ export function negotiate(accept: string | undefined): ItemFormat {
     }
     if (q <= 0) continue;
     for (const media of MEDIA) {
-      const specificity = type === media.type ? 2 : type === `${media.type.split("/")[0]}/*` ? 1 : type === "*/*" ? 0 : -1;
+      const specificity =
+        type === media.type ? 2 : type === `${media.type.split("/")[0]}/*` ? 1 : type === "*/*" ? 0 : -1;
       if (specificity < 0) continue;
-      if (best === undefined || q > best.q || (q === best.q && specificity > best.specificity)) best = { format: media.format, q, specificity };
+      if (best === undefined || q > best.q || (q === best.q && specificity > best.specificity))
+        best = { format: media.format, q, specificity };
     }
   }
   return best?.format ?? "json";
@@ -85,7 +87,12 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
  * Serialises `body` with the route's response schema, sets a strong ETag and the cache policy, and
  * answers 304 when the client already has it. Immutable caching only for data of final anchors.
  */
-export function sendCacheable(request: FastifyRequest, reply: FastifyReply, body: unknown, immutable: boolean): FastifyReply {
+export function sendCacheable(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: unknown,
+  immutable: boolean,
+): FastifyReply {
   const text = reply.serialize(body);
   if (typeof text !== "string") throw new TypeError("response serializer returned bytes");
   const etag = strongEtag(text);

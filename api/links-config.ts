@@ -15,6 +15,7 @@ export const LINKS_DEFAULTS: LinksConfig = Object.freeze({ dbPath: "data/links.d
 export function parseLinksEnv(env: Readonly<Record<string, string | undefined>> = process.env): LinksConfig {
   const raw = env.TRACE_LINKS_DB?.trim();
   if (raw === undefined || raw === "") return LINKS_DEFAULTS;
-  if (raw.includes("\u0000") || /[/\\]$/.test(raw)) throw new ApiConfigError(`TRACE_LINKS_DB must be a SQLite file path, got "${raw}"`);
+  if (raw.includes("\u0000") || /[/\\]$/.test(raw))
+    throw new ApiConfigError(`TRACE_LINKS_DB must be a SQLite file path, got "${raw}"`);
   return Object.freeze({ dbPath: raw });
 }

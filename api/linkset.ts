@@ -26,7 +26,14 @@ export type ResolverDescriptionDoc = Static<typeof ResolverDescription>;
 /** GS1 Web Vocabulary namespace the linkset names link types in. */
 export const GS1_VOC = "https://gs1.org/voc/";
 /** Namespaces GS1 has published the vocabulary under; a `linkType` in any of them is recognised. */
-const GS1_NAMESPACES = ["gs1:", GS1_VOC, "https://ref.gs1.org/voc/", "https://www.gs1.org/voc/", "http://gs1.org/voc/", "http://www.gs1.org/voc/"];
+const GS1_NAMESPACES = [
+  "gs1:",
+  GS1_VOC,
+  "https://ref.gs1.org/voc/",
+  "https://www.gs1.org/voc/",
+  "http://gs1.org/voc/",
+  "http://www.gs1.org/voc/",
+];
 const TERM = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 /** GS1's JSON-LD context for linksets (GS1-Conformant resolver standard, artefacts). */
 export const LINKSET_CONTEXT = "https://ref.gs1.org/standards/resolver/linkset-context";
@@ -63,10 +70,12 @@ export function requestedLinkType(value: string): string | undefined {
 }
 
 /** The compact `gs1:` form of a link type URI of ours, for messages. */
-export const compactLinkType = (uri: string): string => (uri.startsWith(GS1_VOC) ? `gs1:${uri.slice(GS1_VOC.length)}` : uri);
+export const compactLinkType = (uri: string): string =>
+  uri.startsWith(GS1_VOC) ? `gs1:${uri.slice(GS1_VOC.length)}` : uri;
 
 /** Where /v1/items serves the document of a key: JSON, never a redirect. */
-export const itemsUrl = (config: ApiConfig, key: ItemKey): string => formatDigitalLink(key, `${config.publicUrl}/v1/items`);
+export const itemsUrl = (config: ApiConfig, key: ItemKey): string =>
+  formatDigitalLink(key, `${config.publicUrl}/v1/items`);
 
 type Context = { anchor: string; [type: string]: unknown };
 
@@ -80,7 +89,8 @@ function context(anchor: string, links: Readonly<Record<string, readonly Link[]>
 function brandTarget(link: BrandLink): { type: string; target: Link } | undefined {
   const type = gs1LinkType(link.type);
   if (type === undefined || RESOLVER_ONLY.has(type)) return undefined;
-  if (!/^https?:\/\/[^\s/?#]+[^\s]*$/i.test(link.href) || typeof link.title !== "string" || link.title === "") return undefined;
+  if (!/^https?:\/\/[^\s/?#]+[^\s]*$/i.test(link.href) || typeof link.title !== "string" || link.title === "")
+    return undefined;
   return {
     type,
     target: {
@@ -96,7 +106,10 @@ function brandTarget(link: BrandLink): { type: string; target: Link } | undefine
  * The brand's links for the GTIN, by link type: only a link set of the brand that owns the GTIN's
  * prefix (a brand cannot publish links for another's products), only GS1 link types, never a default.
  */
-function brandLinks(set: BrandLinkSet | undefined, owner: string | undefined): { byType: Map<string, Link[]>; set: BrandLinkSet } | undefined {
+function brandLinks(
+  set: BrandLinkSet | undefined,
+  owner: string | undefined,
+): { byType: Map<string, Link[]>; set: BrandLinkSet } | undefined {
   if (set === undefined || owner === undefined || set.brandId !== owner) return undefined;
   const byType = new Map<string, Link[]>();
   for (const link of set.links) {
@@ -121,12 +134,24 @@ export function linksetOf(ctx: ItemContext, key: ItemKey, doc: ItemDoc): Linkset
   const entries: Context[] = [];
   if (key.serial !== undefined) {
     const links: Record<string, Link[]> = {
-      [DEFAULT_LINK]: [{ href: digitalLinkOf(config, key), title: "Scan page: is this item genuine, where has it been" }],
-      [TRACEABILITY]: [{ href: itemsUrl(config, key), title: "Item document: verdict, identity record and trace events with Merkle proofs", type: "application/json" }],
+      [DEFAULT_LINK]: [
+        { href: digitalLinkOf(config, key), title: "Scan page: is this item genuine, where has it been" },
+      ],
+      [TRACEABILITY]: [
+        {
+          href: itemsUrl(config, key),
+          title: "Item document: verdict, identity record and trace events with Merkle proofs",
+          type: "application/json",
+        },
+      ],
     };
     if (doc.identity !== null) {
       links[VERIFICATION] = [
-        { href: `${config.publicUrl}/v1/proofs/${doc.identity.recordHash}`, title: "Proof bundle of the item's identity record, to verify against the chain", type: "application/json" },
+        {
+          href: `${config.publicUrl}/v1/proofs/${doc.identity.recordHash}`,
+          title: "Proof bundle of the item's identity record, to verify against the chain",
+          type: "application/json",
+        },
       ];
     }
     entries.push(context(digitalLinkOf(config, key), links));
@@ -134,10 +159,19 @@ export function linksetOf(ctx: ItemContext, key: ItemKey, doc: ItemDoc): Linkset
   const lot = key.lot ?? doc.item.lot ?? undefined;
   if (lot !== undefined) {
     const lotKey = { gtin, lot };
-    const lotDoc = { href: itemsUrl(config, lotKey), title: "Lot document: verdict, items, recalls and events with Merkle proofs", type: "application/json" };
+    const lotDoc = {
+      href: itemsUrl(config, lotKey),
+      title: "Lot document: verdict, items, recalls and events with Merkle proofs",
+      type: "application/json",
+    };
     entries.push(
       context(digitalLinkOf(config, lotKey), {
-        [DEFAULT_LINK]: [{ href: digitalLinkOf(config, lotKey), title: "Lot page: registered by the barcode's owner, recalled or not" }],
+        [DEFAULT_LINK]: [
+          {
+            href: digitalLinkOf(config, lotKey),
+            title: "Lot page: registered by the barcode's owner, recalled or not",
+          },
+        ],
         [TRACEABILITY]: [lotDoc],
         [RECALL_STATUS]: [{ ...lotDoc, title: "Recall status of this lot, with proofs" }],
       }),
@@ -146,7 +180,11 @@ export function linksetOf(ctx: ItemContext, key: ItemKey, doc: ItemDoc): Linkset
 
   const productKey = { gtin };
   const productPage = digitalLinkOf(config, productKey);
-  const productDoc = { href: itemsUrl(config, productKey), title: "Product document: registered brand, items, recalled lots, with proofs", type: "application/json" };
+  const productDoc = {
+    href: itemsUrl(config, productKey),
+    title: "Product document: registered brand, items, recalled lots, with proofs",
+    type: "application/json",
+  };
   const brand = brandLinks((ctx.links ?? NO_BRAND_LINKS).linkSetOf(gtin), doc.brand?.brandId);
   const ours: Record<string, Link[]> = {
     [DEFAULT_LINK]: [{ href: productPage, title: "Product page: the brand that owns this barcode, recalls" }],
@@ -162,20 +200,30 @@ export function linksetOf(ctx: ItemContext, key: ItemKey, doc: ItemDoc): Linkset
   }
   if (brand !== undefined) {
     for (const [type, list] of brand.byType) if (!(type in product)) product[type] = list;
-    product["ta:signedBy"] = { brandId: brand.set.brandId, gtin: brand.set.gtin, signer: brand.set.signer, signature: brand.set.signature, issuedAt: brand.set.issuedAt };
+    product["ta:signedBy"] = {
+      brandId: brand.set.brandId,
+      gtin: brand.set.gtin,
+      signer: brand.set.signer,
+      signature: brand.set.signature,
+      issuedAt: brand.set.issuedAt,
+    };
   }
   entries.push(product);
   return { linkset: entries as LinksetDoc["linkset"] };
 }
 
 function isLinkList(value: unknown): value is readonly Link[] {
-  return Array.isArray(value) && value.every((v) => typeof v === "object" && v !== null && typeof (v as Link).href === "string");
+  return (
+    Array.isArray(value) &&
+    value.every((v) => typeof v === "object" && v !== null && typeof (v as Link).href === "string")
+  );
 }
 
 /** The link types of a linkset, compact, for telling a client what it may ask for. */
 export function linkTypesOf(linkset: LinksetDoc): string[] {
   const types = new Set<string>();
-  for (const entry of linkset.linkset) for (const [name, value] of Object.entries(entry)) if (isLinkList(value)) types.add(compactLinkType(name));
+  for (const entry of linkset.linkset)
+    for (const [name, value] of Object.entries(entry)) if (isLinkList(value)) types.add(compactLinkType(name));
   return [...types].sort();
 }
 
@@ -226,7 +274,8 @@ function paramName(pair: string): string {
 }
 
 /** The Link header every resolver response carries: where its linkset is. */
-export const linksetLinkHeader = (anchor: string): string => `<${anchor}?linkType=linkset>; rel="linkset"; type="application/linkset+json"`;
+export const linksetLinkHeader = (anchor: string): string =>
+  `<${anchor}?linkType=linkset>; rel="linkset"; type="application/linkset+json"`;
 
 /** The Link header of a linkset response: GS1's JSON-LD context, to read the linkset as JSON-LD. */
 export const CONTEXT_LINK_HEADER = `<${LINKSET_CONTEXT}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"`;

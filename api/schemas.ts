@@ -78,7 +78,11 @@ export const Verdict = Type.Unsafe<VerdictName>({
 });
 
 export const ItemDocument = Type.Object({
-  level: Type.Unsafe<"serial" | "lot" | "product">({ type: "string", enum: ["serial", "lot", "product"], description: "what the Digital Link identifies" }),
+  level: Type.Unsafe<"serial" | "lot" | "product">({
+    type: "string",
+    enum: ["serial", "lot", "product"],
+    description: "what the Digital Link identifies",
+  }),
   verdict: Verdict,
   item: Type.Object({
     gtin: Type.String(),
@@ -87,11 +91,16 @@ export const ItemDocument = Type.Object({
     digitalLink: Type.String(),
   }),
   brand: NullableObject(
-    Type.Object({ brandId: Type.String(), name: Type.String(), prefix: Type.String({ description: "the GS1 company prefix that owns the GTIN" }) }),
+    Type.Object({
+      brandId: Type.String(),
+      name: Type.String(),
+      prefix: Type.String({ description: "the GS1 company prefix that owns the GTIN" }),
+    }),
   ),
   identity: NullableObject(
     Type.Object(Proved, {
-      description: "serial: the item's identity record; lot and product: one live identity record of the prefix owner for the GTIN (and lot)",
+      description:
+        "serial: the item's identity record; lot and product: one live identity record of the prefix owner for the GTIN (and lot)",
     }),
   ),
   events: Type.Array(
@@ -106,7 +115,11 @@ export const ItemDocument = Type.Object({
     Type.Object(
       {
         name: Nullable(Type.String({ description: "from the sample identity record's attributes (product, name, …)" })),
-        attributes: Type.Unsafe<{ [key: string]: unknown } | null>({ type: ["object", "null"], additionalProperties: true, description: "the sample identity record's attributes" }),
+        attributes: Type.Unsafe<{ [key: string]: unknown } | null>({
+          type: ["object", "null"],
+          additionalProperties: true,
+          description: "the sample identity record's attributes",
+        }),
         items: Type.Integer({ description: "live identity records of the prefix owner for the GTIN (and lot)" }),
         lots: Type.Integer({ description: "distinct lots among them" }),
         recalledLots: Type.Array(Type.String(), { description: "lots the prefix owner recalled by a lot-level event" }),
@@ -147,7 +160,9 @@ export const ResolverDescription = Type.Object({
   name: Type.String(),
   resolverRoot: Type.String(),
   supportedPrimaryKeys: Type.Array(Type.String(), { description: "numeric AIs: 01 (GTIN)" }),
-  supportedLinkType: Type.Array(Type.Object({ namespace: Type.String(), prefix: Type.String(), profile: Type.String() })),
+  supportedLinkType: Type.Array(
+    Type.Object({ namespace: Type.String(), prefix: Type.String(), profile: Type.String() }),
+  ),
   linkTypeDefaultCanBeLinkset: Type.Boolean(),
 });
 
@@ -169,9 +184,18 @@ export const Brand = Type.Object({
 export const BrandDetail = Type.Composite([
   Brand,
   Type.Object({
-    prefixes: Type.Array(Type.Object({ prefix: Type.String(), assignedBlock: Type.Integer(), assignedTx: Hex32, assignedTime: IsoTime })),
+    prefixes: Type.Array(
+      Type.Object({ prefix: Type.String(), assignedBlock: Type.Integer(), assignedTx: Hex32, assignedTime: IsoTime }),
+    ),
     submitters: Type.Array(
-      Type.Object({ account: Address, role: Nullable(Type.String()), roleRaw: Hex32, setBlock: Type.Integer(), setTx: Hex32, setTime: IsoTime }),
+      Type.Object({
+        account: Address,
+        role: Nullable(Type.String()),
+        roleRaw: Hex32,
+        setBlock: Type.Integer(),
+        setTx: Hex32,
+        setTime: IsoTime,
+      }),
     ),
   }),
 ]);
@@ -186,7 +210,13 @@ export const BatchStatus = Type.Object({
   anchor: AnchorStatus,
   final: Type.Boolean(),
   revoked: NullableObject(
-    Type.Object({ reason: Type.String(), by: Nullable(Type.String()), txHash: Nullable(Type.String()), blockNumber: Type.Integer(), blockTime: Nullable(IsoTime) }),
+    Type.Object({
+      reason: Type.String(),
+      by: Nullable(Type.String()),
+      txHash: Nullable(Type.String()),
+      blockNumber: Type.Integer(),
+      blockTime: Nullable(IsoTime),
+    }),
   ),
   content: Type.Object({
     status: Type.String({ enum: ["ok", "pending", "mismatch"] }),
@@ -210,7 +240,9 @@ export const BatchListQuery = Type.Object(
   {
     brand: Type.Optional(BrandIdParam),
     kind: Type.Optional(RecordKind),
-    cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,15}-[0-9]{1,9}$", description: "nextCursor of the previous page" })),
+    cursor: Type.Optional(
+      Type.String({ pattern: "^[0-9]{1,15}-[0-9]{1,9}$", description: "nextCursor of the previous page" }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   },
   { additionalProperties: false },

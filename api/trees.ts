@@ -171,12 +171,20 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
 
   /** Node position of the record's leaf, its path to the root checked; throws 503 otherwise. */
   const locate = (loaded: Loaded, root: string, recordHash: Buffer, leafIndex: number | undefined): number => {
-    if (recordHash.length !== 32) throw new ApiError(503, "TREE_UNAVAILABLE", `record hash of batch ${root} is not 32 bytes`);
+    if (recordHash.length !== 32)
+      throw new ApiError(503, "TREE_UNAVAILABLE", `record hash of batch ${root} is not 32 bytes`);
     leafHashBytesInto(recordHash, 0, leaf, 0);
     const n = loaded.leafCount;
-    const at = leafIndex === undefined || loaded.positions === undefined || leafIndex < 0 || leafIndex >= n ? -1 : (loaded.positions[leafIndex] as number);
-    const treeIndex = at >= n - 1 && at <= 2 * n - 2 && compare32(loaded.buf, at * 32, leaf, 0) === 0 ? at : findLeaf(loaded.buf, n, leaf);
-    if (treeIndex < 0) throw new ApiError(503, "TREE_UNAVAILABLE", `record is not a leaf of the stored tree of batch ${root}`);
+    const at =
+      leafIndex === undefined || loaded.positions === undefined || leafIndex < 0 || leafIndex >= n
+        ? -1
+        : (loaded.positions[leafIndex] as number);
+    const treeIndex =
+      at >= n - 1 && at <= 2 * n - 2 && compare32(loaded.buf, at * 32, leaf, 0) === 0
+        ? at
+        : findLeaf(loaded.buf, n, leaf);
+    if (treeIndex < 0)
+      throw new ApiError(503, "TREE_UNAVAILABLE", `record is not a leaf of the stored tree of batch ${root}`);
     checkPath(loaded, treeIndex, root);
     return treeIndex;
   };
@@ -185,7 +193,7 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
   const checkPath = (loaded: Loaded, treeIndex: number, root: string): void => {
     const { buf, checked } = loaded;
     path.length = 0;
-    for (let i = treeIndex; i > 0; ) {
+    for (let i = treeIndex; i > 0;) {
       const parent = (i - 1) >>> 1;
       if (isChecked(checked, parent)) break;
       if (!matchesChildren(buf, parent)) {

@@ -60,7 +60,8 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
     // The mirror's connection settings (mmap, page cache), as the app has.
     const mirror = createMirror(db, { treeCacheBytes: 0 });
     const body = fs.readFileSync(args[1] ?? "", "utf8");
-    if (mode === "bare-read") return bareWithRead(mirror, body, (gtin, serial) => mirror.items.serial(gtin, serial).identities.length > 0);
+    if (mode === "bare-read")
+      return bareWithRead(mirror, body, (gtin, serial) => mirror.items.serial(gtin, serial).identities.length > 0);
     return bareWithRead(mirror, body, (gtin, serial) => mirror.items.isKeyed(gtin, serial));
   }
   const db = openDatabase(args[0] ?? "", { readonly: true });

@@ -56,7 +56,11 @@ const gtins = Array.from({ length: GTINS }, (_, i) => {
   const body = `0${PREFIX}${String(10_000 + i).padStart(5, "0")}`;
   return `${body}${gs1CheckDigit(body)}`;
 });
-const itemOf = (i: number) => ({ gtin: gtins[i % GTINS] as string, serial: `S${i}`, lot: `L${Math.floor(i / GTINS) % LOTS}` });
+const itemOf = (i: number) => ({
+  gtin: gtins[i % GTINS] as string,
+  serial: `S${i}`,
+  lot: `L${Math.floor(i / GTINS) % LOTS}`,
+});
 
 /** A mirror of RECORDS identity records in BATCHES batches and one trace batch, stored as the ingester stores contents. */
 async function buildMirror(file: string): Promise<{ seconds: number; bytes: number }> {
@@ -68,9 +72,25 @@ async function buildMirror(file: string): Promise<{ seconds: number; bytes: numb
   const hex = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
   const seed = createSeeder(db);
   const store = createContentStore(db);
-  seed.cursor({ chainId: 31337, contract: CONTRACT, fromBlock: 1, blockNumber: 1000, blockHash: hex(1000), headBlock: 1000, finalizedBlock: 990 });
+  seed.cursor({
+    chainId: 31337,
+    contract: CONTRACT,
+    fromBlock: 1,
+    blockNumber: 1000,
+    blockHash: hex(1000),
+    headBlock: 1000,
+    finalizedBlock: 990,
+  });
   seed.block({ number: 1000, hash: hex(1000), parentHash: hex(999), timestamp: 1709260000 });
-  seed.brand({ brandId: 1, admin: `0x${"a1".repeat(20)}`, name: "Bench Brand", block: 1, tx: hex(1), log: 0, time: 1709250000 });
+  seed.brand({
+    brandId: 1,
+    admin: `0x${"a1".repeat(20)}`,
+    name: "Bench Brand",
+    block: 1,
+    tx: hex(1),
+    log: 0,
+    time: 1709250000,
+  });
   seed.prefix({ prefix: PREFIX, brandId: 1, block: 1, tx: hex(2), log: 1, time: 1709250000 });
   seed.submitter({
     brandId: 1,
@@ -147,12 +167,18 @@ const COMPILED_SERVER = path.join(__dirname, "..", "dist", "bench", "api-server.
 function ensureBuild(): void {
   if (buildIsFresh(COMPILED_SERVER)) return;
   process.stderr.write("dist/ is older than the sources: npm run build…\n");
-  execFileSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "inherit"], cwd: path.join(__dirname, "..") });
+  execFileSync("npm", ["run", "--silent", "build"], {
+    stdio: ["ignore", "ignore", "inherit"],
+    cwd: path.join(__dirname, ".."),
+  });
 }
 
 /** A server of bench/api-server.ts in its own plain-node child process. */
 function start(mode: ServerMode, args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(COMPILED_SERVER, [mode, ...args], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(COMPILED_SERVER, [mode, ...args], {
+    execArgv: [],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   return new Promise((resolve, reject) => {
     child.once("message", (message: { url: string }) => resolve({ child, url: message.url }));
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
@@ -169,7 +195,12 @@ function stop(child: ChildProcess): Promise<void> {
 
 /** The machine is shared: every result is read next to the load average it was measured under. */
 const logLoad = (what: string): void => {
-  process.stderr.write(`${what}: load average ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} (${os.cpus().length} cores)\n`);
+  process.stderr.write(
+    `${what}: load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(", ")} (${os.cpus().length} cores)\n`,
+  );
 };
 
 const randomItemPath = (): string => {
@@ -182,7 +213,13 @@ async function load(url: string, seconds: number, randomItems: boolean): Promise
     url,
     connections: CONNECTIONS,
     duration: seconds,
-    ...(randomItems ? { requests: [{ method: "GET", setupRequest: (req: autocannon.Request) => ({ ...req, path: randomItemPath() }) }] } : {}),
+    ...(randomItems
+      ? {
+          requests: [
+            { method: "GET", setupRequest: (req: autocannon.Request) => ({ ...req, path: randomItemPath() }) },
+          ],
+        }
+      : {}),
   });
 }
 
@@ -197,7 +234,8 @@ async function main(): Promise<void> {
       built = JSON.parse(fs.readFileSync(`${keptDb}.built-${RECORDS}`, "utf8")) as { seconds: number; bytes: number };
       process.stderr.write(`reusing the mirror of ${RECORDS.toLocaleString("en")} identity records at ${keptDb}\n`);
     } else {
-      if (keptDb !== undefined) for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${keptDb}${suffix}`, { force: true });
+      if (keptDb !== undefined)
+        for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(`${keptDb}${suffix}`, { force: true });
       process.stderr.write(`building a mirror of ${RECORDS.toLocaleString("en")} identity records…\n`);
       built = await buildMirror(dbPath);
       if (keptDb !== undefined) fs.writeFileSync(`${keptDb}.built-${RECORDS}`, JSON.stringify(built));
@@ -212,8 +250,14 @@ async function main(): Promise<void> {
       for (let i = 0; i < 5; i++) {
         const res = await fetch(`${item.url}${randomItemPath()}`);
         const text = await res.text();
-        const doc = JSON.parse(text) as { verdict: string; identity: { root: string; recordHash: string; proof: string[] } };
-        if (doc.verdict !== "genuine" || !StandardMerkleTree.verify(doc.identity.root, ["bytes32"], [doc.identity.recordHash], doc.identity.proof)) {
+        const doc = JSON.parse(text) as {
+          verdict: string;
+          identity: { root: string; recordHash: string; proof: string[] };
+        };
+        if (
+          doc.verdict !== "genuine" ||
+          !StandardMerkleTree.verify(doc.identity.root, ["bytes32"], [doc.identity.recordHash], doc.identity.proof)
+        ) {
           throw new Error(`item check failed: ${text.slice(0, 300)}`);
         }
         fs.writeFileSync(docFile, text);
@@ -224,7 +268,12 @@ async function main(): Promise<void> {
     } finally {
       await stop(item.child);
     }
-    const measureBare = async (mode: ServerMode, args: string[], what: string, randomItems: boolean): Promise<autocannon.Result> => {
+    const measureBare = async (
+      mode: ServerMode,
+      args: string[],
+      what: string,
+      randomItems: boolean,
+    ): Promise<autocannon.Result> => {
       const server = await start(mode, args);
       try {
         await load(server.url, WARMUP_S, randomItems);
@@ -241,13 +290,19 @@ async function main(): Promise<void> {
     const referenceRuns: [ServerMode, string[], string][] = [
       ["bare-doc", [docFile], `bare Fastify, a fixed ${docBytes}-byte item document`],
       ["bare-seek", [dbPath, docFile], "bare Fastify, one key seek for the item's leaf index, then the fixed document"],
-      ["bare-read", [dbPath, docFile], "bare Fastify, the item route's read of the item (identity and events, one statement), then the fixed document"],
+      [
+        "bare-read",
+        [dbPath, docFile],
+        "bare Fastify, the item route's read of the item (identity and events, one statement), then the fixed document",
+      ],
     ];
     const references: [string, autocannon.Result][] = [];
-    for (const [mode, args, what] of referenceRuns) references.push([what, await measureBare(mode, args, `${mode} run`, true)]);
+    for (const [mode, args, what] of referenceRuns)
+      references.push([what, await measureBare(mode, args, `${mode} run`, true)]);
     // A reference whose read missed (404) would be measuring less than it claims.
     for (const [what, r] of references) {
-      if (r.non2xx > 0 || r.errors > 0) throw new Error(`reference "${what}": ${r.non2xx} non-2xx responses, ${r.errors} errors`);
+      if (r.non2xx > 0 || r.errors > 0)
+        throw new Error(`reference "${what}": ${r.non2xx} non-2xx responses, ${r.errors} errors`);
     }
     logLoad("end");
 
@@ -270,7 +325,12 @@ async function main(): Promise<void> {
       rowOf("bare Fastify, constant JSON", bareResult),
       ...references.map(([what, r]) => rowOf(`${what} (reference)`, r)),
     ];
-    const table = rows.map((r, i) => `| ${r.join(" | ")} |${i === 0 ? `\n|${r.map((_, j) => (j === 0 ? "---" : "---:")).join("|")}|` : ""}`).join("\n");
+    const table = rows
+      .map(
+        (r, i) =>
+          `| ${r.join(" | ")} |${i === 0 ? `\n|${r.map((_, j) => (j === 0 ? "---" : "---:")).join("|")}|` : ""}`,
+      )
+      .join("\n");
     console.log(table);
     writeBenchSection(
       "api",

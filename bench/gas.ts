@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   await (await registry.grantRole(await registry.REGISTRAR_ROLE(), deployer.address)).wait();
   await (await registry.registerBrand("Bench brand", brandAdmin.address, ["9506000"])).wait();
   const brandId = 1n;
-  await (await registry.connect(brandAdmin).setSubmitter(brandId, submitter.address, ethers.encodeBytes32String("factory"))).wait();
+  await (
+    await registry.connect(brandAdmin).setSubmitter(brandId, submitter.address, ethers.encodeBytes32String("factory"))
+  ).wait();
 
   const gasOf = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<bigint> => {
     const receipt = await (await tx).wait();
@@ -35,12 +37,23 @@ async function main(): Promise<void> {
   };
 
   // Warm-up anchor so every measured call runs in steady state (the brand's storage is not what we measure).
-  await gasOf(registry.connect(submitter).anchor(brandId, { root: root(0), kind: KIND_IDENTITY, leafCount: 1000, contentURI: CONTENT_URI }));
+  await gasOf(
+    registry
+      .connect(submitter)
+      .anchor(brandId, { root: root(0), kind: KIND_IDENTITY, leafCount: 1000, contentURI: CONTENT_URI }),
+  );
   const anchor = await gasOf(
-    registry.connect(submitter).anchor(brandId, { root: root(1), kind: KIND_IDENTITY, leafCount: 1_000_000, contentURI: CONTENT_URI }),
+    registry
+      .connect(submitter)
+      .anchor(brandId, { root: root(1), kind: KIND_IDENTITY, leafCount: 1_000_000, contentURI: CONTENT_URI }),
   );
 
-  const many = Array.from({ length: 20 }, (_, i) => ({ root: root(100 + i), kind: KIND_IDENTITY, leafCount: 50_000, contentURI: CONTENT_URI }));
+  const many = Array.from({ length: 20 }, (_, i) => ({
+    root: root(100 + i),
+    kind: KIND_IDENTITY,
+    leafCount: 50_000,
+    contentURI: CONTENT_URI,
+  }));
   const anchorMany = await gasOf(registry.connect(submitter).anchorMany(brandId, many));
 
   const network = await ethers.provider.getNetwork();
@@ -50,13 +63,21 @@ async function main(): Promise<void> {
   const relayed = async (i: number): Promise<bigint> => {
     const request = { root: root(200 + i), kind: KIND_IDENTITY, leafCount: 10_000, contentURI: CONTENT_URI };
     const nonce = await registry.nonces(submitter.address);
-    const signature = await submitter.signTypedData(domain, types, { brandId, ...request, submitter: submitter.address, nonce, deadline });
+    const signature = await submitter.signTypedData(domain, types, {
+      brandId,
+      ...request,
+      submitter: submitter.address,
+      nonce,
+      deadline,
+    });
     return gasOf(registry.connect(relayer).anchorWithSig(brandId, request, submitter.address, deadline, signature));
   };
   const anchorWithSigFirst = await relayed(0); // first signature: the nonce slot goes from zero to one
   const anchorWithSig = await relayed(1);
 
-  const revoke = await gasOf(registry.connect(brandAdmin).revoke(brandId, root(1), "Counterfeit labels found in lot L42"));
+  const revoke = await gasOf(
+    registry.connect(brandAdmin).revoke(brandId, root(1), "Counterfeit labels found in lot L42"),
+  );
 
   // A 2^20-leaf tree is too slow to build here just for its shape; a 20-level proof is what matters.
   const leaves = Array.from({ length: 8 }, (_, i) => [ethers.keccak256(ethers.toUtf8Bytes(`leaf-${i}`))]);
@@ -64,7 +85,11 @@ async function main(): Promise<void> {
   const deepRoot = ethers.keccak256(ethers.toUtf8Bytes("deep"));
   const proof20 = Array.from({ length: 20 }, (_, i) => ethers.keccak256(ethers.toUtf8Bytes(`sibling-${i}`)));
   // The proof cannot verify against an arbitrary root, but the gas of the full 20-step walk is the same.
-  await gasOf(registry.connect(submitter).anchor(brandId, { root: deepRoot, kind: KIND_IDENTITY, leafCount: 1 << 20, contentURI: CONTENT_URI }));
+  await gasOf(
+    registry
+      .connect(submitter)
+      .anchor(brandId, { root: deepRoot, kind: KIND_IDENTITY, leafCount: 1 << 20, contentURI: CONTENT_URI }),
+  );
   const verifyDepth20 = await registry.verify.estimateGas(brandId, deepRoot, proof20, tree.leafHash(leaves[0]!));
 
   const result = {
@@ -84,7 +109,11 @@ async function main(): Promise<void> {
     ["revoke", result.revoke, ""],
     ["verify, 20-level proof (estimateGas)", result.verifyDepth20, ""],
   ];
-  const table = ["| call | gas | target |", "|---|---:|---|", ...rows.map(([name, gas, target]) => `| ${name} | ${gas.toLocaleString("en-US")} | ${target} |`)].join("\n");
+  const table = [
+    "| call | gas | target |",
+    "|---|---:|---|",
+    ...rows.map(([name, gas, target]) => `| ${name} | ${gas.toLocaleString("en-US")} | ${target} |`),
+  ].join("\n");
   console.log(table);
   const failures = (Object.keys(TARGETS) as Array<keyof typeof TARGETS>).filter((k) => result[k] > TARGETS[k]);
   writeBenchSection(

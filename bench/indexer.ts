@@ -97,7 +97,8 @@ function ensureBuild(): void {
 /** The environment of a CLI child: no TRACE_* of ours, so the defaults hold, except BENCH_TRACE_* overrides. */
 function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("TRACE_") && !key.startsWith("BENCH_")) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith("TRACE_") && !key.startsWith("BENCH_")) env[key] = value;
   return { ...env, ...overrides(), ...extra };
 }
 
@@ -110,32 +111,52 @@ function overrides(): Record<string, string> {
 }
 
 /** `traceanchor deploy` against the node, as a user would: TRACE_RPC_URL and a key; account 1 as registrar. */
-async function deployWithCli(node: HardhatNode, deploymentsDir: string): Promise<{ address: string; blockNumber: number }> {
+async function deployWithCli(
+  node: HardhatNode,
+  deploymentsDir: string,
+): Promise<{ address: string; blockNumber: number }> {
   const registrar = await (await node.provider.getSigner(1)).getAddress();
-  const out = execFileSync(process.execPath, [CLI, "--json", "deploy", "--admin-delay", "0", "--registrar", registrar], {
-    cwd: ROOT,
-    env: cliEnv({ TRACE_RPC_URL: node.url, TRACE_PRIVATE_KEY: DEV_KEY, TRACE_DEPLOYMENTS_DIR: deploymentsDir }),
-    encoding: "utf8",
-  });
+  const out = execFileSync(
+    process.execPath,
+    [CLI, "--json", "deploy", "--admin-delay", "0", "--registrar", registrar],
+    {
+      cwd: ROOT,
+      env: cliEnv({ TRACE_RPC_URL: node.url, TRACE_PRIVATE_KEY: DEV_KEY, TRACE_DEPLOYMENTS_DIR: deploymentsDir }),
+      encoding: "utf8",
+    },
+  );
   const result = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as { contract?: string; blockNumber?: number };
-  if (result.contract === undefined || result.blockNumber === undefined) throw new Error(`traceanchor deploy printed no result: ${out}`);
+  if (result.contract === undefined || result.blockNumber === undefined)
+    throw new Error(`traceanchor deploy printed no result: ${out}`);
   return { address: result.contract, blockNumber: result.blockNumber };
 }
 
 async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const reply = JSON.parse(await response.text()) as { result?: unknown; error?: unknown };
   if (reply.error !== undefined) throw new Error(`${method}: ${JSON.stringify(reply.error)}`);
   return reply.result;
 }
 
 /** One sweep of from..head in ranges of `range` blocks: seconds and logs. */
-async function bareSweep(url: string, address: string, from: number, head: number, range: number): Promise<{ seconds: number; logs: number }> {
+async function bareSweep(
+  url: string,
+  address: string,
+  from: number,
+  head: number,
+  range: number,
+): Promise<{ seconds: number; logs: number }> {
   const started = performance.now();
   let logs = 0;
   for (let lo = from; lo <= head; lo += range) {
     const hi = Math.min(head, lo + range - 1);
-    const result = await rpc(url, "eth_getLogs", [{ address, fromBlock: `0x${lo.toString(16)}`, toBlock: `0x${hi.toString(16)}` }]);
+    const result = await rpc(url, "eth_getLogs", [
+      { address, fromBlock: `0x${lo.toString(16)}`, toBlock: `0x${hi.toString(16)}` },
+    ]);
     if (!Array.isArray(result)) throw new Error("eth_getLogs result is not an array");
     logs += result.length;
   }
@@ -143,11 +164,19 @@ async function bareSweep(url: string, address: string, from: number, head: numbe
 }
 
 /** The same sweep through ethers' JsonRpcProvider.send. */
-async function ethersSweep(node: HardhatNode, address: string, from: number, head: number, range: number): Promise<number> {
+async function ethersSweep(
+  node: HardhatNode,
+  address: string,
+  from: number,
+  head: number,
+  range: number,
+): Promise<number> {
   const started = performance.now();
   for (let lo = from; lo <= head; lo += range) {
     const hi = Math.min(head, lo + range - 1);
-    await node.provider.send("eth_getLogs", [{ address, fromBlock: `0x${lo.toString(16)}`, toBlock: `0x${hi.toString(16)}` }]);
+    await node.provider.send("eth_getLogs", [
+      { address, fromBlock: `0x${lo.toString(16)}`, toBlock: `0x${hi.toString(16)}` },
+    ]);
   }
   return (performance.now() - started) / 1000;
 }
@@ -168,7 +197,8 @@ function cursorBlock(dbPath: string): number | null {
   try {
     const db = new Database(dbPath, { readonly: true, fileMustExist: true });
     try {
-      const row = db.prepare("SELECT block_number FROM cursor WHERE id = 1").get() as { block_number: number } | undefined;
+      const row = db.prepare("SELECT block_number FROM cursor WHERE id = 1").get() as
+        { block_number: number } | undefined;
       return row?.block_number ?? null;
     } finally {
       db.close();
@@ -185,7 +215,12 @@ async function indexProcess(node: HardhatNode, deploymentsDir: string, dir: stri
   const started = performance.now();
   const child = spawn(process.execPath, [CLI, "index"], {
     cwd: dir,
-    env: cliEnv({ TRACE_RPC_URL: node.url, TRACE_DEPLOYMENTS_DIR: deploymentsDir, TRACE_DB: dbPath, TRACE_CONTENT_DIR: path.join(dir, "content") }),
+    env: cliEnv({
+      TRACE_RPC_URL: node.url,
+      TRACE_DEPLOYMENTS_DIR: deploymentsDir,
+      TRACE_DB: dbPath,
+      TRACE_CONTENT_DIR: path.join(dir, "content"),
+    }),
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -199,15 +234,15 @@ async function indexProcess(node: HardhatNode, deploymentsDir: string, dir: stri
   try {
     while (seconds === undefined) {
       if (child.exitCode !== null) throw new Error(`traceanchor index exited with ${child.exitCode}:\n${stderr}`);
-      if (performance.now() - started > 300_000) throw new Error(`traceanchor index did not catch up within 300 s:\n${stderr}`);
+      if (performance.now() - started > 300_000)
+        throw new Error(`traceanchor index did not catch up within 300 s:\n${stderr}`);
       const at = cursorBlock(dbPath);
       const now = (performance.now() - started) / 1000;
       if (at !== null) startupSeconds ??= now;
       if (at !== null && at >= head) {
         seconds = now;
         cpuSeconds = cpuSecondsOf(child.pid);
-      }
-      else await new Promise((resolve) => setTimeout(resolve, 10));
+      } else await new Promise((resolve) => setTimeout(resolve, 10));
     }
   } finally {
     child.kill("SIGTERM");
@@ -221,7 +256,10 @@ async function indexProcess(node: HardhatNode, deploymentsDir: string, dir: stri
 }
 
 /** Builds the chain on one node, then measures bare sweeps and the indexer there. */
-async function benchNode(kind: NodeKind, tmp: string): Promise<{ result: NodeResult; node: HardhatNode; address: string }> {
+async function benchNode(
+  kind: NodeKind,
+  tmp: string,
+): Promise<{ result: NodeResult; node: HardhatNode; address: string }> {
   const node = kind === "anvil" ? await startAnvilNode() : await startHardhatNode();
   try {
     const deploymentsDir = path.join(tmp, kind, "deployments");
@@ -232,13 +270,20 @@ async function benchNode(kind: NodeKind, tmp: string): Promise<{ result: NodeRes
     const generated = performance.now();
     for (let made = 0, tx = 0; made < EVENTS; tx++) {
       const count = Math.min(PER_TX, EVENTS - made);
-      await mined(submitter.anchorMany(brandId, Array.from({ length: count }, (_, j) => request(`bench-${tx}-${j}`, BigInt(1 + j)))));
+      await mined(
+        submitter.anchorMany(
+          brandId,
+          Array.from({ length: count }, (_, j) => request(`bench-${tx}-${j}`, BigInt(1 + j))),
+        ),
+      );
       made += count;
       await mine(node, GAP);
     }
     const head = await blockNumber(node);
     const from = deployed.blockNumber;
-    process.stderr.write(`${kind}: ${EVENTS} anchors in blocks ${from}..${head} in ${((performance.now() - generated) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `${kind}: ${EVENTS} anchors in blocks ${from}..${head} in ${((performance.now() - generated) / 1000).toFixed(1)} s\n`,
+    );
 
     // Interleaved, so that a slow moment of the machine does not fall on one range only.
     const times = new Map<number, number[]>(RANGES.map((range) => [range, []]));
@@ -260,7 +305,10 @@ async function benchNode(kind: NodeKind, tmp: string): Promise<{ result: NodeRes
       const dir = path.join(tmp, kind, `index-${run}`);
       fs.mkdirSync(dir, { recursive: true });
       runs.push(await indexProcess(node, deploymentsDir, dir, head));
-      if (runs.at(-1)?.events !== logs) throw new Error(`${kind}: traceanchor index stored ${runs.at(-1)?.events} events, eth_getLogs returned ${logs}`);
+      if (runs.at(-1)?.events !== logs)
+        throw new Error(
+          `${kind}: traceanchor index stored ${runs.at(-1)?.events} events, eth_getLogs returned ${logs}`,
+        );
     }
     const index = {
       seconds: median(runs.map((r) => r.seconds)),
@@ -269,7 +317,9 @@ async function benchNode(kind: NodeKind, tmp: string): Promise<{ result: NodeRes
       events: logs,
     };
     const afterStartup = median(runs.map((r) => r.seconds - r.startupSeconds));
-    process.stderr.write(`${kind}: index runs ${runs.map((r) => `${r.seconds.toFixed(2)} s (startup ${r.startupSeconds.toFixed(2)} s, CPU ${r.cpuSeconds.toFixed(2)} s)`).join(", ")}\n`);
+    process.stderr.write(
+      `${kind}: index runs ${runs.map((r) => `${r.seconds.toFixed(2)} s (startup ${r.startupSeconds.toFixed(2)} s, CPU ${r.cpuSeconds.toFixed(2)} s)`).join(", ")}\n`,
+    );
     return {
       node,
       address: d.address,
@@ -296,10 +346,18 @@ async function benchNode(kind: NodeKind, tmp: string): Promise<{ result: NodeRes
 function nodeTable(r: NodeResult): string {
   const rows: [string, string, string][] = RANGES.map((range) => {
     const seconds = r.bare.get(range) ?? Number.NaN;
-    return [`bare eth_getLogs, ${range.toLocaleString("en-US")}-block ranges`, `${fmt(r.logs / seconds)} events/s`, `${seconds.toFixed(3)} s${range === r.bestRange ? " — best" : ""}`];
+    return [
+      `bare eth_getLogs, ${range.toLocaleString("en-US")}-block ranges`,
+      `${fmt(r.logs / seconds)} events/s`,
+      `${seconds.toFixed(3)} s${range === r.bestRange ? " — best" : ""}`,
+    ];
   });
   for (const [range, seconds] of r.ethers) {
-    rows.push([`reference: eth_getLogs through ethers' JsonRpcProvider, ${range.toLocaleString("en-US")}-block ranges`, `${fmt(r.logs / seconds)} events/s`, `${seconds.toFixed(3)} s, one run; not the ceiling`]);
+    rows.push([
+      `reference: eth_getLogs through ethers' JsonRpcProvider, ${range.toLocaleString("en-US")}-block ranges`,
+      `${fmt(r.logs / seconds)} events/s`,
+      `${seconds.toFixed(3)} s, one run; not the ceiling`,
+    ]);
   }
   const ratio = r.indexPerSec / r.bestBarePerSec;
   rows.push([
@@ -316,7 +374,13 @@ function nodeTable(r: NodeResult): string {
 }
 
 /** Replay: the ranges as the indexer would apply them, from memory through its store. */
-async function benchReplay(node: HardhatNode, address: string, from: number, head: number, tmp: string): Promise<{ perSec: number; events: number }> {
+async function benchReplay(
+  node: HardhatNode,
+  address: string,
+  from: number,
+  head: number,
+  tmp: string,
+): Promise<{ perSec: number; events: number }> {
   const provider = createHttpProvider(node.url);
   const client = createChainClient(provider);
   const ranges: { logs: ChainLog[]; headers: Map<number, BlockHeader>; to: BlockHeader }[] = [];
@@ -376,13 +440,26 @@ async function main(): Promise<void> {
     const rows: [string, string, string][] = [
       ["replay from memory", `${fmt(replay.perSec)} events/s`, "target ≥ 20,000"],
       ["peak RSS, benchmark process", `${indexerRssMiB} MiB`, "holds every log in memory for the replay"],
-      [`content ingestion, ${ingest.ingestRecords.toLocaleString("en-US")} identity records`, `${ingest.ingestSeconds.toFixed(1)} s`, `target ≤ 30 s (check + stage ${ingest.stageSeconds.toFixed(1)} s, one transaction ${ingest.commitSeconds.toFixed(1)} s)`],
+      [
+        `content ingestion, ${ingest.ingestRecords.toLocaleString("en-US")} identity records`,
+        `${ingest.ingestSeconds.toFixed(1)} s`,
+        `target ≤ 30 s (check + stage ${ingest.stageSeconds.toFixed(1)} s, one transaction ${ingest.commitSeconds.toFixed(1)} s)`,
+      ],
       ["peak RSS, ingesting process", `${ingest.peakRssMiB} MiB`, "target ≤ 1,024 MiB"],
-      ["SQLite bytes per identity record", ingest.bytesPerIdentityRecord.toLocaleString("en-US"), "records + item keys + tree + indexes"],
+      [
+        "SQLite bytes per identity record",
+        ingest.bytesPerIdentityRecord.toLocaleString("en-US"),
+        "records + item keys + tree + indexes",
+      ],
     ];
-    const table = ["| measure | result | note |", "|---|---|---|", ...rows.map((row) => `| ${row.join(" | ")} |`)].join("\n");
+    const table = ["| measure | result | note |", "|---|---|---|", ...rows.map((row) => `| ${row.join(" | ")} |`)].join(
+      "\n",
+    );
     const tried = Object.entries(overrides());
-    const settings = tried.length === 0 ? "its defaults (no `TRACE_INDEX_*` set)" : `**${tried.map(([k, v]) => `${k}=${v}`).join(", ")}** (not the defaults)`;
+    const settings =
+      tried.length === 0
+        ? "its defaults (no `TRACE_INDEX_*` set)"
+        : `**${tried.map(([k, v]) => `${k}=${v}`).join(", ")}** (not the defaults)`;
     const body = [
       "## Indexer (`npm run bench:indexer`)",
       "",
@@ -391,7 +468,12 @@ async function main(): Promise<void> {
         `\`traceanchor index\` runs as a whole process (compiled CLI, plain node) with ${settings}, timed from spawn until its cursor is at the head; ` +
         "bare eth_getLogs is one request at a time with fetch and JSON.parse only. Each figure is the median of 3 runs; the machine's 2 cores are shared, so compare figures of one run only.",
       "",
-      ...results.flatMap((r) => [`### ${r.kind === "anvil" ? "anvil (@foundry-rs/anvil)" : "Hardhat node"}`, "", nodeTable(r), ""]),
+      ...results.flatMap((r) => [
+        `### ${r.kind === "anvil" ? "anvil (@foundry-rs/anvil)" : "Hardhat node"}`,
+        "",
+        nodeTable(r),
+        "",
+      ]),
       "### Replay and content ingestion",
       "",
       table,
@@ -426,7 +508,8 @@ async function main(): Promise<void> {
             }),
       }),
     );
-    if (replay.events !== hardhat.logs) throw new Error(`event counts differ: getLogs ${hardhat.logs}, replay ${replay.events}`);
+    if (replay.events !== hardhat.logs)
+      throw new Error(`event counts differ: getLogs ${hardhat.logs}, replay ${replay.events}`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

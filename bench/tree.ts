@@ -103,9 +103,17 @@ async function main(): Promise<void> {
       ["buildBatch wall time", `${batchSeconds.toFixed(2)} s`, "≤ 20 s"],
       ["peak RSS (maxRSS after buildBatch)", `${peakRssMiB} MiB`, "≤ 1024 MiB"],
       [`OZ StandardMerkleTree.of, ${OZ_RECORDS.toLocaleString("en-US")} recordHashes`, `${ozSeconds.toFixed(3)} s`, ""],
-      [`ours, buildTree on the same ${OZ_RECORDS.toLocaleString("en-US")} recordHashes`, `${treeSeconds.toFixed(3)} s`, ""],
+      [
+        `ours, buildTree on the same ${OZ_RECORDS.toLocaleString("en-US")} recordHashes`,
+        `${treeSeconds.toFixed(3)} s`,
+        "",
+      ],
       ["speedup (OZ / ours), same input, same root", `${speedup.toFixed(1)}x`, "≥ 30x"],
-      [`ours incl. canonical JSON + recordHash of the ${OZ_RECORDS.toLocaleString("en-US")} records`, `${ourSeconds.toFixed(3)} s`, ""],
+      [
+        `ours incl. canonical JSON + recordHash of the ${OZ_RECORDS.toLocaleString("en-US")} records`,
+        `${ourSeconds.toFixed(3)} s`,
+        "",
+      ],
       ["OZ tree alone / our whole path (records → root)", `${fullPathSpeedup.toFixed(1)}x`, ""],
       [`keccak256 on 64 bytes (${keccakBackendName()})`, `${keccakPerSec.toLocaleString("en-US")} /s`, ""],
     ];
@@ -122,7 +130,7 @@ async function main(): Promise<void> {
       "`speedup` compares the two tree builders on the same input (the 50,000 record hashes, which is what",
       "`StandardMerkleTree.of` takes). The last row is the stricter comparison: OpenZeppelin's tree alone against",
       "our whole path from records (canonical JSON, recordHash, leaves, tree). Roots are asserted equal.",
-      `keccak256 throughput is the floor: a batch of n records needs about 4n hashes, i.e. ${(4 * RECORDS / keccakPerSec).toFixed(1)} s`,
+      `keccak256 throughput is the floor: a batch of n records needs about 4n hashes, i.e. ${((4 * RECORDS) / keccakPerSec).toFixed(1)} s`,
       `of pure hashing for ${RECORDS.toLocaleString("en-US")} records at the measured rate; buildBatch took ${batchSeconds.toFixed(1)} s.`,
     ].join("\n");
     console.log(`\n${machine}\n\n${table}\n`);

@@ -23,6 +23,9 @@ export const ANCHOR_TYPES: Record<string, TypedField[]> = {
   ],
 };
 
-export function anchorDomain(chainId: bigint, verifyingContract: string): { name: string; version: string; chainId: bigint; verifyingContract: string } {
+export function anchorDomain(
+  chainId: bigint,
+  verifyingContract: string,
+): { name: string; version: string; chainId: bigint; verifyingContract: string } {
   return { name: "TraceAnchor", version: "1", chainId, verifyingContract };
 }

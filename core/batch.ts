@@ -100,7 +100,10 @@ export async function buildBatch(options: BuildBatchOptions): Promise<BuildBatch
     throw new ValidationError("identity batches are CSV or NDJSON", { field: "format", code: "BATCH_FORMAT" });
   }
   if (kind === "trace" && format === "csv") {
-    throw new ValidationError("trace batches are EPCIS documents or NDJSON events", { field: "format", code: "BATCH_FORMAT" });
+    throw new ValidationError("trace batches are EPCIS documents or NDJSON events", {
+      field: "format",
+      code: "BATCH_FORMAT",
+    });
   }
   await mkdir(outDir, { recursive: true });
   const tag = randomBytes(6).toString("hex");
@@ -149,7 +152,8 @@ export async function buildBatch(options: BuildBatchOptions): Promise<BuildBatch
       recordHashInto(canonical, hashes, count * 32);
       count++;
       pending.push(canonical);
-      if (onProgress !== undefined && count % PROGRESS_EVERY === 0) onProgress({ phase: "read", records: count, rejected });
+      if (onProgress !== undefined && count % PROGRESS_EVERY === 0)
+        onProgress({ phase: "read", records: count, rejected });
       return pending.length >= WRITE_CHUNK;
     };
     const flush = async (): Promise<void> => {
@@ -168,12 +172,15 @@ export async function buildBatch(options: BuildBatchOptions): Promise<BuildBatch
         const key = `${item.gtin}\u0000${item.serial}`;
         const firstLine = seen?.get(key);
         if (firstLine !== undefined) {
-          const error = new ValidationError(`duplicate (gtin, serial) ${item.gtin} / ${item.serial}, first at line ${firstLine}`, {
-            file: input,
-            line: entry.line,
-            field: "serial",
-            code: "DUPLICATE_ITEM",
-          });
+          const error = new ValidationError(
+            `duplicate (gtin, serial) ${item.gtin} / ${item.serial}, first at line ${firstLine}`,
+            {
+              file: input,
+              line: entry.line,
+              field: "serial",
+              code: "DUPLICATE_ITEM",
+            },
+          );
           await reject({ ok: false, error, raw: entry.raw, line: entry.line });
           continue;
         }
@@ -229,7 +236,9 @@ export async function buildBatch(options: BuildBatchOptions): Promise<BuildBatch
     rejectOut?.destroy();
     await Promise.all(temps.map((t) => rm(t, { force: true })));
     if (err instanceof TraceError) throw err;
-    throw new TraceError("BATCH_FAILED", `building the batch from ${input} failed: ${(err as Error).message}`, { cause: err });
+    throw new TraceError("BATCH_FAILED", `building the batch from ${input} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

@@ -73,12 +73,19 @@ function afterDot(body: string, n: number): string {
 const DL = "https://id.gs1.org";
 
 const EPC_SCHEMES: ReadonlyArray<readonly [string, EpcScheme]> = [
-  ["urn:epc:id:sgtin:", { pattern: new RegExp(`^${P13}\\.${EPC_CHAR}{1,20}$`), convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}/21/${encode(afterDot(b, 2))}` }],
+  [
+    "urn:epc:id:sgtin:",
+    {
+      pattern: new RegExp(`^${P13}\\.${EPC_CHAR}{1,20}$`),
+      convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}/21/${encode(afterDot(b, 2))}`,
+    },
+  ],
   [
     "urn:epc:id:sscc:",
     {
       pattern: new RegExp(`^${partitions(17)}$`),
-      convert: (b, g) => `${DL}/00/${withCheckDigit(`${b.slice(g.length + 1, g.length + 2)}${g}${b.slice(g.length + 2)}`)}`,
+      convert: (b, g) =>
+        `${DL}/00/${withCheckDigit(`${b.slice(g.length + 1, g.length + 2)}${g}${b.slice(g.length + 2)}`)}`,
     },
   ],
   [
@@ -92,12 +99,42 @@ const EPC_SCHEMES: ReadonlyArray<readonly [string, EpcScheme]> = [
       },
     },
   ],
-  ["urn:epc:id:grai:", { pattern: new RegExp(`^${P12_DOUBLE_DOT}\\.${EPC_CHAR}{1,16}$`), convert: (b, g) => `${DL}/8003/${keyOf(b, g, 12 - g.length, "0")}${encode(afterDot(b, 2))}` }],
-  ["urn:epc:id:giai:", { pattern: new RegExp(`^${variable(EPC_CHAR, 30)}$`), convert: (b, g) => `${DL}/8004/${g}${encode(afterDot(b, 1))}` }],
-  ["urn:epc:id:gsrn:", { pattern: new RegExp(`^${partitions(17)}$`), convert: (b, g) => `${DL}/8018/${withCheckDigit(`${g}${afterDot(b, 1)}`)}` }],
-  ["urn:epc:id:gsrnp:", { pattern: new RegExp(`^${partitions(17)}$`), convert: (b, g) => `${DL}/8017/${withCheckDigit(`${g}${afterDot(b, 1)}`)}` }],
+  [
+    "urn:epc:id:grai:",
+    {
+      pattern: new RegExp(`^${P12_DOUBLE_DOT}\\.${EPC_CHAR}{1,16}$`),
+      convert: (b, g) => `${DL}/8003/${keyOf(b, g, 12 - g.length, "0")}${encode(afterDot(b, 2))}`,
+    },
+  ],
+  [
+    "urn:epc:id:giai:",
+    {
+      pattern: new RegExp(`^${variable(EPC_CHAR, 30)}$`),
+      convert: (b, g) => `${DL}/8004/${g}${encode(afterDot(b, 1))}`,
+    },
+  ],
+  [
+    "urn:epc:id:gsrn:",
+    {
+      pattern: new RegExp(`^${partitions(17)}$`),
+      convert: (b, g) => `${DL}/8018/${withCheckDigit(`${g}${afterDot(b, 1)}`)}`,
+    },
+  ],
+  [
+    "urn:epc:id:gsrnp:",
+    {
+      pattern: new RegExp(`^${partitions(17)}$`),
+      convert: (b, g) => `${DL}/8017/${withCheckDigit(`${g}${afterDot(b, 1)}`)}`,
+    },
+  ],
   // The reference takes the serial as everything after the 12 key digits and two dots.
-  ["urn:epc:id:gdti:", { pattern: new RegExp(`^${P12_DOUBLE_DOT}${EPC_CHAR}{1,20}$`), convert: (b, g) => `${DL}/253/${keyOf(b, g, 12 - g.length)}${encode(b.slice(14))}` }],
+  [
+    "urn:epc:id:gdti:",
+    {
+      pattern: new RegExp(`^${P12_DOUBLE_DOT}${EPC_CHAR}{1,20}$`),
+      convert: (b, g) => `${DL}/253/${keyOf(b, g, 12 - g.length)}${encode(b.slice(14))}`,
+    },
+  ],
   [
     "urn:epc:id:cpi:",
     {
@@ -108,32 +145,94 @@ const EPC_SCHEMES: ReadonlyArray<readonly [string, EpcScheme]> = [
       },
     },
   ],
-  ["urn:epc:id:sgcn:", { pattern: new RegExp(`^${P12}\\.\\d{1,12}$`), convert: (b, g) => `${DL}/255/${keyOf(b, g, 12 - g.length)}${b.slice(14)}` }],
-  ["urn:epc:id:ginc:", { pattern: new RegExp(`^${variable(EPC_CHAR, 30)}$`), convert: (b, g) => `${DL}/401/${g}${encode(afterDot(b, 1))}` }],
-  ["urn:epc:id:gsin:", { pattern: new RegExp(`^${partitions(16)}$`), convert: (b, g) => `${DL}/402/${withCheckDigit(`${g}${afterDot(b, 1)}`)}` }],
+  [
+    "urn:epc:id:sgcn:",
+    {
+      pattern: new RegExp(`^${P12}\\.\\d{1,12}$`),
+      convert: (b, g) => `${DL}/255/${keyOf(b, g, 12 - g.length)}${b.slice(14)}`,
+    },
+  ],
+  [
+    "urn:epc:id:ginc:",
+    {
+      pattern: new RegExp(`^${variable(EPC_CHAR, 30)}$`),
+      convert: (b, g) => `${DL}/401/${g}${encode(afterDot(b, 1))}`,
+    },
+  ],
+  [
+    "urn:epc:id:gsin:",
+    {
+      pattern: new RegExp(`^${partitions(16)}$`),
+      convert: (b, g) => `${DL}/402/${withCheckDigit(`${g}${afterDot(b, 1)}`)}`,
+    },
+  ],
   [
     "urn:epc:id:itip:",
     {
       pattern: new RegExp(`^${P13}\\.\\d{2}\\.\\d{2}\\.${EPC_CHAR}{1,20}$`),
-      convert: (b, g) => `${DL}/8006/${gtinOf(b, g, 13 - g.length)}${b.slice(15, 17)}${b.slice(18, 20)}/21/${encode(b.slice(21))}`,
+      convert: (b, g) =>
+        `${DL}/8006/${gtinOf(b, g, 13 - g.length)}${b.slice(15, 17)}${b.slice(18, 20)}/21/${encode(b.slice(21))}`,
     },
   ],
-  ["urn:epc:id:upui:", { pattern: new RegExp(`^${P13}\\.${EPC_CHAR}{1,28}$`), convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}/235/${encode(b.slice(15))}` }],
-  ["urn:epc:id:pgln:", { pattern: new RegExp(`^${P12}$`), convert: (b, g) => `${DL}/417/${keyOf(b, g, 12 - g.length)}` }],
-  ["urn:epc:class:lgtin:", { pattern: new RegExp(`^${P13}\\.${EPC_CHAR}{1,20}$`), convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}/10/${encode(b.slice(15))}` }],
-  ["urn:epc:idpat:sgtin:", { pattern: new RegExp(`^${P13}\\.\\*$`), convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}` }],
-  ["urn:epc:idpat:grai:", { pattern: new RegExp(`^${P12_DOUBLE_DOT}\\.\\*$`), convert: (b, g) => `${DL}/8003/${keyOf(b, g, 12 - g.length, "0")}` }],
-  ["urn:epc:idpat:gdti:", { pattern: new RegExp(`^${P12_DOUBLE_DOT}\\.\\*$`), convert: (b, g) => `${DL}/253/${keyOf(b, g, 12 - g.length)}` }],
-  ["urn:epc:idpat:sgcn:", { pattern: new RegExp(`^${P12_DOUBLE_DOT}\\.\\*$`), convert: (b, g) => `${DL}/255/${keyOf(b, g, 12 - g.length)}` }],
+  [
+    "urn:epc:id:upui:",
+    {
+      pattern: new RegExp(`^${P13}\\.${EPC_CHAR}{1,28}$`),
+      convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}/235/${encode(b.slice(15))}`,
+    },
+  ],
+  [
+    "urn:epc:id:pgln:",
+    { pattern: new RegExp(`^${P12}$`), convert: (b, g) => `${DL}/417/${keyOf(b, g, 12 - g.length)}` },
+  ],
+  [
+    "urn:epc:class:lgtin:",
+    {
+      pattern: new RegExp(`^${P13}\\.${EPC_CHAR}{1,20}$`),
+      convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}/10/${encode(b.slice(15))}`,
+    },
+  ],
+  [
+    "urn:epc:idpat:sgtin:",
+    { pattern: new RegExp(`^${P13}\\.\\*$`), convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}` },
+  ],
+  [
+    "urn:epc:idpat:grai:",
+    {
+      pattern: new RegExp(`^${P12_DOUBLE_DOT}\\.\\*$`),
+      convert: (b, g) => `${DL}/8003/${keyOf(b, g, 12 - g.length, "0")}`,
+    },
+  ],
+  [
+    "urn:epc:idpat:gdti:",
+    { pattern: new RegExp(`^${P12_DOUBLE_DOT}\\.\\*$`), convert: (b, g) => `${DL}/253/${keyOf(b, g, 12 - g.length)}` },
+  ],
+  [
+    "urn:epc:idpat:sgcn:",
+    { pattern: new RegExp(`^${P12_DOUBLE_DOT}\\.\\*$`), convert: (b, g) => `${DL}/255/${keyOf(b, g, 12 - g.length)}` },
+  ],
   [
     "urn:epc:idpat:cpi:",
-    { pattern: new RegExp(`^${variable(CPI_CHAR, 30)}\\.\\*$`), convert: (b, g) => `${DL}/8010/${encode(`${g}${b.slice(g.length + 1, b.lastIndexOf("."))}`)}` },
+    {
+      pattern: new RegExp(`^${variable(CPI_CHAR, 30)}\\.\\*$`),
+      convert: (b, g) => `${DL}/8010/${encode(`${g}${b.slice(g.length + 1, b.lastIndexOf("."))}`)}`,
+    },
   ],
-  ["urn:epc:idpat:itip:", { pattern: new RegExp(`^${P13}\\.\\d{2}\\.\\d{2}\\.\\*$`), convert: (b, g) => `${DL}/8006/${gtinOf(b, g, 13 - g.length)}${b.slice(15, 17)}${b.slice(18, 20)}` }],
-  ["urn:epc:idpat:upui:", { pattern: new RegExp(`^${P13}\\.\\*$`), convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}` }],
+  [
+    "urn:epc:idpat:itip:",
+    {
+      pattern: new RegExp(`^${P13}\\.\\d{2}\\.\\d{2}\\.\\*$`),
+      convert: (b, g) => `${DL}/8006/${gtinOf(b, g, 13 - g.length)}${b.slice(15, 17)}${b.slice(18, 20)}`,
+    },
+  ],
+  [
+    "urn:epc:idpat:upui:",
+    { pattern: new RegExp(`^${P13}\\.\\*$`), convert: (b, g) => `${DL}/01/${gtinOf(b, g, 13 - g.length)}` },
+  ],
 ];
 
-const KEY_AIS = "01|gtin|8006|itip|8010|cpid|414|gln|417|party|8017|gsrnp|8018|gsrn|255|gcn|00|sscc|253|gdti|401|ginc|402|gsin|8003|grai|8004|giai";
+const KEY_AIS =
+  "01|gtin|8006|itip|8010|cpid|414|gln|417|party|8017|gsrnp|8018|gsrn|255|gcn|00|sscc|253|gdti|401|ginc|402|gsin|8003|grai|8004|giai";
 const IS_DIGITAL_LINK = new RegExp(
   String.raw`^https?:(\/\/((([^\/?#]*)@)?([^\/?#:]*)(:([^\/?#]*))?))?((([^?#]*)(\/(${KEY_AIS})\/)(\d{4}[^\/]+)(\/[^/]+\/[^/]+)?[/]?(\?([^?\n]*))?(#([^\n]*))?)|(\/[A-Za-z_-]{10}$))`,
 );
@@ -157,12 +256,32 @@ const SHORT_NAMES: ReadonlyArray<readonly [string, string]> = [
   ["lot", "10"],
   ["ser", "21"],
 ];
-const ON_CANONICAL_DOMAIN = /^https:\/\/id.gs1.org\/(01|8006|8010|414|417|8017|8018|255|00|253|401|402|8003|8004)\/(\d{4}[^/]+)(\/[^/]+\/[^/]+)?[/]?(\?([^?\n]*))?(#([^\n]*))?/;
+const ON_CANONICAL_DOMAIN =
+  /^https:\/\/id.gs1.org\/(01|8006|8010|414|417|8017|8018|255|00|253|401|402|8003|8004)\/(\d{4}[^/]+)(\/[^/]+\/[^/]+)?[/]?(\?([^?\n]*))?(#([^\n]*))?/;
 /** Where the key starts when the domain is replaced, in the reference's order of preference. */
-const KEY_STARTS = ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8017", "8018"].map((ai) => `/${ai}/`);
+const KEY_STARTS = [
+  "00",
+  "01",
+  "253",
+  "255",
+  "401",
+  "402",
+  "414",
+  "417",
+  "8003",
+  "8004",
+  "8006",
+  "8010",
+  "8017",
+  "8018",
+].map((ai) => `/${ai}/`);
 const CPV_LAST = new RegExp(String.raw`^https:\/\/id.gs1.org\/(?:8006\/\d{18}|01\/\d{14})\/22\/(${DL_CHAR}{0,20})$`);
-const CPV_INNER = new RegExp(String.raw`^https:\/\/id.gs1.org\/(?:8006\/\d{18}|01\/\d{14})\/22\/([\x2F\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]{0,20})$`);
-const LOT_AND_SERIAL = new RegExp(String.raw`^https:\/\/id.gs1.org\/(?:8006\/\d{18}|01\/\d{14})\/10\/(${DL_CHAR}{0,20})\/21\/(${DL_CHAR}{0,20})$`);
+const CPV_INNER = new RegExp(
+  String.raw`^https:\/\/id.gs1.org\/(?:8006\/\d{18}|01\/\d{14})\/22\/([\x2F\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]{0,20})$`,
+);
+const LOT_AND_SERIAL = new RegExp(
+  String.raw`^https:\/\/id.gs1.org\/(?:8006\/\d{18}|01\/\d{14})\/10\/(${DL_CHAR}{0,20})\/21\/(${DL_CHAR}{0,20})$`,
+);
 const CANONICAL: readonly RegExp[] = [
   String.raw`00\/\d{18}`,
   String.raw`01\/\d{14}\/21\/${DL_CHAR}{0,20}`,

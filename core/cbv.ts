@@ -37,20 +37,66 @@ export interface Vocabulary {
 const CBV = "https://ref.gs1.org/cbv/";
 const GS1_VOC = "https://gs1.org/voc/";
 
-function vocabulary(definition: string, description: string, examples: readonly string[], uriPrefix: string, urnPrefix?: string): Vocabulary {
+function vocabulary(
+  definition: string,
+  description: string,
+  examples: readonly string[],
+  uriPrefix: string,
+  urnPrefix?: string,
+): Vocabulary {
   const terms = new Set(schemaEnum(definition));
   const v = { definition, description, examples, terms, uriPrefix };
   return urnPrefix === undefined ? v : { ...v, urnPrefix };
 }
 
 export const CBV_VOCABULARIES: Readonly<Record<VocabularyName, Vocabulary>> = {
-  bizStep: vocabulary("bizStep", "a CBV business step", ["commissioning", "shipping", "receiving"], `${CBV}BizStep-`, "urn:epcglobal:cbv:bizstep:"),
-  disposition: vocabulary("disposition", "a CBV disposition", ["active", "in_transit", "recalled"], `${CBV}Disp-`, "urn:epcglobal:cbv:disp:"),
-  bizTransactionType: vocabulary("bizTransaction-type", "a CBV business transaction type", ["po", "inv", "desadv"], `${CBV}BTT-`, "urn:epcglobal:cbv:btt:"),
-  sourceDestType: vocabulary("source-dest-type", "a CBV source/destination type", ["owning_party", "possessing_party", "location"], `${CBV}SDT-`, "urn:epcglobal:cbv:sdt:"),
-  errorReason: vocabulary("error-reason", "a CBV error reason", ["did_not_occur", "incorrect_data"], `${CBV}ER-`, "urn:epcglobal:cbv:er:"),
-  measurementType: vocabulary("measurementType", "a GS1 measurement type", ["Temperature", "RelativeHumidity", "Mass"], GS1_VOC),
-  sensorAlertType: vocabulary("sensorAlertType", "a GS1 sensor alert type", ["ALARM_CONDITION", "ERROR_CONDITION"], GS1_VOC),
+  bizStep: vocabulary(
+    "bizStep",
+    "a CBV business step",
+    ["commissioning", "shipping", "receiving"],
+    `${CBV}BizStep-`,
+    "urn:epcglobal:cbv:bizstep:",
+  ),
+  disposition: vocabulary(
+    "disposition",
+    "a CBV disposition",
+    ["active", "in_transit", "recalled"],
+    `${CBV}Disp-`,
+    "urn:epcglobal:cbv:disp:",
+  ),
+  bizTransactionType: vocabulary(
+    "bizTransaction-type",
+    "a CBV business transaction type",
+    ["po", "inv", "desadv"],
+    `${CBV}BTT-`,
+    "urn:epcglobal:cbv:btt:",
+  ),
+  sourceDestType: vocabulary(
+    "source-dest-type",
+    "a CBV source/destination type",
+    ["owning_party", "possessing_party", "location"],
+    `${CBV}SDT-`,
+    "urn:epcglobal:cbv:sdt:",
+  ),
+  errorReason: vocabulary(
+    "error-reason",
+    "a CBV error reason",
+    ["did_not_occur", "incorrect_data"],
+    `${CBV}ER-`,
+    "urn:epcglobal:cbv:er:",
+  ),
+  measurementType: vocabulary(
+    "measurementType",
+    "a GS1 measurement type",
+    ["Temperature", "RelativeHumidity", "Mass"],
+    GS1_VOC,
+  ),
+  sensorAlertType: vocabulary(
+    "sensorAlertType",
+    "a GS1 sensor alert type",
+    ["ALARM_CONDITION", "ERROR_CONDITION"],
+    GS1_VOC,
+  ),
   component: vocabulary("component", "a CBV sensor component", ["latitude", "longitude", "altitude"], `${CBV}Comp-`),
 };
 
@@ -69,9 +115,11 @@ export function vocabularyOf(path: readonly (string | number)[]): VocabularyName
   const parent = names[names.length - 2];
   if (names.length === 1 && last === "bizStep") return "bizStep";
   if (names.length === 1 && last === "disposition") return "disposition";
-  if (names.length === 2 && parent === "persistentDisposition" && (last === "set" || last === "unset")) return "disposition";
+  if (names.length === 2 && parent === "persistentDisposition" && (last === "set" || last === "unset"))
+    return "disposition";
   if (names.length === 2 && last === "type" && parent === "bizTransactionList") return "bizTransactionType";
-  if (names.length === 2 && last === "type" && (parent === "sourceList" || parent === "destinationList")) return "sourceDestType";
+  if (names.length === 2 && last === "type" && (parent === "sourceList" || parent === "destinationList"))
+    return "sourceDestType";
   if (names.length === 2 && last === "reason" && parent === "errorDeclaration") return "errorReason";
   if (names.length === 3 && names[0] === "sensorElementList" && parent === "sensorReport") {
     if (last === "type") return "measurementType";

@@ -17,7 +17,14 @@ import { StringDecoder } from "node:string_decoder";
 import { ValidationError } from "./errors";
 import { isHex32, type Hex32 } from "./hex";
 import { buildTree, type MerkleTree } from "./merkle";
-import { canonicalJson, isPlainObject, parseRecord, recordHashInto, type RecordKind, type TraceAnchorRecord } from "./record";
+import {
+  canonicalJson,
+  isPlainObject,
+  parseRecord,
+  recordHashInto,
+  type RecordKind,
+  type TraceAnchorRecord,
+} from "./record";
 import { numberedLines, openStream, sourceName } from "./readers/source";
 import type { ReaderSource } from "./readers/types";
 
@@ -64,7 +71,8 @@ export function contentFileName(root: string): string {
 }
 
 export function parseContentHeader(text: string, file?: string): ContentHeader {
-  const fail = (reason: string): ValidationError => new ValidationError(reason, { file, line: 1, code: "CONTENT_HEADER" });
+  const fail = (reason: string): ValidationError =>
+    new ValidationError(reason, { file, line: 1, code: "CONTENT_HEADER" });
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -86,7 +94,8 @@ export async function openContentFile(source: ReaderSource | string): Promise<Co
   const file = sourceName(src);
   const lines = numberedLines(openStream(src));
   const first = await lines.next();
-  if (first.done === true) throw new ValidationError("content file is empty", { file, line: 1, code: "CONTENT_HEADER" });
+  if (first.done === true)
+    throw new ValidationError("content file is empty", { file, line: 1, code: "CONTENT_HEADER" });
   const header = parseContentHeader(first.value.text, file);
   async function* records(): AsyncGenerator<ContentRecord> {
     for await (const { line, text } of { [Symbol.asyncIterator]: () => lines }) {
@@ -124,7 +133,13 @@ export interface CheckContentOptions {
 }
 
 export type ContentStreamCheck =
-  | { readonly ok: true; readonly root: Hex32; readonly leafCount: number; readonly kind: RecordKind; readonly tree: MerkleTree }
+  | {
+      readonly ok: true;
+      readonly root: Hex32;
+      readonly leafCount: number;
+      readonly kind: RecordKind;
+      readonly tree: MerkleTree;
+    }
   | Extract<ContentCheck, { ok: false }>;
 
 export async function checkContent(source: ReaderSource | string, expected: ExpectedContent): Promise<ContentCheck> {
@@ -176,7 +191,8 @@ export async function checkContentStream(
       const wrong: string[] = [];
       if (header.kind !== kind) wrong.push(`kind: file says ${header.kind}, anchored ${kind}`);
       if (header.root !== anchoredRoot) wrong.push(`root: file says ${header.root}, anchored ${anchoredRoot}`);
-      if (header.leafCount !== leafCount) wrong.push(`leafCount: header says ${header.leafCount}, anchored ${leafCount}`);
+      if (header.leafCount !== leafCount)
+        wrong.push(`leafCount: header says ${header.leafCount}, anchored ${leafCount}`);
       return wrong.length > 0 ? fail("HEADER_MISMATCH", wrong.join("; "), 1) : undefined;
     }
     if (text === "") return undefined; // as the batch readers: blank lines carry no record
@@ -213,7 +229,8 @@ export async function checkContentStream(
   const carry: string[] = [];
   let carryLength = 0;
   let failure: Failure | undefined;
-  const tooLong = (): Failure => fail("BAD_LINE", `line ${lineNo + 1}: longer than ${maxLineLength} characters`, lineNo + 1);
+  const tooLong = (): Failure =>
+    fail("BAD_LINE", `line ${lineNo + 1}: longer than ${maxLineLength} characters`, lineNo + 1);
   /** Splits decoded text into lines; keeps an unfinished line in `carry` without re-copying it. */
   const onText = (piece: string): void => {
     let nl = piece.indexOf("\n");
@@ -246,7 +263,11 @@ export async function checkContentStream(
   };
 
   for await (const chunk of chunks) {
-    onText(typeof chunk === "string" ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    onText(
+      typeof chunk === "string"
+        ? chunk
+        : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+    );
     if (failure !== undefined) return failure;
   }
   const rest = carry.join("") + decoder.end();

@@ -52,13 +52,15 @@ export function parseDigitalLink(uri: string): ParsedDigitalLink {
   if (at < 0) throw new DigitalLinkError("Digital Link has no /01/{gtin} segment", { code: "DL_NO_GTIN", field: "01" });
   const rest = segments.slice(at);
   if (rest[rest.length - 1] === "") rest.pop();
-  if (rest.length % 2 !== 0) throw new DigitalLinkError("Digital Link path has an AI without a value", { code: "DL_SYNTAX" });
+  if (rest.length % 2 !== 0)
+    throw new DigitalLinkError("Digital Link path has an AI without a value", { code: "DL_SYNTAX" });
 
   let gtin: string;
   try {
     gtin = toGtin14(decode(rest[1] ?? "", "01"), "01");
   } catch (err) {
-    if (err instanceof GtinError) throw new DigitalLinkError(err.reason, { code: err.code, field: "01" }, { cause: err });
+    if (err instanceof GtinError)
+      throw new DigitalLinkError(err.reason, { code: err.code, field: "01" }, { cause: err });
     throw err;
   }
   const values: Partial<Record<Qualifier, string>> = {};
@@ -66,7 +68,8 @@ export function parseDigitalLink(uri: string): ParsedDigitalLink {
   for (let i = 2; i < rest.length; i += 2) {
     const ai = rest[i] as string;
     const q = QUALIFIERS[ai];
-    if (q === undefined) throw new DigitalLinkError(`unsupported AI ${JSON.stringify(ai)} in path`, { code: "DL_AI", field: ai });
+    if (q === undefined)
+      throw new DigitalLinkError(`unsupported AI ${JSON.stringify(ai)} in path`, { code: "DL_AI", field: ai });
     const rank = ORDER.indexOf(q);
     if (rank <= lastRank) {
       throw new DigitalLinkError(`AI ${AI_OF[q]} is repeated or out of order (expected 22, 10, 21)`, {
@@ -132,6 +135,10 @@ function decode(value: string, field: string): string {
   try {
     return decodeURIComponent(value);
   } catch (err) {
-    throw new DigitalLinkError(`bad percent-encoding in ${JSON.stringify(value)}`, { code: "DL_SYNTAX", field }, { cause: err });
+    throw new DigitalLinkError(
+      `bad percent-encoding in ${JSON.stringify(value)}`,
+      { code: "DL_SYNTAX", field },
+      { cause: err },
+    );
   }
 }

@@ -41,11 +41,13 @@ export function parseEpcUrn(urn: string): EpcKey {
     case "id:sgtin":
     case "class:lgtin":
     case "idpat:sgtin": {
-      if (parts.length !== 3) throw fail(`${type} URN needs CompanyPrefix.IndicatorItemRef.${type === "class:lgtin" ? "Lot" : "Serial"}`);
+      if (parts.length !== 3)
+        throw fail(`${type} URN needs CompanyPrefix.IndicatorItemRef.${type === "class:lgtin" ? "Lot" : "Serial"}`);
       const [cp = "", iir = "", tail = ""] = parts;
       const gtin = gtinFrom(cp, iir);
       if (type === "idpat:sgtin") {
-        if (tail !== "*") throw fail("only class-level sgtin patterns (CompanyPrefix.IndicatorItemRef.*) are supported");
+        if (tail !== "*")
+          throw fail("only class-level sgtin patterns (CompanyPrefix.IndicatorItemRef.*) are supported");
         return { scheme: "sgtin-class", gtin, companyPrefix: cp };
       }
       const value = unescape(tail, type === "id:sgtin" ? "serial" : "lot");
@@ -89,11 +91,13 @@ export function formatEpcUrn(key: EpcKey): string {
     case "sgtin-class":
       return `urn:epc:idpat:sgtin:${gtinParts(key.gtin, cp)}.*`;
     case "sscc": {
-      if (!/^[0-9]{18}$/.test(key.sscc) || !key.sscc.startsWith(cp, 1)) throw fail("SSCC does not start with the company prefix");
+      if (!/^[0-9]{18}$/.test(key.sscc) || !key.sscc.startsWith(cp, 1))
+        throw fail("SSCC does not start with the company prefix");
       return `urn:epc:id:sscc:${cp}.${key.sscc.slice(0, 1)}${key.sscc.slice(1 + cp.length, 17)}`;
     }
     case "sgln": {
-      if (!/^[0-9]{13}$/.test(key.gln) || !key.gln.startsWith(cp)) throw fail("GLN does not start with the company prefix");
+      if (!/^[0-9]{13}$/.test(key.gln) || !key.gln.startsWith(cp))
+        throw fail("GLN does not start with the company prefix");
       return `urn:epc:id:sgln:${cp}.${key.gln.slice(cp.length, 12)}.${escape(key.extension ?? "0", "extension")}`;
     }
   }

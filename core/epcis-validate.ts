@@ -53,16 +53,34 @@ export interface Change {
 
 /** Changes to GS1's 2023 schema, applied when it is compiled (the file itself is GS1's, unchanged). */
 export const EPCIS_AMENDMENTS: readonly Change[] = [
-  { id: "A1", summary: "persistentDisposition is also accepted in AggregationEvent, AssociationEvent and TransactionEvent" },
+  {
+    id: "A1",
+    summary: "persistentDisposition is also accepted in AggregationEvent, AssociationEvent and TransactionEvent",
+  },
   { id: "A2", summary: "a sensorReport need not have a type" },
-  { id: "A3", summary: "a bare measurement type may be any GS1 Web Vocabulary style name (UpperCamelCase), not only the 2023 list" },
-  { id: "A4", summary: "a CBV standard value may also be written as its CBV 1.x URN (urn:epcglobal:cbv:bizstep:shipping)" },
-  { id: "A5", summary: "date-time is xsd:dateTimeStamp as RFC 3339 writes it: T, a mandatory Z or ±hh:mm offset, real calendar dates" },
+  {
+    id: "A3",
+    summary:
+      "a bare measurement type may be any GS1 Web Vocabulary style name (UpperCamelCase), not only the 2023 list",
+  },
+  {
+    id: "A4",
+    summary: "a CBV standard value may also be written as its CBV 1.x URN (urn:epcglobal:cbv:bizstep:shipping)",
+  },
+  {
+    id: "A5",
+    summary:
+      "date-time is xsd:dateTimeStamp as RFC 3339 writes it: T, a mandatory Z or ±hh:mm offset, real calendar dates",
+  },
 ];
 
 /** Rules GS1's schema cannot express (or leaves open) that TraceAnchor adds. */
 export const EPCIS_RULES: readonly Change[] = [
-  { id: "TA1", summary: "an event names what it is about: an EPC, a quantity element or a parentID, or (ObjectEvent) sensor readings at a readPoint" },
+  {
+    id: "TA1",
+    summary:
+      "an event names what it is about: an EPC, a quantity element or a parentID, or (ObjectEvent) sensor readings at a readPoint",
+  },
   { id: "TA2", summary: "a quantity is not negative" },
   { id: "TA3", summary: "fields nested inside a user extension or ILMD value are namespaced too" },
 ];
@@ -70,7 +88,13 @@ export const EPCIS_RULES: readonly Change[] = [
 const SCHEMA_ID = "urn:traceanchor:gs1-epcis-json-schema-2023-amended";
 const ENVELOPE = "traceanchor-envelope";
 /** The five EPCIS 2.0 event types (an extension event type is a URI). */
-export const EVENT_TYPES: readonly string[] = ["ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent"];
+export const EVENT_TYPES: readonly string[] = [
+  "ObjectEvent",
+  "AggregationEvent",
+  "TransactionEvent",
+  "TransformationEvent",
+  "AssociationEvent",
+];
 const EPC_LISTS = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] as const;
 const QUANTITY_LISTS = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"] as const;
 const VALUE_KEYWORDS = new Set(["type", "enum", "format", "pattern", "const", "not"]);
@@ -207,7 +231,10 @@ function amendedSchema(): Schema {
   for (const name of ["bizStep", "disposition", "bizTransactionType", "sourceDestType", "errorReason"] as const) {
     const vocabulary = CBV_VOCABULARIES[name];
     const urn = vocabulary.urnPrefix ?? "";
-    list(node(defs, vocabulary.definition), "anyOf").push({ type: "string", enum: [...vocabulary.terms].map((t) => `${urn}${t}`) });
+    list(node(defs, vocabulary.definition), "anyOf").push({
+      type: "string",
+      enum: [...vocabulary.terms].map((t) => `${urn}${t}`),
+    });
   }
 
   // The envelope: an EPCISDocument whose events are validated one by one (each gets its index).
@@ -282,7 +309,9 @@ function describe(errors: readonly ErrorObject[], data: unknown, isEvent: boolea
       (e) =>
         e !== anyOf &&
         (e.instancePath === anyOf.instancePath || e.instancePath.startsWith(`${anyOf.instancePath}/`)) &&
-        (scalar || e.schemaPath.startsWith(prefix) || (e.instancePath === anyOf.instancePath && VALUE_KEYWORDS.has(e.keyword))),
+        (scalar ||
+          e.schemaPath.startsWith(prefix) ||
+          (e.instancePath === anyOf.instancePath && VALUE_KEYWORDS.has(e.keyword))),
     );
     consumed.add(anyOf);
     for (const e of alternatives) consumed.add(e);
@@ -306,7 +335,11 @@ function describe(errors: readonly ErrorObject[], data: unknown, isEvent: boolea
 /** Errors ajv raises while checking a property *name* carry the object's path but a string as data. */
 function insidePropertyNames(e: ErrorObject, data: unknown): boolean {
   if (e.propertyName !== undefined) return true;
-  return e.keyword !== "propertyNames" && typeof e.data === "string" && isPlainObject(valueAt(data, segmentsOf(e.instancePath, data)));
+  return (
+    e.keyword !== "propertyNames" &&
+    typeof e.data === "string" &&
+    isPlainObject(valueAt(data, segmentsOf(e.instancePath, data)))
+  );
 }
 
 function describeAnyOf(
@@ -322,8 +355,12 @@ function describeAnyOf(
   if (path.length === 0 && isEvent && isPlainObject(data)) {
     // ObjectEvent's allOf[3]: ilmd only with action ADD. allOf[2] of every event: what it names.
     if (anyOf.schemaPath.startsWith("#/allOf/3/")) {
-      if (data.ilmd === undefined || data.action === "ADD" || (data.action !== "OBSERVE" && data.action !== "DELETE")) return undefined;
-      return problem(["ilmd"], `ilmd (instance/lot master data) is only allowed when action is ADD, not ${String(data.action)}`);
+      if (data.ilmd === undefined || data.action === "ADD" || (data.action !== "OBSERVE" && data.action !== "DELETE"))
+        return undefined;
+      return problem(
+        ["ilmd"],
+        `ilmd (instance/lot master data) is only allowed when action is ADD, not ${String(data.action)}`,
+      );
     }
     // When an identifier in a list is invalid, every alternative fails too; the error at that
     // identifier is the one to report.
@@ -332,16 +369,21 @@ function describeAnyOf(
     const subject = missingSubject(data) ?? subjectMessage(data);
     return problem([subject.field], subject.message);
   }
-  if (last === "persistentDisposition") return problem(path, "persistentDisposition must have a non-empty set or unset list");
-  if (last === "certificationInfo") return problem(path, `certificationInfo must be a URI or a list of URIs, got ${preview(value)}`);
-  if (last === "@context") return problem(path, `@context must be a URI, a JSON-LD context object, or a list of them, got ${preview(value)}`);
+  if (last === "persistentDisposition")
+    return problem(path, "persistentDisposition must have a non-empty set or unset list");
+  if (last === "certificationInfo")
+    return problem(path, `certificationInfo must be a URI or a list of URIs, got ${preview(value)}`);
+  if (last === "@context")
+    return problem(path, `@context must be a URI, a JSON-LD context object, or a list of them, got ${preview(value)}`);
   const vocabulary = isEvent ? vocabularyOf(path) : undefined;
   if (vocabulary !== undefined) return problem(path, vocabularyMessage(vocabulary, value));
   const allowed = alternatives.flatMap((e) => {
     const values: unknown = e.keyword === "enum" ? (e.params as Record<string, unknown>).allowedValues : undefined;
     return Array.isArray(values) ? (values as unknown[]) : [];
   });
-  const uri = alternatives.some((e) => e.keyword === "format" && (e.params as Record<string, unknown>).format === "uri");
+  const uri = alternatives.some(
+    (e) => e.keyword === "format" && (e.params as Record<string, unknown>).format === "uri",
+  );
   const options = [...(allowed.length > 0 ? [oneOf(allowed)] : []), ...(uri ? ["a URI"] : [])];
   if (options.length > 0) return problem(path, `must be ${options.join(" or ")}, got ${preview(value)}`);
   const first = alternatives[0];
@@ -357,7 +399,11 @@ function describeOne(e: ErrorObject, data: unknown, isEvent: boolean): EpcisProb
   switch (e.keyword) {
     case "required": {
       const missing = String(params.missingProperty);
-      if (path.length === 0 && missing === "@context") return problem([missing], isEvent ? "a standalone event must carry its own @context" : "EPCIS document has no @context");
+      if (path.length === 0 && missing === "@context")
+        return problem(
+          [missing],
+          isEvent ? "a standalone event must carry its own @context" : "EPCIS document has no @context",
+        );
       return problem([...path, missing], `${missing} is required${where(path, isEvent)}`);
     }
     case "type":
@@ -366,25 +412,41 @@ function describeOne(e: ErrorObject, data: unknown, isEvent: boolean): EpcisProb
     case "format":
       if (path.length === 1 && last === "type" && isEvent) return problem(path, eventTypeMessage(value));
       if (params.format === "date-time") {
-        return problem(path, `${name}must be an ISO 8601 date-time with an offset (e.g. 2024-01-31T12:00:00Z or 2024-01-31T13:00:00+01:00), got ${preview(value)}`);
+        return problem(
+          path,
+          `${name}must be an ISO 8601 date-time with an offset (e.g. 2024-01-31T12:00:00Z or 2024-01-31T13:00:00+01:00), got ${preview(value)}`,
+        );
       }
-      return problem(path, `${name}must be a URI (scheme:…, e.g. urn:epc:id:sgtin:… or https://…), got ${preview(value)}`);
+      return problem(
+        path,
+        `${name}must be a URI (scheme:…, e.g. urn:epc:id:sgtin:… or https://…), got ${preview(value)}`,
+      );
     case "pattern":
       return problem(path, patternMessage(last, String(params.pattern), value));
     case "enum": {
       const allowed = Array.isArray(params.allowedValues) ? params.allowedValues : [];
-      if (path.length === 1 && last === "type" && !isEvent) return problem(path, `type must be "EPCISDocument", got ${preview(value)}`);
+      if (path.length === 1 && last === "type" && !isEvent)
+        return problem(path, `type must be "EPCISDocument", got ${preview(value)}`);
       return problem(path, `${name}must be ${oneOf(allowed)}, got ${preview(value)}`);
     }
     case "additionalProperties": {
       const extra = String(params.additionalProperty);
-      const allowed = isPlainObject(e.parentSchema) && isPlainObject(e.parentSchema.properties) ? Object.keys(e.parentSchema.properties) : [];
-      return problem([...path, extra], `unknown field "${extra}"${where(path, isEvent)}: allowed fields are ${allowed.join(", ")}`);
+      const allowed =
+        isPlainObject(e.parentSchema) && isPlainObject(e.parentSchema.properties)
+          ? Object.keys(e.parentSchema.properties)
+          : [];
+      return problem(
+        [...path, extra],
+        `unknown field "${extra}"${where(path, isEvent)}: allowed fields are ${allowed.join(", ")}`,
+      );
     }
     case "propertyNames": {
       const key = String(params.propertyName);
       if (last === "ilmd") {
-        return problem([...path, key], `ILMD field "${key}" has no namespace: ILMD fields are user extensions, named by a URI or CURIE (e.g. example:${key})`);
+        return problem(
+          [...path, key],
+          `ILMD field "${key}" has no namespace: ILMD fields are user extensions, named by a URI or CURIE (e.g. example:${key})`,
+        );
       }
       return problem(
         [...path, key],
@@ -394,7 +456,10 @@ function describeOne(e: ErrorObject, data: unknown, isEvent: boolean): EpcisProb
     case "minItems":
       return problem(path, `${name}must have at least ${String(params.limit)} item${params.limit === 1 ? "" : "s"}`);
     case "uniqueItems":
-      return problem(path, `${name}must not repeat a value (items ${String(params.j)} and ${String(params.i)} are equal)`);
+      return problem(
+        path,
+        `${name}must not repeat a value (items ${String(params.j)} and ${String(params.i)} are equal)`,
+      );
     case "not":
       return problem(path, `${name}is not allowed here`);
     default:
@@ -412,11 +477,21 @@ function subjectMessage(event: Record<string, unknown>): { field: string; messag
       };
     case "AggregationEvent":
     case "AssociationEvent":
-      return { field: "childEPCs", message: "event names no identifiers (needs childEPCs or childQuantityList, or action DELETE with a parentID)" };
+      return {
+        field: "childEPCs",
+        message: "event names no identifiers (needs childEPCs or childQuantityList, or action DELETE with a parentID)",
+      };
     case "TransactionEvent":
-      return { field: "epcList", message: "event names no identifiers (needs a non-empty epcList or quantityList, or a parentID)" };
+      return {
+        field: "epcList",
+        message: "event names no identifiers (needs a non-empty epcList or quantityList, or a parentID)",
+      };
     default:
-      return { field: "epcList", message: "event names no identifiers (needs a non-empty epcList or quantityList, or sensorElementList readings at a readPoint)" };
+      return {
+        field: "epcList",
+        message:
+          "event names no identifiers (needs a non-empty epcList or quantityList, or sensorElementList readings at a readPoint)",
+      };
   }
 }
 
@@ -429,7 +504,8 @@ function vocabularyMessage(name: VocabularyName, value: unknown): string {
   const examples = vocabulary.examples.join(", ");
   const got = preview(value);
   if (typeof value !== "string") return `must be ${vocabulary.description} (e.g. ${examples}) or a URI, got ${got}`;
-  const standardUri = /^(?:urn:epcglobal:cbv:|https?:\/\/ns\.gs1\.org\/cbv\/|https?:\/\/(?:www\.)?gs1\.org\/voc\/)/.test(value);
+  const standardUri =
+    /^(?:urn:epcglobal:cbv:|https?:\/\/ns\.gs1\.org\/cbv\/|https?:\/\/(?:www\.)?gs1\.org\/voc\/)/.test(value);
   if (standardUri) {
     return `${got} is not ${vocabulary.description}; a standard value is written as its bare term (e.g. ${examples})`;
   }
@@ -437,8 +513,10 @@ function vocabularyMessage(name: VocabularyName, value: unknown): string {
 }
 
 function patternMessage(last: Segment | undefined, pattern: string, value: unknown): string {
-  if (last === "eventTimeZoneOffset") return `eventTimeZoneOffset must be ±hh:mm between -14:00 and +14:00 (e.g. +01:00), got ${preview(value)}`;
-  if (last === "uom") return `uom must be a UN/ECE Recommendation 20 unit code (2 or 3 capital letters or digits, e.g. KGM), got ${preview(value)}`;
+  if (last === "eventTimeZoneOffset")
+    return `eventTimeZoneOffset must be ±hh:mm between -14:00 and +14:00 (e.g. +01:00), got ${preview(value)}`;
+  if (last === "uom")
+    return `uom must be a UN/ECE Recommendation 20 unit code (2 or 3 capital letters or digits, e.g. KGM), got ${preview(value)}`;
   if (last === "schemaVersion") return `schemaVersion must be a version number such as 2.0, got ${preview(value)}`;
   if (last === "hexBinaryValue") return `hexBinaryValue must be hexadecimal digits, got ${preview(value)}`;
   return `must match ${pattern}, got ${preview(value)}`;
@@ -477,7 +555,13 @@ function extraRules(event: Record<string, unknown>, v: Compiled): EpcisProblem[]
     if (!Array.isArray(entries)) continue;
     entries.forEach((entry: unknown, i) => {
       if (isPlainObject(entry) && typeof entry.quantity === "number" && entry.quantity < 0) {
-        found.push(problem([listName, i, "quantity"], `quantity must be a non-negative number, got ${preview(entry.quantity)}`, "TA2"));
+        found.push(
+          problem(
+            [listName, i, "quantity"],
+            `quantity must be a non-negative number, got ${preview(entry.quantity)}`,
+            "TA2",
+          ),
+        );
       }
     });
   }
@@ -496,13 +580,23 @@ function missingSubject(event: Record<string, unknown>): { field: string; messag
   if ([...EPC_LISTS, ...QUANTITY_LISTS].some(nonEmpty) || typeof event.parentID === "string") return undefined;
   if (event.type === "ObjectEvent" && nonEmpty("sensorElementList")) {
     if (isPlainObject(event.readPoint)) return undefined;
-    return { field: "readPoint", message: "an ObjectEvent that names no EPCs or quantities reports sensor readings, and then needs the readPoint they were taken at" };
+    return {
+      field: "readPoint",
+      message:
+        "an ObjectEvent that names no EPCs or quantities reports sensor readings, and then needs the readPoint they were taken at",
+    };
   }
   return subjectMessage(event);
 }
 
 /** TA3: inside a user extension's value (and ILMD's), every field name is a URI or CURIE too. */
-function checkExtensionKeys(value: unknown, path: Segment[], inside: boolean, v: Compiled, found: EpcisProblem[]): void {
+function checkExtensionKeys(
+  value: unknown,
+  path: Segment[],
+  inside: boolean,
+  v: Compiled,
+  found: EpcisProblem[],
+): void {
   if (Array.isArray(value)) {
     value.forEach((item: unknown, i) => checkExtensionKeys(item, [...path, i], inside, v, found));
     return;

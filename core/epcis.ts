@@ -25,7 +25,13 @@ export const EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-co
 
 /** An EPCIS 2.0 document (the JSON `validateEpcisDocument` reads) around `events`. */
 export function epcisDocument(events: readonly object[], creationDate: string): object {
-  return { "@context": [EPCIS_CONTEXT], type: "EPCISDocument", schemaVersion: "2.0", creationDate, epcisBody: { eventList: events } };
+  return {
+    "@context": [EPCIS_CONTEXT],
+    type: "EPCISDocument",
+    schemaVersion: "2.0",
+    creationDate,
+    epcisBody: { eventList: events },
+  };
 }
 
 /**

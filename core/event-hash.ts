@@ -75,7 +75,11 @@ export function contextNamespaces(context: unknown): Record<string, string> {
 }
 
 export function eventPreHash(event: JsonObject, options: EventHashOptions = {}): string {
-  const namespaces: Namespaces = { ...EPCIS_CONTEXT_PREFIXES, ...contextNamespaces(options.context), ...contextNamespaces(event["@context"]) };
+  const namespaces: Namespaces = {
+    ...EPCIS_CONTEXT_PREFIXES,
+    ...contextNamespaces(options.context),
+    ...contextNamespaces(event["@context"]),
+  };
   const ignore = new Set(options.ignoreFields ?? []);
   const root = correctStructure(toNode(event, [], namespaces, ignore));
   return `eventType=${typeof event.type === "string" ? event.type : ""}${ordered(root.children, PROPERTY_ORDER)}${remainder(root.children)}`;
@@ -109,7 +113,14 @@ const TYPED_ELEMENTS = ["bizTransaction", "source", "destination"];
 /** `names`: the keys from the event down to `value` (list indexes left out), for vocabularyOf. */
 function toNode(value: JsonValue, names: readonly string[], namespaces: Namespaces, ignore: ReadonlySet<string>): Node {
   if (Array.isArray(value)) {
-    return node("", "", value.filter((v) => v !== null).map((v) => toNode(v, names, namespaces, NONE)).sort(compareChildren));
+    return node(
+      "",
+      "",
+      value
+        .filter((v) => v !== null)
+        .map((v) => toNode(v, names, namespaces, NONE))
+        .sort(compareChildren),
+    );
   }
   if (isPlainObject(value)) {
     const children: Child[] = [];
@@ -119,13 +130,20 @@ function toNode(value: JsonValue, names: readonly string[], namespaces: Namespac
       const name = expandName(key, namespaces);
       if (COMMENTS.has(name)) continue;
       const child = toNode(v, [...names, key], namespaces, NONE);
-      if (Array.isArray(v)) for (const element of child.children as Node[]) children.push(node(name, element.value, element.children));
+      if (Array.isArray(v))
+        for (const element of child.children as Node[]) children.push(node(name, element.value, element.children));
       else children.push(node(name, child.value, child.children));
     }
     return node(typeof value.type === "string" ? value.type : "", "", children.sort(compareChildren));
   }
   if (value === null) return node("", "", []);
-  return node("", typeof value === "string" ? vocabularyTerm(value, names) ?? scalarText(value, namespaces) : scalarText(value, namespaces), []);
+  return node(
+    "",
+    typeof value === "string"
+      ? (vocabularyTerm(value, names) ?? scalarText(value, namespaces))
+      : scalarText(value, namespaces),
+    [],
+  );
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -174,12 +192,25 @@ function correctStructure(n: Node): Node {
   const childEpcs = children.filter((c): c is Node => c.kind === "node" && c.name === "childEPCs");
   if (childEpcs.length > 0) {
     for (const c of childEpcs) children.splice(children.indexOf(c), 1);
-    children.push(node("childEPCs", "", childEpcs.map((c) => node("epc", c.value, []))));
+    children.push(
+      node(
+        "childEPCs",
+        "",
+        childEpcs.map((c) => node("epc", c.value, [])),
+      ),
+    );
   }
-  const corrected = children.map((c) => (c.kind === "node" && !(TYPED_LISTS.has(c.name) && lists.has(c.name)) ? correctStructure(c) : c));
+  const corrected = children.map((c) =>
+    c.kind === "node" && !(TYPED_LISTS.has(c.name) && lists.has(c.name)) ? correctStructure(c) : c,
+  );
   let name = n.name;
   if (name === "inputEPC" || name === "outputEPC") name = "epc";
-  else if (name === "inputQuantity" || name === "outputQuantity" || name === "childQuantity" || (name === "quantity" && corrected.length > 0)) {
+  else if (
+    name === "inputQuantity" ||
+    name === "outputQuantity" ||
+    name === "childQuantity" ||
+    (name === "quantity" && corrected.length > 0)
+  ) {
     name = "quantityElement";
   }
   return node(name, n.value, corrected);
@@ -196,7 +227,16 @@ function pairOf(element: Node): Pair {
 
 type Order = ReadonlyArray<readonly [string, Order | undefined]>;
 
-const QUANTITY: Order = [["quantityElement", [["epcClass", undefined], ["quantity", undefined], ["uom", undefined]]]];
+const QUANTITY: Order = [
+  [
+    "quantityElement",
+    [
+      ["epcClass", undefined],
+      ["quantity", undefined],
+      ["uom", undefined],
+    ],
+  ],
+];
 const EPCS: Order = [["epc", undefined]];
 const fields = (...names: string[]): Order => names.map((n) => [n, undefined] as const);
 
@@ -230,7 +270,19 @@ const PROPERTY_ORDER: Order = [
       [
         "sensorElement",
         [
-          ["sensorMetadata", fields("time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules")],
+          [
+            "sensorMetadata",
+            fields(
+              "time",
+              "startTime",
+              "endTime",
+              "deviceID",
+              "deviceMetadata",
+              "rawData",
+              "dataProcessingMethod",
+              "bizRules",
+            ),
+          ],
           [
             "sensorReport",
             fields(
@@ -370,18 +422,34 @@ const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
 function utcTimestamp(text: string): string {
   const m = ISO_TIME.exec(text);
   if (m === null) return text;
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, 0);
-  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return text;
+  if (
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  )
+    return text;
   const fraction = (m[7] ?? "").padEnd(4, "0");
   const millis = Number(fraction.slice(0, 3)) + (Number(fraction[3]) >= 5 ? 1 : 0);
   const zone = (m[8] ?? "Z").toUpperCase();
   let offsetMinutes = 0;
   if (zone !== "Z") {
     const digits = zone.slice(1).replace(":", "");
-    offsetMinutes = (zone.startsWith("-") ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0));
+    offsetMinutes =
+      (zone.startsWith("-") ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0));
   }
   const utc = new Date(date.getTime() + millis - offsetMinutes * 60_000);
   return utc.toISOString();

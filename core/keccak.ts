@@ -76,7 +76,13 @@ export function leafHashBytesInto(src: Uint8Array, srcOffset: number, out: Uint8
 }
 
 /** keccak256 of two 32-byte slices of `src`, in the order given. */
-export function keccak256PairInto(src: Uint8Array, first: number, second: number, out: Uint8Array, outOffset: number): void {
+export function keccak256PairInto(
+  src: Uint8Array,
+  first: number,
+  second: number,
+  out: Uint8Array,
+  outOffset: number,
+): void {
   backend.pairInto(src, first, second, out, outOffset);
 }
 

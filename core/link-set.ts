@@ -142,11 +142,18 @@ const LOCAL_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::
 const LINK_FIELDS: ReadonlySet<string> = new Set(LINK_STRUCT.map((f) => f.name));
 const MESSAGE_FIELDS: ReadonlySet<string> = new Set(LINK_SET_STRUCT.map((f) => f.name));
 
-const invalid = (field: string, reason: string, code = "LINK_SET_INVALID"): ValidationError => new ValidationError(reason, { field, code });
+const invalid = (field: string, reason: string, code = "LINK_SET_INVALID"): ValidationError =>
+  new ValidationError(reason, { field, code });
 
 export function linkSetDomain(chainId: bigint | number | string, verifyingContract: string): LinkSetDomain {
-  if (!isAddress(verifyingContract)) throw invalid("verifyingContract", `expected a contract address, got ${JSON.stringify(verifyingContract)}`);
-  return { name: LINK_SET_DOMAIN_NAME, version: LINK_SET_DOMAIN_VERSION, chainId: BigInt(chainId), verifyingContract: getAddress(verifyingContract) };
+  if (!isAddress(verifyingContract))
+    throw invalid("verifyingContract", `expected a contract address, got ${JSON.stringify(verifyingContract)}`);
+  return {
+    name: LINK_SET_DOMAIN_NAME,
+    version: LINK_SET_DOMAIN_VERSION,
+    chainId: BigInt(chainId),
+    verifyingContract: getAddress(verifyingContract),
+  };
 }
 
 function record(value: unknown, field: string, known: ReadonlySet<string>): Record<string, unknown> {
@@ -156,7 +163,8 @@ function record(value: unknown, field: string, known: ReadonlySet<string>): Reco
   const object = value as Record<string, unknown>;
   // Fields outside the struct are not signed: refusing them keeps "what was sent" equal to "what was signed".
   const extra = Object.keys(object).find((key) => !known.has(key));
-  if (extra !== undefined) throw invalid(field === "" ? extra : `${field}.${extra}`, "not a field of the signed link set");
+  if (extra !== undefined)
+    throw invalid(field === "" ? extra : `${field}.${extra}`, "not a field of the signed link set");
   return object;
 }
 
@@ -173,10 +181,15 @@ function checkHref(href: string, field: string): void {
   try {
     url = new URL(href);
   } catch (error) {
-    throw new ValidationError(`not an absolute URL: ${JSON.stringify(href.slice(0, 100))}`, { field, code: "LINK_SET_INVALID" }, { cause: error });
+    throw new ValidationError(
+      `not an absolute URL: ${JSON.stringify(href.slice(0, 100))}`,
+      { field, code: "LINK_SET_INVALID" },
+      { cause: error },
+    );
   }
   const local = LOCAL_HOSTS.has(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) throw invalid(field, "must be an https URL (http only for localhost)");
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && local))
+    throw invalid(field, "must be an https URL (http only for localhost)");
   if (url.username !== "" || url.password !== "") throw invalid(field, "must not carry a user name or password");
 }
 
@@ -185,21 +198,31 @@ export function checkLink(value: unknown, field = "link"): LinkSetLink {
   const object = record(value, field, LINK_FIELDS);
   const linkType = string(object, "linkType", `${field}.linkType`);
   if (!isLinkType(linkType)) {
-    throw invalid(`${field}.linkType`, `${JSON.stringify(linkType.slice(0, 100))} is not a GS1 link type this resolver serves (e.g. gs1:pip, gs1:instructions, gs1:certificationInfo)`);
+    throw invalid(
+      `${field}.linkType`,
+      `${JSON.stringify(linkType.slice(0, 100))} is not a GS1 link type this resolver serves (e.g. gs1:pip, gs1:instructions, gs1:certificationInfo)`,
+    );
   }
   const href = string(object, "href", `${field}.href`);
   checkHref(href, `${field}.href`);
   const title = string(object, "title", `${field}.title`);
   const titleLength = [...title].length;
-  if (titleLength < 1 || titleLength > MAX_TITLE || title.trim() === "") throw invalid(`${field}.title`, `must be 1 to ${MAX_TITLE} characters, not only spaces`);
+  if (titleLength < 1 || titleLength > MAX_TITLE || title.trim() === "")
+    throw invalid(`${field}.title`, `must be 1 to ${MAX_TITLE} characters, not only spaces`);
   if (CONTROL.test(title)) throw invalid(`${field}.title`, "must not contain control characters");
   const hreflang = string(object, "hreflang", `${field}.hreflang`);
   if (hreflang !== "" && (hreflang.length > 35 || !HREFLANG.test(hreflang))) {
-    throw invalid(`${field}.hreflang`, `must be a BCP 47 language tag such as "en" or "pt-BR", or empty, got ${JSON.stringify(hreflang.slice(0, 40))}`);
+    throw invalid(
+      `${field}.hreflang`,
+      `must be a BCP 47 language tag such as "en" or "pt-BR", or empty, got ${JSON.stringify(hreflang.slice(0, 40))}`,
+    );
   }
   const mediaType = string(object, "mediaType", `${field}.mediaType`);
   if (mediaType !== "" && !MEDIA_TYPE.test(mediaType)) {
-    throw invalid(`${field}.mediaType`, `must be a media type such as "text/html" or "application/pdf", or empty, got ${JSON.stringify(mediaType.slice(0, 100))}`);
+    throw invalid(
+      `${field}.mediaType`,
+      `must be a media type such as "text/html" or "application/pdf", or empty, got ${JSON.stringify(mediaType.slice(0, 100))}`,
+    );
   }
   return { linkType, href, title, hreflang, mediaType };
 }
@@ -212,12 +235,13 @@ export function parseLinkSet(value: unknown): LinkSetMessage {
   const object = record(value, "", MESSAGE_FIELDS);
   const brandId = object.brandId;
   if (typeof brandId !== "string" || !BRAND_ID.test(brandId) || BigInt(brandId) > UINT64_MAX) {
-    throw invalid("brandId", "must be a brand id as a decimal string (\"1\", \"2\", …)");
+    throw invalid("brandId", 'must be a brand id as a decimal string ("1", "2", …)');
   }
   const gtin = string(object, "gtin", "gtin");
   if (toGtin14(gtin, "gtin") !== gtin) throw invalid("gtin", `must be the GTIN-14 form, ${toGtin14(gtin, "gtin")}`);
   const issuedAt = object.issuedAt;
-  if (typeof issuedAt !== "number" || !Number.isSafeInteger(issuedAt) || issuedAt < 1) throw invalid("issuedAt", "must be unix seconds, a positive whole number");
+  if (typeof issuedAt !== "number" || !Number.isSafeInteger(issuedAt) || issuedAt < 1)
+    throw invalid("issuedAt", "must be unix seconds, a positive whole number");
   const list = object.links;
   if (!Array.isArray(list)) throw invalid("links", "expected an array");
   if (list.length > MAX_LINKS) throw invalid("links", `at most ${MAX_LINKS} links, got ${list.length}`);
@@ -225,7 +249,11 @@ export function parseLinkSet(value: unknown): LinkSetMessage {
   const seen = new Map<string, number>();
   links.forEach((link, i) => {
     const first = seen.get(linkKey(link));
-    if (first !== undefined) throw invalid(`links.${i}`, `same link type and language as links.${first} (${link.linkType}${link.hreflang === "" ? "" : `, ${link.hreflang}`})`);
+    if (first !== undefined)
+      throw invalid(
+        `links.${i}`,
+        `same link type and language as links.${first} (${link.linkType}${link.hreflang === "" ? "" : `, ${link.hreflang}`})`,
+      );
     seen.set(linkKey(link), i);
   });
   return { brandId, gtin, issuedAt, links };
@@ -238,10 +266,15 @@ export function linkSetDigest(domain: LinkSetDomain, message: LinkSetMessage): s
 
 /** The address (lowercase) whose key signed this link set; throws ValidationError on a malformed signature. */
 export function recoverLinkSetSigner(domain: LinkSetDomain, message: LinkSetMessage, signature: string): string {
-  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) throw invalid("signature", "must be a 65-byte signature, 0x + 130 hex digits", "SIGNATURE_INVALID");
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature))
+    throw invalid("signature", "must be a 65-byte signature, 0x + 130 hex digits", "SIGNATURE_INVALID");
   try {
     return verifyTypedData(domain, LINK_SET_TYPES, message, signature).toLowerCase();
   } catch (error) {
-    throw new ValidationError("not a valid secp256k1 signature", { field: "signature", code: "SIGNATURE_INVALID" }, { cause: error });
+    throw new ValidationError(
+      "not a valid secp256k1 signature",
+      { field: "signature", code: "SIGNATURE_INVALID" },
+      { cause: error },
+    );
   }
 }

@@ -57,10 +57,12 @@ export function nodeHash(a: string | Uint8Array, b: string | Uint8Array): Hex32 
 }
 
 export function buildTree(recordHashes: Uint8Array | readonly string[]): MerkleTree {
-  const packed = typeof (recordHashes as Uint8Array).BYTES_PER_ELEMENT === "number"
-    ? (recordHashes as Uint8Array)
-    : packHex(recordHashes as readonly string[]);
-  if (packed.length % 32 !== 0) throw new MerkleError("BAD_INPUT", "packed record hashes must be a multiple of 32 bytes");
+  const packed =
+    typeof (recordHashes as Uint8Array).BYTES_PER_ELEMENT === "number"
+      ? (recordHashes as Uint8Array)
+      : packHex(recordHashes as readonly string[]);
+  if (packed.length % 32 !== 0)
+    throw new MerkleError("BAD_INPUT", "packed record hashes must be a multiple of 32 bytes");
   const n = packed.length / 32;
   if (n === 0) throw new MerkleError("EMPTY_TREE", "a Merkle tree needs at least one leaf");
   if (n > 0x7fffffff) throw new MerkleError("TOO_MANY_LEAVES", "too many leaves");
@@ -112,7 +114,13 @@ export function loadTree(serialized: Uint8Array): MerkleTree {
 /** Proof for the leaf at node position `treeIndex` of an OZ-layout node buffer. */
 export function proofFromNodes(nodes: Uint8Array, treeIndex: number): Hex32[] {
   const size = nodes.length / 32;
-  if (!Number.isInteger(size) || !Number.isInteger(treeIndex) || treeIndex < 0 || treeIndex >= size || 2 * treeIndex + 1 < size) {
+  if (
+    !Number.isInteger(size) ||
+    !Number.isInteger(treeIndex) ||
+    treeIndex < 0 ||
+    treeIndex >= size ||
+    2 * treeIndex + 1 < size
+  ) {
     throw new MerkleError("NOT_A_LEAF", `node ${treeIndex} is not a leaf`);
   }
   const proof: Hex32[] = [];
@@ -209,7 +217,7 @@ function sortLeafOrder(leaves: Uint8Array, n: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const b = ((leaves[i * 32] as number) << 8) | (leaves[i * 32 + 1] as number);
-    order[(starts[b] as number)] = i;
+    order[starts[b] as number] = i;
     starts[b] = (starts[b] as number) + 1;
   }
   const compare = (p: number, q: number): number => compareAt(leaves, p * 32, leaves, q * 32) || p - q;

@@ -75,7 +75,8 @@ export function identityRecord(input: IdentityInput, salt: string): IdentityReco
   const serial = checkSerial(input.serial, "serial");
   // Keys in JCS order (attributes < item < kind < salt < v; gtin < lot < serial), so that
   // canonicalRecord's fast path applies to what we build.
-  const item: IdentityItem = input.lot === undefined ? { gtin, serial } : { gtin, lot: checkLot(input.lot, "lot"), serial };
+  const item: IdentityItem =
+    input.lot === undefined ? { gtin, serial } : { gtin, lot: checkLot(input.lot, "lot"), serial };
   if (input.attributes !== undefined && !isPlainObject(input.attributes)) {
     throw new ValidationError("attributes must be a JSON object", { field: "attributes", code: "RECORD_SHAPE" });
   }
@@ -85,14 +86,21 @@ export function identityRecord(input: IdentityInput, salt: string): IdentityReco
   }
   const given = input.attributes;
   // fromEntries defines own properties, so a "__proto__" key stays data, as JSON.parse keeps it.
-  const attributes = Object.fromEntries(Object.keys(given).sort().map((key) => [key, given[key]])) as JsonObject;
+  const attributes = Object.fromEntries(
+    Object.keys(given)
+      .sort()
+      .map((key) => [key, given[key]]),
+  ) as JsonObject;
   return { attributes, item, kind: "identity", salt, v: 1 };
 }
 
 export function traceRecord(event: EpcisEvent, salt: string): TraceRecord {
   checkSalt(salt);
   if (!isPlainObject(event) || typeof event.type !== "string") {
-    throw new ValidationError("event must be an object with a string type", { field: "event.type", code: "RECORD_SHAPE" });
+    throw new ValidationError("event must be an object with a string type", {
+      field: "event.type",
+      code: "RECORD_SHAPE",
+    });
   }
   return { v: 1, kind: "trace", salt, event };
 }
@@ -117,7 +125,8 @@ export function canonicalJson(value: unknown): string {
 
 function inJcsKeyOrder(value: unknown): boolean {
   if (typeof value === "number") return Number.isFinite(value);
-  if (typeof value !== "object" || value === null) return typeof value === "string" || typeof value === "boolean" || value === null;
+  if (typeof value !== "object" || value === null)
+    return typeof value === "string" || typeof value === "boolean" || value === null;
   if (Array.isArray(value)) {
     for (const item of value) if (!inJcsKeyOrder(item)) return false;
     return true;
@@ -157,7 +166,8 @@ export function parseRecord(value: unknown, kind?: RecordKind): TraceAnchorRecor
   if (value.kind === "trace") {
     onlyKeys(value, ["v", "kind", "salt", "event"]);
     const event = value.event;
-    if (!isPlainObject(event) || typeof event.type !== "string") throw shape("event must be an object with a type", "event");
+    if (!isPlainObject(event) || typeof event.type !== "string")
+      throw shape("event must be an object with a type", "event");
     return { v: 1, kind: "trace", salt: value.salt, event: event as EpcisEvent };
   }
   onlyKeys(value, ["v", "kind", "salt", "item", "attributes"]);

@@ -26,7 +26,14 @@ export type SerialVerdict = "genuine" | "revoked" | "recalled" | "prefix-mismatc
 export type ClassVerdict = "registered" | "recalled" | "unlisted" | "unregistered";
 export type Verdict = SerialVerdict | ClassVerdict;
 
-export const SERIAL_VERDICTS: readonly SerialVerdict[] = ["genuine", "revoked", "recalled", "prefix-mismatch", "suspicious", "unknown"];
+export const SERIAL_VERDICTS: readonly SerialVerdict[] = [
+  "genuine",
+  "revoked",
+  "recalled",
+  "prefix-mismatch",
+  "suspicious",
+  "unknown",
+];
 export const CLASS_VERDICTS: readonly ClassVerdict[] = ["registered", "recalled", "unlisted", "unregistered"];
 export const ALL_VERDICTS: readonly Verdict[] = [...new Set<Verdict>([...SERIAL_VERDICTS, ...CLASS_VERDICTS])];
 

@@ -26,7 +26,15 @@ import { extractItemKeys } from "./epcis";
 import { isGtin14 } from "./gs1";
 import { verifyProof } from "./merkle";
 import { KIND_CODE, kindOfCode, parseRecord, recordHash, type RecordKind, type TraceAnchorRecord } from "./record";
-import { decideVerdict, isRecallDisposition, type CodeLevel, type EventLevel, type RecallFact, type Verdict, type VerdictFacts } from "./verdict";
+import {
+  decideVerdict,
+  isRecallDisposition,
+  type CodeLevel,
+  type EventLevel,
+  type RecallFact,
+  type Verdict,
+  type VerdictFacts,
+} from "./verdict";
 
 /** What the verifier concludes: a verdict the checks support, or "not-verified" when a check failed. */
 export type VerifyVerdict = Verdict | "not-verified";
@@ -149,12 +157,24 @@ function sameHex(a: string, b: string): boolean {
 function anchorClaim(value: unknown, where: string): AnchorClaim {
   if (!isObject(value)) throw new ShapeError(`${where}.anchor is not an object`);
   const { chainId, contract, brandId, kind, leafCount, revoked } = value;
-  if (typeof chainId !== "string" || !DECIMAL.test(chainId)) throw new ShapeError(`${where}.anchor.chainId is not a decimal string`);
-  if (typeof contract !== "string" || !ADDRESS.test(contract)) throw new ShapeError(`${where}.anchor.contract is not an address`);
-  if (typeof brandId !== "string" || !DECIMAL.test(brandId) || BigInt(brandId) >= 2n ** 64n) throw new ShapeError(`${where}.anchor.brandId is not a brand id`);
-  if (kind !== "identity" && kind !== "trace") throw new ShapeError(`${where}.anchor.kind is neither identity nor trace`);
-  if (typeof leafCount !== "number" || !Number.isSafeInteger(leafCount) || leafCount < 1) throw new ShapeError(`${where}.anchor.leafCount is not a positive integer`);
-  return { chainId, contract, brandId: BigInt(brandId), kind, leafCount, revoked: typeof revoked === "boolean" ? revoked : undefined };
+  if (typeof chainId !== "string" || !DECIMAL.test(chainId))
+    throw new ShapeError(`${where}.anchor.chainId is not a decimal string`);
+  if (typeof contract !== "string" || !ADDRESS.test(contract))
+    throw new ShapeError(`${where}.anchor.contract is not an address`);
+  if (typeof brandId !== "string" || !DECIMAL.test(brandId) || BigInt(brandId) >= 2n ** 64n)
+    throw new ShapeError(`${where}.anchor.brandId is not a brand id`);
+  if (kind !== "identity" && kind !== "trace")
+    throw new ShapeError(`${where}.anchor.kind is neither identity nor trace`);
+  if (typeof leafCount !== "number" || !Number.isSafeInteger(leafCount) || leafCount < 1)
+    throw new ShapeError(`${where}.anchor.leafCount is not a positive integer`);
+  return {
+    chainId,
+    contract,
+    brandId: BigInt(brandId),
+    kind,
+    leafCount,
+    revoked: typeof revoked === "boolean" ? revoked : undefined,
+  };
 }
 
 function subjectOf(value: unknown, name: string, role: Subject["role"], where: string): Subject {
@@ -162,7 +182,8 @@ function subjectOf(value: unknown, name: string, role: Subject["role"], where: s
   const { recordHash: hash, proof, root } = value;
   if (!isObject(value.record)) throw new ShapeError(`${where}.record is not an object`);
   if (typeof hash !== "string" || !HEX32.test(hash)) throw new ShapeError(`${where}.recordHash is not 32 bytes of hex`);
-  if (!Array.isArray(proof) || !proof.every((p): p is string => typeof p === "string" && HEX32.test(p))) throw new ShapeError(`${where}.proof is not a list of 32-byte hashes`);
+  if (!Array.isArray(proof) || !proof.every((p): p is string => typeof p === "string" && HEX32.test(p)))
+    throw new ShapeError(`${where}.proof is not a list of 32-byte hashes`);
   if (typeof root !== "string" || !HEX32.test(root)) throw new ShapeError(`${where}.root is not 32 bytes of hex`);
   let record: Subject["record"];
   try {
@@ -184,7 +205,8 @@ function nullableString(value: unknown, field: string): string | null {
 function levelOf(value: unknown, item: ItemRef): CodeLevel {
   const implied: CodeLevel = item.serial !== null ? "serial" : item.lot !== null ? "lot" : "product";
   if (value === undefined) return implied;
-  if (typeof value !== "string" || !(LEVELS as readonly string[]).includes(value)) throw new ShapeError(`level must be one of ${LEVELS.join(", ")}`);
+  if (typeof value !== "string" || !(LEVELS as readonly string[]).includes(value))
+    throw new ShapeError(`level must be one of ${LEVELS.join(", ")}`);
   const level = value as CodeLevel;
   if (level === "serial" && item.serial === null) throw new ShapeError("a serial-level document needs item.serial");
   if (level !== "serial" && item.serial !== null) throw new ShapeError(`a ${level}-level document names no serial`);
@@ -208,24 +230,41 @@ function parseDocument(doc: unknown): Parsed {
   }
   if (!isObject(doc)) throw new ShapeError("the document is neither an item document nor a proof bundle");
   const rawItem = doc.item;
-  if (!isObject(rawItem) || typeof rawItem.gtin !== "string" || !isGtin14(rawItem.gtin)) throw new ShapeError("item.gtin is not a GTIN-14");
-  const item: ItemRef = { gtin: rawItem.gtin, serial: nullableString(rawItem.serial, "item.serial"), lot: nullableString(rawItem.lot, "item.lot") };
+  if (!isObject(rawItem) || typeof rawItem.gtin !== "string" || !isGtin14(rawItem.gtin))
+    throw new ShapeError("item.gtin is not a GTIN-14");
+  const item: ItemRef = {
+    gtin: rawItem.gtin,
+    serial: nullableString(rawItem.serial, "item.serial"),
+    lot: nullableString(rawItem.lot, "item.lot"),
+  };
   const level = levelOf(doc.level, item);
-  const identity = doc.identity === null || doc.identity === undefined ? undefined : subjectOf(doc.identity, "identity", "identity", "identity");
+  const identity =
+    doc.identity === null || doc.identity === undefined
+      ? undefined
+      : subjectOf(doc.identity, "identity", "identity", "identity");
   const rawEvents = doc.events ?? [];
   if (!Array.isArray(rawEvents)) throw new ShapeError("events is not a list");
   const events = rawEvents.map((e: unknown, i: number) => subjectOf(e, `event ${i + 1}`, "event", `events[${i}]`));
   const verdict = doc.verdict;
   if (verdict !== undefined && typeof verdict !== "string") throw new ShapeError("verdict is not a string");
   const brand = doc.brand;
-  const brandClaim = isObject(brand) && typeof brand.brandId === "string" ? brand.brandId : brand === null ? null : undefined;
+  const brandClaim =
+    isObject(brand) && typeof brand.brandId === "string" ? brand.brandId : brand === null ? null : undefined;
   const scans = doc.scans;
-  const count = isObject(scans) && typeof scans.count === "number" && Number.isSafeInteger(scans.count) && scans.count >= 0 ? scans.count : null;
+  const count =
+    isObject(scans) && typeof scans.count === "number" && Number.isSafeInteger(scans.count) && scans.count >= 0
+      ? scans.count
+      : null;
   return { level, item, identity, events, serverVerdict: verdict ?? null, brandClaim, scanCount: count };
 }
 
 /** What an event names relative to the scanned code, most specific first; undefined when it names none of it. */
-function eventLevel(record: TraceAnchorRecord, level: CodeLevel, item: ItemRef, itemLot: string | null): EventLevel | undefined {
+function eventLevel(
+  record: TraceAnchorRecord,
+  level: CodeLevel,
+  item: ItemRef,
+  itemLot: string | null,
+): EventLevel | undefined {
   if (record.kind !== "trace") return undefined;
   const keys = extractItemKeys(record.event).filter((k) => k.type !== "other" && k.gtin === item.gtin);
   const names = (type: "serial" | "lot" | "class"): boolean =>
@@ -246,7 +285,9 @@ const recordOf = (s: Subject): TraceAnchorRecord | undefined => ("error" in s.re
 /** The lot the item belongs to: its identity record's (verified), else the one the code names. */
 function lotOf(parsed: Parsed): string | null {
   const record = parsed.identity === undefined ? undefined : recordOf(parsed.identity);
-  return parsed.level === "serial" && record?.kind === "identity" && record.item.lot !== undefined ? record.item.lot : (parsed.item?.lot ?? null);
+  return parsed.level === "serial" && record?.kind === "identity" && record.item.lot !== undefined
+    ? record.item.lot
+    : (parsed.item?.lot ?? null);
 }
 
 function identityProblem(record: TraceAnchorRecord, level: CodeLevel, item: ItemRef): string | undefined {
@@ -254,9 +295,11 @@ function identityProblem(record: TraceAnchorRecord, level: CodeLevel, item: Item
   if (record.item.gtin !== item.gtin) return `record is for GTIN ${record.item.gtin}, not ${item.gtin}`;
   if (level === "serial") {
     if (record.item.serial !== item.serial) return `record is for serial ${record.item.serial}, not ${item.serial}`;
-    if (item.lot !== null && record.item.lot !== undefined && record.item.lot !== item.lot) return `record is for lot ${record.item.lot}, not ${item.lot}`;
+    if (item.lot !== null && record.item.lot !== undefined && record.item.lot !== item.lot)
+      return `record is for lot ${record.item.lot}, not ${item.lot}`;
   }
-  if (level === "lot" && record.item.lot !== item.lot) return `record is for lot ${record.item.lot ?? "(none)"}, not ${item.lot}`;
+  if (level === "lot" && record.item.lot !== item.lot)
+    return `record is for lot ${record.item.lot ?? "(none)"}, not ${item.lot}`;
   return undefined;
 }
 
@@ -266,7 +309,11 @@ const EVENT_NAMES: Readonly<Record<CodeLevel, string>> = {
   product: "the event does not name a lot of this product or the product",
 };
 
-const BINDING_PASS: Readonly<Record<CodeLevel, string>> = { serial: "about this item", lot: "about this lot", product: "about this product" };
+const BINDING_PASS: Readonly<Record<CodeLevel, string>> = {
+  serial: "about this item",
+  lot: "about this lot",
+  product: "about this product",
+};
 
 interface Read<T> {
   readonly chain: ChainReader;
@@ -292,11 +339,13 @@ function agreed<T>(results: readonly Read<T>[], key: (value: T) => string): { va
   const failed = results.filter((r) => r.value === undefined);
   if (failed.length > 0) return { problem: failed.map((r) => `${r.chain.name}: ${r.error ?? "no answer"}`).join("; ") };
   const values = results.map((r) => r.value as T);
-  if (new Set(values.map(key)).size > 1) return { problem: results.map((r) => `${r.chain.name}: ${key(r.value as T)}`).join("; ") };
+  if (new Set(values.map(key)).size > 1)
+    return { problem: results.map((r) => `${r.chain.name}: ${key(r.value as T)}`).join("; ") };
   return { value: values[0] as T };
 }
 
-const anchorKey = (a: OnChainAnchor): string => `kind ${a.kind}, ${a.leafCount} leaves, anchored at ${a.anchoredAt}, revoked at ${a.revokedAt}`;
+const anchorKey = (a: OnChainAnchor): string =>
+  `kind ${a.kind}, ${a.leafCount} leaves, anchored at ${a.anchoredAt}, revoked at ${a.revokedAt}`;
 /** A block time read on chain; beyond the years a Date holds (only a lying RPC answers that), the raw seconds. */
 const isoOfSeconds = (seconds: bigint): string =>
   seconds <= 8_640_000_000_000n ? new Date(Number(seconds) * 1000).toISOString() : `${seconds} (unix seconds)`;
@@ -318,20 +367,42 @@ function checkRecords(parsed: Parsed, subjects: readonly Subject[], step: Step):
     try {
       computed = recordHash(record);
     } catch (error) {
-      step({ check: "record-hash", subject: subject.name, status: "fail", detail: `record cannot be hashed: ${message(error)}` });
+      step({
+        check: "record-hash",
+        subject: subject.name,
+        status: "fail",
+        detail: `record cannot be hashed: ${message(error)}`,
+      });
       continue;
     }
     const hashOk = sameHex(computed, subject.recordHash);
-    step({ check: "record-hash", subject: subject.name, status: hashOk ? "pass" : "fail", detail: hashOk ? computed : `record hashes to ${computed}, document says ${subject.recordHash}` });
+    step({
+      check: "record-hash",
+      subject: subject.name,
+      status: hashOk ? "pass" : "fail",
+      detail: hashOk ? computed : `record hashes to ${computed}, document says ${subject.recordHash}`,
+    });
     let proofOk: boolean;
     try {
       proofOk = verifyProof(subject.root, computed, subject.proof);
     } catch {
       proofOk = false;
     }
-    step({ check: "merkle-proof", subject: subject.name, status: proofOk ? "pass" : "fail", detail: proofOk ? `${subject.proof.length} step(s) to root ${subject.root}` : `proof does not lead to root ${subject.root}` });
+    step({
+      check: "merkle-proof",
+      subject: subject.name,
+      status: proofOk ? "pass" : "fail",
+      detail: proofOk
+        ? `${subject.proof.length} step(s) to root ${subject.root}`
+        : `proof does not lead to root ${subject.root}`,
+    });
     if (record.kind !== subject.anchor.kind) {
-      step({ check: "item-binding", subject: subject.name, status: "fail", detail: `a ${record.kind} record in a batch the document calls ${subject.anchor.kind}` });
+      step({
+        check: "item-binding",
+        subject: subject.name,
+        status: "fail",
+        detail: `a ${record.kind} record in a batch the document calls ${subject.anchor.kind}`,
+      });
       continue;
     }
     if (item === undefined) continue;
@@ -340,13 +411,19 @@ function checkRecords(parsed: Parsed, subjects: readonly Subject[], step: Step):
     else {
       try {
         const found = eventLevel(record, level, item, itemLot);
-        if (found === undefined) problem = record.kind === "trace" ? EVENT_NAMES[level] : "the event is an identity record";
+        if (found === undefined)
+          problem = record.kind === "trace" ? EVENT_NAMES[level] : "the event is an identity record";
         else eventLevels.set(subject, found);
       } catch (error) {
         problem = `the event names an unreadable identifier: ${message(error)}`;
       }
     }
-    step({ check: "item-binding", subject: subject.name, status: problem ? "fail" : "pass", detail: problem ?? BINDING_PASS[level] });
+    step({
+      check: "item-binding",
+      subject: subject.name,
+      status: problem ? "fail" : "pass",
+      detail: problem ?? BINDING_PASS[level],
+    });
   }
   return eventLevels;
 }
@@ -362,7 +439,13 @@ interface ChainFacts {
  * Reads the chain through every reader, all reads issued before the first await: the chain id, the
  * contract's code, each distinct anchor, the prefix owner of `gtin`. Reports a step for each.
  */
-async function readChain(subjects: readonly Subject[], gtin: string | undefined, anchoring: string | undefined, options: VerifyOptions, step: Step): Promise<ChainFacts> {
+async function readChain(
+  subjects: readonly Subject[],
+  gtin: string | undefined,
+  anchoring: string | undefined,
+  options: VerifyOptions,
+  step: Step,
+): Promise<ChainFacts> {
   const { chains } = options;
   const claimedChains = new Set(subjects.map((s) => s.anchor.chainId));
   const claimedContracts = new Set(subjects.map((s) => s.anchor.contract.toLowerCase()));
@@ -377,31 +460,62 @@ async function readChain(subjects: readonly Subject[], gtin: string | undefined,
   if (registry !== undefined) {
     for (const subject of subjects) {
       const key = keyOf(subject);
-      if (!anchorReads.has(key)) anchorReads.set(key, readAll(chains, (c) => c.anchorOf(registry, subject.anchor.brandId, subject.root)));
+      if (!anchorReads.has(key))
+        anchorReads.set(
+          key,
+          readAll(chains, (c) => c.anchorOf(registry, subject.anchor.brandId, subject.root)),
+        );
     }
   }
-  const owners = registry === undefined || gtin === undefined ? undefined : readAll(chains, (c) => c.brandOfGtin(registry, gtin));
+  const owners =
+    registry === undefined || gtin === undefined ? undefined : readAll(chains, (c) => c.brandOfGtin(registry, gtin));
   const [chainIdResults, codeResults, ownerResults] = await Promise.all([chainIds, codes, owners]);
   const anchorResults = new Map<string, Read<OnChainAnchor>[]>();
   for (const [key, read] of anchorReads) anchorResults.set(key, await read);
 
   const claimedChain = claimedChains.size === 1 ? [...claimedChains][0] : undefined;
-  if (claimedChains.size > 1) step({ check: "chain", subject: "document", status: "fail", detail: `the anchors name ${claimedChains.size} chains: ${[...claimedChains].join(", ")}` });
+  if (claimedChains.size > 1)
+    step({
+      check: "chain",
+      subject: "document",
+      status: "fail",
+      detail: `the anchors name ${claimedChains.size} chains: ${[...claimedChains].join(", ")}`,
+    });
   const agreedChain = agreed(chainIdResults, (v) => v.toString());
   for (const r of chainIdResults) {
     const got = r.value?.toString();
     const ok = got !== undefined && (claimedChain === undefined ? "value" in agreedChain : got === claimedChain);
-    const detail = r.error ?? (claimedChain === undefined ? `chain ${got} (the document names none${ok ? "" : "; the RPCs disagree"})` : `chain ${got} (document: ${claimedChain})`);
+    const detail =
+      r.error ??
+      (claimedChain === undefined
+        ? `chain ${got} (the document names none${ok ? "" : "; the RPCs disagree"})`
+        : `chain ${got} (document: ${claimedChain})`);
     step({ check: "chain", subject: r.chain.name, status: ok ? "pass" : "fail", detail });
   }
 
   if (claimedContracts.size > 1) {
-    step({ check: "contract", subject: "document", status: "fail", detail: `the anchors name ${claimedContracts.size} contracts` });
+    step({
+      check: "contract",
+      subject: "document",
+      status: "fail",
+      detail: `the anchors name ${claimedContracts.size} contracts`,
+    });
   } else if (trusted !== undefined && claimedContracts.size === 1 && !claimedContracts.has(trusted)) {
-    step({ check: "contract", subject: [...claimedContracts][0]!, status: "fail", detail: `not the trusted TraceAnchor ${options.trustedContract}` });
+    step({
+      check: "contract",
+      subject: [...claimedContracts][0]!,
+      status: "fail",
+      detail: `not the trusted TraceAnchor ${options.trustedContract}`,
+    });
   }
   if (registry === undefined || codeResults === undefined) {
-    if (claimedContracts.size <= 1) step({ check: "contract", subject: "document", status: "fail", detail: "no contract to read: the document names none and no trusted contract was given" });
+    if (claimedContracts.size <= 1)
+      step({
+        check: "contract",
+        subject: "document",
+        status: "fail",
+        detail: "no contract to read: the document names none and no trusted contract was given",
+      });
   } else {
     const problems = codeResults.filter((r) => r.value === undefined || r.value === "0x" || r.value === "");
     step({
@@ -423,7 +537,12 @@ async function readChain(subjects: readonly Subject[], gtin: string | undefined,
     if (results === undefined) continue;
     const answer = agreed(results, anchorKey);
     if (chains.length > 1) {
-      step({ check: "rpc-agreement", subject: subject.name, status: "value" in answer ? "pass" : "fail", detail: "value" in answer ? `${results.length} RPCs agree` : answer.problem });
+      step({
+        check: "rpc-agreement",
+        subject: subject.name,
+        status: "value" in answer ? "pass" : "fail",
+        detail: "value" in answer ? `${results.length} RPCs agree` : answer.problem,
+      });
     }
     if (!("value" in answer)) {
       if (chains.length === 1) step({ check: "anchor", subject: subject.name, status: "fail", detail: answer.problem });
@@ -434,22 +553,44 @@ async function readChain(subjects: readonly Subject[], gtin: string | undefined,
     const problems: string[] = [];
     if (onchain.anchoredAt === 0n) problems.push(`brand ${anchor.brandId} never anchored root ${root}`);
     else {
-      if (onchain.kind !== KIND_CODE[anchor.kind]) problems.push(`kind on chain ${kindOfCode(onchain.kind) ?? onchain.kind}, document says ${anchor.kind}`);
-      if (onchain.leafCount !== BigInt(anchor.leafCount)) problems.push(`leafCount on chain ${onchain.leafCount}, document says ${anchor.leafCount}`);
+      if (onchain.kind !== KIND_CODE[anchor.kind])
+        problems.push(`kind on chain ${kindOfCode(onchain.kind) ?? onchain.kind}, document says ${anchor.kind}`);
+      if (onchain.leafCount !== BigInt(anchor.leafCount))
+        problems.push(`leafCount on chain ${onchain.leafCount}, document says ${anchor.leafCount}`);
     }
-    step({ check: "anchor", subject: subject.name, status: problems.length ? "fail" : "pass", detail: problems.join("; ") || `anchored by brand ${anchor.brandId}, ${anchor.leafCount} records, at ${isoOfSeconds(onchain.anchoredAt)}` });
+    step({
+      check: "anchor",
+      subject: subject.name,
+      status: problems.length ? "fail" : "pass",
+      detail:
+        problems.join("; ") ||
+        `anchored by brand ${anchor.brandId}, ${anchor.leafCount} records, at ${isoOfSeconds(onchain.anchoredAt)}`,
+    });
     if (problems.length) continue;
     anchors.set(subject, onchain);
     const revoked = onchain.revokedAt !== 0n;
-    const claim = anchor.revoked === undefined || anchor.revoked === revoked ? "" : ` (the document says ${anchor.revoked ? "revoked" : "not revoked"})`;
-    step({ check: "revocation", subject: subject.name, status: "pass", detail: `${revoked ? `revoked on ${isoOfSeconds(onchain.revokedAt)}` : "not revoked"}${claim}` });
+    const claim =
+      anchor.revoked === undefined || anchor.revoked === revoked
+        ? ""
+        : ` (the document says ${anchor.revoked ? "revoked" : "not revoked"})`;
+    step({
+      check: "revocation",
+      subject: subject.name,
+      status: "pass",
+      detail: `${revoked ? `revoked on ${isoOfSeconds(onchain.revokedAt)}` : "not revoked"}${claim}`,
+    });
   }
 
   let prefixOwner: string | null | undefined;
   if (ownerResults !== undefined && gtin !== undefined) {
     const answer = agreed(ownerResults, (v) => v.toString());
     if (chains.length > 1) {
-      step({ check: "rpc-agreement", subject: "prefix owner", status: "value" in answer ? "pass" : "fail", detail: "value" in answer ? `${ownerResults.length} RPCs agree` : answer.problem });
+      step({
+        check: "rpc-agreement",
+        subject: "prefix owner",
+        status: "value" in answer ? "pass" : "fail",
+        detail: "value" in answer ? `${ownerResults.length} RPCs agree` : answer.problem,
+      });
     }
     if ("value" in answer) {
       const owner = answer.value === 0n ? null : answer.value.toString();
@@ -477,7 +618,17 @@ export async function verifyDocument(doc: unknown, options: VerifyOptions): Prom
     parsed = parseDocument(doc);
   } catch (error) {
     step({ check: "document", subject: "document", status: "fail", detail: message(error) });
-    return { verdict: "not-verified", level: "serial", onChain: false, records: 0, serverVerdict: null, agreesWithServer: null, facts: null, revokedAt: null, steps };
+    return {
+      verdict: "not-verified",
+      level: "serial",
+      onChain: false,
+      records: 0,
+      serverVerdict: null,
+      agreesWithServer: null,
+      facts: null,
+      revokedAt: null,
+      steps,
+    };
   }
   const { level, item, identity } = parsed;
   const subjects = [...(identity ? [identity] : []), ...parsed.events];
@@ -486,13 +637,17 @@ export async function verifyDocument(doc: unknown, options: VerifyOptions): Prom
   const identityRecord = identity === undefined ? undefined : recordOf(identity);
   const gtin = item?.gtin ?? (identityRecord?.kind === "identity" ? identityRecord.item.gtin : undefined);
   const onChain = options.chains.length > 0;
-  const chain = onChain ? await readChain(subjects, gtin, identity?.anchor.brandId.toString(), options, step) : undefined;
+  const chain = onChain
+    ? await readChain(subjects, gtin, identity?.anchor.brandId.toString(), options, step)
+    : undefined;
 
   const base = { level, onChain, records: subjects.length, serverVerdict: parsed.serverVerdict, steps };
-  if (steps.some((s) => s.status === "fail")) return { ...base, verdict: "not-verified", agreesWithServer: null, facts: null, revokedAt: null };
+  if (steps.some((s) => s.status === "fail"))
+    return { ...base, verdict: "not-verified", agreesWithServer: null, facts: null, revokedAt: null };
 
   // On chain: what was read. Offline: the document's own claims, reported as such (onChain false).
-  const revokedOf = (s: Subject): boolean => (chain ? chain.anchors.get(s)?.revokedAt !== 0n : s.anchor.revoked === true);
+  const revokedOf = (s: Subject): boolean =>
+    chain ? chain.anchors.get(s)?.revokedAt !== 0n : s.anchor.revoked === true;
   const recalls: RecallFact[] = [];
   for (const event of parsed.events) {
     const record = recordOf(event);
@@ -501,13 +656,17 @@ export async function verifyDocument(doc: unknown, options: VerifyOptions): Prom
     recalls.push({ level: named, brandId: event.anchor.brandId.toString(), revoked: revokedOf(event) });
   }
   // A proof bundle claims no prefix owner: offline, its own brand stands in.
-  const claimedOwner = parsed.brandClaim !== undefined ? parsed.brandClaim : (identity?.anchor.brandId.toString() ?? null);
+  const claimedOwner =
+    parsed.brandClaim !== undefined ? parsed.brandClaim : (identity?.anchor.brandId.toString() ?? null);
   const facts: VerdictFacts = {
     level,
     prefixOwner: chain ? (chain.prefixOwner ?? null) : claimedOwner,
-    identity: identity === undefined ? null : { brandId: identity.anchor.brandId.toString(), revoked: revokedOf(identity) },
+    identity:
+      identity === undefined ? null : { brandId: identity.anchor.brandId.toString(), revoked: revokedOf(identity) },
     recalls,
-    ...(level === "serial" ? { scans: { count: parsed.scanCount, threshold: options.scanThreshold ?? DEFAULT_SCAN_THRESHOLD } } : {}),
+    ...(level === "serial"
+      ? { scans: { count: parsed.scanCount, threshold: options.scanThreshold ?? DEFAULT_SCAN_THRESHOLD } }
+      : {}),
   };
   const verdict = decideVerdict(facts);
   const identityAnchor = identity === undefined ? undefined : chain?.anchors.get(identity);
@@ -516,6 +675,7 @@ export async function verifyDocument(doc: unknown, options: VerifyOptions): Prom
     verdict,
     agreesWithServer: parsed.serverVerdict === null ? null : parsed.serverVerdict === verdict,
     facts,
-    revokedAt: identityAnchor !== undefined && identityAnchor.revokedAt !== 0n ? isoOfSeconds(identityAnchor.revokedAt) : null,
+    revokedAt:
+      identityAnchor !== undefined && identityAnchor.revokedAt !== 0n ? isoOfSeconds(identityAnchor.revokedAt) : null,
   };
 }

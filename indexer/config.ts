@@ -40,15 +40,18 @@ function integer(env: NodeJS.ProcessEnv, name: string, min: number): number | un
   if (raw === undefined || raw === "") return undefined;
   if (!/^\d+$/.test(raw)) throw new IndexerConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
   const value = Number.parseInt(raw, 10);
-  if (!Number.isSafeInteger(value) || value < min) throw new IndexerConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new IndexerConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
   return value;
 }
 
 export function parseIndexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEnv {
   const contract = env.TRACE_CONTRACT === "" ? undefined : env.TRACE_CONTRACT;
-  if (contract !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(contract)) throw new IndexerConfigError(`TRACE_CONTRACT is not an address: "${contract}"`);
+  if (contract !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(contract))
+    throw new IndexerConfigError(`TRACE_CONTRACT is not an address: "${contract}"`);
   const logLevel = env.TRACE_LOG_LEVEL ?? "info";
-  if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new IndexerConfigError(`TRACE_LOG_LEVEL must be debug, info, warn or error, got "${logLevel}"`);
+  if (!["debug", "info", "warn", "error"].includes(logLevel))
+    throw new IndexerConfigError(`TRACE_LOG_LEVEL must be debug, info, warn or error, got "${logLevel}"`);
   return Object.freeze({
     rpcUrl: env.TRACE_RPC_URL ?? "http://127.0.0.1:8545",
     contract,
@@ -72,7 +75,17 @@ export function parseIndexerEnv(env: NodeJS.ProcessEnv = process.env): IndexerEn
  */
 export function indexerTuning(
   env: IndexerEnv,
-): Pick<IndexerConfig, "confirmations" | "fromBlock" | "pollIntervalMs" | "maxRange" | "targetLogs" | "targetMs" | "concurrency" | "reorgWindow"> {
+): Pick<
+  IndexerConfig,
+  | "confirmations"
+  | "fromBlock"
+  | "pollIntervalMs"
+  | "maxRange"
+  | "targetLogs"
+  | "targetMs"
+  | "concurrency"
+  | "reorgWindow"
+> {
   return {
     ...(env.confirmations === undefined ? {} : { confirmations: env.confirmations }),
     ...(env.fromBlock === undefined ? {} : { fromBlock: env.fromBlock }),

@@ -76,8 +76,10 @@ export function createContentSource(options: ContentSourceOptions): ContentSourc
   const contentDir = path.resolve(options.contentDir);
   const fetchImpl = options.fetch ?? fetch;
   const { maxBytes, timeoutMs } = options;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new RangeError(`timeoutMs must be a positive integer, got ${timeoutMs}`);
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1)
+    throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1)
+    throw new RangeError(`timeoutMs must be a positive integer, got ${timeoutMs}`);
 
   async function openFile(file: string, where: string): Promise<Readable | undefined> {
     let handle: fs.promises.FileHandle;
@@ -87,13 +89,15 @@ export function createContentSource(options: ContentSourceOptions): ContentSourc
     } catch (err) {
       const code = errorCode(err);
       if (code !== undefined && NOT_FOUND_CODES.has(code)) return undefined;
-      if (code !== undefined && REFUSED_CODES.has(code)) throw new ContentRefusedError(where, `cannot open (${code})`, { cause: err });
+      if (code !== undefined && REFUSED_CODES.has(code))
+        throw new ContentRefusedError(where, `cannot open (${code})`, { cause: err });
       throw new ContentUnavailableError(where, `cannot open: ${(err as Error).message}`, { cause: err });
     }
     try {
       const stat = await handle.stat();
       if (!stat.isFile()) throw new ContentRefusedError(where, "not a regular file");
-      if (stat.size > maxBytes) throw new ContentRefusedError(where, `content is ${stat.size} bytes, larger than the ${maxBytes}-byte limit`);
+      if (stat.size > maxBytes)
+        throw new ContentRefusedError(where, `content is ${stat.size} bytes, larger than the ${maxBytes}-byte limit`);
     } catch (err) {
       await handle.close();
       if (err instanceof IndexerError) throw err;
@@ -116,7 +120,8 @@ export function createContentSource(options: ContentSourceOptions): ContentSourc
     } catch (err) {
       const code = errorCode(err);
       if (code !== undefined && NOT_FOUND_CODES.has(code)) return undefined;
-      if (code !== undefined && REFUSED_CODES.has(code)) throw new ContentRefusedError(where, `cannot resolve (${code})`, { cause: err });
+      if (code !== undefined && REFUSED_CODES.has(code))
+        throw new ContentRefusedError(where, `cannot resolve (${code})`, { cause: err });
       throw new ContentUnavailableError(where, `cannot resolve: ${(err as Error).message}`, { cause: err });
     }
     const realRel = path.relative(realDir, real);
@@ -131,10 +136,14 @@ export function createContentSource(options: ContentSourceOptions): ContentSourc
     let timer: NodeJS.Timeout | undefined;
     const arm = (what: string): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => controller.abort(new ContentUnavailableError(url, `timed out after ${timeoutMs} ms ${what}`)), timeoutMs);
+      timer = setTimeout(
+        () => controller.abort(new ContentUnavailableError(url, `timed out after ${timeoutMs} ms ${what}`)),
+        timeoutMs,
+      );
     };
     const failure = (err: unknown, what: string): IndexerError => {
-      if (controller.signal.aborted && controller.signal.reason instanceof IndexerError) return controller.signal.reason;
+      if (controller.signal.aborted && controller.signal.reason instanceof IndexerError)
+        return controller.signal.reason;
       if (err instanceof IndexerError) return err;
       return new ContentUnavailableError(url, `${what}: ${(err as Error).message}`, { cause: err });
     };

@@ -47,7 +47,12 @@ export class LogRangeTooLargeError extends RetryableError {
   readonly suggestedTo: number | undefined;
   readonly blockLimit: boolean;
 
-  constructor(fromBlock: number, toBlock: number, refusal: { readonly suggestedTo: number | undefined; readonly blockLimit: boolean }, options?: ErrorOptions) {
+  constructor(
+    fromBlock: number,
+    toBlock: number,
+    refusal: { readonly suggestedTo: number | undefined; readonly blockLimit: boolean },
+    options?: ErrorOptions,
+  ) {
     super(
       "LOG_RANGE_TOO_LARGE",
       `eth_getLogs refused blocks ${fromBlock}..${toBlock}` +

@@ -56,7 +56,13 @@ function settle(call: Pending, reply: RpcReply | undefined): void {
     call.reject(new Error(`no answer to ${call.method} in the response`));
   } else if (reply.error !== undefined && reply.error !== null) {
     const { code, message, data } = reply.error;
-    call.reject(new JsonRpcResponseError(typeof message === "string" ? message : JSON.stringify(reply.error), typeof code === "number" ? code : undefined, data));
+    call.reject(
+      new JsonRpcResponseError(
+        typeof message === "string" ? message : JSON.stringify(reply.error),
+        typeof code === "number" ? code : undefined,
+        data,
+      ),
+    );
   } else if (!("result" in reply)) {
     call.reject(new Error(`answer to ${call.method} has neither result nor error`));
   } else {
@@ -72,25 +78,41 @@ export function createHttpProvider(url: string, options: HttpProviderOptions = {
 
   async function post(calls: Pending[]): Promise<void> {
     const body = calls.length === 1 ? payload(calls[0] as Pending) : calls.map(payload);
-    const signal = options.timeoutMs === undefined ? controller.signal : AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]);
-    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
+    const signal =
+      options.timeoutMs === undefined
+        ? controller.signal
+        : AbortSignal.any([controller.signal, AbortSignal.timeout(options.timeoutMs)]);
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal,
+    });
     const text = await response.text();
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (error) {
       // Providers refuse ranges with a 4xx and a JSON-RPC error, fail with a 5xx and a page, or cut the body short.
-      throw Object.assign(new Error(`HTTP ${response.status}: ${text.slice(0, 500) || "empty body"}`, { cause: error }), { status: response.status });
+      throw Object.assign(
+        new Error(`HTTP ${response.status}: ${text.slice(0, 500) || "empty body"}`, { cause: error }),
+        { status: response.status },
+      );
     }
     const replies = Array.isArray(parsed) ? (parsed as RpcReply[]) : [parsed as RpcReply];
-    if (!response.ok && !replies.some((reply) => typeof reply === "object" && reply !== null && reply.error !== undefined)) {
+    if (
+      !response.ok &&
+      !replies.some((reply) => typeof reply === "object" && reply !== null && reply.error !== undefined)
+    ) {
       throw Object.assign(new Error(`HTTP ${response.status}: ${text.slice(0, 500)}`), { status: response.status });
     }
     if (calls.length === 1 && replies.length === 1) {
       settle(calls[0] as Pending, replies[0]);
       return;
     }
-    const byId = new Map(replies.filter((reply) => typeof reply === "object" && reply !== null).map((reply) => [reply.id, reply]));
+    const byId = new Map(
+      replies.filter((reply) => typeof reply === "object" && reply !== null).map((reply) => [reply.id, reply]),
+    );
     for (const call of calls) settle(call, byId.get(call.id));
   }
 

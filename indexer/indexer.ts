@@ -126,7 +126,8 @@ interface RangeRead {
 
 export function createIndexer(options: CreateIndexerOptions): Indexer {
   const { db, log } = options;
-  if (!/^0x[0-9a-fA-F]{40}$/.test(options.contract)) throw new IndexerConfigError(`contract is not an address: ${options.contract}`);
+  if (!/^0x[0-9a-fA-F]{40}$/.test(options.contract))
+    throw new IndexerConfigError(`contract is not an address: ${options.contract}`);
   const contract = options.contract.toLowerCase();
   const config = {
     fromBlock: options.config?.fromBlock ?? 0,
@@ -141,17 +142,27 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     retryMaxMs: options.config?.retryMaxMs ?? 30_000,
   };
   for (const [key, value] of Object.entries(config)) {
-    if (!Number.isSafeInteger(value) || value < (key === "fromBlock" ? 0 : 1)) throw new IndexerConfigError(`config.${key} must be a positive integer, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < (key === "fromBlock" ? 0 : 1))
+      throw new IndexerConfigError(`config.${key} must be a positive integer, got ${value}`);
   }
   const configuredConfirmations = options.config?.confirmations;
-  if (configuredConfirmations !== undefined && (!Number.isSafeInteger(configuredConfirmations) || configuredConfirmations < 0)) {
+  if (
+    configuredConfirmations !== undefined &&
+    (!Number.isSafeInteger(configuredConfirmations) || configuredConfirmations < 0)
+  ) {
     throw new IndexerConfigError(`config.confirmations must be a non-negative integer, got ${configuredConfirmations}`);
   }
 
   runMigrations(db);
   const store = createStore(db, { reorgWindow: config.reorgWindow });
-  const client: ChainClient = createChainClient(options.provider, { timeoutMs: options.config?.rpcTimeoutMs ?? 30_000 });
-  const sizer = createRangeSizer({ maxRange: config.maxRange, targetLogs: config.targetLogs, targetMs: config.targetMs });
+  const client: ChainClient = createChainClient(options.provider, {
+    timeoutMs: options.config?.rpcTimeoutMs ?? 30_000,
+  });
+  const sizer = createRangeSizer({
+    maxRange: config.maxRange,
+    targetLogs: config.targetLogs,
+    targetMs: config.targetMs,
+  });
 
   let chainId: number | null = null;
   let confirmations: number | null = null;
@@ -203,7 +214,10 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
         lastError = { name: (error as Error).name, message: (error as Error).message };
         if (error instanceof LogRangeTooLargeError) {
           // readRange told the sizer already; a smaller range is worth trying at once.
-          log.debug({ from: error.fromBlock, to: error.toBlock, rangeSize: sizer.size }, "eth_getLogs range refused; shrinking");
+          log.debug(
+            { from: error.fromBlock, to: error.toBlock, rangeSize: sizer.size },
+            "eth_getLogs range refused; shrinking",
+          );
           if (sizer.size < sizeBefore) {
             attempt = -1;
             continue;
@@ -255,13 +269,16 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     }
     if (ancestor === null) {
       // Nothing we stored survives; that is fine only if all we indexed lies within the window.
-      if (cursor.blockNumber - (cursor.fromBlock - 1) > config.reorgWindow) throw new ReorgTooDeepError(cursor.blockNumber, config.reorgWindow);
+      if (cursor.blockNumber - (cursor.fromBlock - 1) > config.reorgWindow)
+        throw new ReorgTooDeepError(cursor.blockNumber, config.reorgWindow);
       ancestor = { number: cursor.fromBlock - 1, hash: null };
     }
     if (ancestor.number === cursor.blockNumber) {
       // The indexed block is still canonical, yet the next block's parent is not it: the node (or a
       // load balancer mixing nodes) answered inconsistently. Nothing to roll back; read again later.
-      throw new ChainMovedError(`block ${cursor.blockNumber + 1} does not extend block ${cursor.blockNumber}, which is still canonical`);
+      throw new ChainMovedError(
+        `block ${cursor.blockNumber + 1} does not extend block ${cursor.blockNumber}, which is still canonical`,
+      );
     }
     const removedEvents = store.rollbackTo(ancestor.number, ancestor.hash);
     reorgs++;
@@ -289,7 +306,8 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     if (first === undefined || last === undefined) throw new ChainMovedError(`headers ${from}/${to} missing`);
     for (const header of headers.values()) {
       const parent = headers.get(header.number - 1);
-      if (parent !== undefined && header.parentHash !== parent.hash) throw new ChainMovedError(`block ${header.number} does not extend ${parent.number}`);
+      if (parent !== undefined && header.parentHash !== parent.hash)
+        throw new ChainMovedError(`block ${header.number} does not extend ${parent.number}`);
     }
 
     const started = performance.now();
@@ -303,7 +321,9 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     sizer.answered({ fromBlock: from, toBlock: to, logs: logs.length, ms: performance.now() - started });
 
     // Headers read before the logs pin the chain; re-reading the last one afterwards shows it held.
-    const after = await client.headers([...new Set(logs.map((entry) => entry.blockNumber))].filter((n) => !headers.has(n)).concat(to));
+    const after = await client.headers(
+      [...new Set(logs.map((entry) => entry.blockNumber))].filter((n) => !headers.has(n)).concat(to),
+    );
     for (const [n, header] of after) {
       if (header === null) throw new ChainMovedError(`block ${n} vanished while reading logs`);
       if (n === to && header.hash !== last.hash) throw new ChainMovedError(`block ${to} changed while reading logs`);
@@ -311,7 +331,9 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     }
     for (const entry of logs) {
       if (headers.get(entry.blockNumber)?.hash !== entry.blockHash) {
-        throw new ChainMovedError(`log ${entry.blockNumber}/${entry.logIndex} is from block ${entry.blockHash}, not the canonical one`);
+        throw new ChainMovedError(
+          `log ${entry.blockNumber}/${entry.logIndex} is from block ${entry.blockHash}, not the canonical one`,
+        );
       }
     }
     return { from, first, last, logs, headers };
@@ -362,11 +384,21 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
       }
       checkStopping();
       readAhead();
-      const applied = store.applyRange({ logs: range.logs, headers: range.headers, to: range.last, head: current, finalizedBlock: finalizedOf(current) });
+      const applied = store.applyRange({
+        logs: range.logs,
+        headers: range.headers,
+        to: range.last,
+        head: current,
+        finalizedBlock: finalizedOf(current),
+      });
       tipHash = range.last.hash;
       eventsIndexed += applied;
       onApplied(applied);
-      if (applied > 0 || range.last.number === current) log.debug({ from: range.from, to: range.last.number, logs: range.logs.length, applied, rangeSize: sizer.size }, "indexed range");
+      if (applied > 0 || range.last.number === current)
+        log.debug(
+          { from: range.from, to: range.last.number, logs: range.logs.length, applied, rangeSize: sizer.size },
+          "indexed range",
+        );
     }
     return current;
   }
@@ -452,7 +484,10 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
         rangeSize: sizer.size,
         lastError,
         consecutiveFailures,
-        fatal: fatal === null ? null : { name: fatal.name, code: (fatal as { code?: string }).code ?? "UNKNOWN", message: fatal.message },
+        fatal:
+          fatal === null
+            ? null
+            : { name: fatal.name, code: (fatal as { code?: string }).code ?? "UNKNOWN", message: fatal.message },
       };
     },
   };

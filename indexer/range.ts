@@ -168,8 +168,14 @@ export const DEFAULT_INITIAL_RANGE = 100;
 export function createRangeSizer(options: RangeSizerOptions): RangeSizer {
   const targetMs = options.targetMs ?? DEFAULT_TARGET_MS;
   const targetLogs = options.targetLogs ?? DEFAULT_TARGET_LOGS;
-  for (const [name, value] of Object.entries({ maxRange: options.maxRange, targetMs, targetLogs, initialRange: options.initialRange ?? 1 })) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  for (const [name, value] of Object.entries({
+    maxRange: options.maxRange,
+    targetMs,
+    targetLogs,
+    initialRange: options.initialRange ?? 1,
+  })) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
   let ceiling = options.maxRange;
   let size = Math.min(ceiling, options.initialRange ?? DEFAULT_INITIAL_RANGE);
@@ -194,7 +200,10 @@ export function createRangeSizer(options: RangeSizerOptions): RangeSizer {
     },
     refused(fromBlock, toBlock, { suggestedTo, blockLimit }) {
       const refusedBlocks = toBlock - fromBlock + 1;
-      const next = suggestedTo !== undefined && suggestedTo < toBlock ? suggestedTo - fromBlock + 1 : Math.floor(refusedBlocks / 2);
+      const next =
+        suggestedTo !== undefined && suggestedTo < toBlock
+          ? suggestedTo - fromBlock + 1
+          : Math.floor(refusedBlocks / 2);
       size = Math.max(1, Math.min(size, next));
       if (blockLimit) ceiling = Math.max(1, Math.min(ceiling, next));
     },
@@ -202,7 +211,12 @@ export function createRangeSizer(options: RangeSizerOptions): RangeSizer {
 }
 
 /** Exponential backoff with jitter: between half and all of min(cap, base·2^attempt) ms. */
-export function backoffDelay(attempt: number, baseMs = 250, capMs = 30_000, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs = 250,
+  capMs = 30_000,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling * (0.5 + random() / 2));
 }

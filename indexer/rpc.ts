@@ -79,7 +79,8 @@ export function errorText(error: unknown): string {
 }
 
 function hexNumber(value: unknown, what: string): number {
-  if (typeof value !== "string" || !/^0x[0-9a-fA-F]+$/.test(value)) throw new Error(`${what} is not a hex quantity: ${String(value)}`);
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]+$/.test(value))
+    throw new Error(`${what} is not a hex quantity: ${String(value)}`);
   const n = Number.parseInt(value.slice(2), 16);
   if (!Number.isSafeInteger(n)) throw new Error(`${what} is too large: ${value}`);
   return n;
@@ -95,7 +96,8 @@ function hexString(value: unknown, what: string, bytes?: number): string {
     pattern = FIXED_BYTES.get(bytes) ?? new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`);
     FIXED_BYTES.set(bytes, pattern);
   }
-  if (typeof value !== "string" || !pattern.test(value)) throw new Error(`${what} is not ${bytes ?? "byte"} hex: ${String(value)}`);
+  if (typeof value !== "string" || !pattern.test(value))
+    throw new Error(`${what} is not ${bytes ?? "byte"} hex: ${String(value)}`);
   return value.toLowerCase();
 }
 
@@ -139,7 +141,9 @@ export function createChainClient(provider: ProviderLike, options: ChainClientOp
   const timeoutMs = options.timeoutMs ?? 30_000;
   const headerConcurrency = options.headerConcurrency ?? 100;
   const send: (method: string, params: unknown[]) => Promise<unknown> =
-    "send" in provider ? (method, params) => provider.send(method, params) : (method, params) => provider.request({ method, params });
+    "send" in provider
+      ? (method, params) => provider.send(method, params)
+      : (method, params) => provider.request({ method, params });
 
   async function call<T>(method: string, params: unknown[], parse: (value: unknown) => T): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -158,7 +162,9 @@ export function createChainClient(provider: ProviderLike, options: ChainClientOp
         // A range the provider cannot answer in time is too large for it, whatever it says (our
         // timer, or a transport's own: AbortSignal.timeout's TimeoutError).
         const late = error === timedOut || (error instanceof Error && error.name === "TimeoutError");
-        const refusal = late ? { suggestedTo: undefined, blockLimit: false } : parseRangeRefusal(errorText(error), from, to);
+        const refusal = late
+          ? { suggestedTo: undefined, blockLimit: false }
+          : parseRangeRefusal(errorText(error), from, to);
         if (refusal !== null) throw new LogRangeTooLargeError(from, to, refusal, { cause: error });
       }
       throw new RetryableRpcError(method, errorText(error).slice(0, 500) || "request failed", { cause: error });
@@ -175,7 +181,8 @@ export function createChainClient(provider: ProviderLike, options: ChainClientOp
   const header = (number: number): Promise<BlockHeader | null> =>
     call("eth_getBlockByNumber", [hex(number), false], (value) => {
       const parsed = parseHeader(value);
-      if (parsed !== null && parsed.number !== number) throw new Error(`asked for block ${number}, got ${parsed.number}`);
+      if (parsed !== null && parsed.number !== number)
+        throw new Error(`asked for block ${number}, got ${parsed.number}`);
       return parsed;
     });
 
@@ -194,16 +201,23 @@ export function createChainClient(provider: ProviderLike, options: ChainClientOp
       return result;
     },
     async logs(address, fromBlock, toBlock) {
-      const logs = await call("eth_getLogs", [{ address, fromBlock: hex(fromBlock), toBlock: hex(toBlock) }], (value) => {
-        if (!Array.isArray(value)) throw new Error("eth_getLogs result is not an array");
-        return value.map(parseLog);
-      });
+      const logs = await call(
+        "eth_getLogs",
+        [{ address, fromBlock: hex(fromBlock), toBlock: hex(toBlock) }],
+        (value) => {
+          if (!Array.isArray(value)) throw new Error("eth_getLogs result is not an array");
+          return value.map(parseLog);
+        },
+      );
       const wanted = address.toLowerCase();
       for (const log of logs) {
         if (log.removed) throw new RetryableRpcError("eth_getLogs", `removed log at block ${log.blockNumber}`);
         if (log.address !== wanted) throw new RetryableRpcError("eth_getLogs", `log of another address ${log.address}`);
         if (log.blockNumber < fromBlock || log.blockNumber > toBlock) {
-          throw new RetryableRpcError("eth_getLogs", `log at block ${log.blockNumber} outside ${fromBlock}..${toBlock}`);
+          throw new RetryableRpcError(
+            "eth_getLogs",
+            `log at block ${log.blockNumber} outside ${fromBlock}..${toBlock}`,
+          );
         }
       }
       return logs.sort(compareLogs);

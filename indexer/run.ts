@@ -18,7 +18,10 @@ import type { Indexer, Logger } from "./indexer";
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
 /** JSON lines on stderr, pino-shaped. */
-export function createJsonLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+export function createJsonLogger(
+  level: LogLevel,
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): Logger {
   const min = LEVELS.indexOf(level);
   const at =
     (name: LogLevel) =>
@@ -58,7 +61,8 @@ export async function runIndexer(options: RunIndexerOptions = {}): Promise<void>
         ? {}
         : readDeployment(Number.parseInt(String(await provider.request({ method: "eth_chainId" })), 16));
     const contract = env.contract ?? deployment.contract;
-    if (contract === undefined) throw new IndexerConfigError("no TRACE_CONTRACT and no deployments/<chainId>.json with a contract");
+    if (contract === undefined)
+      throw new IndexerConfigError("no TRACE_CONTRACT and no deployments/<chainId>.json with a contract");
     indexer = createIndexer({
       db,
       provider,

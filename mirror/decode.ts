@@ -95,7 +95,10 @@ function decodeFast(fragment: EventFragment, topics: readonly string[], data: st
     if (input.indexed) {
       const word = topics[topic++]?.slice(2);
       if (word?.length !== 64) throw new Error(`log has too few topics for ${fragment.name}`);
-      const value = input.isTuple() || input.isArray() || input.type === "string" || input.type === "bytes" ? `0x${word}` : decodeWord(input.type, word);
+      const value =
+        input.isTuple() || input.isArray() || input.type === "string" || input.type === "bytes"
+          ? `0x${word}`
+          : decodeWord(input.type, word);
       if (value === undefined) return null;
       values.push(value);
       continue;
@@ -105,7 +108,8 @@ function decodeFast(fragment: EventFragment, topics: readonly string[], data: st
       const offset = Number.parseInt(word, 16) * 2 + 2;
       const length = Number.parseInt(data.slice(offset, offset + 64), 16);
       const body = data.slice(offset + 64, offset + 64 + length * 2);
-      if (!Number.isSafeInteger(length) || body.length !== length * 2) throw new Error(`bad ${input.type} in ${fragment.name}`);
+      if (!Number.isSafeInteger(length) || body.length !== length * 2)
+        throw new Error(`bad ${input.type} in ${fragment.name}`);
       values.push(input.type === "string" ? Buffer.from(body, "hex").toString("utf8") : `0x${body}`);
       continue;
     }

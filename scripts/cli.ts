@@ -16,7 +16,10 @@ import type * as qrCommands from "./commands/qr";
 import type * as verifyCommands from "./commands/verify";
 
 /** The checkout: scripts/ from source, dist/scripts/ when compiled. */
-const PROJECT_ROOT = path.basename(path.resolve(__dirname, "..")) === "dist" ? path.resolve(__dirname, "..", "..") : path.resolve(__dirname, "..");
+const PROJECT_ROOT =
+  path.basename(path.resolve(__dirname, "..")) === "dist"
+    ? path.resolve(__dirname, "..", "..")
+    : path.resolve(__dirname, "..");
 
 interface GlobalFlags extends ConfigFlags {
   json?: boolean;
@@ -54,7 +57,12 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .description("deploy TraceAnchor and record it in deployments/<chainId>.json")
     .option("--admin <address>", "default admin (default: the deploying account)")
     .addOption(new Option("--admin-delay <seconds>", "delay of a default-admin transfer").default("259200"))
-    .option("--registrar <address>", "account given the registrar role (repeatable; default: the deployer)", collect, [])
+    .option(
+      "--registrar <address>",
+      "account given the registrar role (repeatable; default: the deployer)",
+      collect,
+      [],
+    )
     .action(async (options: Parameters<typeof deployCommands.deploy>[1], command: Command) => {
       const { config, out } = context(command);
       const { deploy } = await import("./commands/deploy");
@@ -99,7 +107,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   const batch = program.command("batch").description("build, anchor and revoke batches of records");
   const inputOptions = (command: Command): Command =>
     command
-      .requiredOption("--kind <kind>", "identity (CSV/NDJSON of items) or trace (EPCIS 2.0 document or NDJSON of events)")
+      .requiredOption(
+        "--kind <kind>",
+        "identity (CSV/NDJSON of items) or trace (EPCIS 2.0 document or NDJSON of events)",
+      )
       .requiredOption("--input <file>", "the batch file")
       .option("--format <format>", "csv, ndjson or epcis (default: from the file extension)")
       .option("--skip-invalid <file>", "write invalid records with their reasons to <file> and build from the rest");
@@ -113,7 +124,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   inputOptions(batch.command("submit").description("build a batch, store its content and anchor its root"))
     .requiredOption("--brand <id>", "brand id")
     .option("--relay", "sign an EIP-712 anchor with the brand key; TRACE_RELAYER_KEY sends it and pays the gas")
-    .option("--content-uri <uri>", "where the content will be fetched from; {root} is replaced by the root (default: <root>.ndjson, or the API when TRACE_API_URL is set)")
+    .option(
+      "--content-uri <uri>",
+      "where the content will be fetched from; {root} is replaced by the root (default: <root>.ndjson, or the API when TRACE_API_URL is set)",
+    )
     .action(async (options: Parameters<typeof batchCommands.submitCommand>[1], command: Command) => {
       const { config, out } = context(command);
       const { submitCommand } = await import("./commands/batch");
@@ -131,13 +145,20 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       await revokeCommand(config, options, out);
     });
 
-  const links = program.command("links").description("the links a brand publishes for a GTIN (product page, instructions, …), signed with its admin key");
+  const links = program
+    .command("links")
+    .description("the links a brand publishes for a GTIN (product page, instructions, …), signed with its admin key");
   links
     .command("set")
-    .description("add or replace the link of one type and language, sign the whole set (brand admin) and upload it to TRACE_API_URL")
+    .description(
+      "add or replace the link of one type and language, sign the whole set (brand admin) and upload it to TRACE_API_URL",
+    )
     .requiredOption("--brand <id>", "brand id")
     .requiredOption("--gtin <gtin>", "GTIN-8, -12, -13 or -14 under one of the brand's prefixes")
-    .requiredOption("--type <linkType>", "GS1 link type: gs1:pip, gs1:instructions, gs1:certificationInfo, gs1:recipeInfo, …")
+    .requiredOption(
+      "--type <linkType>",
+      "GS1 link type: gs1:pip, gs1:instructions, gs1:certificationInfo, gs1:recipeInfo, …",
+    )
     .requiredOption("--href <url>", "https URL of the target")
     .requiredOption("--title <text>", "title shown to people, 1 to 200 characters")
     .option("--lang <tag>", "language of the target, BCP 47 (en, pt-BR, …)")
@@ -207,17 +228,28 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 
   program
     .command("audit")
-    .description("check every anchor against the chain and its published content, trusting neither our API nor our index")
+    .description(
+      "check every anchor against the chain and its published content, trusting neither our API nor our index",
+    )
     .option("--brand <id>", "only this brand's batches")
     .option("--from-block <n>", "first block to read (default: the deployment block)")
     .option("--api <url>", "also fetch content from this API's record pages when no file is found")
     .option("--compare-db <path>", "compare the indexer's SQLite database with the chain, row by row")
     .option("--allow-missing", "do not fail on batches whose content is not available")
-    .action(async (options: { brand?: string; fromBlock?: string; api?: string; compareDb?: string; allowMissing?: boolean }, command: Command) => {
-      const { config, out } = context(command);
-      const { auditCommand } = await import("./commands/audit");
-      exitCode = await auditCommand(config, { ...options, ...(options.compareDb ? { db: options.compareDb } : {}) }, out);
-    });
+    .action(
+      async (
+        options: { brand?: string; fromBlock?: string; api?: string; compareDb?: string; allowMissing?: boolean },
+        command: Command,
+      ) => {
+        const { config, out } = context(command);
+        const { auditCommand } = await import("./commands/audit");
+        exitCode = await auditCommand(
+          config,
+          { ...options, ...(options.compareDb ? { db: options.compareDb } : {}) },
+          out,
+        );
+      },
+    );
 
   program
     .command("index")

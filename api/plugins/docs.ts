@@ -9,7 +9,8 @@ const docsPlugin: FastifyPluginAsync<{ publicUrl: string }> = async (app, { publ
     openapi: {
       info: {
         title: "TraceAnchor proof API",
-        description: "GS1 Digital Link resolver and proof service over the TraceAnchor chain mirror. Every proof verifies with @openzeppelin/merkle-tree alone.",
+        description:
+          "GS1 Digital Link resolver and proof service over the TraceAnchor chain mirror. Every proof verifies with @openzeppelin/merkle-tree alone.",
         version: "1.0.0",
       },
       servers: [{ url: publicUrl }],

@@ -21,16 +21,28 @@ function validationField(error: FastifyError): string | undefined {
 
 export function errorResponse(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof ApiError) {
-    return { status: error.statusCode, body: { error: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) } };
+    return {
+      status: error.statusCode,
+      body: { error: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) },
+    };
   }
   const e = error as Partial<FastifyError> | null;
   if (e !== null && typeof e === "object" && Array.isArray(e.validation)) {
     const field = validationField(e as FastifyError);
-    return { status: 400, body: { error: "INVALID_REQUEST", message: String(e.message), ...(field === undefined ? {} : { field }) } };
+    return {
+      status: 400,
+      body: { error: "INVALID_REQUEST", message: String(e.message), ...(field === undefined ? {} : { field }) },
+    };
   }
   const status = typeof e?.statusCode === "number" ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
-    return { status, body: { error: typeof e?.code === "string" ? e.code : "BAD_REQUEST", message: String(e?.message ?? "bad request") } };
+    return {
+      status,
+      body: {
+        error: typeof e?.code === "string" ? e.code : "BAD_REQUEST",
+        message: String(e?.message ?? "bad request"),
+      },
+    };
   }
   if (typeof e?.code === "string" && e.code.startsWith("SQLITE_BUSY")) {
     return { status: 503, body: { error: "BUSY", message: "the mirror is busy; retry" } };
@@ -53,7 +65,10 @@ const errorsPlugin: FastifyPluginAsync = async (app) => {
       .code(404)
       .header("cache-control", "no-store")
       .type("application/json; charset=utf-8")
-      .send({ error: "NOT_FOUND", message: `no route for ${request.method} ${request.url.split("?")[0] ?? ""}`.slice(0, 300) } satisfies ErrorBody);
+      .send({
+        error: "NOT_FOUND",
+        message: `no route for ${request.method} ${request.url.split("?")[0] ?? ""}`.slice(0, 300),
+      } satisfies ErrorBody);
   });
 };
 

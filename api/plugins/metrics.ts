@@ -20,7 +20,12 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
   const labelNames = ["method", "route", "status"] as const;
-  const requests = new Counter({ name: "trace_http_requests_total", help: "HTTP requests by route template and status", labelNames, registers: [registry] });
+  const requests = new Counter({
+    name: "trace_http_requests_total",
+    help: "HTTP requests by route template and status",
+    labelNames,
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: "trace_http_request_duration_seconds",
     help: "HTTP request latency by route template",
@@ -40,7 +45,11 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
     ["trace_indexer_head_block", "latest chain head the indexer saw", (h) => h.head],
     ["trace_indexer_indexed_block", "last block whose events are all in the mirror", (h) => h.indexed],
     ["trace_indexer_finalized_block", "rows at or below this block are final", (h) => h.finalized],
-    ["trace_indexer_lag_blocks", "head minus indexed block", (h) => (h.indexed === null || h.head === null ? null : Math.max(0, h.head - h.indexed))],
+    [
+      "trace_indexer_lag_blocks",
+      "head minus indexed block",
+      (h) => (h.indexed === null || h.head === null ? null : Math.max(0, h.head - h.indexed)),
+    ],
   ];
   for (const [name, help, value] of gauges) {
     new Gauge({
@@ -84,7 +93,10 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
 
   app.get(
     "/metrics",
-    { schema: { summary: "Prometheus metrics", tags: ["Operations"], response: { 200: { type: "string" } } }, config: { rateLimit: false } },
+    {
+      schema: { summary: "Prometheus metrics", tags: ["Operations"], response: { 200: { type: "string" } } },
+      config: { rateLimit: false },
+    },
     async (_request, reply) => {
       const text = await registry.metrics();
       return reply.header("cache-control", "no-store").type(registry.contentType).send(text);

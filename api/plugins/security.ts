@@ -101,7 +101,11 @@ const securityPlugin: FastifyPluginAsync<SecurityOptions> = async (app, options)
       keyGenerator: (request) => request.ip,
       allowList: (request) => UNLIMITED.has(pathOf(request.url)),
       errorResponseBuilder: (_request, context) =>
-        new ApiError(429, "RATE_LIMITED", `more than ${context.max} requests per minute; retry in ${Math.ceil(context.ttl / 1000)} s`),
+        new ApiError(
+          429,
+          "RATE_LIMITED",
+          `more than ${context.max} requests per minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
+        ),
     });
   }
 };

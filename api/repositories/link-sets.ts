@@ -109,7 +109,10 @@ export function createLinkSetRepository(db: Database): LinkSetRepository {
   const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
   // The resolver asks on every scan; another process's commit to the file empties the memo, this
   // one's own writes update it. `null`: known to have no set; "large": read from the file each time.
-  const memo = versionedCache<string, Entry | null | "large">(mirrorVersion(() => dataVersion.get() ?? 0), MEMO_ENTRIES);
+  const memo = versionedCache<string, Entry | null | "large">(
+    mirrorVersion(() => dataVersion.get() ?? 0),
+    MEMO_ENTRIES,
+  );
   const read = (gtin: string): Entry | undefined => {
     const row = statements.get.get(gtin);
     if (row === undefined) return undefined;
@@ -130,9 +133,20 @@ export function createLinkSetRepository(db: Database): LinkSetRepository {
   // IMMEDIATE: the read of the stored issuedAt and the write are one step even with another writer.
   const put = db.transaction((set: StoredLinkSet): PutResult => {
     const current = read(set.message.gtin);
-    if (current !== undefined && current.stored.message.issuedAt >= set.message.issuedAt) return { ok: false, stored: current.stored };
+    if (current !== undefined && current.stored.message.issuedAt >= set.message.issuedAt)
+      return { ok: false, stored: current.stored };
     const m = set.message;
-    statements.upsert.run(m.gtin, m.brandId, m.issuedAt, set.chainId, set.contract, JSON.stringify(m), set.signature, set.signer, set.acceptedAt);
+    statements.upsert.run(
+      m.gtin,
+      m.brandId,
+      m.issuedAt,
+      set.chainId,
+      set.contract,
+      JSON.stringify(m),
+      set.signature,
+      set.signer,
+      set.acceptedAt,
+    );
     return { ok: true };
   });
 

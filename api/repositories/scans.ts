@@ -140,9 +140,13 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
   let nextBatch = 0;
   const walOk = (): boolean => String(db.pragma("journal_mode = WAL", { simple: true })).toLowerCase() === "wal";
   // The writer thread needs WAL, so that it can commit while this connection reads.
-  const useWorker = (options.writer ?? "worker") === "worker" && !db.memory && db.name !== "" && db.name !== ":memory:" && walOk();
+  const useWorker =
+    (options.writer ?? "worker") === "worker" && !db.memory && db.name !== "" && db.name !== ":memory:" && walOk();
   let worker = useWorker
-    ? new Worker(WRITER_SOURCE, { eval: true, workerData: { driver: require.resolve("better-sqlite3"), file: db.name, upsert: UPSERT } })
+    ? new Worker(WRITER_SOURCE, {
+        eval: true,
+        workerData: { driver: require.resolve("better-sqlite3"), file: db.name, upsert: UPSERT },
+      })
     : undefined;
   let closing = false;
 
@@ -167,7 +171,8 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
       const newer = pending.get(key);
       const sent = inflight.get(key);
       if (newer !== undefined) pending.set(key, { ...newer, base: newer.base - p.delta, delta: newer.delta + p.delta });
-      else if (sent !== undefined) pending.set(key, { ...sent, base: sent.base + sent.delta - p.delta, delta: p.delta });
+      else if (sent !== undefined)
+        pending.set(key, { ...sent, base: sent.base + sent.delta - p.delta, delta: p.delta });
       else pending.set(key, p);
     }
     if (error !== undefined) options.onWriteError?.(error);
@@ -222,7 +227,14 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
         } else {
           reads.enter();
           const row = statements.get.get(gtin, serial);
-          p = { gtin, serial, base: row?.count ?? 0, delta: 0, first: row?.first_scan_at ?? now, last: row?.last_client ?? null };
+          p = {
+            gtin,
+            serial,
+            base: row?.count ?? 0,
+            delta: 0,
+            first: row?.first_scan_at ?? now,
+            last: row?.last_client ?? null,
+          };
         }
         pending.set(key, p);
       }
@@ -238,7 +250,8 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
     get(gtin, serial) {
       const key = keyOf(gtin, serial);
       const p = pending.get(key) ?? inflight.get(key);
-      if (p !== undefined) return p.base + p.delta === 0 ? undefined : { count: p.base + p.delta, firstScanAt: p.first };
+      if (p !== undefined)
+        return p.base + p.delta === 0 ? undefined : { count: p.base + p.delta, firstScanAt: p.first };
       reads.enter();
       const row = statements.get.get(gtin, serial);
       return row === undefined ? undefined : { count: row.count, firstScanAt: row.first_scan_at };

@@ -19,7 +19,14 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { DigitalLinkError, ValidationError } from "../../core/errors";
 import { checkLot, checkSerial, toGtin14 } from "../../core/gs1";
 import { parseDigitalLink } from "../../core/digital-link";
-import { digitalLinkOf, itemDocumentJson, type ItemContext, type ItemDoc, type ItemDocText, type ItemKey } from "../documents";
+import {
+  digitalLinkOf,
+  itemDocumentJson,
+  type ItemContext,
+  type ItemDoc,
+  type ItemDocText,
+  type ItemKey,
+} from "../documents";
 import { ApiError, notFound } from "../errors";
 import { negotiate } from "../http";
 import {
@@ -39,13 +46,21 @@ import type { RouteOptions } from "./options";
 
 const Gtin = Type.String({ pattern: "^[0-9]{8,14}$", description: "GTIN-8, -12, -13 or -14 with a valid check digit" });
 const Ai82 = (what: string) =>
-  Type.String({ minLength: 1, maxLength: 20, pattern: '^[!"%-?A-Z_a-z]+$', description: `${what}: 1 to 20 characters of GS1 character set 82` });
+  Type.String({
+    minLength: 1,
+    maxLength: 20,
+    pattern: '^[!"%-?A-Z_a-z]+$',
+    description: `${what}: 1 to 20 characters of GS1 character set 82`,
+  });
 
 const PATHS = [
   { url: "/01/:gtin", params: Type.Object({ gtin: Gtin }) },
   { url: "/01/:gtin/10/:lot", params: Type.Object({ gtin: Gtin, lot: Ai82("lot (AI 10)") }) },
   { url: "/01/:gtin/21/:serial", params: Type.Object({ gtin: Gtin, serial: Ai82("serial (AI 21)") }) },
-  { url: "/01/:gtin/10/:lot/21/:serial", params: Type.Object({ gtin: Gtin, lot: Ai82("lot (AI 10)"), serial: Ai82("serial (AI 21)") }) },
+  {
+    url: "/01/:gtin/10/:lot/21/:serial",
+    params: Type.Object({ gtin: Gtin, lot: Ai82("lot (AI 10)"), serial: Ai82("serial (AI 21)") }),
+  },
 ] as const;
 
 /** Seconds a client may reuse a document, linkset or redirect; verdicts (revocation, recall, scans) change. */
@@ -73,7 +88,12 @@ export function itemKeyFromParams(params: { gtin?: unknown; lot?: unknown; seria
 /** Nothing to resolve: an unknown serial, or a GTIN whose company prefix no brand owns ("no links", GS1's 404). */
 function unresolved(key: ItemKey, doc: ItemDocText | undefined): ApiError {
   if (doc === undefined) return notFound("item");
-  return new ApiError(404, "UNREGISTERED", `no brand has registered the GS1 company prefix of GTIN ${key.gtin}: this resolver has no links for it`, "gtin");
+  return new ApiError(
+    404,
+    "UNREGISTERED",
+    `no brand has registered the GS1 company prefix of GTIN ${key.gtin}: this resolver has no links for it`,
+    "gtin",
+  );
 }
 
 /** Whether a document has links: a known serial, or a lot or product of a GTIN whose prefix a brand owns. */
@@ -81,7 +101,12 @@ const resolves = (doc: ItemDocText | undefined): boolean => doc !== undefined &&
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
 const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => {
-  const ctx: ItemContext = { mirror: options.mirror, config: options.config, scans: options.scans, links: options.links ?? NO_BRAND_LINKS };
+  const ctx: ItemContext = {
+    mirror: options.mirror,
+    config: options.config,
+    scans: options.scans,
+    links: options.links ?? NO_BRAND_LINKS,
+  };
   const { renderHtml, config } = options;
   const itemCacheControl = `${options.scans === undefined ? "public" : "private"}, max-age=${ITEM_MAX_AGE}`;
   // Lot and product documents count no scans: the same for every client.
@@ -103,7 +128,11 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
         "linkType",
       );
     }
-    void reply.code(307).header("cache-control", `public, max-age=${ITEM_MAX_AGE}`).header("location", redirectLocation(target.href, request.url)).send();
+    void reply
+      .code(307)
+      .header("cache-control", `public, max-age=${ITEM_MAX_AGE}`)
+      .header("location", redirectLocation(target.href, request.url))
+      .send();
   };
 
   for (const { url, params } of PATHS) {
@@ -155,7 +184,12 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
         const wanted = linkType === undefined ? undefined : requestedLinkType(linkType);
         reply.header("link", linksetLinkHeader(anchor));
         if (linkType !== undefined && wanted === undefined) {
-          throw new ApiError(404, "LINK_TYPE_NOT_FOUND", `unknown linkType ${JSON.stringify(linkType.slice(0, 100))}: use linkset, or a GS1 link type such as gs1:pip`, "linkType");
+          throw new ApiError(
+            404,
+            "LINK_TYPE_NOT_FOUND",
+            `unknown linkType ${JSON.stringify(linkType.slice(0, 100))}: use linkset, or a GS1 link type such as gs1:pip`,
+            "linkType",
+          );
         }
         if (wanted !== undefined && wanted !== "linkset") {
           redirect(request, reply, key, wanted);
@@ -178,17 +212,29 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           return;
         }
         const counts = request.method === "GET" && key.serial !== undefined && ctx.scans !== undefined;
-        const doc = itemDocumentJson(ctx, key, counts ? { client: request.ip, now: Math.floor(Date.now() / 1000) } : undefined);
+        const doc = itemDocumentJson(
+          ctx,
+          key,
+          counts ? { client: request.ip, now: Math.floor(Date.now() / 1000) } : undefined,
+        );
         const cacheControl = doc === undefined || doc.level === "serial" ? itemCacheControl : classCacheControl;
         if (doc === undefined || !resolves(doc)) {
           if (format === "html") {
             // The browser's page for the code: "unknown item" for a serial, the document's "unregistered code" otherwise.
             if (doc === undefined && options.renderUnknownHtml !== undefined) {
-              void reply.code(404).header("cache-control", cacheControl).type("text/html; charset=utf-8").send(options.renderUnknownHtml(key));
+              void reply
+                .code(404)
+                .header("cache-control", cacheControl)
+                .type("text/html; charset=utf-8")
+                .send(options.renderUnknownHtml(key));
               return;
             }
             if (doc !== undefined && renderHtml !== undefined) {
-              void reply.code(404).header("cache-control", cacheControl).type("text/html; charset=utf-8").send(renderHtml(JSON.parse(doc.text) as ItemDoc));
+              void reply
+                .code(404)
+                .header("cache-control", cacheControl)
+                .type("text/html; charset=utf-8")
+                .send(renderHtml(JSON.parse(doc.text) as ItemDoc));
               return;
             }
           }
@@ -210,7 +256,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
         attachValidation: true,
         schema: {
           summary: "The document of a Digital Link, as JSON",
-          description: "What /01/… answers in JSON, at its own URL: for the linkset's links. Never a redirect, never counted as a scan.",
+          description:
+            "What /01/… answers in JSON, at its own URL: for the linkset's links. Never a redirect, never counted as a scan.",
           tags: ["Digital Link"],
           params,
           response: { 200: PreRendered(ItemDocument), ...errorResponses(400, 404, 429, 503) },
@@ -237,14 +284,18 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
     {
       schema: {
         summary: "GS1 resolver description file",
-        description: "What this resolver supports: its root, primary keys (01: GTIN) and link type namespace (GS1 Web Vocabulary).",
+        description:
+          "What this resolver supports: its root, primary keys (01: GTIN) and link type namespace (GS1 Web Vocabulary).",
         tags: ["Digital Link"],
         response: { 200: PreRendered(ResolverDescription) },
       },
     },
     (_request, reply) => {
       for (const name in RESOLVER_CORS) reply.header(name, RESOLVER_CORS[name]);
-      void reply.header("cache-control", "public, max-age=3600").type("application/json; charset=utf-8").send(description);
+      void reply
+        .header("cache-control", "public, max-age=3600")
+        .type("application/json; charset=utf-8")
+        .send(description);
     },
   );
 

@@ -30,7 +30,8 @@ export function readiness(mirror: Mirror, status: IndexerHealth | undefined, now
   const indexed = status?.indexedBlock ?? cursor.blockNumber;
   const head = Math.max(status?.head ?? cursor.headBlock ?? indexed, indexed);
   const lagBlocks = head - indexed;
-  const lagSeconds = lagBlocks === 0 ? 0 : cursor.blockTime === null ? null : Math.max(0, nowSeconds - cursor.blockTime);
+  const lagSeconds =
+    lagBlocks === 0 ? 0 : cursor.blockTime === null ? null : Math.max(0, nowSeconds - cursor.blockTime);
   let reason: string | null = null;
   if (status !== undefined) {
     if (status.fatal !== null) reason = /REORG/i.test(status.fatal.code) ? "reorg-too-deep" : "halted";
@@ -66,7 +67,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, in
     "/readyz",
     {
       schema: {
-        summary: "Readiness: indexer lag in blocks and seconds; 503 when not indexed, halted, stalled or after a too-deep reorg",
+        summary:
+          "Readiness: indexer lag in blocks and seconds; 503 when not indexed, halted, stalled or after a too-deep reorg",
         tags: ["Operations"],
         querystring: Type.Object({}, { additionalProperties: false }),
         response: { 200: Readiness, 503: Readiness },

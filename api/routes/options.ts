@@ -21,7 +21,11 @@ export interface RouteOptions {
   readonly scans: ScansRepository | undefined;
   readonly renderHtml: ((doc: ItemDoc) => string) | undefined;
   /** The HTML 404 for a browser asking for an unknown item; JSON 404 without it. */
-  readonly renderUnknownHtml?: (item: { readonly gtin: string; readonly lot?: string; readonly serial?: string }) => string;
+  readonly renderUnknownHtml?: (item: {
+    readonly gtin: string;
+    readonly lot?: string;
+    readonly serial?: string;
+  }) => string;
   readonly acceptUpload: AcceptUpload | undefined;
   readonly indexerStatus: (() => IndexerHealth) | undefined;
   /** The brands' signed link sets for the resolver's linkset and redirects; NO_BRAND_LINKS when absent. */

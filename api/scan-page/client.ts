@@ -8,7 +8,14 @@
  */
 import { createRpcChainReader } from "../../core/chain-reader";
 import { verifyDocument, type VerifyReport } from "../../core/verify";
-import { checkSummary, renderMain, renderSteps, serverVerdictNotice, type ScanConfig, type ScanDocument } from "./render";
+import {
+  checkSummary,
+  renderMain,
+  renderSteps,
+  serverVerdictNotice,
+  type ScanConfig,
+  type ScanDocument,
+} from "./render";
 
 function readJson<T>(id: string): T {
   const element = document.getElementById(id);
@@ -18,7 +25,8 @@ function readJson<T>(id: string): T {
 
 /** The RPC URLs of a page's config; a page rendered before lists carried one `rpcUrl`. */
 function rpcUrlsOf(config: ScanConfig & { readonly rpcUrl?: unknown }): string[] {
-  if (Array.isArray(config.rpcUrls)) return config.rpcUrls.filter((u): u is string => typeof u === "string" && u !== "");
+  if (Array.isArray(config.rpcUrls))
+    return config.rpcUrls.filter((u): u is string => typeof u === "string" && u !== "");
   return typeof config.rpcUrl === "string" && config.rpcUrl !== "" ? [config.rpcUrl] : [];
 }
 
@@ -68,7 +76,8 @@ async function main(): Promise<void> {
   }
   const content = document.getElementById("content");
   if (content && report.verdict !== "not-verified") {
-    const notice = report.agreesWithServer === false ? serverVerdictNotice(doc.verdict, report.verdict, report.onChain) : "";
+    const notice =
+      report.agreesWithServer === false ? serverVerdictNotice(doc.verdict, report.verdict, report.onChain) : "";
     content.innerHTML = notice + renderMain({ ...doc, verdict: report.verdict }, config);
   }
   show(report, rpcUrls.length);

@@ -11,7 +11,14 @@
  * markup from the document it has verified itself: what the page shows is what was checked. The
  * verdicts and their wording are core/verdict.ts's.
  */
-import { VERDICTS, isRecallDisposition, isVerdict, verifiedStatement, type CodeLevel, type VerdictText } from "../../core/verdict";
+import {
+  VERDICTS,
+  isRecallDisposition,
+  isVerdict,
+  verifiedStatement,
+  type CodeLevel,
+  type VerdictText,
+} from "../../core/verdict";
 import type { VerifyCheck, VerifyReport, VerifyStep } from "../../core/verify";
 
 export interface ScanAnchor {
@@ -52,7 +59,12 @@ export interface ScanDocument {
   readonly level?: CodeLevel;
   /** One of core/verdict's verdicts; an older server may send another word. */
   readonly verdict: string;
-  readonly item: { readonly gtin: string; readonly serial: string | null; readonly lot: string | null; readonly digitalLink: string };
+  readonly item: {
+    readonly gtin: string;
+    readonly serial: string | null;
+    readonly lot: string | null;
+    readonly digitalLink: string;
+  };
   readonly brand: { readonly brandId: string; readonly name: string; readonly prefix: string } | null;
   /** Serial level: the item's record. Lot and product level: one item of the prefix owner, a sample. */
   readonly identity: ScanPart | null;
@@ -151,7 +163,18 @@ export function localTime(eventTime: unknown, offset: unknown): string {
   return `${local.slice(0, 10)} ${local.slice(11, 16)} (UTC${match ? match[0] : "+00:00"})`;
 }
 
-const UNITS: Readonly<Record<string, string>> = { CEL: "°C", FAH: "°F", KEL: "K", P1: "%", KGM: "kg", GRM: "g", MTR: "m", A93: "g/m³", PAL: "Pa", LTR: "l" };
+const UNITS: Readonly<Record<string, string>> = {
+  CEL: "°C",
+  FAH: "°F",
+  KEL: "K",
+  P1: "%",
+  KGM: "kg",
+  GRM: "g",
+  MTR: "m",
+  A93: "g/m³",
+  PAL: "Pa",
+  LTR: "l",
+};
 
 function sensorLines(event: Json): string[] {
   const lines: string[] = [];
@@ -162,10 +185,15 @@ function sensorLines(event: Json): string[] {
       if (!isObject(report)) continue;
       // "gs1:RelativeHumidity" → "Relative humidity"
       const term = cbvTerm(report.type) ?? "Reading";
-      const type = term.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/ ([A-Z])/g, (_m, c: string) => ` ${c.toLowerCase()}`);
+      const type = term
+        .replace(/([a-z])([A-Z])/g, "$1 $2")
+        .replace(/ ([A-Z])/g, (_m, c: string) => ` ${c.toLowerCase()}`);
       const unit = typeof report.uom === "string" ? (UNITS[report.uom] ?? report.uom) : "";
       const value = report.value ?? report.meanValue;
-      const range = report.minValue !== undefined && report.maxValue !== undefined ? ` (${textOf(report.minValue)}–${textOf(report.maxValue)}${unit})` : "";
+      const range =
+        report.minValue !== undefined && report.maxValue !== undefined
+          ? ` (${textOf(report.minValue)}–${textOf(report.maxValue)}${unit})`
+          : "";
       if (value !== undefined) lines.push(`${type}: ${textOf(value)}${unit}${range}`);
       else if (range) lines.push(`${type}: ${range.trim()}`);
     }
@@ -180,13 +208,19 @@ function certificates(event: Json): string[] {
 }
 
 function link(text: string): string {
-  return /^https:\/\//.test(text) ? `<a href="${escapeHtml(text)}" rel="noopener">${escapeHtml(text)}</a>` : escapeHtml(text);
+  return /^https:\/\//.test(text)
+    ? `<a href="${escapeHtml(text)}" rel="noopener">${escapeHtml(text)}</a>`
+    : escapeHtml(text);
 }
 
 /** The verdict's wording; a word this page does not know (an older server's) is shown as such, never as a known verdict. */
 function verdictText(verdict: string): Pick<VerdictText, "title" | "text" | "tone"> {
   if (isVerdict(verdict)) return VERDICTS[verdict];
-  return { title: "Verdict not recognised", text: `The server's verdict ${JSON.stringify(verdict)} is not one this page knows.`, tone: "warn" };
+  return {
+    title: "Verdict not recognised",
+    text: `The server's verdict ${JSON.stringify(verdict)} is not one this page knows.`,
+    tone: "warn",
+  };
 }
 
 /** The level the page is laid out for: lot and product pages need the server's product summary, else serial. */
@@ -206,9 +240,18 @@ function attribute(record: unknown, ...names: string[]): string | undefined {
 function verdictBlock(doc: ScanDocument): string {
   const v = verdictText(doc.verdict);
   // Not counterfeit: the barcode's owner is known, it just has not registered this product here.
-  const text = doc.verdict === "unlisted" && doc.brand ? `${doc.brand.name} owns this barcode's prefix but has not registered this product here.` : v.text;
-  const scans = doc.verdict === "suspicious" && doc.scans.count !== null ? ` Scanned ${doc.scans.count} times since ${escapeHtml(doc.scans.firstScanAt ?? "")}.` : "";
-  const reason = doc.verdict === "revoked" && doc.identity?.anchor.revokeReason ? ` The brand's reason: “${escapeHtml(doc.identity.anchor.revokeReason)}”.` : "";
+  const text =
+    doc.verdict === "unlisted" && doc.brand
+      ? `${doc.brand.name} owns this barcode's prefix but has not registered this product here.`
+      : v.text;
+  const scans =
+    doc.verdict === "suspicious" && doc.scans.count !== null
+      ? ` Scanned ${doc.scans.count} times since ${escapeHtml(doc.scans.firstScanAt ?? "")}.`
+      : "";
+  const reason =
+    doc.verdict === "revoked" && doc.identity?.anchor.revokeReason
+      ? ` The brand's reason: “${escapeHtml(doc.identity.anchor.revokeReason)}”.`
+      : "";
   return `<section class="verdict ${v.tone}" aria-live="polite"><h2>${escapeHtml(v.title)}</h2><p>${escapeHtml(text)}${scans}${reason}</p></section>`;
 }
 
@@ -223,12 +266,15 @@ function badge(doc: ScanDocument, level: CodeLevel): string {
 
 function timeline(doc: ScanDocument, level: CodeLevel, bundleBase: string): string {
   const subject = level === "serial" ? "item" : level;
-  if (doc.events.length === 0) return `<section><h2>Journey</h2><p>No trace events recorded for this ${subject} yet.</p></section>`;
+  if (doc.events.length === 0)
+    return `<section><h2>Journey</h2><p>No trace events recorded for this ${subject} yet.</p></section>`;
   const items = doc.events.map((part) => {
     const event = isObject(part.record) && isObject(part.record.event) ? part.record.event : {};
     const step = stepOf(event);
     const recalled = isRecallDisposition(event.disposition);
-    const where = cbvTerm(isObject(event.bizLocation) ? event.bizLocation.id : undefined) ?? cbvTerm(isObject(event.readPoint) ? event.readPoint.id : undefined);
+    const where =
+      cbvTerm(isObject(event.bizLocation) ? event.bizLocation.id : undefined) ??
+      cbvTerm(isObject(event.readPoint) ? event.readPoint.id : undefined);
     const details = [
       ...sensorLines(event).map((l) => `<li>${escapeHtml(l)}</li>`),
       ...certificates(event).map((c) => `<li>Certificate: ${link(c)}</li>`),
@@ -245,7 +291,10 @@ export function renderMain(doc: ScanDocument, options: Pick<ScanPageOptions, "bu
   if (level !== "serial") return renderClassMain(doc, level, options);
   const record = doc.identity?.record;
   const product = attribute(record, "product", "name", "productName", "description") ?? `GTIN ${doc.item.gtin}`;
-  const recall = doc.verdict === "recalled" ? `<div class="banner" role="alert"><strong>Recall:</strong> do not use this product.</div>` : "";
+  const recall =
+    doc.verdict === "recalled"
+      ? `<div class="banner" role="alert"><strong>Recall:</strong> do not use this product.</div>`
+      : "";
   const facts = [
     ["Brand", doc.brand?.name],
     ["GTIN", doc.item.gtin],
@@ -256,7 +305,9 @@ export function renderMain(doc: ScanDocument, options: Pick<ScanPageOptions, "bu
     .filter((f): f is [string, string] => typeof f[1] === "string" && f[1] !== "")
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
     .join("");
-  const bundle = doc.identity ? `<p><a class="button" href="${escapeHtml(`${options.bundleBase}/${doc.identity.recordHash}`)}" download="proof-${escapeHtml(doc.item.gtin)}.json">Download the proof bundle</a></p>` : "";
+  const bundle = doc.identity
+    ? `<p><a class="button" href="${escapeHtml(`${options.bundleBase}/${doc.identity.recordHash}`)}" download="proof-${escapeHtml(doc.item.gtin)}.json">Download the proof bundle</a></p>`
+    : "";
   return `${recall}<header><p class="brand">${escapeHtml(doc.brand?.name ?? "Unknown brand")}</p><h1>${escapeHtml(product)}</h1></header>
 ${verdictBlock(doc)}${badge(doc, "serial")}<section><h2>Item</h2><dl>${facts}</dl>${bundle}</section>
 ${timeline(doc, "serial", options.bundleBase)}`;
@@ -271,23 +322,43 @@ function attributeText(value: unknown): string | undefined {
 }
 
 /** A lot's or a product's page: what the brand registered, never a verdict about one item. */
-function renderClassMain(doc: ScanDocument, level: "lot" | "product", options: Pick<ScanPageOptions, "bundleBase">): string {
+function renderClassMain(
+  doc: ScanDocument,
+  level: "lot" | "product",
+  options: Pick<ScanPageOptions, "bundleBase">,
+): string {
   const product = doc.product as ScanProduct;
   const sample = doc.identity?.record;
-  const name = (typeof product.name === "string" && product.name !== "" ? product.name : undefined) ?? attribute(sample, "product", "name", "productName", "description") ?? `GTIN ${doc.item.gtin}`;
-  const recall = doc.verdict === "recalled" ? `<div class="banner" role="alert"><strong>Recall:</strong> do not use ${level === "lot" ? "products of this lot" : "this product"}.</div>` : "";
+  const name =
+    (typeof product.name === "string" && product.name !== "" ? product.name : undefined) ??
+    attribute(sample, "product", "name", "productName", "description") ??
+    `GTIN ${doc.item.gtin}`;
+  const recall =
+    doc.verdict === "recalled"
+      ? `<div class="banner" role="alert"><strong>Recall:</strong> do not use ${level === "lot" ? "products of this lot" : "this product"}.</div>`
+      : "";
   const attributes = isObject(product.attributes)
     ? Object.entries(product.attributes).flatMap(([k, v]): [string, string][] => {
         const text = attributeText(v);
         return text === undefined ? [] : [[k, text]];
       })
     : [];
-  const counts = typeof product.items === "number" && typeof product.lots === "number" ? `${plural(product.items, "item", "items")} in ${plural(product.lots, "lot", "lots")} anchored (the server's count)` : undefined;
-  const facts = [["Brand", doc.brand?.name], ["GTIN", doc.item.gtin], ["Lot", level === "lot" ? doc.item.lot : null], ...attributes]
+  const counts =
+    typeof product.items === "number" && typeof product.lots === "number"
+      ? `${plural(product.items, "item", "items")} in ${plural(product.lots, "lot", "lots")} anchored (the server's count)`
+      : undefined;
+  const facts = [
+    ["Brand", doc.brand?.name],
+    ["GTIN", doc.item.gtin],
+    ["Lot", level === "lot" ? doc.item.lot : null],
+    ...attributes,
+  ]
     .filter((f): f is [string, string] => typeof f[1] === "string" && f[1] !== "")
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
     .join("");
-  const recalledLots = Array.isArray(product.recalledLots) ? product.recalledLots.filter((l): l is string => typeof l === "string") : [];
+  const recalledLots = Array.isArray(product.recalledLots)
+    ? product.recalledLots.filter((l): l is string => typeof l === "string")
+    : [];
   const recalls =
     recalledLots.length === 0
       ? ""
@@ -320,7 +391,12 @@ export const CHECK_LABELS: Readonly<Record<VerifyCheck, string>> = {
 };
 
 export function renderSteps(steps: readonly VerifyStep[]): string {
-  return steps.map((s) => `<li class="${escapeHtml(s.status)}">${escapeHtml(CHECK_LABELS[s.check] ?? s.check)} (${escapeHtml(s.subject)}): ${escapeHtml(s.detail)}</li>`).join("");
+  return steps
+    .map(
+      (s) =>
+        `<li class="${escapeHtml(s.status)}">${escapeHtml(CHECK_LABELS[s.check] ?? s.check)} (${escapeHtml(s.subject)}): ${escapeHtml(s.detail)}</li>`,
+    )
+    .join("");
 }
 
 export interface CheckSummary {
@@ -335,13 +411,25 @@ export interface CheckSummary {
 export function checkSummary(report: VerifyReport, rpcCount: number): CheckSummary {
   if (report.verdict === "not-verified") {
     const failed = report.steps.filter((s) => s.status === "fail").length;
-    return { text: `Not verified: ${failed} check(s) failed. Do not trust this page.`, tone: "bad", state: "not-verified" };
+    return {
+      text: `Not verified: ${failed} check(s) failed. Do not trust this page.`,
+      tone: "bad",
+      state: "not-verified",
+    };
   }
-  const records = plural(report.records, "record fingerprint and its Merkle proof", "record fingerprints and their Merkle proofs");
-  const wrong = report.agreesWithServer === false ? ` The server's verdict (“${verdictText(report.serverVerdict ?? "").title}”) was wrong.` : "";
+  const records = plural(
+    report.records,
+    "record fingerprint and its Merkle proof",
+    "record fingerprints and their Merkle proofs",
+  );
+  const wrong =
+    report.agreesWithServer === false
+      ? ` The server's verdict (“${verdictText(report.serverVerdict ?? "").title}”) was wrong.`
+      : "";
   if (!report.onChain) {
     const checked = report.records === 0 ? "This page holds no records to check" : `This phone checked ${records}`;
-    const odd = report.agreesWithServer === false ? " The server's verdict does not follow from the records it sent." : "";
+    const odd =
+      report.agreesWithServer === false ? " The server's verdict does not follow from the records it sent." : "";
     return {
       text: `${checked}. The chain was not read, so the anchors, revocations and the barcode's prefix owner were NOT checked: the verdict above is the server's word.${odd}`,
       tone: "warn",
@@ -349,8 +437,14 @@ export function checkSummary(report: VerifyReport, rpcCount: number): CheckSumma
     };
   }
   const through = rpcCount > 1 ? `${rpcCount} chain nodes, which agree` : "the chain";
-  const read = report.records === 0 ? "the owner of the barcode's prefix" : "the anchors, revocations and the owner of the barcode's prefix";
-  const checked = report.records === 0 ? `read ${read} through ${through}` : `checked ${records}, and read ${read} through ${through}`;
+  const read =
+    report.records === 0
+      ? "the owner of the barcode's prefix"
+      : "the anchors, revocations and the owner of the barcode's prefix";
+  const checked =
+    report.records === 0
+      ? `read ${read} through ${through}`
+      : `checked ${records}, and read ${read} through ${through}`;
   return {
     text: `${verifiedStatement(report.verdict, { revokedAt: report.revokedAt })}. This phone ${checked}.${wrong}`,
     tone: VERDICTS[report.verdict].tone,
@@ -372,7 +466,11 @@ summary{cursor:pointer;margin:.5rem 0}#checks{background:#fff;border:1px solid #
 @media (min-width:48rem){main{padding:2rem}}`;
 
 /** The page for a code that resolves to no record: the consumer must learn that, plainly. */
-export function renderUnknownPage(item: { readonly gtin: string; readonly lot?: string; readonly serial?: string }): string {
+export function renderUnknownPage(item: {
+  readonly gtin: string;
+  readonly lot?: string;
+  readonly serial?: string;
+}): string {
   const facts = [
     ["GTIN", item.gtin],
     ["Lot", item.lot],
@@ -396,7 +494,12 @@ function jsonForScript(value: unknown): string {
 
 export function renderScanPage(doc: ScanDocument, options: ScanPageOptions): string {
   const rpcUrls = options.rpcUrls ?? [];
-  const config: ScanConfig = { rpcUrls, contract: options.contract ?? null, bundleBase: options.bundleBase, scanThreshold: options.scanThreshold ?? null };
+  const config: ScanConfig = {
+    rpcUrls,
+    contract: options.contract ?? null,
+    bundleBase: options.bundleBase,
+    scanThreshold: options.scanThreshold ?? null,
+  };
   const title = `${doc.brand?.name ?? "TraceAnchor"} · ${verdictText(doc.verdict).title}`;
   // Opens each RPC connection while the script downloads (bench:phone: 1.92 s → 1.56 s to "verified"
   // when a new connection costs two round trips). crossorigin: the verifier's fetch sends no

@@ -38,7 +38,8 @@ export function parseCsvRecord(text: string): string[] | undefined {
       }
       fields.push(value);
       if (i === n) return fields;
-      if (text.charCodeAt(i) !== 44 /* , */) throw new ValidationError("unexpected character after a closing quote", { code: "CSV_SYNTAX" });
+      if (text.charCodeAt(i) !== 44 /* , */)
+        throw new ValidationError("unexpected character after a closing quote", { code: "CSV_SYNTAX" });
       i++;
     } else {
       const comma = text.indexOf(",", i);

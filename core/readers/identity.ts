@@ -35,7 +35,8 @@ export async function* readIdentityCsv(source: ReaderSource): AsyncGenerator<Rea
         const lower = header.map((h) => h.toLowerCase());
         const seen = new Set<string>();
         for (const h of lower) {
-          if (seen.has(h)) throw new ValidationError(`duplicate column ${JSON.stringify(h)}`, { line, field: h, code: "CSV_HEADER" });
+          if (seen.has(h))
+            throw new ValidationError(`duplicate column ${JSON.stringify(h)}`, { line, field: h, code: "CSV_HEADER" });
           seen.add(h);
         }
         gtinAt = lower.indexOf("gtin");
@@ -66,7 +67,12 @@ export async function* readIdentityCsv(source: ReaderSource): AsyncGenerator<Rea
           if (value === "") continue;
           (attributes ??= {})[name] = value;
         }
-        yield { ok: true, value: identityInput(fields[gtinAt] as string, fields[serialAt], lot, attributes), raw, line };
+        yield {
+          ok: true,
+          value: identityInput(fields[gtinAt] as string, fields[serialAt], lot, attributes),
+          raw,
+          line,
+        };
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         yield { ok: false, error: err.withLocation({ file, line }), raw, line };
@@ -95,7 +101,8 @@ export async function* readIdentityNdjson(source: ReaderSource): AsyncGenerator<
       if (value.attributes !== undefined && !isPlainObject(value.attributes)) {
         throw new ValidationError("attributes must be an object", { field: "attributes", code: "RECORD_SHAPE" });
       }
-      if (typeof value.gtin !== "string") throw new ValidationError("gtin must be a string", { field: "gtin", code: "GTIN_FORMAT" });
+      if (typeof value.gtin !== "string")
+        throw new ValidationError("gtin must be a string", { field: "gtin", code: "GTIN_FORMAT" });
       const attributes = value.attributes as JsonObject | undefined;
       yield { ok: true, value: identityInput(value.gtin, value.serial, value.lot, attributes), raw: text, line };
     } catch (err) {

@@ -26,7 +26,11 @@ export async function* readEpcisDocument(source: ReaderSource): AsyncGenerator<R
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new ValidationError(`invalid JSON: ${(err as Error).message}`, { file, code: "EPCIS_SYNTAX" }, { cause: err });
+    throw new ValidationError(
+      `invalid JSON: ${(err as Error).message}`,
+      { file, code: "EPCIS_SYNTAX" },
+      { cause: err },
+    );
   }
   let events: unknown[];
   try {

@@ -69,7 +69,9 @@ const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.r
 
 export function createItemsRepository(db: Database, version?: MirrorVersion): ItemsRepository {
   const statements = {
-    isKeyed: db.prepare<[string, string], number>("SELECT leaf_index FROM item_keys WHERE gtin = ? AND serial = ? LIMIT 1").pluck(),
+    isKeyed: db
+      .prepare<[string, string], number>("SELECT leaf_index FROM item_keys WHERE gtin = ? AND serial = ? LIMIT 1")
+      .pluck(),
     // item_keys is ordered (gtin, serial, lot, kind, …): a serial's identity keys and the trace keys
     // naming it (lot '') are one range, read together with their records.
     serial: db

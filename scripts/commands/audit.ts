@@ -68,7 +68,15 @@ export interface AuditReport {
   mismatches: Issue[];
   discrepancies: Issue[];
   findings: Issue[];
-  rows: Array<{ brandId: string; root: string; kind: RecordKind; leafCount: number; revoked: boolean; content: string; explorerTxUrl?: string }>;
+  rows: Array<{
+    brandId: string;
+    root: string;
+    kind: RecordKind;
+    leafCount: number;
+    revoked: boolean;
+    content: string;
+    explorerTxUrl?: string;
+  }>;
 }
 
 const KIND_NAMES: Record<string, RecordKind> = { "1": "identity", "2": "trace" };
@@ -77,7 +85,7 @@ async function fetchLogs(rpcUrl: string, address: string, from: number, to: numb
   const client = createChainClient(new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 }));
   const logs: ChainLog[] = [];
   let size = 10_000;
-  for (let start = from; start <= to; ) {
+  for (let start = from; start <= to;) {
     const end = Math.min(to, start + size - 1);
     try {
       logs.push(...(await client.logs(address, start, end)));
@@ -118,7 +126,8 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
   const deployment = readDeployment(config.deploymentsDir, chainId);
   const deployedAt = deployment?.contract.toLowerCase() === address ? deployment.blockNumber : 0;
   const fromBlock = flags.fromBlock !== undefined ? Number.parseInt(flags.fromBlock, 10) : deployedAt;
-  if (!Number.isSafeInteger(fromBlock) || fromBlock < 0) throw new ConfigError(`--from-block must be a block number, got "${flags.fromBlock}"`);
+  if (!Number.isSafeInteger(fromBlock) || fromBlock < 0)
+    throw new ConfigError(`--from-block must be a block number, got "${flags.fromBlock}"`);
   const onlyBrand = flags.brand;
   const toBlock = await provider.getBlockNumber();
   // Brands, prefixes and submitters need the whole history; --from-block only limits the anchors checked.
@@ -161,9 +170,15 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
         const submitter = String(a.submitter).toLowerCase();
         const k = key(brandId, String(a.root));
         if (!submitters.has(`${brandId}/${submitter}`)) {
-          discrepancies.push({ brandId, root: String(a.root), source: "chain", reason: `anchored by ${submitter}, who was not a submitter of brand ${brandId} at block ${log.blockNumber}` });
+          discrepancies.push({
+            brandId,
+            root: String(a.root),
+            source: "chain",
+            reason: `anchored by ${submitter}, who was not a submitter of brand ${brandId} at block ${log.blockNumber}`,
+          });
         }
-        if (anchors.has(k)) discrepancies.push({ brandId, root: String(a.root), source: "chain", reason: "anchored twice" });
+        if (anchors.has(k))
+          discrepancies.push({ brandId, root: String(a.root), source: "chain", reason: "anchored twice" });
         anchors.set(k, {
           brandId,
           root: String(a.root).toLowerCase(),
@@ -181,7 +196,13 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
       }
       case "Revoked": {
         const anchor = anchors.get(key(brandId, String(a.root)));
-        if (!anchor) discrepancies.push({ brandId, root: String(a.root), source: "chain", reason: "revoked without an Anchored event" });
+        if (!anchor)
+          discrepancies.push({
+            brandId,
+            root: String(a.root),
+            source: "chain",
+            reason: "revoked without an Anchored event",
+          });
         else Object.assign(anchor, { revoked: true, revokeReason: String(a.reason) });
         break;
       }
@@ -193,27 +214,57 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
   // The contract's storage must say what its events say.
   for (const [prefix, brandId] of prefixes) {
     const owner = (await registry.brandOfPrefix(prefix)).toString();
-    if (owner !== brandId) discrepancies.push({ brandId, source: "chain", reason: `events give prefix ${prefix} to brand ${brandId}, storage says ${owner}` });
+    if (owner !== brandId)
+      discrepancies.push({
+        brandId,
+        source: "chain",
+        reason: `events give prefix ${prefix} to brand ${brandId}, storage says ${owner}`,
+      });
   }
   for (const [k, role] of submitters) {
     const [brandId, account] = k.split("/") as [string, string];
     const stored = roleLabel(await registry.submitterRole(brandId, account));
-    if (stored !== role) discrepancies.push({ brandId, source: "chain", reason: `submitter ${account}: events say role ${role}, storage says ${stored}` });
+    if (stored !== role)
+      discrepancies.push({
+        brandId,
+        source: "chain",
+        reason: `submitter ${account}: events say role ${role}, storage says ${stored}`,
+      });
   }
 
   const source = createContentSource({ contentDir: config.contentDir, maxBytes: 4 * 2 ** 30, timeoutMs: 30_000 });
   const rows: AuditReport["rows"] = [];
   let ok = 0;
   let contentMissing = 0;
-  const selected = [...anchors.values()].filter((a) => (onlyBrand === undefined || a.brandId === onlyBrand) && a.blockNumber >= fromBlock);
+  const selected = [...anchors.values()].filter(
+    (a) => (onlyBrand === undefined || a.brandId === onlyBrand) && a.blockNumber >= fromBlock,
+  );
   for (const anchor of selected) {
     const link = explorerTxUrl(config, anchor.txHash);
-    const issue = (src: Issue["source"], reason: string): Issue => ({ brandId: anchor.brandId, root: anchor.root, source: src, reason, ...(link ? { explorerTxUrl: link } : {}) });
+    const issue = (src: Issue["source"], reason: string): Issue => ({
+      brandId: anchor.brandId,
+      root: anchor.root,
+      source: src,
+      reason,
+      ...(link ? { explorerTxUrl: link } : {}),
+    });
     const stored = await registry.anchorOf(anchor.brandId, anchor.root);
-    if (stored.anchoredAt === 0n || KIND_NAMES[stored.kind.toString()] !== anchor.kind || Number(stored.leafCount) !== anchor.leafCount) {
-      discrepancies.push(issue("chain", `storage anchor (kind ${stored.kind}, leafCount ${stored.leafCount}) differs from the Anchored event`));
+    if (
+      stored.anchoredAt === 0n ||
+      KIND_NAMES[stored.kind.toString()] !== anchor.kind ||
+      Number(stored.leafCount) !== anchor.leafCount
+    ) {
+      discrepancies.push(
+        issue(
+          "chain",
+          `storage anchor (kind ${stored.kind}, leafCount ${stored.leafCount}) differs from the Anchored event`,
+        ),
+      );
     }
-    if ((stored.revokedAt !== 0n) !== anchor.revoked) discrepancies.push(issue("chain", `storage says revoked=${stored.revokedAt !== 0n}, events say ${anchor.revoked}`));
+    if ((stored.revokedAt !== 0n) !== anchor.revoked)
+      discrepancies.push(
+        issue("chain", `storage says revoked=${stored.revokedAt !== 0n}, events say ${anchor.revoked}`),
+      );
 
     let stream: NodeJS.ReadableStream | undefined;
     let where = "";
@@ -232,25 +283,46 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
     if (!stream) {
       contentMissing++;
       status = "missing";
-      if (where && where !== "content" && where !== "api") findings.push(issue("content", `content unavailable: ${where}`));
+      if (where && where !== "content" && where !== "api")
+        findings.push(issue("content", `content unavailable: ${where}`));
     } else {
-      const check = await checkContent({ input: stream, file: anchor.root }, { root: anchor.root, kind: anchor.kind, leafCount: anchor.leafCount });
+      const check = await checkContent(
+        { input: stream, file: anchor.root },
+        { root: anchor.root, kind: anchor.kind, leafCount: anchor.leafCount },
+      );
       if (check.ok) {
         ok++;
         status = `ok (${where})`;
         if (anchor.kind === "identity" && where === "content") {
           const foreign = await foreignGtins(source, anchor, prefixes);
-          if (foreign > 0) findings.push(issue("content", `${foreign} item(s) have GTINs outside brand ${anchor.brandId}'s prefixes (they will show prefix-mismatch)`));
+          if (foreign > 0)
+            findings.push(
+              issue(
+                "content",
+                `${foreign} item(s) have GTINs outside brand ${anchor.brandId}'s prefixes (they will show prefix-mismatch)`,
+              ),
+            );
         }
       } else {
         status = "MISMATCH";
         mismatches.push(issue("content", check.reason));
       }
     }
-    rows.push({ brandId: anchor.brandId, root: anchor.root, kind: anchor.kind, leafCount: anchor.leafCount, revoked: anchor.revoked, content: status, ...(link ? { explorerTxUrl: link } : {}) });
+    rows.push({
+      brandId: anchor.brandId,
+      root: anchor.root,
+      kind: anchor.kind,
+      leafCount: anchor.leafCount,
+      revoked: anchor.revoked,
+      content: status,
+      ...(link ? { explorerTxUrl: link } : {}),
+    });
   }
 
-  if (flags.db) discrepancies.push(...compareDatabase(path.resolve(config.cwd, flags.db), anchors, prefixes, submitters, onlyBrand, config));
+  if (flags.db)
+    discrepancies.push(
+      ...compareDatabase(path.resolve(config.cwd, flags.db), anchors, prefixes, submitters, onlyBrand, config),
+    );
 
   return {
     chainId: chainId.toString(),
@@ -268,7 +340,11 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
   };
 }
 
-async function foreignGtins(source: ReturnType<typeof createContentSource>, anchor: ChainAnchor, prefixes: Map<string, string>): Promise<number> {
+async function foreignGtins(
+  source: ReturnType<typeof createContentSource>,
+  anchor: ChainAnchor,
+  prefixes: Map<string, string>,
+): Promise<number> {
   const stream = await source.open({ brandId: anchor.brandId, root: anchor.root, contentUri: anchor.contentURI });
   if (!stream) return 0;
   const owned = [...prefixes].filter(([, b]) => b === anchor.brandId).map(([p]) => p);
@@ -316,7 +392,8 @@ function compareDatabase(
       if (row.submitter.toLowerCase() !== chain.submitter) diffs.push(`submitter ${row.submitter}`);
       if (row.tx_hash.toLowerCase() !== chain.txHash.toLowerCase()) diffs.push("txHash");
       if (row.block_number !== chain.blockNumber) diffs.push(`block ${row.block_number} ≠ ${chain.blockNumber}`);
-      if ((row.revoked_at_block !== null) !== chain.revoked) diffs.push(`revoked ${row.revoked_at_block !== null} ≠ ${chain.revoked}`);
+      if ((row.revoked_at_block !== null) !== chain.revoked)
+        diffs.push(`revoked ${row.revoked_at_block !== null} ≠ ${chain.revoked}`);
       if (chain.revoked && row.revoke_reason !== chain.revokeReason) diffs.push("revoke reason");
       if (diffs.length > 0) issues.push(dbIssue(`anchor row differs from the chain: ${diffs.join(", ")}`));
 
@@ -334,26 +411,57 @@ function compareDatabase(
             // The indexer stored it after parseRecord; one that no longer parses is itself a finding.
             canonical = canonicalRecord(parseRecord(JSON.parse(r.record)));
           } catch (e) {
-            bad ??= e instanceof SyntaxError ? `record ${r.leaf_index} is not valid JSON` : `record ${r.leaf_index} is not a valid record: ${e instanceof Error ? e.message : String(e)}`;
+            bad ??=
+              e instanceof SyntaxError
+                ? `record ${r.leaf_index} is not valid JSON`
+                : `record ${r.leaf_index} is not a valid record: ${e instanceof Error ? e.message : String(e)}`;
             return;
           }
           recordHashInto(canonical, hashes, i * 32);
-          if (Buffer.compare(Buffer.from(hashes.subarray(i * 32, i * 32 + 32)), r.record_hash) !== 0) bad ??= `record ${r.leaf_index}: stored hash ${r.record_hash.toString("hex").slice(0, 12)}… is not the hash of the stored record ${recordHash(canonical).slice(0, 14)}…`;
+          if (Buffer.compare(Buffer.from(hashes.subarray(i * 32, i * 32 + 32)), r.record_hash) !== 0)
+            bad ??= `record ${r.leaf_index}: stored hash ${r.record_hash.toString("hex").slice(0, 12)}… is not the hash of the stored record ${recordHash(canonical).slice(0, 14)}…`;
         });
         if (bad) issues.push(dbIssue(bad));
-        else if (buildTree(hashes).root !== chain.root) issues.push(dbIssue("the stored records do not rebuild the anchored root"));
+        else if (buildTree(hashes).root !== chain.root)
+          issues.push(dbIssue("the stored records do not rebuild the anchored root"));
       }
     }
     for (const [k, chain] of anchors) {
       if (onlyBrand !== undefined && chain.brandId !== onlyBrand) continue;
-      if (!seen.has(k)) issues.push({ brandId: chain.brandId, root: chain.root, source: "db", reason: "anchored on chain but missing from the database" });
+      if (!seen.has(k))
+        issues.push({
+          brandId: chain.brandId,
+          root: chain.root,
+          source: "db",
+          reason: "anchored on chain but missing from the database",
+        });
     }
     const dbPrefixes = new Map(db.prefixes().map((r) => [r.prefix, String(r.brand_id)]));
-    for (const [prefix, brandId] of prefixes) if (dbPrefixes.get(prefix) !== brandId) issues.push({ brandId, source: "db", reason: `prefix ${prefix}: database says brand ${dbPrefixes.get(prefix) ?? "none"}` });
-    for (const [prefix, brandId] of dbPrefixes) if (!prefixes.has(prefix)) issues.push({ brandId, source: "db", reason: `prefix ${prefix} is in the database but not assigned on chain` });
+    for (const [prefix, brandId] of prefixes)
+      if (dbPrefixes.get(prefix) !== brandId)
+        issues.push({
+          brandId,
+          source: "db",
+          reason: `prefix ${prefix}: database says brand ${dbPrefixes.get(prefix) ?? "none"}`,
+        });
+    for (const [prefix, brandId] of dbPrefixes)
+      if (!prefixes.has(prefix))
+        issues.push({ brandId, source: "db", reason: `prefix ${prefix} is in the database but not assigned on chain` });
     const dbSubmitters = new Map(db.submitters().map((r) => [`${r.brand_id}/${r.account.toLowerCase()}`, r.role]));
-    for (const [k, role] of submitters) if (dbSubmitters.get(k) !== role) issues.push({ brandId: k.split("/")[0]!, source: "db", reason: `submitter ${k.split("/")[1]}: database role ${dbSubmitters.get(k) ?? "none"}, chain ${role}` });
-    for (const k of dbSubmitters.keys()) if (!submitters.has(k)) issues.push({ brandId: k.split("/")[0]!, source: "db", reason: `submitter ${k.split("/")[1]} is in the database but not on chain` });
+    for (const [k, role] of submitters)
+      if (dbSubmitters.get(k) !== role)
+        issues.push({
+          brandId: k.split("/")[0]!,
+          source: "db",
+          reason: `submitter ${k.split("/")[1]}: database role ${dbSubmitters.get(k) ?? "none"}, chain ${role}`,
+        });
+    for (const k of dbSubmitters.keys())
+      if (!submitters.has(k))
+        issues.push({
+          brandId: k.split("/")[0]!,
+          source: "db",
+          reason: `submitter ${k.split("/")[1]} is in the database but not on chain`,
+        });
   } finally {
     db.close();
   }
@@ -362,17 +470,32 @@ function compareDatabase(
 
 export async function auditCommand(config: Config, flags: AuditFlags, out: Output): Promise<number> {
   const report = await runAudit(config, flags);
-  out.info(`audit of TraceAnchor ${report.contract} on chain ${report.chainId}, blocks ${report.fromBlock}–${report.toBlock} (${report.events} events)`);
+  out.info(
+    `audit of TraceAnchor ${report.contract} on chain ${report.chainId}, blocks ${report.fromBlock}–${report.toBlock} (${report.events} events)`,
+  );
   out.info("");
-  out.info(`${"brand".padEnd(6)}${"kind".padEnd(10)}${"leaves".padStart(9)}  ${"revoked".padEnd(8)}${"content".padEnd(16)}root`);
+  out.info(
+    `${"brand".padEnd(6)}${"kind".padEnd(10)}${"leaves".padStart(9)}  ${"revoked".padEnd(8)}${"content".padEnd(16)}root`,
+  );
   for (const r of report.rows) {
-    out.info(`${r.brandId.padEnd(6)}${r.kind.padEnd(10)}${String(r.leafCount).padStart(9)}  ${(r.revoked ? "yes" : "no").padEnd(8)}${r.content.padEnd(16)}${r.root}`);
+    out.info(
+      `${r.brandId.padEnd(6)}${r.kind.padEnd(10)}${String(r.leafCount).padStart(9)}  ${(r.revoked ? "yes" : "no").padEnd(8)}${r.content.padEnd(16)}${r.root}`,
+    );
   }
   out.info("");
-  for (const i of [...report.mismatches, ...report.discrepancies]) out.info(`DISCREPANCY [${i.source}] brand ${i.brandId ?? "-"} ${i.root ?? ""}: ${i.reason}${i.explorerTxUrl ? ` (${i.explorerTxUrl})` : ""}`);
-  for (const i of report.findings) out.info(`finding [${i.source}] brand ${i.brandId ?? "-"} ${i.root ?? ""}: ${i.reason}`);
-  out.info(`${report.anchorsChecked} anchors checked: ${report.ok} ok, ${report.contentMissing} content missing, ${report.mismatches.length} mismatched; ${report.discrepancies.length} other discrepancies`);
+  for (const i of [...report.mismatches, ...report.discrepancies])
+    out.info(
+      `DISCREPANCY [${i.source}] brand ${i.brandId ?? "-"} ${i.root ?? ""}: ${i.reason}${i.explorerTxUrl ? ` (${i.explorerTxUrl})` : ""}`,
+    );
+  for (const i of report.findings)
+    out.info(`finding [${i.source}] brand ${i.brandId ?? "-"} ${i.root ?? ""}: ${i.reason}`);
+  out.info(
+    `${report.anchorsChecked} anchors checked: ${report.ok} ok, ${report.contentMissing} content missing, ${report.mismatches.length} mismatched; ${report.discrepancies.length} other discrepancies`,
+  );
   out.jsonOnly({ ...report });
-  const failed = report.mismatches.length > 0 || report.discrepancies.length > 0 || (report.contentMissing > 0 && !flags.allowMissing);
+  const failed =
+    report.mismatches.length > 0 ||
+    report.discrepancies.length > 0 ||
+    (report.contentMissing > 0 && !flags.allowMissing);
   return failed ? 3 : 0;
 }

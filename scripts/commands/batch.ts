@@ -11,7 +11,15 @@ import type { BuildBatchResult } from "../../core/batch";
 import { KIND_CODE, type RecordKind } from "../../core/record";
 import { ANCHOR_TYPES, anchorDomain } from "../../core/anchor-signature";
 import { ConfigError, type Config } from "../lib/config";
-import { ChainError, chainIdOf, confirm, connectRegistry, createProvider, createSigner, explorerTxUrl } from "../lib/chain";
+import {
+  ChainError,
+  chainIdOf,
+  confirm,
+  connectRegistry,
+  createProvider,
+  createSigner,
+  explorerTxUrl,
+} from "../lib/chain";
 import { journalKey, readJournal, sha256File, writeJournal, type JournalEntry } from "../lib/journal";
 import type { Output } from "../lib/output";
 import { createProgress } from "../lib/progress";
@@ -26,7 +34,8 @@ export interface BuildFlags {
 }
 
 export function parseKind(value: string): RecordKind {
-  if (value !== "identity" && value !== "trace") throw new ConfigError(`--kind must be identity or trace, got "${value}"`);
+  if (value !== "identity" && value !== "trace")
+    throw new ConfigError(`--kind must be identity or trace, got "${value}"`);
   return value;
 }
 
@@ -87,7 +96,6 @@ export interface SubmitFlags extends BuildFlags {
   contentUri?: string;
 }
 
-
 interface AnchorRequest {
   root: string;
   kind: number;
@@ -105,7 +113,8 @@ async function sendAnchor(
   chainId: bigint,
 ): Promise<{ hash: string; blockNumber: number }> {
   if (!relay) return confirm(await registry.anchor(brandId, request), config, chainId);
-  if (!config.relayerKey) throw new ConfigError("--relay needs TRACE_RELAYER_KEY: the key of the account that pays the gas");
+  if (!config.relayerKey)
+    throw new ConfigError("--relay needs TRACE_RELAYER_KEY: the key of the account that pays the gas");
   const provider = registry.runner?.provider;
   if (!provider) throw new Error("registry has no provider");
   const relayer = new Wallet(config.relayerKey, provider);
@@ -114,8 +123,18 @@ async function sendAnchor(
   const deadline = BigInt((latest?.timestamp ?? Math.floor(Date.now() / 1000)) + 3600);
   const nonce = await registry.nonces(submitter);
   const domain = anchorDomain(chainId, await registry.getAddress());
-  const signature = await signer.signTypedData(domain, ANCHOR_TYPES, { brandId, ...request, submitter, nonce, deadline });
-  return confirm(await registry.connect(relayer).anchorWithSig(brandId, request, submitter, deadline, signature), config, chainId);
+  const signature = await signer.signTypedData(domain, ANCHOR_TYPES, {
+    brandId,
+    ...request,
+    submitter,
+    nonce,
+    deadline,
+  });
+  return confirm(
+    await registry.connect(relayer).anchorWithSig(brandId, request, submitter, deadline, signature),
+    config,
+    chainId,
+  );
 }
 
 /** PUT the content file to the API; the API checks it against the anchored root before keeping it. */
@@ -153,7 +172,9 @@ export async function submitCommand(config: Config, flags: SubmitFlags, out: Out
   const registry = await connectRegistry(config, signer, provider);
   const submitter = await signer.getAddress();
   if (!(await registry.isSubmitter(brandId, submitter))) {
-    throw new ConfigError(`${submitter} is not a submitter of brand ${brandId} (the brand admin adds it with "brand submitter")`);
+    throw new ConfigError(
+      `${submitter} is not a submitter of brand ${brandId} (the brand admin adds it with "brand submitter")`,
+    );
   }
 
   const inputSha256 = await sha256File(input);
@@ -223,9 +244,14 @@ function summary(entry: JournalEntry, alreadyAnchored: boolean, link: string | u
   };
 }
 
-export async function revokeCommand(config: Config, flags: { brand: string; root: string; reason: string }, out: Output): Promise<void> {
+export async function revokeCommand(
+  config: Config,
+  flags: { brand: string; root: string; reason: string },
+  out: Output,
+): Promise<void> {
   const brandId = parseBrandId(flags.brand);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(flags.root)) throw new ConfigError(`--root must be 0x followed by 64 hex digits, got "${flags.root}"`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(flags.root))
+    throw new ConfigError(`--root must be 0x followed by 64 hex digits, got "${flags.root}"`);
   const reason = flags.reason.trim();
   if (reason === "") throw new ConfigError("--reason must not be empty: auditors and consumers read it");
   const provider = createProvider(config);
@@ -237,5 +263,12 @@ export async function revokeCommand(config: Config, flags: { brand: string; root
   if (anchor.revokedAt !== 0n) throw new ConfigError(`batch ${flags.root} of brand ${brandId} is already revoked`);
   const receipt = await confirm(await registry.revoke(brandId, flags.root, reason), config, chainId);
   out.info(`revoked batch ${flags.root} of brand ${brandId}`);
-  out.result({ brandId: brandId.toString(), root: flags.root, reason, txHash: receipt.hash, blockNumber: receipt.blockNumber, explorerTxUrl: explorerTxUrl(config, receipt.hash) });
+  out.result({
+    brandId: brandId.toString(),
+    root: flags.root,
+    reason,
+    txHash: receipt.hash,
+    blockNumber: receipt.blockNumber,
+    explorerTxUrl: explorerTxUrl(config, receipt.hash),
+  });
 }

@@ -20,13 +20,15 @@ export function parseAddress(flag: string, value: string): string {
 }
 
 export function parsePrefix(value: string): string {
-  if (!/^\d{6,12}$/.test(value)) throw new ConfigError(`--prefix must be a GS1 company prefix of 6 to 12 digits, got "${value}"`);
+  if (!/^\d{6,12}$/.test(value))
+    throw new ConfigError(`--prefix must be a GS1 company prefix of 6 to 12 digits, got "${value}"`);
   return value;
 }
 
 export function parseRole(value: string): string {
   const label = value.trim();
-  if (label === "" || Buffer.byteLength(label) > 31) throw new ConfigError(`--role must be a label of 1 to 31 bytes, got "${value}"`);
+  if (label === "" || Buffer.byteLength(label) > 31)
+    throw new ConfigError(`--role must be a label of 1 to 31 bytes, got "${value}"`);
   return encodeBytes32String(label);
 }
 
@@ -68,11 +70,17 @@ export async function registerBrand(
     .find((parsed) => parsed?.name === "BrandRegistered");
   if (!event) throw new Error(`no BrandRegistered event in ${receipt.hash}`);
   const brandId = event.args.getValue("brandId") as bigint;
-  out.info(`registered brand ${brandId} "${name}" (admin ${admin}${prefixes.length ? `, prefixes ${prefixes.join(", ")}` : ""})`);
+  out.info(
+    `registered brand ${brandId} "${name}" (admin ${admin}${prefixes.length ? `, prefixes ${prefixes.join(", ")}` : ""})`,
+  );
   out.result({ brandId: brandId.toString(), ...txFields(config, receipt) });
 }
 
-export async function assignPrefix(config: Config, options: { brand: string; prefix: string }, out: Output): Promise<void> {
+export async function assignPrefix(
+  config: Config,
+  options: { brand: string; prefix: string },
+  out: Output,
+): Promise<void> {
   const brandId = parseBrandId(options.brand);
   const prefix = parsePrefix(options.prefix);
   const { registry, chainId } = await session(config);
@@ -97,7 +105,8 @@ export async function setSubmitter(
   const account = parseAddress("--account", options.account);
   const { registry, chainId, sender } = await session(config);
   const admin = await registry.brandAdmin(brandId);
-  if (admin !== sender) throw new ConfigError(`only brand ${brandId}'s admin (${admin}) can change its submitters; this key is ${sender}`);
+  if (admin !== sender)
+    throw new ConfigError(`only brand ${brandId}'s admin (${admin}) can change its submitters; this key is ${sender}`);
   if (options.remove) {
     const receipt = await confirm(await registry.removeSubmitter(brandId, account), config, chainId);
     out.info(`${account} no longer submits for brand ${brandId}`);

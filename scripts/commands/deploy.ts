@@ -46,7 +46,9 @@ export async function deploy(config: Config, options: DeployOptions, out: Output
     const transfer = await confirm(await registry.beginDefaultAdminTransfer(admin), config, chainId);
     const [, schedule] = await registry.pendingDefaultAdmin();
     adminTransfer = { to: admin, acceptableAfter: new Date(Number(schedule) * 1000).toISOString() };
-    out.info(`admin transfer to ${admin} started (tx ${transfer.hash}); ${admin} must call acceptDefaultAdminTransfer() after ${adminTransfer.acceptableAfter}`);
+    out.info(
+      `admin transfer to ${admin} started (tx ${transfer.hash}); ${admin} must call acceptDefaultAdminTransfer() after ${adminTransfer.acceptableAfter}`,
+    );
   }
 
   const file = writeDeployment(config.deploymentsDir, {
@@ -64,7 +66,14 @@ export async function deploy(config: Config, options: DeployOptions, out: Output
   out.info(`recorded in ${path.relative(process.cwd(), file) || file}`);
   const link = explorerTxUrl(config, receipt.hash);
   if (link) out.info(`explorer: ${link}`);
-  out.result({ contract: address, chainId: chainId.toString(), blockNumber: receipt.blockNumber, txHash: receipt.hash, registrars, ...(adminTransfer ? { adminTransfer } : {}) });
+  out.result({
+    contract: address,
+    chainId: chainId.toString(),
+    blockNumber: receipt.blockNumber,
+    txHash: receipt.hash,
+    registrars,
+    ...(adminTransfer ? { adminTransfer } : {}),
+  });
 }
 
 export const DEFAULT_ADMIN_DELAY = String(THREE_DAYS);

@@ -6,7 +6,14 @@
  */
 import { ValidationError } from "../../core/errors";
 import { toGtin14 } from "../../core/gs1";
-import { LINK_SET_TYPES, checkLink, linkSetDomain, parseLinkSet, type LinkSetLink, type LinkSetMessage } from "../../core/link-set";
+import {
+  LINK_SET_TYPES,
+  checkLink,
+  linkSetDomain,
+  parseLinkSet,
+  type LinkSetLink,
+  type LinkSetMessage,
+} from "../../core/link-set";
 import { ConfigError, type Config } from "../lib/config";
 import { chainIdOf, contractAddress, createProvider, createSigner } from "../lib/chain";
 import type { Output } from "../lib/output";
@@ -44,10 +51,17 @@ interface StoredSet {
   readonly reason: string | undefined;
 }
 
-const FLAG_OF: Readonly<Record<string, string>> = { linkType: "--type", href: "--href", title: "--title", hreflang: "--lang", mediaType: "--media-type" };
+const FLAG_OF: Readonly<Record<string, string>> = {
+  linkType: "--type",
+  href: "--href",
+  title: "--title",
+  hreflang: "--lang",
+  mediaType: "--media-type",
+};
 
 function apiOf(config: Config): string {
-  if (config.apiUrl === undefined) throw new ConfigError("links commands need TRACE_API_URL: the TraceAnchor API that keeps link sets");
+  if (config.apiUrl === undefined)
+    throw new ConfigError("links commands need TRACE_API_URL: the TraceAnchor API that keeps link sets");
   return config.apiUrl;
 }
 
@@ -63,7 +77,16 @@ function parseGtin(value: string): string {
 /** The link the flags describe, refused with the flag's name in the message. */
 function linkFromFlags(flags: SetLinkFlags): LinkSetLink {
   try {
-    return checkLink({ linkType: flags.type, href: flags.href, title: flags.title, hreflang: flags.lang ?? "", mediaType: flags.mediaType ?? "" }, "link");
+    return checkLink(
+      {
+        linkType: flags.type,
+        href: flags.href,
+        title: flags.title,
+        hreflang: flags.lang ?? "",
+        mediaType: flags.mediaType ?? "",
+      },
+      "link",
+    );
   } catch (error) {
     if (error instanceof ValidationError) {
       const key = error.field?.replace(/^link\./, "") ?? "";
@@ -77,7 +100,8 @@ async function errorText(response: Response): Promise<string> {
   const text = await response.text();
   try {
     const body = JSON.parse(text) as { error?: unknown; message?: unknown };
-    if (typeof body.message === "string") return `${typeof body.error === "string" ? `${body.error}: ` : ""}${body.message}`;
+    if (typeof body.message === "string")
+      return `${typeof body.error === "string" ? `${body.error}: ` : ""}${body.message}`;
   } catch {
     // Not our JSON error body (a proxy's page): show the start of it.
   }
@@ -93,16 +117,31 @@ function storedSetOf(body: unknown, url: string): StoredSet {
     current?: unknown;
     reason?: unknown;
   };
-  if (typeof doc.signer !== "string" || typeof doc.signature !== "string" || typeof doc.digest !== "string" || typeof doc.current !== "boolean") {
+  if (
+    typeof doc.signer !== "string" ||
+    typeof doc.signature !== "string" ||
+    typeof doc.digest !== "string" ||
+    typeof doc.current !== "boolean"
+  ) {
     throw new LinkApiError(`${url} did not answer with a link set document`);
   }
   let message: LinkSetMessage;
   try {
     message = parseLinkSet(doc.typedData?.message);
   } catch (error) {
-    throw new LinkApiError(`${url} served a link set that does not check: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new LinkApiError(
+      `${url} served a link set that does not check: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
-  return { message, signer: doc.signer, signature: doc.signature, digest: doc.digest, current: doc.current, reason: typeof doc.reason === "string" ? doc.reason : undefined };
+  return {
+    message,
+    signer: doc.signer,
+    signature: doc.signature,
+    digest: doc.digest,
+    current: doc.current,
+    reason: typeof doc.reason === "string" ? doc.reason : undefined,
+  };
 }
 
 async function fetchStored(api: string, gtin: string): Promise<StoredSet | undefined> {
@@ -114,10 +153,18 @@ async function fetchStored(api: string, gtin: string): Promise<StoredSet | undef
 }
 
 /** Signs the whole set as the configured key and PUTs it; the API decides whether that key may. */
-async function publish(config: Config, api: string, brandId: bigint, gtin: string, links: readonly LinkSetLink[], previous: StoredSet | undefined): Promise<StoredSet> {
+async function publish(
+  config: Config,
+  api: string,
+  brandId: bigint,
+  gtin: string,
+  links: readonly LinkSetLink[],
+  previous: StoredSet | undefined,
+): Promise<StoredSet> {
   const provider = createProvider(config);
   const chainId = await chainIdOf(provider, config);
-  if (chainId > BigInt(Number.MAX_SAFE_INTEGER)) throw new ConfigError(`chain id ${chainId} is too large for the links API`);
+  if (chainId > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new ConfigError(`chain id ${chainId} is too large for the links API`);
   const domain = linkSetDomain(chainId, await contractAddress(config, provider));
   const signer = await createSigner(config, provider);
   // Strictly newer than the stored set, even when two changes fall in the same second.
@@ -131,10 +178,16 @@ async function publish(config: Config, api: string, brandId: bigint, gtin: strin
     body: JSON.stringify({
       linkSet: message,
       signature,
-      domain: { name: domain.name, version: domain.version, chainId: Number(chainId), verifyingContract: domain.verifyingContract },
+      domain: {
+        name: domain.name,
+        version: domain.version,
+        chainId: Number(chainId),
+        verifyingContract: domain.verifyingContract,
+      },
     }),
   });
-  if (!response.ok) throw new LinkApiError(`the API refused the link set: HTTP ${response.status} ${await errorText(response)}`);
+  if (!response.ok)
+    throw new LinkApiError(`the API refused the link set: HTTP ${response.status} ${await errorText(response)}`);
   return storedSetOf(await response.json(), url);
 }
 
@@ -145,17 +198,25 @@ function baseLinks(stored: StoredSet | undefined, brandId: bigint, out: Output):
     out.note(`the stored link set is brand ${stored.message.brandId}'s: brand ${brandId} starts a new one`);
     return [];
   }
-  if (!stored.current) out.note(`note: the stored link set is not served (${stored.reason ?? "unknown reason"}); signing it again with this key`);
+  if (!stored.current)
+    out.note(
+      `note: the stored link set is not served (${stored.reason ?? "unknown reason"}); signing it again with this key`,
+    );
   return [...stored.message.links];
 }
 
-const sameSlot = (a: LinkSetLink, type: string, lang: string): boolean => a.linkType === type && a.hreflang.toLowerCase() === lang.toLowerCase();
+const sameSlot = (a: LinkSetLink, type: string, lang: string): boolean =>
+  a.linkType === type && a.hreflang.toLowerCase() === lang.toLowerCase();
 
 function report(out: Output, api: string, set: StoredSet, verb: "published " | ""): void {
   const { message } = set;
-  out.info(`${verb}the link set of ${message.gtin} for brand ${message.brandId}: ${message.links.length} link${message.links.length === 1 ? "" : "s"}, signed by ${set.signer}`);
+  out.info(
+    `${verb}the link set of ${message.gtin} for brand ${message.brandId}: ${message.links.length} link${message.links.length === 1 ? "" : "s"}, signed by ${set.signer}`,
+  );
   for (const link of message.links) {
-    out.info(`  ${link.linkType}  ${link.hreflang || "-"}  ${link.href}  "${link.title}"${link.mediaType ? `  (${link.mediaType})` : ""}`);
+    out.info(
+      `  ${link.linkType}  ${link.hreflang || "-"}  ${link.href}  "${link.title}"${link.mediaType ? `  (${link.mediaType})` : ""}`,
+    );
   }
   if (!set.current) out.info(`not served by the resolver: ${set.reason ?? "unknown reason"}`);
   out.jsonOnly({
@@ -193,9 +254,13 @@ export async function removeLinkCommand(config: Config, flags: RemoveLinkFlags, 
   if (stored === undefined) throw new ConfigError(`no link set is stored for ${gtin}`);
   const links = baseLinks(stored, brandId, out);
   // Without --lang, every language of the type goes.
-  const kept = links.filter((l) => (flags.lang === undefined ? l.linkType !== flags.type : !sameSlot(l, flags.type, flags.lang)));
+  const kept = links.filter((l) =>
+    flags.lang === undefined ? l.linkType !== flags.type : !sameSlot(l, flags.type, flags.lang),
+  );
   if (kept.length === links.length) {
-    throw new ConfigError(`the link set of ${gtin} has no ${flags.type} link${flags.lang === undefined ? "" : ` in "${flags.lang}"`}`);
+    throw new ConfigError(
+      `the link set of ${gtin} has no ${flags.type} link${flags.lang === undefined ? "" : ` in "${flags.lang}"`}`,
+    );
   }
   report(out, api, await publish(config, api, brandId, gtin, kept, stored), "published ");
 }

@@ -27,14 +27,15 @@ function escapeHtml(text: string): string {
 
 function safeFileName(gtin: string, lot: string | undefined, serial: string): string {
   // Serials may hold characters a file system will not take ("/", "*"...): keep it readable but safe.
-  return [gtin, lot, serial].filter((p): p is string => p !== undefined).join("_").replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return [gtin, lot, serial]
+    .filter((p): p is string => p !== undefined)
+    .join("_")
+    .replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** Sheet cells: 5 × 7 per A4 page, 33 mm codes (GS1 recommends ≥ 10 mm modules-area for consumer scans). */
 function sheetHtml(cells: Array<{ svg: string; label: string; uri: string }>): string {
-  const items = cells
-    .map((c) => `<figure>${c.svg}<figcaption>${escapeHtml(c.label)}</figcaption></figure>`)
-    .join("\n");
+  const items = cells.map((c) => `<figure>${c.svg}<figcaption>${escapeHtml(c.label)}</figcaption></figure>`).join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>TraceAnchor QR sheet</title>
 <style>
@@ -52,7 +53,8 @@ ${items}
 }
 
 export async function qrCommand(config: Config, flags: QrFlags, out: Output): Promise<void> {
-  if (flags.format !== "svg" && flags.format !== "png") throw new ConfigError(`--format must be svg or png, got "${flags.format}"`);
+  if (flags.format !== "svg" && flags.format !== "png")
+    throw new ConfigError(`--format must be svg or png, got "${flags.format}"`);
   const contentPath = flags.content
     ? path.resolve(config.cwd, flags.content)
     : flags.root
@@ -63,7 +65,8 @@ export async function qrCommand(config: Config, flags: QrFlags, out: Output): Pr
   const base = flags.base ?? config.resolverBase;
   const limit = flags.limit === undefined ? Infinity : Number.parseInt(flags.limit, 10);
   const reader = await openContentFile(contentPath);
-  if (reader.header.kind !== "identity") throw new ConfigError(`${contentPath} is a ${reader.header.kind} batch; QR codes are for identity batches`);
+  if (reader.header.kind !== "identity")
+    throw new ConfigError(`${contentPath} is a ${reader.header.kind} batch; QR codes are for identity batches`);
 
   const dir = path.resolve(config.cwd, flags.out);
   fs.mkdirSync(dir, { recursive: true });
@@ -77,7 +80,8 @@ export async function qrCommand(config: Config, flags: QrFlags, out: Output): Pr
     const name = safeFileName(gtin, lot, serial);
     // Error correction M: survives scuffed packaging without making the code too dense for a 2 cm print.
     const options = { errorCorrectionLevel: "M" as const, margin: 2 };
-    if (flags.format === "png") await QRCode.toFile(path.join(dir, `${name}.png`), uri, { ...options, type: "png", width: 512 });
+    if (flags.format === "png")
+      await QRCode.toFile(path.join(dir, `${name}.png`), uri, { ...options, type: "png", width: 512 });
     const svg = await QRCode.toString(uri, { ...options, type: "svg" });
     if (flags.format === "svg") fs.writeFileSync(path.join(dir, `${name}.svg`), svg);
     if (flags.sheet) cells.push({ svg, label: `${gtin} · ${lot ? `${lot} · ` : ""}${serial}`, uri });

@@ -55,11 +55,18 @@ async function ingestLoop(db: Db, config: Config, log: Logger, stopped: () => bo
   }
 }
 
-export async function runService(config: Config, env: Readonly<Record<string, string | undefined>>, options: ServiceOptions, out: Output): Promise<void> {
+export async function runService(
+  config: Config,
+  env: Readonly<Record<string, string | undefined>>,
+  options: ServiceOptions,
+  out: Output,
+): Promise<void> {
   // A bad API variable fails here, before anything is opened or indexed.
   const apiEnv = options.serve ? parseApiEnv(env) : undefined;
   if (apiEnv !== undefined && apiEnv.browserRpcUrls.length === 0) {
-    out.note("warning: TRACE_BROWSER_RPC_URLS is not set: phones will check hashes and proofs only, not the chain (anchors, revocations, prefix owners); the scan page says so");
+    out.note(
+      "warning: TRACE_BROWSER_RPC_URLS is not set: phones will check hashes and proofs only, not the chain (anchors, revocations, prefix owners); the scan page says so",
+    );
   }
   const log = pino({ level: env.TRACE_LOG_LEVEL ?? "info" });
   const request = new FetchRequest(config.rpcUrl);
@@ -79,7 +86,8 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     // Read before the indexer starts, which writes the cursor of a new database.
     const cursor = createCursorRepository(db).get();
     const tuning = parseIndexerEnv({ ...env, TRACE_LOG_LEVEL: undefined });
-    const fromBlock = tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
+    const fromBlock =
+      tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
     const stall = chainId === 31337n ? { stallPolls: Number.MAX_SAFE_INTEGER } : {};
     // The indexer reads logs through its own fetch-based transport: ethers' is slow on large answers.
@@ -110,7 +118,10 @@ export async function runService(config: Config, env: Readonly<Record<string, st
   let server: RunningServer | undefined;
   if (apiEnv !== undefined) {
     // Loaded only to serve: Fastify and the API cost `traceanchor index` a quarter of a second to start.
-    const [{ createIngestUpload }, { openScansDb, startServer }] = await Promise.all([import("../../api/upload"), import("../../api/server")]);
+    const [{ createIngestUpload }, { openScansDb, startServer }] = await Promise.all([
+      import("../../api/upload"),
+      import("../../api/server"),
+    ]);
     // Links in documents follow the address actually served unless TRACE_PUBLIC_URL says otherwise.
     const { publicUrl, ...fromEnv } = apiEnv;
     const api = apiConfig({
@@ -145,7 +156,15 @@ export async function runService(config: Config, env: Readonly<Record<string, st
     });
     out.note(`API listening on ${server.url} (docs: ${server.url}/docs)`);
     const close = server.close.bind(server);
-    server = { url: server.url, close: async () => { await close(); readonlyDb.close(); scansDb?.close(); linksDb.close(); } };
+    server = {
+      url: server.url,
+      close: async () => {
+        await close();
+        readonlyDb.close();
+        scansDb?.close();
+        linksDb.close();
+      },
+    };
   }
   options.onReady?.(server ? { url: server.url } : {});
 

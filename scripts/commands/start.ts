@@ -67,23 +67,55 @@ async function seedDemo(run: Run, io: Io, env: Env, dataDir: string, out: Output
   fs.mkdirSync(dir, { recursive: true });
   out.note("loading demo data: 4 brands, their submitters, identity and trace batches…");
   for (const [b, brand] of BRANDS.entries()) {
-    const registered = await cliStep(run, io, as(OPERATOR), ["brand", "register", "--name", brand.name, "--admin", devAccount(brand.admin).address, "--prefix", brand.prefix], `registering ${brand.name}`);
+    const registered = await cliStep(
+      run,
+      io,
+      as(OPERATOR),
+      ["brand", "register", "--name", brand.name, "--admin", devAccount(brand.admin).address, "--prefix", brand.prefix],
+      `registering ${brand.name}`,
+    );
     const brandId = String(registered.brandId);
-    if (brandId !== String(b + 1)) throw new Error(`expected brand id ${b + 1}, got ${brandId}: the chain already had brands (use --fresh)`);
-    const roles: Array<[number, string]> = [[brand.factory, "factory"], [brand.qualityLab, "quality-lab"], [LOGISTICS, "logistics"], [RETAIL, "retail"]];
+    if (brandId !== String(b + 1))
+      throw new Error(`expected brand id ${b + 1}, got ${brandId}: the chain already had brands (use --fresh)`);
+    const roles: Array<[number, string]> = [
+      [brand.factory, "factory"],
+      [brand.qualityLab, "quality-lab"],
+      [LOGISTICS, "logistics"],
+      [RETAIL, "retail"],
+    ];
     for (const [account, role] of roles) {
-      await cliStep(run, io, as(brand.admin), ["brand", "submitter", "--brand", brandId, "--account", devAccount(account).address, "--role", role], `naming the ${role} submitter of ${brand.name}`);
+      await cliStep(
+        run,
+        io,
+        as(brand.admin),
+        ["brand", "submitter", "--brand", brandId, "--account", devAccount(account).address, "--role", role],
+        `naming the ${role} submitter of ${brand.name}`,
+      );
     }
   }
   for (const batch of demoBatches(new Date())) {
     const file = path.join(dir, batch.file);
     fs.writeFileSync(file, batch.text);
     const brandId = String(batch.brandIndex + 1);
-    const submitted = await cliStep(run, io, as(batch.submitter), ["batch", "submit", "--brand", brandId, "--kind", batch.kind, "--input", file], `submitting ${batch.file}`);
+    const submitted = await cliStep(
+      run,
+      io,
+      as(batch.submitter),
+      ["batch", "submit", "--brand", brandId, "--kind", batch.kind, "--input", file],
+      `submitting ${batch.file}`,
+    );
     const records = Number(submitted.leafCount);
-    out.note(`  ${BRANDS[batch.brandIndex]!.name}: ${batch.kind} batch ${batch.file} (${records} record${records === 1 ? "" : "s"})`);
+    out.note(
+      `  ${BRANDS[batch.brandIndex]!.name}: ${batch.kind} batch ${batch.file} (${records} record${records === 1 ? "" : "s"})`,
+    );
     if (batch.revoke) {
-      await cliStep(run, io, as(BRANDS[batch.brandIndex]!.admin), ["batch", "revoke", "--brand", brandId, "--root", String(submitted.root), "--reason", batch.revoke], `revoking ${batch.file}`);
+      await cliStep(
+        run,
+        io,
+        as(BRANDS[batch.brandIndex]!.admin),
+        ["batch", "revoke", "--brand", brandId, "--root", String(submitted.root), "--reason", batch.revoke],
+        `revoking ${batch.file}`,
+      );
       out.note(`  ${BRANDS[batch.brandIndex]!.name}: revoked ${batch.file}`);
     }
   }
@@ -141,7 +173,12 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
     };
     if (embedded) {
       out.note("starting the local chain (Hardhat node)…");
-      chain = await startLocalChain({ dataDir, port: Number.parseInt(io.env.TRACE_NODE_PORT ?? "8545", 10), projectRoot, log: (l) => out.note(l) });
+      chain = await startLocalChain({
+        dataDir,
+        port: Number.parseInt(io.env.TRACE_NODE_PORT ?? "8545", 10),
+        projectRoot,
+        log: (l) => out.note(l),
+      });
       env = {
         ...env,
         TRACE_RPC_URL: chain.url,
@@ -161,7 +198,10 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
     const chainId = (await provider.getNetwork()).chainId;
     const known = config.contract ?? readDeployment(config.deploymentsDir, chainId)?.contract;
     if (!known || !(await hasCode(config.rpcUrl, known))) {
-      if (!config.privateKey && !config.keystore) throw new Error("no TraceAnchor contract known on this chain and no key to deploy one: set TRACE_CONTRACT, or TRACE_PRIVATE_KEY to deploy");
+      if (!config.privateKey && !config.keystore)
+        throw new Error(
+          "no TraceAnchor contract known on this chain and no key to deploy one: set TRACE_CONTRACT, or TRACE_PRIVATE_KEY to deploy",
+        );
       const deployed = await cliStep(run, io, env, ["deploy"], "deploying the contract");
       out.note(`deployed TraceAnchor at ${String(deployed.contract)}`);
     }
@@ -175,29 +215,40 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
 
     const base = `http://${config.host}:${config.port}`;
     const urls = wantDemo ? demoUrls(base) : undefined;
-    await runService(config, env, {
-      index: true,
-      serve: true,
-      until: stopping,
-      onReady: (info) => {
-        void (async () => {
-          if (urls && !(await waitForItem(urls.genuine, 120_000))) out.note("warning: the genuine demo item is not served yet; the indexer is still catching up");
-          const lines = [
-            "",
-            "TraceAnchor is running.",
-            ...(urls
-              ? [`  genuine item:   ${urls.genuine}`, `  recalled item:  ${urls.recalled}`, `  revoked batch:  ${urls.revoked}`, `  unknown item:   ${urls.unknown}`]
-              : []),
-            `  API docs:       ${info.url ?? base}/docs`,
-            `  chain (RPC):    ${config.rpcUrl}`,
-            `  data:           ${dataDir}`,
-            "Open a URL in a browser for the scan page; curl it for JSON. Press Ctrl-C to stop.",
-            "",
-          ];
-          io.stdout.write(`${lines.join("\n")}\n`);
-        })();
+    await runService(
+      config,
+      env,
+      {
+        index: true,
+        serve: true,
+        until: stopping,
+        onReady: (info) => {
+          void (async () => {
+            if (urls && !(await waitForItem(urls.genuine, 120_000)))
+              out.note("warning: the genuine demo item is not served yet; the indexer is still catching up");
+            const lines = [
+              "",
+              "TraceAnchor is running.",
+              ...(urls
+                ? [
+                    `  genuine item:   ${urls.genuine}`,
+                    `  recalled item:  ${urls.recalled}`,
+                    `  revoked batch:  ${urls.revoked}`,
+                    `  unknown item:   ${urls.unknown}`,
+                  ]
+                : []),
+              `  API docs:       ${info.url ?? base}/docs`,
+              `  chain (RPC):    ${config.rpcUrl}`,
+              `  data:           ${dataDir}`,
+              "Open a URL in a browser for the scan page; curl it for JSON. Press Ctrl-C to stop.",
+              "",
+            ];
+            io.stdout.write(`${lines.join("\n")}\n`);
+          })();
+        },
       },
-    }, out);
+      out,
+    );
   } finally {
     await chain?.stop();
   }

@@ -19,7 +19,13 @@ interface ImmutableRef {
 
 interface SolcOutput {
   errors?: Array<{ severity: string; formattedMessage: string }>;
-  contracts?: Record<string, Record<string, { evm: { deployedBytecode: { object: string; immutableReferences?: Record<string, ImmutableRef[]> } } }>>;
+  contracts?: Record<
+    string,
+    Record<
+      string,
+      { evm: { deployedBytecode: { object: string; immutableReferences?: Record<string, ImmutableRef[]> } } }
+    >
+  >;
 }
 
 function readSource(projectRoot: string, name: string): string {
@@ -29,21 +35,34 @@ function readSource(projectRoot: string, name: string): string {
   return fs.readFileSync(file, "utf8");
 }
 
-export function compileRuntime(projectRoot: string, compiler: CompilerInfo): { object: string; immutables: ImmutableRef[] } {
+export function compileRuntime(
+  projectRoot: string,
+  compiler: CompilerInfo,
+): { object: string; immutables: ImmutableRef[] } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solc = require("solc") as { version(): string; compile(input: string): string };
   const installed = solc.version();
   if (!installed.startsWith(`${compiler.version}+`)) {
-    throw new ConfigError(`the deployment was compiled with solc ${compiler.longVersion}; the installed solc is ${installed}`);
+    throw new ConfigError(
+      `the deployment was compiled with solc ${compiler.longVersion}; the installed solc is ${installed}`,
+    );
   }
-  const settings = { ...(compiler.settings as Record<string, unknown>), outputSelection: { [compiler.sourceName]: { [compiler.contractName]: ["evm.deployedBytecode"] } } };
-  const sources = Object.fromEntries(compiler.sources.map((name) => [name, { content: readSource(projectRoot, name) }]));
+  const settings = {
+    ...(compiler.settings as Record<string, unknown>),
+    outputSelection: { [compiler.sourceName]: { [compiler.contractName]: ["evm.deployedBytecode"] } },
+  };
+  const sources = Object.fromEntries(
+    compiler.sources.map((name) => [name, { content: readSource(projectRoot, name) }]),
+  );
   const output = JSON.parse(solc.compile(JSON.stringify({ language: "Solidity", sources, settings }))) as SolcOutput;
   const errors = (output.errors ?? []).filter((e) => e.severity === "error");
   if (errors.length > 0) throw new ConfigError(`compilation failed: ${errors[0]!.formattedMessage}`);
   const deployed = output.contracts?.[compiler.sourceName]?.[compiler.contractName]?.evm.deployedBytecode;
   if (!deployed) throw new ConfigError(`no ${compiler.contractName} in the compiler output`);
-  return { object: deployed.object.toLowerCase(), immutables: Object.values(deployed.immutableReferences ?? {}).flat() };
+  return {
+    object: deployed.object.toLowerCase(),
+    immutables: Object.values(deployed.immutableReferences ?? {}).flat(),
+  };
 }
 
 /** The CBOR metadata at the end of runtime code: its length is in the last two bytes. */
@@ -60,7 +79,10 @@ export interface BytecodeComparison {
   immutables: Array<{ start: number; length: number; value: string }>;
 }
 
-export function compareRuntime(compiled: { object: string; immutables: ImmutableRef[] }, onChainHex: string): BytecodeComparison {
+export function compareRuntime(
+  compiled: { object: string; immutables: ImmutableRef[] },
+  onChainHex: string,
+): BytecodeComparison {
   const chain = onChainHex.replace(/^0x/, "").toLowerCase();
   let masked = compiled.object;
   const immutables = compiled.immutables
@@ -79,7 +101,12 @@ export function compareRuntime(compiled: { object: string; immutables: Immutable
     firstDifference = Math.floor(i / 2);
   }
   const metadata = metadataOf(compiled.object);
-  return { match, metadataMatch: metadata !== "" && metadata === metadataOf(chain), ...(firstDifference === undefined ? {} : { firstDifference }), immutables };
+  return {
+    match,
+    metadataMatch: metadata !== "" && metadata === metadataOf(chain),
+    ...(firstDifference === undefined ? {} : { firstDifference }),
+    immutables,
+  };
 }
 
 export async function verifyContractCommand(config: Config, projectRoot: string, out: Output): Promise<number> {
@@ -87,18 +114,36 @@ export async function verifyContractCommand(config: Config, projectRoot: string,
   const chainId = await chainIdOf(provider, config);
   const address = await contractAddress(config, provider);
   const deployment = readDeployment(config.deploymentsDir, chainId);
-  if (!deployment) throw new ConfigError(`no ${config.deploymentsDir}/${chainId}.json: the compiler settings of the deployment are recorded there`);
+  if (!deployment)
+    throw new ConfigError(
+      `no ${config.deploymentsDir}/${chainId}.json: the compiler settings of the deployment are recorded there`,
+    );
   if (deployment.contract.toLowerCase() !== address.toLowerCase()) {
     throw new ConfigError(`deployments/${chainId}.json records ${deployment.contract}, not ${address}`);
   }
-  if (!deployment.compiler.sources) throw new ConfigError(`deployments/${chainId}.json has no source list: redeploy with this version of the CLI`);
+  if (!deployment.compiler.sources)
+    throw new ConfigError(`deployments/${chainId}.json has no source list: redeploy with this version of the CLI`);
   const onChain = await provider.getCode(address);
   if (onChain === "0x") throw new ConfigError(`no code at ${address} on chain ${chainId}`);
   out.note(`recompiling ${deployment.compiler.sourceName} with solc ${deployment.compiler.longVersion}…`);
   const compiled = compileRuntime(projectRoot, deployment.compiler);
   const result = compareRuntime(compiled, onChain);
-  out.info(result.match ? `MATCH: the code at ${address} is ${deployment.compiler.contractName} compiled from these sources (metadata hash included)` : `MISMATCH: the code at ${address} differs from the sources from byte ${result.firstDifference}`);
-  out.info(`metadata hash ${result.metadataMatch ? "matches" : "differs"}; ${result.immutables.length} immutable range(s) set by the constructor`);
-  out.result({ contract: address, chainId: chainId.toString(), match: result.match, metadataMatch: result.metadataMatch, firstDifference: result.firstDifference, compiler: deployment.compiler.longVersion, immutables: result.immutables });
+  out.info(
+    result.match
+      ? `MATCH: the code at ${address} is ${deployment.compiler.contractName} compiled from these sources (metadata hash included)`
+      : `MISMATCH: the code at ${address} differs from the sources from byte ${result.firstDifference}`,
+  );
+  out.info(
+    `metadata hash ${result.metadataMatch ? "matches" : "differs"}; ${result.immutables.length} immutable range(s) set by the constructor`,
+  );
+  out.result({
+    contract: address,
+    chainId: chainId.toString(),
+    match: result.match,
+    metadataMatch: result.metadataMatch,
+    firstDifference: result.firstDifference,
+    compiler: deployment.compiler.longVersion,
+    immutables: result.immutables,
+  });
   return result.match && result.metadataMatch ? 0 : 3;
 }

@@ -19,7 +19,9 @@ export async function loadDocument(config: Config, target: string): Promise<unkn
     try {
       response = await fetch(target, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(15_000) });
     } catch (error) {
-      throw new ConfigError(`cannot fetch ${target}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new ConfigError(`cannot fetch ${target}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     }
     const text = await response.text();
     if (!response.ok) throw new ConfigError(`${target}: HTTP ${response.status} ${text.slice(0, 200)}`);
@@ -51,31 +53,51 @@ async function trustedContract(config: Config): Promise<string | undefined> {
 
 /** The outcome the command succeeds on: a genuine item, or a registered lot or product, read on chain. */
 export function isGood(report: VerifyReport): boolean {
-  return report.onChain && (report.verdict === "genuine" || (report.level !== "serial" && report.verdict === "registered"));
+  return (
+    report.onChain && (report.verdict === "genuine" || (report.level !== "serial" && report.verdict === "registered"))
+  );
 }
 
 function printTable(report: VerifyReport, out: Output): void {
   const mark = { pass: "ok  ", fail: "FAIL", skip: "skip" } as const;
-  for (const s of report.steps) out.info(`${mark[s.status]}  ${s.check.padEnd(14)} ${s.subject.padEnd(10)} ${s.detail}`);
+  for (const s of report.steps)
+    out.info(`${mark[s.status]}  ${s.check.padEnd(14)} ${s.subject.padEnd(10)} ${s.detail}`);
   out.info("");
   out.info(`verdict: ${report.verdict} (${report.level} code)`);
   if (report.verdict === "not-verified") {
     out.info("Not verified: a check above failed.");
     return;
   }
-  out.info(report.onChain ? verifiedStatement(report.verdict, { revokedAt: report.revokedAt }) : "Chain not read: hashes and proofs only; anchors, revocations and the prefix owner were NOT checked.");
+  out.info(
+    report.onChain
+      ? verifiedStatement(report.verdict, { revokedAt: report.revokedAt })
+      : "Chain not read: hashes and proofs only; anchors, revocations and the prefix owner were NOT checked.",
+  );
   if (report.agreesWithServer === false) {
     const server = report.serverVerdict ?? "";
-    out.info(`The server's verdict "${server}" ${report.onChain ? "was wrong" : "does not follow from its own document"}: ${VERDICTS[report.verdict].title}.`);
+    out.info(
+      `The server's verdict "${server}" ${report.onChain ? "was wrong" : "does not follow from its own document"}: ${VERDICTS[report.verdict].title}.`,
+    );
   }
 }
 
-export async function verifyCommand(config: Config, target: string, flags: { rpc: string[] }, out: Output): Promise<number> {
+export async function verifyCommand(
+  config: Config,
+  target: string,
+  flags: { rpc: string[] },
+  out: Output,
+): Promise<number> {
   const doc = await loadDocument(config, target);
   const urls = flags.rpc.length > 0 ? flags.rpc : [config.rpcUrl];
   const contract = await trustedContract(config);
-  if (!contract) out.note("warning: no trusted contract (set TRACE_CONTRACT or keep deployments/<chainId>.json): the document's address is checked for code only");
-  const report = await verifyDocument(doc, { chains: urls.map((u) => createRpcChainReader(u)), ...(contract ? { trustedContract: contract } : {}) });
+  if (!contract)
+    out.note(
+      "warning: no trusted contract (set TRACE_CONTRACT or keep deployments/<chainId>.json): the document's address is checked for code only",
+    );
+  const report = await verifyDocument(doc, {
+    chains: urls.map((u) => createRpcChainReader(u)),
+    ...(contract ? { trustedContract: contract } : {}),
+  });
   printTable(report, out);
   out.jsonOnly({
     verdict: report.verdict,

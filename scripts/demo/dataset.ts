@@ -49,8 +49,20 @@ export const BRANDS: readonly DemoBrand[] = [
     offset: "+08:00",
     plant: "urn:epc:id:sgln:9506000.00001.0",
     products: [
-      { gtin: gtin("9506000", "13435"), name: "Infant formula stage 1, 800 g", lots: ["IF2611A", "IF2611B"], itemsPerLot: 600, shelfLifeDays: 540 },
-      { gtin: gtin("9506000", "13436"), name: "Follow-on formula stage 2, 800 g", lots: ["FF2611A"], itemsPerLot: 600, shelfLifeDays: 540 },
+      {
+        gtin: gtin("9506000", "13435"),
+        name: "Infant formula stage 1, 800 g",
+        lots: ["IF2611A", "IF2611B"],
+        itemsPerLot: 600,
+        shelfLifeDays: 540,
+      },
+      {
+        gtin: gtin("9506000", "13436"),
+        name: "Follow-on formula stage 2, 800 g",
+        lots: ["FF2611A"],
+        itemsPerLot: 600,
+        shelfLifeDays: 540,
+      },
     ],
   },
   {
@@ -61,7 +73,15 @@ export const BRANDS: readonly DemoBrand[] = [
     qualityLab: 10,
     offset: "+01:00",
     plant: "urn:epc:id:sgln:7038010.00001.0",
-    products: [{ gtin: gtin("7038010", "00125"), name: "Fresh Atlantic salmon fillet, 500 g", lots: ["SAL-4471", "SAL-4472"], itemsPerLot: 500, shelfLifeDays: 9 }],
+    products: [
+      {
+        gtin: gtin("7038010", "00125"),
+        name: "Fresh Atlantic salmon fillet, 500 g",
+        lots: ["SAL-4471", "SAL-4472"],
+        itemsPerLot: 500,
+        shelfLifeDays: 9,
+      },
+    ],
   },
   {
     name: "VitaCore Supplements",
@@ -72,8 +92,20 @@ export const BRANDS: readonly DemoBrand[] = [
     offset: "+01:00",
     plant: "urn:epc:id:sgln:4012345.00001.0",
     products: [
-      { gtin: gtin("4012345", "22001"), name: "Vitamin D3 1000 IU, 90 capsules", lots: ["VD-0925"], itemsPerLot: 800, shelfLifeDays: 730 },
-      { gtin: gtin("4012345", "22002"), name: "Omega-3 fish oil, 120 softgels", lots: ["OM-0925"], itemsPerLot: 700, shelfLifeDays: 730 },
+      {
+        gtin: gtin("4012345", "22001"),
+        name: "Vitamin D3 1000 IU, 90 capsules",
+        lots: ["VD-0925"],
+        itemsPerLot: 800,
+        shelfLifeDays: 730,
+      },
+      {
+        gtin: gtin("4012345", "22002"),
+        name: "Omega-3 fish oil, 120 softgels",
+        lots: ["OM-0925"],
+        itemsPerLot: 700,
+        shelfLifeDays: 730,
+      },
     ],
   },
   {
@@ -84,13 +116,26 @@ export const BRANDS: readonly DemoBrand[] = [
     qualityLab: 12,
     offset: "+01:00",
     plant: "urn:epc:id:sgln:3012345.00001.0",
-    products: [{ gtin: gtin("3012345", "50010"), name: "Hydrating face cream, 50 ml", lots: ["LC-101", "LC-102"], itemsPerLot: 500, shelfLifeDays: 900 }],
+    products: [
+      {
+        gtin: gtin("3012345", "50010"),
+        name: "Hydrating face cream, 50 ml",
+        lots: ["LC-101", "LC-102"],
+        itemsPerLot: 500,
+        shelfLifeDays: 900,
+      },
+    ],
   },
 ];
 
 /** The lot that is recalled, and the identity batch that is revoked. */
 export const RECALLED = { brand: 0, product: 0, lot: "IF2611B" } as const;
-export const REVOKED = { brand: 3, product: 0, lot: "LC-102", reason: "Labels misprinted in lot LC-102; the items were re-registered" } as const;
+export const REVOKED = {
+  brand: 3,
+  product: 0,
+  lot: "LC-102",
+  reason: "Labels misprinted in lot LC-102; the items were re-registered",
+} as const;
 
 export interface DemoBatch {
   readonly brandIndex: number;
@@ -106,7 +151,12 @@ function serial(lot: string, n: number): string {
   return `${lot.replace(/[^A-Z0-9]/g, "")}${String(n).padStart(5, "0")}`;
 }
 
-export function itemOf(brand: number, product: number, lot: string, n: number): { gtin: string; lot: string; serial: string } {
+export function itemOf(
+  brand: number,
+  product: number,
+  lot: string,
+  n: number,
+): { gtin: string; lot: string; serial: string } {
   const p = BRANDS[brand]!.products[product]!;
   return { gtin: p.gtin, lot, serial: serial(lot, n) };
 }
@@ -134,7 +184,8 @@ function sgtin(prefix: string, gtin14: string, serialNumber: string): string {
 }
 
 /** An EPCIS document file's text, indented as a brand's system would write it. */
-const epcisFile = (events: object[], created: string): string => `${JSON.stringify(epcisDocument(events, created), null, 2)}\n`;
+const epcisFile = (events: object[], created: string): string =>
+  `${JSON.stringify(epcisDocument(events, created), null, 2)}\n`;
 
 export function demoBatches(now: Date): DemoBatch[] {
   const base = now.getTime() - 30 * 24 * 3_600_000;
@@ -146,18 +197,34 @@ export function demoBatches(now: Date): DemoBatch[] {
         const made = new Date(base + (l * 3 + p) * 24 * 3_600_000);
         const expiry = new Date(made.getTime() + product.shelfLifeDays * 24 * 3_600_000).toISOString().slice(0, 10);
         const rows = ["gtin,serial,lot,product,expiry"];
-        for (let n = 1; n <= product.itemsPerLot; n++) rows.push(`${product.gtin},${serial(lot, n)},${lot},"${product.name}",${expiry}`);
+        for (let n = 1; n <= product.itemsPerLot; n++)
+          rows.push(`${product.gtin},${serial(lot, n)},${lot},"${product.name}",${expiry}`);
         const revoked = b === REVOKED.brand && p === REVOKED.product && lot === REVOKED.lot;
-        batches.push({ brandIndex: b, kind: "identity", file: `identity-${brand.prefix}-${lot}.csv`, text: `${rows.join("\n")}\n`, submitter: brand.factory, ...(revoked ? { revoke: REVOKED.reason } : {}) });
+        batches.push({
+          brandIndex: b,
+          kind: "identity",
+          file: `identity-${brand.prefix}-${lot}.csv`,
+          text: `${rows.join("\n")}\n`,
+          submitter: brand.factory,
+          ...(revoked ? { revoke: REVOKED.reason } : {}),
+        });
       });
     });
 
     const lots = brand.products.flatMap((product, p) => product.lots.map((lot, l) => ({ product, p, lot, l })));
-    const at = (l: number, p: number, day: number, hour: number, offset = brand.offset): { eventTime: string; eventTimeZoneOffset: string } => ({
+    const at = (
+      l: number,
+      p: number,
+      day: number,
+      hour: number,
+      offset = brand.offset,
+    ): { eventTime: string; eventTimeZoneOffset: string } => ({
       eventTime: isoAt(base, l * 3 + p + day, hour, offset),
       eventTimeZoneOffset: offset,
     });
-    const qty = (lot: { product: DemoProduct; lot: string }) => [{ epcClass: lgtin(brand.prefix, lot.product.gtin, lot.lot), quantity: lot.product.itemsPerLot, uom: "EA" }];
+    const qty = (lot: { product: DemoProduct; lot: string }) => [
+      { epcClass: lgtin(brand.prefix, lot.product.gtin, lot.lot), quantity: lot.product.itemsPerLot, uom: "EA" },
+    ];
     const cold = brand.prefix === "7038010";
 
     // Factory: commissioning and packing, per lot; the first items of each lot also individually.
@@ -171,7 +238,12 @@ export function demoBatches(now: Date): DemoBatch[] {
         quantityList: qty(lot),
         readPoint: { id: brand.plant },
         bizLocation: { id: brand.plant },
-        ilmd: { "cbvmda:lotNumber": lot.lot, "cbvmda:itemExpirationDate": new Date(base + (lot.l * 3 + lot.p + lot.product.shelfLifeDays) * 86_400_000).toISOString().slice(0, 10) },
+        ilmd: {
+          "cbvmda:lotNumber": lot.lot,
+          "cbvmda:itemExpirationDate": new Date(base + (lot.l * 3 + lot.p + lot.product.shelfLifeDays) * 86_400_000)
+            .toISOString()
+            .slice(0, 10),
+        },
       },
       {
         type: "AggregationEvent",
@@ -184,7 +256,13 @@ export function demoBatches(now: Date): DemoBatch[] {
         readPoint: { id: brand.plant },
       },
     ]);
-    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-factory.json`, text: epcisFile(factory, isoAt(base, 1, 0, "+00:00")), submitter: brand.factory });
+    batches.push({
+      brandIndex: b,
+      kind: "trace",
+      file: `trace-${brand.prefix}-factory.json`,
+      text: epcisFile(factory, isoAt(base, 1, 0, "+00:00")),
+      submitter: brand.factory,
+    });
 
     // Quality inspection with sensor readings and a certificate.
     const quality = lots.map((lot) => ({
@@ -211,7 +289,13 @@ export function demoBatches(now: Date): DemoBatch[] {
       ],
       certificationInfo: `https://certificates.example/${brand.prefix}/${encodeURIComponent(lot.lot)}/analysis.pdf`,
     }));
-    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-quality.json`, text: epcisFile(quality, isoAt(base, 2, 0, "+00:00")), submitter: brand.qualityLab });
+    batches.push({
+      brandIndex: b,
+      kind: "trace",
+      file: `trace-${brand.prefix}-quality.json`,
+      text: epcisFile(quality, isoAt(base, 2, 0, "+00:00")),
+      submitter: brand.qualityLab,
+    });
 
     // Origin logistics (shipping from the plant) and order logistics (receiving at the retailer's DC).
     const logistics = lots.flatMap((lot) => [
@@ -223,7 +307,15 @@ export function demoBatches(now: Date): DemoBatch[] {
         disposition: "in_transit",
         quantityList: qty(lot),
         readPoint: { id: brand.plant.replace(/\.0$/, ".2") },
-        ...(cold ? { sensorElementList: [{ sensorReport: [{ type: "gs1:Temperature", minValue: 0.9, maxValue: 2.7, meanValue: 1.6, uom: "CEL" }] }] } : {}),
+        ...(cold
+          ? {
+              sensorElementList: [
+                {
+                  sensorReport: [{ type: "gs1:Temperature", minValue: 0.9, maxValue: 2.7, meanValue: 1.6, uom: "CEL" }],
+                },
+              ],
+            }
+          : {}),
       },
       {
         type: "ObjectEvent",
@@ -236,7 +328,13 @@ export function demoBatches(now: Date): DemoBatch[] {
         bizLocation: { id: "urn:epc:id:sgln:5012345.00009.0" },
       },
     ]);
-    batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-logistics.json`, text: epcisFile(logistics, isoAt(base, 5, 0, "+00:00")), submitter: LOGISTICS });
+    batches.push({
+      brandIndex: b,
+      kind: "trace",
+      file: `trace-${brand.prefix}-logistics.json`,
+      text: epcisFile(logistics, isoAt(base, 5, 0, "+00:00")),
+      submitter: LOGISTICS,
+    });
 
     if (b === RECALLED.brand) {
       const lot = lots.find((x) => x.lot === RECALLED.lot)!;
@@ -252,7 +350,13 @@ export function demoBatches(now: Date): DemoBatch[] {
           certificationInfo: `https://certificates.example/${brand.prefix}/${lot.lot}/recall-notice.pdf`,
         },
       ];
-      batches.push({ brandIndex: b, kind: "trace", file: `trace-${brand.prefix}-recall.json`, text: epcisFile(recall, isoAt(base, 7, 0, "+00:00")), submitter: brand.qualityLab });
+      batches.push({
+        brandIndex: b,
+        kind: "trace",
+        file: `trace-${brand.prefix}-recall.json`,
+        text: epcisFile(recall, isoAt(base, 7, 0, "+00:00")),
+        submitter: brand.qualityLab,
+      });
     }
   });
   return batches;

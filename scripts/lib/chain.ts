@@ -3,7 +3,13 @@
  * encrypted JSON keystore), and the TraceAnchor contract at the configured or deployed address.
  */
 import fs from "node:fs";
-import { JsonRpcProvider, Wallet, type Signer, type TransactionReceipt, type ContractTransactionResponse } from "ethers";
+import {
+  JsonRpcProvider,
+  Wallet,
+  type Signer,
+  type TransactionReceipt,
+  type ContractTransactionResponse,
+} from "ethers";
 import { TraceAnchor__factory, type TraceAnchor } from "../../typechain-types";
 import { ConfigError, confirmationsFor, type Config } from "./config";
 import { readDeployment } from "./deployments";
@@ -39,7 +45,9 @@ export async function createSigner(config: Config, provider: JsonRpcProvider): P
       throw new ConfigError(`TRACE_KEYSTORE: cannot decrypt ${config.keystore} (wrong password?)`, { cause: error });
     }
   }
-  throw new ConfigError("no signing key: set TRACE_PRIVATE_KEY, or TRACE_KEYSTORE (with TRACE_KEYSTORE_PASSWORD or a prompt)");
+  throw new ConfigError(
+    "no signing key: set TRACE_PRIVATE_KEY, or TRACE_KEYSTORE (with TRACE_KEYSTORE_PASSWORD or a prompt)",
+  );
 }
 
 /** The contract address: --contract / TRACE_CONTRACT, else deployments/<chainId>.json. */
@@ -55,7 +63,11 @@ export async function contractAddress(config: Config, provider: JsonRpcProvider)
   return deployment.contract;
 }
 
-export async function connectRegistry(config: Config, runner: Signer | JsonRpcProvider, provider: JsonRpcProvider): Promise<TraceAnchor> {
+export async function connectRegistry(
+  config: Config,
+  runner: Signer | JsonRpcProvider,
+  provider: JsonRpcProvider,
+): Promise<TraceAnchor> {
   const address = await contractAddress(config, provider);
   if ((await provider.getCode(address)) === "0x") {
     throw new ChainError(`no contract at ${address} on ${config.rpcUrl} (wrong chain, or a restarted local node?)`);

@@ -70,7 +70,8 @@ function hexKey(name: string, value: string | undefined): string | undefined {
 function address(name: string, value: string | undefined): string | undefined {
   const text = nonEmpty(value);
   if (text === undefined) return undefined;
-  if (!/^0x[0-9a-fA-F]{40}$/.test(text)) throw new ConfigError(`${name} must be a 0x-prefixed 20-byte address, got "${text}"`);
+  if (!/^0x[0-9a-fA-F]{40}$/.test(text))
+    throw new ConfigError(`${name} must be a 0x-prefixed 20-byte address, got "${text}"`);
   return text;
 }
 

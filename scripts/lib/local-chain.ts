@@ -36,7 +36,11 @@ interface RpcMessage {
 const REFUSED = /^(evm_|hardhat_|anvil_)|^eth_sendTransaction$|^eth_sign/;
 
 async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const body = (await response.json()) as { result?: unknown; error?: { message?: string } };
   if (body.error) throw new Error(`${method}: ${body.error.message ?? "error"}`);
   return body.result;
@@ -50,7 +54,8 @@ async function waitForNode(url: string, child: ChildProcess, timeoutMs: number):
       await rpc(url, "eth_chainId");
       return;
     } catch {
-      if (Date.now() > deadline) throw new Error(`the Hardhat node did not answer at ${url} within ${timeoutMs / 1000} s`);
+      if (Date.now() > deadline)
+        throw new Error(`the Hardhat node did not answer at ${url} within ${timeoutMs / 1000} s`);
       await sleep(250);
     }
   }
@@ -82,7 +87,12 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startLocalChain(options: { dataDir: string; port: number; projectRoot: string; log: (line: string) => void }): Promise<LocalChain> {
+export async function startLocalChain(options: {
+  dataDir: string;
+  port: number;
+  projectRoot: string;
+  log: (line: string) => void;
+}): Promise<LocalChain> {
   const dir = path.join(options.dataDir, "chain");
   fs.mkdirSync(dir, { recursive: true });
   const genesisFile = path.join(dir, "genesis.txt");
@@ -98,17 +108,25 @@ export async function startLocalChain(options: { dataDir: string; port: number; 
   const server = http.createServer((req, res) => void ready.then(() => handle(req, res)));
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(error.code === "EADDRINUSE" ? new Error(`port ${options.port} is in use: is another node running? (set TRACE_NODE_PORT)`) : error),
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`port ${options.port} is in use: is another node running? (set TRACE_NODE_PORT)`)
+          : error,
+      ),
     );
     server.listen(options.port, "127.0.0.1", resolve);
   });
   const internalPort = await freePort();
   const internal = `http://127.0.0.1:${internalPort}`;
-  const child = spawn(process.execPath, [require.resolve("hardhat/internal/cli/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(internalPort)], {
-    cwd: options.projectRoot,
-    env: { ...process.env, TRACE_CHAIN_GENESIS: genesis },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [require.resolve("hardhat/internal/cli/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(internalPort)],
+    {
+      cwd: options.projectRoot,
+      env: { ...process.env, TRACE_CHAIN_GENESIS: genesis },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
   try {
@@ -127,7 +145,9 @@ export async function startLocalChain(options: { dataDir: string; port: number; 
     if (receipt.blockHash !== entry.blockHash) {
       child.kill("SIGKILL");
       server.close();
-      throw new Error(`the local chain journal did not replay to the same block at entry ${i + 1}; start over with: npm start -- --fresh`);
+      throw new Error(
+        `the local chain journal did not replay to the same block at entry ${i + 1}; start over with: npm start -- --fresh`,
+      );
     }
   }
   if (journal.length > 0) options.log(`local chain: replayed ${journal.length} transaction(s) from ${journalFile}`);
@@ -137,16 +157,36 @@ export async function startLocalChain(options: { dataDir: string; port: number; 
   const forward = async (message: RpcMessage): Promise<unknown> => {
     const method = message.method ?? "";
     if (REFUSED.test(method)) {
-      return { jsonrpc: "2.0", id: message.id ?? null, error: { code: -32601, message: `${method} is disabled on the demo chain: it keeps a journal of signed transactions to survive restarts` } };
+      return {
+        jsonrpc: "2.0",
+        id: message.id ?? null,
+        error: {
+          code: -32601,
+          message: `${method} is disabled on the demo chain: it keeps a journal of signed transactions to survive restarts`,
+        },
+      };
     }
     const send = async (): Promise<unknown> => {
-      const response = await fetch(internal, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(message) });
+      const response = await fetch(internal, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(message),
+      });
       const body = (await response.json()) as { result?: unknown };
       if (method === "eth_sendRawTransaction" && typeof body.result === "string") {
-        const receipt = (await rpc(internal, "eth_getTransactionReceipt", [body.result])) as { blockNumber: string; blockHash: string } | null;
+        const receipt = (await rpc(internal, "eth_getTransactionReceipt", [body.result])) as {
+          blockNumber: string;
+          blockHash: string;
+        } | null;
         if (receipt) {
-          const block = (await rpc(internal, "eth_getBlockByNumber", [receipt.blockNumber, false])) as { timestamp: string };
-          const entry: JournalEntry = { raw: String(message.params?.[0]), timestamp: Number.parseInt(block.timestamp, 16), blockHash: receipt.blockHash };
+          const block = (await rpc(internal, "eth_getBlockByNumber", [receipt.blockNumber, false])) as {
+            timestamp: string;
+          };
+          const entry: JournalEntry = {
+            raw: String(message.params?.[0]),
+            timestamp: Number.parseInt(block.timestamp, 16),
+            blockHash: receipt.blockHash,
+          };
           fs.appendFileSync(journalFile, `${JSON.stringify(entry)}\n`);
         }
       }
@@ -161,7 +201,11 @@ export async function startLocalChain(options: { dataDir: string; port: number; 
   handle = (req, res) => {
     // The scan page's verifier calls the chain from the browser: answer its CORS preflight.
     if (req.method === "OPTIONS") {
-      res.writeHead(204, { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type", "access-control-allow-methods": "POST" });
+      res.writeHead(204, {
+        "access-control-allow-origin": "*",
+        "access-control-allow-headers": "content-type",
+        "access-control-allow-methods": "POST",
+      });
       res.end();
       return;
     }
@@ -176,7 +220,11 @@ export async function startLocalChain(options: { dataDir: string; port: number; 
         } catch (error) {
           reply = { jsonrpc: "2.0", id: null, error: { code: -32700, message: (error as Error).message } };
         }
-        res.writeHead(200, { "content-type": "application/json", "access-control-allow-origin": "*", "access-control-allow-headers": "content-type" });
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "access-control-allow-origin": "*",
+          "access-control-allow-headers": "content-type",
+        });
         res.end(JSON.stringify(reply));
       })();
     });

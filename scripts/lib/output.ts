@@ -28,12 +28,17 @@ export class Output {
   /** The command's result: one JSON line in --json mode, else `key: value` lines. */
   result(value: Record<string, unknown>): void {
     if (this.json) {
-      this.io.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+      this.io.stdout.write(
+        `${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`,
+      );
       return;
     }
     for (const [key, v] of Object.entries(value)) {
       if (v === undefined) continue;
-      const text = typeof v === "string" || typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" ? String(v) : JSON.stringify(v);
+      const text =
+        typeof v === "string" || typeof v === "number" || typeof v === "bigint" || typeof v === "boolean"
+          ? String(v)
+          : JSON.stringify(v);
       this.io.stdout.write(`${key}: ${text}\n`);
     }
   }

@@ -11,7 +11,11 @@ export async function createProgress(out: Output, label: string): Promise<Progre
   if (!out.isTerminal) return { update: () => undefined, stop: () => undefined };
   const { SingleBar, Presets } = await import("cli-progress");
   const bar = new SingleBar(
-    { format: `${label} {phase} | {value} records | {rejected} rejected | {duration_formatted}`, stream: process.stderr, hideCursor: true },
+    {
+      format: `${label} {phase} | {value} records | {rejected} rejected | {duration_formatted}`,
+      stream: process.stderr,
+      hideCursor: true,
+    },
     Presets.shades_classic,
   );
   bar.start(0, 0, { phase: "read", rejected: 0 });

@@ -3,7 +3,8 @@ import readline from "node:readline";
 import { ConfigError } from "./config";
 
 export async function promptSecret(question: string): Promise<string> {
-  if (!process.stdin.isTTY) throw new ConfigError("a password is needed and there is no terminal: set TRACE_KEYSTORE_PASSWORD");
+  if (!process.stdin.isTTY)
+    throw new ConfigError("a password is needed and there is no terminal: set TRACE_KEYSTORE_PASSWORD");
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   const output = rl as unknown as { _writeToOutput: (s: string) => void };
   let asked = false;

@@ -4,7 +4,19 @@ import type { LightMyRequestResponse } from "fastify";
 import { gs1CheckDigit } from "../../core/gs1";
 import type { ItemDoc } from "../../api/documents";
 import { sgtinPatternUrn } from "../../core/epc";
-import { ACME, ADDR, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, anchorBatch, event } from "./fixtures";
+import {
+  ACME,
+  ADDR,
+  CHAIN_ID,
+  CONTRACT,
+  FAKE,
+  GTIN,
+  GTIN13,
+  ORPHAN_GTIN,
+  acmeGtin,
+  anchorBatch,
+  event,
+} from "./fixtures";
 import { EXPLORER_URL, PUBLIC_URL, appPerTest } from "./helper";
 
 const json = <T>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T;
@@ -33,7 +45,12 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(res.headers.vary).to.match(/Accept/i);
       const doc = json<ItemDoc>(res);
       expect(doc.verdict).to.equal("genuine");
-      expect(doc.item).to.deep.equal({ gtin: GTIN, serial: "SER1", lot: "LOT1", digitalLink: `${PUBLIC_URL}/01/${GTIN}/10/LOT1/21/SER1` });
+      expect(doc.item).to.deep.equal({
+        gtin: GTIN,
+        serial: "SER1",
+        lot: "LOT1",
+        digitalLink: `${PUBLIC_URL}/01/${GTIN}/10/LOT1/21/SER1`,
+      });
       expect(doc.brand).to.deep.equal({ brandId: "1", name: ACME.name, prefix: ACME.prefix });
       const identity = doc.identity;
       if (identity === null) throw new Error("no identity");
@@ -63,7 +80,11 @@ describe("api: GS1 Digital Link resolver", function () {
 
     it("lists the trace events naming the item, its lot and its class, by event time, with the submitter's role", async function () {
       const doc = json<ItemDoc>(await get(`/01/${GTIN}/21/SER1`));
-      const steps = doc.events.map((e) => [e.level, (e.record as { event: { bizStep: string } }).event.bizStep, e.role]);
+      const steps = doc.events.map((e) => [
+        e.level,
+        (e.record as { event: { bizStep: string } }).event.bizStep,
+        e.role,
+      ]);
       expect(steps).to.deep.equal([
         ["class", "inspecting", "logistics"],
         ["item", "commissioning", "logistics"],
@@ -134,7 +155,9 @@ describe("api: GS1 Digital Link resolver", function () {
       const doc = json<ItemDoc>(await get(`/01/${GTIN}/21/SER3`));
       expect(doc.verdict).to.equal("recalled");
       const recall = doc.events.find((e) => e.level === "lot");
-      expect((recall?.record as { event: { disposition: string } }).event.disposition).to.equal("urn:epcglobal:cbv:disp:recalled");
+      expect((recall?.record as { event: { disposition: string } }).event.disposition).to.equal(
+        "urn:epcglobal:cbv:disp:recalled",
+      );
       expectProofsVerify(doc);
     });
 
@@ -163,7 +186,10 @@ describe("api: GS1 Digital Link resolver", function () {
     it("answers 404 JSON for an unknown serial", async function () {
       const res = await get(`/01/${GTIN}/21/NOPE`);
       expect(res.statusCode).to.equal(404);
-      expect(json<{ error: string; message: string }>(res)).to.deep.equal({ error: "NOT_FOUND", message: "item not found" });
+      expect(json<{ error: string; message: string }>(res)).to.deep.equal({
+        error: "NOT_FOUND",
+        message: "item not found",
+      });
     });
   });
 
@@ -177,7 +203,8 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(body.product, "a lot or product document has product facts").not.to.equal(null);
       return body;
     };
-    const bizSteps = (d: ItemDoc) => d.events.map((e) => [e.level, (e.record as { event: { bizStep: string } }).event.bizStep]);
+    const bizSteps = (d: ItemDoc) =>
+      d.events.map((e) => [e.level, (e.record as { event: { bizStep: string } }).event.bizStep]);
 
     it("answers a product-level code of a registered brand: registered, with one live item of the owner as the sample, items and lots counted", async function () {
       const res = await get(`/01/${GTIN}`);
@@ -192,7 +219,13 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(identity.anchor).to.include({ brandId: "1", kind: "identity", revoked: false });
       expect((identity.record as { item: { gtin: string } }).item.gtin).to.equal(GTIN);
       // Live items of Acme: SER1, SER2, SER3, SCAN1, a.b-c/d, NEW1; not REV1 (revoked), FAKE1 (another brand), PEND* (no content).
-      expect(d.product).to.deep.equal({ name: null, attributes: { color: "red" }, items: 6, lots: 2, recalledLots: ["LOT2"] });
+      expect(d.product).to.deep.equal({
+        name: null,
+        attributes: { color: "red" },
+        items: 6,
+        lots: 2,
+        recalledLots: ["LOT2"],
+      });
       // The class's events, and the lots' recalls so the page can name the recalled lots.
       expect(bizSteps(d)).to.deep.equal([
         ["class", "inspecting"],
@@ -210,7 +243,12 @@ describe("api: GS1 Digital Link resolver", function () {
       const d = await doc(`/01/${GTIN}/10/LOT1`);
       expect(d.level).to.equal("lot");
       expect(d.verdict).to.equal("registered");
-      expect(d.item).to.deep.equal({ gtin: GTIN, serial: null, lot: "LOT1", digitalLink: `${PUBLIC_URL}/01/${GTIN}/10/LOT1` });
+      expect(d.item).to.deep.equal({
+        gtin: GTIN,
+        serial: null,
+        lot: "LOT1",
+        digitalLink: `${PUBLIC_URL}/01/${GTIN}/10/LOT1`,
+      });
       expect((d.identity?.record as { item: { lot: string } }).item.lot).to.equal("LOT1");
       expect(d.product).to.deep.include({ items: 2, lots: 1, recalledLots: [] });
       expect(bizSteps(d)).to.deep.equal([
@@ -225,7 +263,9 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(d.verdict).to.equal("recalled");
       expect(d.product).to.deep.include({ items: 1, lots: 1, recalledLots: ["LOT2"] });
       const recall = d.events.find((e) => e.level === "lot");
-      expect((recall?.record as { event: { disposition: string } }).event.disposition).to.equal("urn:epcglobal:cbv:disp:recalled");
+      expect((recall?.record as { event: { disposition: string } }).event.disposition).to.equal(
+        "urn:epcglobal:cbv:disp:recalled",
+      );
       expectProofsVerify(d);
     });
 
@@ -243,7 +283,10 @@ describe("api: GS1 Digital Link resolver", function () {
       for (const url of [`/01/${ORPHAN_GTIN}`, `/01/${ORPHAN_GTIN}/10/L1`]) {
         const res = await get(url);
         expect(res.statusCode, url).to.equal(404);
-        expect(json<{ error: string; field: string }>(res), url).to.deep.include({ error: "UNREGISTERED", field: "gtin" });
+        expect(json<{ error: string; field: string }>(res), url).to.deep.include({
+          error: "UNREGISTERED",
+          field: "gtin",
+        });
       }
     });
 
@@ -273,14 +316,37 @@ describe("api: GS1 Digital Link resolver", function () {
       const OTHERS_ONLY = acmeGtin("20005");
       const cp = ACME.prefix.length;
       const recallOf = (gtin: string, time: string) =>
-        event({ eventTime: time, bizStep: "holding", disposition: "recalled", quantityList: [{ epcClass: sgtinPatternUrn(gtin, cp), quantity: 1 }] });
+        event({
+          eventTime: time,
+          bizStep: "holding",
+          disposition: "recalled",
+          quantityList: [{ epcClass: sgtinPatternUrn(gtin, cp), quantity: 1 }],
+        });
 
       before(async function () {
         const f = suite.fixture;
         const items = `gtin,serial,lot,product\n${RECALLED},R1,LOTR,Infant formula 800 g\n${RECALLED},R2,LOTR,Infant formula 800 g\n${GRIEFED},G1,,Oat drink\n`;
-        await anchorBatch(f, { name: "class-items.csv", brandId: ACME.brandId, kind: "identity", text: items, blockNumber: 30 });
-        await anchorBatch(f, { name: "class-recall.ndjson", brandId: ACME.brandId, kind: "trace", text: `${recallOf(RECALLED, "2024-04-01T00:00:00.000Z")}\n`, blockNumber: 31 });
-        await anchorBatch(f, { name: "class-grief.ndjson", brandId: FAKE.brandId, kind: "trace", text: `${recallOf(GRIEFED, "2024-04-02T00:00:00.000Z")}\n`, blockNumber: 32 });
+        await anchorBatch(f, {
+          name: "class-items.csv",
+          brandId: ACME.brandId,
+          kind: "identity",
+          text: items,
+          blockNumber: 30,
+        });
+        await anchorBatch(f, {
+          name: "class-recall.ndjson",
+          brandId: ACME.brandId,
+          kind: "trace",
+          text: `${recallOf(RECALLED, "2024-04-01T00:00:00.000Z")}\n`,
+          blockNumber: 31,
+        });
+        await anchorBatch(f, {
+          name: "class-grief.ndjson",
+          brandId: FAKE.brandId,
+          kind: "trace",
+          text: `${recallOf(GRIEFED, "2024-04-02T00:00:00.000Z")}\n`,
+          blockNumber: 32,
+        });
         await anchorBatch(f, {
           name: "class-withdrawn.ndjson",
           brandId: ACME.brandId,
@@ -289,14 +355,33 @@ describe("api: GS1 Digital Link resolver", function () {
           blockNumber: 33,
           revoked: { block: 34, reason: "sent by mistake", by: ADDR.acmeAdmin },
         });
-        await anchorBatch(f, { name: "revoked-only.csv", brandId: ACME.brandId, kind: "identity", text: `gtin,serial\n${REVOKED_ONLY},X1\n`, blockNumber: 35, revoked: { block: 36, reason: "test", by: ADDR.acmeAdmin } });
-        await anchorBatch(f, { name: "others-only.csv", brandId: FAKE.brandId, kind: "identity", text: `gtin,serial\n${OTHERS_ONLY},Y1\n`, blockNumber: 37 });
+        await anchorBatch(f, {
+          name: "revoked-only.csv",
+          brandId: ACME.brandId,
+          kind: "identity",
+          text: `gtin,serial\n${REVOKED_ONLY},X1\n`,
+          blockNumber: 35,
+          revoked: { block: 36, reason: "test", by: ADDR.acmeAdmin },
+        });
+        await anchorBatch(f, {
+          name: "others-only.csv",
+          brandId: FAKE.brandId,
+          kind: "identity",
+          text: `gtin,serial\n${OTHERS_ONLY},Y1\n`,
+          blockNumber: 37,
+        });
       });
 
       it("counts a recall of the whole product at every level: product, lot and serial", async function () {
         const product = await doc(`/01/${RECALLED}`);
         expect(product.verdict).to.equal("recalled");
-        expect(product.product).to.deep.equal({ name: "Infant formula 800 g", attributes: { product: "Infant formula 800 g" }, items: 2, lots: 1, recalledLots: [] });
+        expect(product.product).to.deep.equal({
+          name: "Infant formula 800 g",
+          attributes: { product: "Infant formula 800 g" },
+          items: 2,
+          lots: 1,
+          recalledLots: [],
+        });
         expect((await doc(`/01/${RECALLED}/10/LOTR`)).verdict).to.equal("recalled");
         expect(json<ItemDoc>(await get(`/01/${RECALLED}/21/R1`)).verdict).to.equal("recalled");
       });
@@ -361,9 +446,14 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(res.headers["content-type"]).to.match(/^application\/linkset\+json/);
       const body = json<LinksetDoc>(res);
       // The item's own anchor, then its lot's and its GTIN's.
-      expect(body.linkset.map((set) => set.anchor)).to.deep.equal([`${PUBLIC_URL}/01/${GTIN}/21/SER1`, `${PUBLIC_URL}/01/${GTIN}/10/LOT1`, `${PUBLIC_URL}/01/${GTIN}`]);
+      expect(body.linkset.map((set) => set.anchor)).to.deep.equal([
+        `${PUBLIC_URL}/01/${GTIN}/21/SER1`,
+        `${PUBLIC_URL}/01/${GTIN}/10/LOT1`,
+        `${PUBLIC_URL}/01/${GTIN}`,
+      ]);
       const set = body.linkset[0] as Record<string, { href: string; type: string }[]>;
-      for (const rel of ["defaultLink", "traceability", "verificationService"]) expect(set[`https://gs1.org/voc/${rel}`]).to.have.length(1);
+      for (const rel of ["defaultLink", "traceability", "verificationService"])
+        expect(set[`https://gs1.org/voc/${rel}`]).to.have.length(1);
       expect(body.linkset[2]).to.have.property("https://gs1.org/voc/pip");
       return body;
     };
@@ -392,7 +482,8 @@ describe("api: GS1 Digital Link resolver", function () {
       expect(page.statusCode).to.equal(200);
       expect(page.headers["content-type"]).to.match(/^text\/html/);
       expect(page.body).to.include("<h2>Genuine</h2>");
-      const scriptUrl = /<script src="(\/assets\/scan\.[0-9a-f]{16}\.js)" defer>/.exec(page.body)?.[1] ?? "no script tag";
+      const scriptUrl =
+        /<script src="(\/assets\/scan\.[0-9a-f]{16}\.js)" defer>/.exec(page.body)?.[1] ?? "no script tag";
       const script = await get(scriptUrl);
       expect(script.statusCode).to.equal(200);
       expect(script.headers["content-type"]).to.match(/^text\/javascript/);
@@ -418,8 +509,12 @@ describe("api: GS1 Digital Link resolver", function () {
     });
 
     it("prefers JSON for */* and for unknown types", async function () {
-      expect((await get(`/01/${GTIN}/21/SER1`, { accept: "*/*" })).headers["content-type"]).to.match(/^application\/json/);
-      expect((await get(`/01/${GTIN}/21/SER1`, { accept: "image/png" })).headers["content-type"]).to.match(/^application\/json/);
+      expect((await get(`/01/${GTIN}/21/SER1`, { accept: "*/*" })).headers["content-type"]).to.match(
+        /^application\/json/,
+      );
+      expect((await get(`/01/${GTIN}/21/SER1`, { accept: "image/png" })).headers["content-type"]).to.match(
+        /^application\/json/,
+      );
     });
   });
 

@@ -20,8 +20,22 @@ const CSV = "gtin,serial,lot\n09506000134352,SN1,L1\n09506000134352,SN2,L1\n0950
 const EPCIS = JSON.stringify(
   epcisDocument(
     [
-      { type: "ObjectEvent", eventTime: "2026-11-01T10:00:00+08:00", eventTimeZoneOffset: "+08:00", action: "ADD", bizStep: "commissioning", epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"] },
-      { type: "ObjectEvent", eventTime: "2026-11-02T10:00:00+08:00", eventTimeZoneOffset: "+08:00", action: "OBSERVE", bizStep: "shipping", quantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L1", quantity: 2 }] },
+      {
+        type: "ObjectEvent",
+        eventTime: "2026-11-01T10:00:00+08:00",
+        eventTimeZoneOffset: "+08:00",
+        action: "ADD",
+        bizStep: "commissioning",
+        epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"],
+      },
+      {
+        type: "ObjectEvent",
+        eventTime: "2026-11-02T10:00:00+08:00",
+        eventTimeZoneOffset: "+08:00",
+        action: "OBSERVE",
+        bizStep: "shipping",
+        quantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L1", quantity: 2 }],
+      },
     ],
     "2026-11-01T00:00:00Z",
   ),
@@ -46,8 +60,12 @@ describe("end to end: chain → CLI → indexer → API", function () {
     system = await createTestSystem(rpc.url);
     fs.writeFileSync(path.join(system.dir, "items.csv"), CSV);
     fs.writeFileSync(path.join(system.dir, "events.json"), EPCIS);
-    identityRoot = (await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv"])).json.root as string;
-    expect((await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "trace", "--input", "events.json"])).code).to.equal(0);
+    identityRoot = (
+      await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv"])
+    ).json.root as string;
+    expect(
+      (await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "trace", "--input", "events.json"])).code,
+    ).to.equal(0);
     await system.index();
   });
   after(async function () {
@@ -57,7 +75,12 @@ describe("end to end: chain → CLI → indexer → API", function () {
   async function withApp<T>(fn: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
     const db = openDatabase(system.dbPath, { readonly: true });
     const writable = openDatabase(system.dbPath);
-    const app = await buildApp({ db, config: apiConfig({ rateLimit: 0, scans: false, contentDir: system.env.TRACE_CONTENT_DIR! }), processMetrics: false, acceptUpload: createIngestUpload({ db: writable, contentDir: system.env.TRACE_CONTENT_DIR! }) });
+    const app = await buildApp({
+      db,
+      config: apiConfig({ rateLimit: 0, scans: false, contentDir: system.env.TRACE_CONTENT_DIR! }),
+      processMetrics: false,
+      acceptUpload: createIngestUpload({ db: writable, contentDir: system.env.TRACE_CONTENT_DIR! }),
+    });
     try {
       return await fn(app);
     } finally {
@@ -89,10 +112,20 @@ describe("end to end: chain → CLI → indexer → API", function () {
     const file = path.join(system.env.TRACE_CONTENT_DIR!, `${identityRoot}.ndjson`);
     const tampered = fs.readFileSync(file, "utf8").replace('"SN2"', '"SN9"');
     await withApp(async (app) => {
-      const response = await app.inject({ method: "PUT", url: `/v1/batches/1/${identityRoot}/content`, payload: tampered, headers: { "content-type": "application/x-ndjson" } });
+      const response = await app.inject({
+        method: "PUT",
+        url: `/v1/batches/1/${identityRoot}/content`,
+        payload: tampered,
+        headers: { "content-type": "application/x-ndjson" },
+      });
       expect(response.statusCode).to.equal(422);
       expect(response.json<{ message: string }>().message).to.match(/root/);
-      const intact = await app.inject({ method: "PUT", url: `/v1/batches/1/${identityRoot}/content`, payload: fs.readFileSync(file, "utf8"), headers: { "content-type": "application/x-ndjson" } });
+      const intact = await app.inject({
+        method: "PUT",
+        url: `/v1/batches/1/${identityRoot}/content`,
+        payload: fs.readFileSync(file, "utf8"),
+        headers: { "content-type": "application/x-ndjson" },
+      });
       expect(intact.statusCode).to.equal(200);
     });
   });
@@ -102,13 +135,24 @@ describe("end to end: chain → CLI → indexer → API", function () {
       const response = await app.inject({ url: `/v1/batches/1/${identityRoot}/content` });
       expect(response.statusCode).to.equal(200);
       expect(response.headers["content-type"]).to.match(/^application\/x-ndjson/);
-      expect(response.body).to.equal(fs.readFileSync(path.join(system.env.TRACE_CONTENT_DIR!, `${identityRoot}.ndjson`), "utf8"));
+      expect(response.body).to.equal(
+        fs.readFileSync(path.join(system.env.TRACE_CONTENT_DIR!, `${identityRoot}.ndjson`), "utf8"),
+      );
       expect((await app.inject({ url: `/v1/batches/1/0x${"ab".repeat(32)}/content` })).statusCode).to.equal(404);
     });
   });
 
   it("turns the verdict to revoked once the brand revokes the batch and the indexer sees it", async function () {
-    const revoked = await system.as(1, ["batch", "revoke", "--brand", "1", "--root", identityRoot, "--reason", "labels misprinted"]);
+    const revoked = await system.as(1, [
+      "batch",
+      "revoke",
+      "--brand",
+      "1",
+      "--root",
+      identityRoot,
+      "--reason",
+      "labels misprinted",
+    ]);
     expect(revoked.code, revoked.stderr).to.equal(0);
     await system.index();
     await withApp(async (app) => {

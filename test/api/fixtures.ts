@@ -86,7 +86,16 @@ export function insertAnchor(db: Db, a: AnchorInput): void {
     blockTime: blockTime(a.blockNumber),
     ...(a.revoked === undefined
       ? {}
-      : { revoked: { block: a.revoked.block, by: a.revoked.by, reason: a.revoked.reason, tx: txHashOf(a.revoked.block * 100 + 99), log: 99, time: blockTime(a.revoked.block) } }),
+      : {
+          revoked: {
+            block: a.revoked.block,
+            by: a.revoked.by,
+            reason: a.revoked.reason,
+            tx: txHashOf(a.revoked.block * 100 + 99),
+            log: 99,
+            time: blockTime(a.revoked.block),
+          },
+        }),
     ...(a.contentStatus === undefined ? {} : { contentStatus: a.contentStatus }),
     ...(a.contentError === undefined ? {} : { contentError: a.contentError }),
   });
@@ -98,7 +107,8 @@ export async function insertContents(db: Db, brandId: number, built: BuildBatchR
   const anchor = store.anchor({ brandId, root: built.root });
   if (anchor === undefined) throw new Error(`no anchor ${built.root} for brand ${brandId} in the fixture`);
   const outcome = await storeContent(store, anchor, fs.createReadStream(built.content));
-  if (!outcome.ok || outcome.result !== "ingested") throw new Error(`fixture content not stored: ${JSON.stringify(outcome)}`);
+  if (!outcome.ok || outcome.result !== "ingested")
+    throw new Error(`fixture content not stored: ${JSON.stringify(outcome)}`);
   return fs
     .readFileSync(built.content, "utf8")
     .split("\n")
@@ -145,7 +155,8 @@ async function build(dir: string, name: string, kind: "identity" | "trace", text
   return buildBatch({ kind, input, outDir: path.join(dir, "built") });
 }
 
-export const event = (fields: Record<string, unknown>): string => JSON.stringify({ type: "ObjectEvent", action: "OBSERVE", eventTimeZoneOffset: "+00:00", ...fields });
+export const event = (fields: Record<string, unknown>): string =>
+  JSON.stringify({ type: "ObjectEvent", action: "OBSERVE", eventTimeZoneOffset: "+00:00", ...fields });
 
 export async function createMirrorFixture(): Promise<MirrorFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-api-"));
@@ -172,9 +183,22 @@ export async function createMirrorFixture(): Promise<MirrorFixture> {
       "trace.ndjson",
       "trace",
       [
-        event({ eventTime: "2024-03-01T08:00:00.000Z", bizStep: "commissioning", action: "ADD", epcList: [sgtinUrn(GTIN, "SER1", cp)] }),
-        event({ eventTime: "2024-03-02T09:00:00+08:00", bizStep: "shipping", quantityList: [{ epcClass: lgtinUrn(GTIN, "LOT1", cp), quantity: 10 }] }),
-        event({ eventTime: "2024-02-28T10:00:00.000Z", bizStep: "inspecting", quantityList: [{ epcClass: sgtinPatternUrn(GTIN, cp), quantity: 3 }] }),
+        event({
+          eventTime: "2024-03-01T08:00:00.000Z",
+          bizStep: "commissioning",
+          action: "ADD",
+          epcList: [sgtinUrn(GTIN, "SER1", cp)],
+        }),
+        event({
+          eventTime: "2024-03-02T09:00:00+08:00",
+          bizStep: "shipping",
+          quantityList: [{ epcClass: lgtinUrn(GTIN, "LOT1", cp), quantity: 10 }],
+        }),
+        event({
+          eventTime: "2024-02-28T10:00:00.000Z",
+          bizStep: "inspecting",
+          quantityList: [{ epcClass: sgtinPatternUrn(GTIN, cp), quantity: 3 }],
+        }),
         event({
           eventTime: "2024-03-05T10:00:00.000Z",
           bizStep: "holding",
@@ -192,24 +216,92 @@ export async function createMirrorFixture(): Promise<MirrorFixture> {
 
     db.transaction(() => {
       const seed = createSeeder(db);
-      seed.cursor({ chainId: CHAIN_ID, contract: CONTRACT, fromBlock: 1, blockNumber: HEAD_BLOCK, blockHash: blockHashOf(HEAD_BLOCK), headBlock: HEAD_BLOCK, finalizedBlock: FINALIZED_BLOCK });
-      seed.block({ number: HEAD_BLOCK, hash: blockHashOf(HEAD_BLOCK), parentHash: blockHashOf(HEAD_BLOCK - 1), timestamp: blockTime(HEAD_BLOCK) });
-      seed.brand({ brandId: ACME.brandId, admin: ADDR.acmeAdmin, name: ACME.name, block: 2, tx: txHashOf(200), log: 0, time: blockTime(2) });
-      seed.brand({ brandId: FAKE.brandId, admin: ADDR.fakeAdmin, name: FAKE.name, block: 3, tx: txHashOf(300), log: 0, time: blockTime(3) });
-      seed.prefix({ prefix: ACME.prefix, brandId: ACME.brandId, block: 2, tx: txHashOf(201), log: 1, time: blockTime(2) });
-      seed.prefix({ prefix: FAKE.prefix, brandId: FAKE.brandId, block: 3, tx: txHashOf(301), log: 1, time: blockTime(3) });
+      seed.cursor({
+        chainId: CHAIN_ID,
+        contract: CONTRACT,
+        fromBlock: 1,
+        blockNumber: HEAD_BLOCK,
+        blockHash: blockHashOf(HEAD_BLOCK),
+        headBlock: HEAD_BLOCK,
+        finalizedBlock: FINALIZED_BLOCK,
+      });
+      seed.block({
+        number: HEAD_BLOCK,
+        hash: blockHashOf(HEAD_BLOCK),
+        parentHash: blockHashOf(HEAD_BLOCK - 1),
+        timestamp: blockTime(HEAD_BLOCK),
+      });
+      seed.brand({
+        brandId: ACME.brandId,
+        admin: ADDR.acmeAdmin,
+        name: ACME.name,
+        block: 2,
+        tx: txHashOf(200),
+        log: 0,
+        time: blockTime(2),
+      });
+      seed.brand({
+        brandId: FAKE.brandId,
+        admin: ADDR.fakeAdmin,
+        name: FAKE.name,
+        block: 3,
+        tx: txHashOf(300),
+        log: 0,
+        time: blockTime(3),
+      });
+      seed.prefix({
+        prefix: ACME.prefix,
+        brandId: ACME.brandId,
+        block: 2,
+        tx: txHashOf(201),
+        log: 1,
+        time: blockTime(2),
+      });
+      seed.prefix({
+        prefix: FAKE.prefix,
+        brandId: FAKE.brandId,
+        block: 3,
+        tx: txHashOf(301),
+        log: 1,
+        time: blockTime(3),
+      });
       // A shorter prefix of Acme's owned by the counterfeiter: the longest match must win.
       seed.prefix({ prefix: "950600", brandId: FAKE.brandId, block: 4, tx: txHashOf(401), log: 1, time: blockTime(4) });
       const submitter = (brandId: number, account: string, role: string, block: number, tx: number): void =>
-        seed.submitter({ brandId, account, role, roleRaw: roleRaw(role), block, tx: txHashOf(tx), log: 2, time: blockTime(block) });
+        seed.submitter({
+          brandId,
+          account,
+          role,
+          roleRaw: roleRaw(role),
+          block,
+          tx: txHashOf(tx),
+          log: 2,
+          time: blockTime(block),
+        });
       submitter(ACME.brandId, ADDR.factory, "factory", 5, 500);
       submitter(ACME.brandId, ADDR.logistics, "logistics", 5, 501);
       submitter(FAKE.brandId, ADDR.fakeAdmin, "factory", 6, 600);
 
-      const anchored = (brandId: number, built: BuildBatchResult, blockNumber: number, submitterAddr: string, extra: Partial<AnchorInput> = {}): void =>
-        insertAnchor(db, { brandId, root: built.root, kind: built.kind === "identity" ? 1 : 2, leafCount: built.leafCount, submitter: submitterAddr, blockNumber, ...extra });
+      const anchored = (
+        brandId: number,
+        built: BuildBatchResult,
+        blockNumber: number,
+        submitterAddr: string,
+        extra: Partial<AnchorInput> = {},
+      ): void =>
+        insertAnchor(db, {
+          brandId,
+          root: built.root,
+          kind: built.kind === "identity" ? 1 : 2,
+          leafCount: built.leafCount,
+          submitter: submitterAddr,
+          blockNumber,
+          ...extra,
+        });
       anchored(ACME.brandId, identity, 10, ADDR.factory);
-      anchored(ACME.brandId, revoked, 12, ADDR.factory, { revoked: { block: 13, reason: "labels printed twice", by: ADDR.acmeAdmin } });
+      anchored(ACME.brandId, revoked, 12, ADDR.factory, {
+        revoked: { block: 13, reason: "labels printed twice", by: ADDR.acmeAdmin },
+      });
       anchored(FAKE.brandId, counterfeit, 14, ADDR.fakeAdmin);
       anchored(ACME.brandId, trace, 16, ADDR.logistics);
       anchored(FAKE.brandId, griefing, 17, ADDR.fakeAdmin);
@@ -228,7 +320,11 @@ export async function createMirrorFixture(): Promise<MirrorFixture> {
       });
     })();
 
-    const withRecords = async (brandId: number, built: BuildBatchResult): Promise<BuiltFixtureBatch> => ({ ...built, brandId, records: await insertContents(db, brandId, built) });
+    const withRecords = async (brandId: number, built: BuildBatchResult): Promise<BuiltFixtureBatch> => ({
+      ...built,
+      brandId,
+      records: await insertContents(db, brandId, built),
+    });
     const batches = {
       identity: await withRecords(ACME.brandId, identity),
       revoked: await withRecords(ACME.brandId, revoked),
@@ -264,7 +360,14 @@ export async function createMirrorFixture(): Promise<MirrorFixture> {
  */
 export async function anchorBatch(
   fixture: MirrorFixture,
-  batch: { readonly name: string; readonly brandId: number; readonly kind: "identity" | "trace"; readonly text: string; readonly blockNumber: number; readonly revoked?: AnchorInput["revoked"] },
+  batch: {
+    readonly name: string;
+    readonly brandId: number;
+    readonly kind: "identity" | "trace";
+    readonly text: string;
+    readonly blockNumber: number;
+    readonly revoked?: AnchorInput["revoked"];
+  },
 ): Promise<BuiltFixtureBatch> {
   const built = await build(fixture.dir, batch.name, batch.kind, batch.text);
   const db = openDatabase(fixture.dbPath);

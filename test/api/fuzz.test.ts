@@ -43,17 +43,28 @@ function nearlyRight(content: string) {
       editRecord(i, (r) => {
         const salt = String(r.salt);
         const changed = `${salt.slice(0, at)}${c}${salt.slice(at + 1)}`;
-        return { ...r, salt: changed === salt ? `${salt.slice(0, at)}${c === "0" ? "1" : "0"}${salt.slice(at + 1)}` : changed };
+        return {
+          ...r,
+          salt: changed === salt ? `${salt.slice(0, at)}${c === "0" ? "1" : "0"}${salt.slice(at + 1)}` : changed,
+        };
       }),
     ),
     fc.tuple(fc.nat(), fc.string({ minLength: 1, maxLength: 8 })).map(([i, extra]) =>
-      editRecord(i, (r) => ({ ...r, item: { ...(r.item as object), serial: `${String((r.item as { serial: string }).serial)}${extra}` } })),
+      editRecord(i, (r) => ({
+        ...r,
+        item: { ...(r.item as object), serial: `${String((r.item as { serial: string }).serial)}${extra}` },
+      })),
     ),
     fc.nat().map((i) => join([lines[0] ?? "", ...records.filter((_, j) => j !== i % records.length)])),
     fc.nat().map((i) => join([lines[0] ?? "", ...records, records[i % records.length] ?? ""])),
-    fc.constantFrom<Record<string, unknown>>({ leafCount: records.length + 1 }, { root: `0x${"ab".repeat(32)}` }, { kind: "trace" }, { v: 2 }).map((change) =>
-      join([JSON.stringify({ ...header, ...change }), ...records]),
-    ),
+    fc
+      .constantFrom<Record<string, unknown>>(
+        { leafCount: records.length + 1 },
+        { root: `0x${"ab".repeat(32)}` },
+        { kind: "trace" },
+        { v: 2 },
+      )
+      .map((change) => join([JSON.stringify({ ...header, ...change }), ...records])),
     // Cut inside the last record at the latest (without only its final newline it would be whole).
     fc.nat({ max: content.length - 3 }).map((cut) => content.slice(0, cut + 1)),
     fc.string({ maxLength: 40 }).map((garbage) => join([...lines, garbage === "" ? "{}" : garbage])),
@@ -107,36 +118,93 @@ describe("api: fuzz (no input produces a 5xx)", function () {
       fc.string({ maxLength: 30 }).map(encodeURIComponent),
       fc.string({ unit: "binary", maxLength: 30 }).map(encodeURIComponent),
       fc.stringMatching(/^[!-~]{0,40}$/).map((s) => s.replace(/[?#/]/g, "")),
-      fc.constantFrom("%", "%zz", "%E0%A4%A", "%00", "..", ".", "%2e%2e", "%2F", "%C0%AF", "\u00e9", "x".repeat(300), "9".repeat(30)),
+      fc.constantFrom(
+        "%",
+        "%zz",
+        "%E0%A4%A",
+        "%00",
+        "..",
+        ".",
+        "%2e%2e",
+        "%2F",
+        "%C0%AF",
+        "\u00e9",
+        "x".repeat(300),
+        "9".repeat(30),
+      ),
       fc.nat({ max: 10 ** 15 }).map(String),
     );
 
     const path = fc.oneof(
-      fc.tuple(rawSegment, fc.option(rawSegment), fc.option(rawSegment), fc.array(rawSegment, { maxLength: 3 })).map(
-        ([gtin, lot, serial, extra]) =>
-          `/01/${gtin}${lot === null ? "" : `/10/${lot}`}${serial === null ? "" : `/21/${serial}`}${extra.map((s) => `/${s}`).join("")}`,
-      ),
-      fc.tuple(fc.constantFrom("01", "10", "21", "22", "gtin", "ser", "00", ""), fc.array(rawSegment, { maxLength: 6 })).map(([ai, rest]) => `/${ai}/${rest.join("/")}`),
+      fc
+        .tuple(rawSegment, fc.option(rawSegment), fc.option(rawSegment), fc.array(rawSegment, { maxLength: 3 }))
+        .map(
+          ([gtin, lot, serial, extra]) =>
+            `/01/${gtin}${lot === null ? "" : `/10/${lot}`}${serial === null ? "" : `/21/${serial}`}${extra.map((s) => `/${s}`).join("")}`,
+        ),
+      fc
+        .tuple(fc.constantFrom("01", "10", "21", "22", "gtin", "ser", "00", ""), fc.array(rawSegment, { maxLength: 6 }))
+        .map(([ai, rest]) => `/${ai}/${rest.join("/")}`),
       rawSegment.map((h) => `/v1/proofs/${h}`),
-      fc.tuple(rawSegment, rawSegment, fc.constantFrom("", "/records", "/content", "/x", "/")).map(([b, r, tail]) => `/v1/batches/${b}/${r}${tail}`),
+      fc
+        .tuple(rawSegment, rawSegment, fc.constantFrom("", "/records", "/content", "/x", "/"))
+        .map(([b, r, tail]) => `/v1/batches/${b}/${r}${tail}`),
       rawSegment.map((b) => `/v1/brands/${b}`),
-      fc.constantFrom("/v1/brands", "/v1/batches", "/healthz", "/readyz", "/metrics", "/docs/json", "/docs", "/", "//", "/01", "/01/"),
+      fc.constantFrom(
+        "/v1/brands",
+        "/v1/batches",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/docs/json",
+        "/docs",
+        "/",
+        "//",
+        "/01",
+        "/01/",
+      ),
       fc.array(rawSegment, { maxLength: 5 }).map((segments) => `/${segments.join("/")}`),
     );
 
-    const queryValue = fc.oneof(rawSegment, fc.constantFrom("linkset", "all", "identity", "trace", "10", "0", "-5", "1e3", "", "1-2", "5-5"));
+    const queryValue = fc.oneof(
+      rawSegment,
+      fc.constantFrom("linkset", "all", "identity", "trace", "10", "0", "-5", "1e3", "", "1-2", "5-5"),
+    );
     const query = fc.option(
       fc
-        .array(fc.tuple(fc.constantFrom("linkType", "brand", "kind", "cursor", "limit", "x", "__proto__", "constructor", "a[b]", ""), queryValue), { maxLength: 5 })
+        .array(
+          fc.tuple(
+            fc.constantFrom(
+              "linkType",
+              "brand",
+              "kind",
+              "cursor",
+              "limit",
+              "x",
+              "__proto__",
+              "constructor",
+              "a[b]",
+              "",
+            ),
+            queryValue,
+          ),
+          { maxLength: 5 },
+        )
         .map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join("&")}`),
     );
 
     const headerValue = fc.stringMatching(/^[ -~]{0,80}$/);
     const headers = fc.record(
       {
-        accept: fc.oneof(headerValue, fc.constantFrom("application/linkset+json", "text/html", "*/*;q=0", "application/json;q=abc", "text/*")),
+        accept: fc.oneof(
+          headerValue,
+          fc.constantFrom("application/linkset+json", "text/html", "*/*;q=0", "application/json;q=abc", "text/*"),
+        ),
         "if-none-match": fc.oneof(headerValue, fc.constantFrom("*", '"x"', 'W/"x"')),
-        "content-type": fc.oneof(headerValue, fc.constantFrom("application/json", "application/x-ndjson", "multipart/form-data; boundary=x", "text/plain")),
+        "content-type": fc.oneof(
+          headerValue,
+          fc.constantFrom("application/json", "application/x-ndjson", "multipart/form-data; boundary=x", "text/plain"),
+        ),
         origin: headerValue,
         "access-control-request-method": fc.constantFrom("GET", "PUT", "DELETE", "x"),
         "x-forwarded-for": headerValue,
@@ -203,13 +271,21 @@ describe("api: fuzz (no input produces a 5xx)", function () {
   });
 
   it("answers thousands of random Digital Link keys below 500", async function () {
-    const ai82ish = fc.string({ unit: fc.constantFrom(..."!\"%&'()*+,-./0123456789:;<=>?ABCZ_az é\u0000~#".split("")), maxLength: 25 });
+    const ai82ish = fc.string({
+      unit: fc.constantFrom(..."!\"%&'()*+,-./0123456789:;<=>?ABCZ_az é\u0000~#".split("")),
+      maxLength: 25,
+    });
     await fc.assert(
-      fc.asyncProperty(fc.stringMatching(/^[0-9]{1,16}$/), fc.option(ai82ish), fc.option(ai82ish), async (gtin, lot, serial) => {
-        const url = `/01/${gtin}${lot === null ? "" : `/10/${encodeURIComponent(lot)}`}${serial === null ? "" : `/21/${encodeURIComponent(serial)}`}`;
-        const res = await t.app.inject({ url });
-        expect(res.statusCode, `${url} → ${res.body.slice(0, 200)}`).to.be.oneOf([200, 400, 404]);
-      }),
+      fc.asyncProperty(
+        fc.stringMatching(/^[0-9]{1,16}$/),
+        fc.option(ai82ish),
+        fc.option(ai82ish),
+        async (gtin, lot, serial) => {
+          const url = `/01/${gtin}${lot === null ? "" : `/10/${encodeURIComponent(lot)}`}${serial === null ? "" : `/21/${encodeURIComponent(serial)}`}`;
+          const res = await t.app.inject({ url });
+          expect(res.statusCode, `${url} → ${res.body.slice(0, 200)}`).to.be.oneOf([200, 400, 404]);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -219,7 +295,12 @@ describe("api: fuzz (no input produces a 5xx)", function () {
     const statuses = new Set<number>();
     await fc.assert(
       fc.asyncProperty(nearlyRight(fs.readFileSync(fixture.pending.content, "utf8")), async (payload) => {
-        const res = await t.app.inject({ method: "PUT", url, payload, headers: { "content-type": "application/x-ndjson" } });
+        const res = await t.app.inject({
+          method: "PUT",
+          url,
+          payload,
+          headers: { "content-type": "application/x-ndjson" },
+        });
         statuses.add(res.statusCode);
         expect(res.statusCode, `${res.body.slice(0, 300)}\n${payload.slice(0, 400)}`).to.equal(422);
         expect(JSON.parse(res.body)).to.include({ error: "MISMATCH" });
@@ -236,11 +317,13 @@ describe("api: fuzz (no input produces a 5xx)", function () {
   });
 });
 
-describe("api: fuzz's \"mirror unchanged\" check can fail", function () {
+describe('api: fuzz\'s "mirror unchanged" check can fail', function () {
   it("a right upload through the same path changes the digest; a wrong one does not", async function () {
     const fixture = await createMirrorFixture();
     const writable = openDatabase(fixture.dbPath);
-    const t = await buildTestApp(fixture, { acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }) });
+    const t = await buildTestApp(fixture, {
+      acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+    });
     try {
       const url = `/v1/batches/1/${fixture.pending.root}/content`;
       const headers = { "content-type": "application/x-ndjson" };
@@ -248,7 +331,12 @@ describe("api: fuzz's \"mirror unchanged\" check can fail", function () {
       const wrong = fs.readFileSync(fixture.pending.content, "utf8").replace(/"salt":"[0-9a-f]/, '"salt":"x');
       expect((await t.app.inject({ method: "PUT", url, payload: wrong, headers })).statusCode).to.equal(422);
       expect(stored(writable, fixture.contentDir)).to.deep.equal(before);
-      const right = await t.app.inject({ method: "PUT", url, payload: fs.readFileSync(fixture.pending.content), headers });
+      const right = await t.app.inject({
+        method: "PUT",
+        url,
+        payload: fs.readFileSync(fixture.pending.content),
+        headers,
+      });
       expect(right.statusCode, right.body).to.equal(200);
       const after = stored(writable, fixture.contentDir);
       expect(after.tables).to.not.equal(before.tables);

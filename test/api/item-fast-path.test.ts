@@ -61,7 +61,9 @@ describe("api: item route fast path", function () {
   it("splices the stored record text as is", async function () {
     const res = await suite.t.app.inject({ url: `/01/${GTIN}/21/SER1` });
     const stored = suite.t.db
-      .prepare("SELECT r.record FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.gtin = ? AND k.serial = 'SER1' AND k.kind = 1")
+      .prepare(
+        "SELECT r.record FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.gtin = ? AND k.serial = 'SER1' AND k.kind = 1",
+      )
       .pluck()
       .get(GTIN) as string;
     expect(res.body).to.include(`"identity":{"record":${stored},`);
@@ -72,7 +74,9 @@ describe("api: item route fast path", function () {
     try {
       const events = async () => {
         const res = await suite.t.app.inject({ url: `/01/${GTIN}/21/SER2` });
-        return (JSON.parse(res.body) as { events: { level: string; record: { event: { bizStep: string } } }[] }).events.map((e) => e.record.event.bizStep);
+        return (
+          JSON.parse(res.body) as { events: { level: string; record: { event: { bizStep: string } } }[] }
+        ).events.map((e) => e.record.event.bizStep);
       };
       const before = await events();
       expect(before).to.include("shipping");
@@ -89,7 +93,14 @@ describe("api: item route fast path", function () {
         }),
         outDir: `${suite.fixture.dir}/late`,
       });
-      insertAnchor(writable, { brandId: ACME.brandId, root: built.root, kind: 2, leafCount: built.leafCount, submitter: ADDR.logistics, blockNumber: 110 });
+      insertAnchor(writable, {
+        brandId: ACME.brandId,
+        root: built.root,
+        kind: 2,
+        leafCount: built.leafCount,
+        submitter: ADDR.logistics,
+        blockNumber: 110,
+      });
       await insertContents(writable, ACME.brandId, built);
       await tick();
       expect(await events()).to.deep.equal([...before, "receiving"]);
@@ -112,8 +123,19 @@ describe("api: item route fast path", function () {
     try {
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);
       expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["unlisted", 0, 0]);
-      const built = await buildBatch({ kind: "identity", input: writeFile(suite.fixture.dir, "more.csv", `gtin,serial,lot\n${GTIN},M1,LOT3\n${GTIN},M2,LOT3\n`), outDir: `${suite.fixture.dir}/more` });
-      insertAnchor(writable, { brandId: ACME.brandId, root: built.root, kind: 1, leafCount: built.leafCount, submitter: ADDR.factory, blockNumber: 112 });
+      const built = await buildBatch({
+        kind: "identity",
+        input: writeFile(suite.fixture.dir, "more.csv", `gtin,serial,lot\n${GTIN},M1,LOT3\n${GTIN},M2,LOT3\n`),
+        outDir: `${suite.fixture.dir}/more`,
+      });
+      insertAnchor(writable, {
+        brandId: ACME.brandId,
+        root: built.root,
+        kind: 1,
+        leafCount: built.leafCount,
+        submitter: ADDR.factory,
+        blockNumber: 112,
+      });
       await insertContents(writable, ACME.brandId, built);
       await tick();
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 8, 3]);
@@ -127,7 +149,9 @@ describe("api: item route fast path", function () {
       // A reorg drops the anchor; its records, keys and counts go with it.
       createSeeder(writable).removeAnchor(ACME.brandId, built.root);
       await tick();
-      expect(writable.prepare("SELECT count(*) FROM identity_counts WHERE root = ?").pluck().get(built.root)).to.equal(0);
+      expect(writable.prepare("SELECT count(*) FROM identity_counts WHERE root = ?").pluck().get(built.root)).to.equal(
+        0,
+      );
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);
     } finally {
       writable.close();
@@ -140,9 +164,12 @@ describe("api: item route fast path", function () {
       const { root } = suite.fixture.batches.identity;
       const recount = () =>
         writable
-          .prepare("SELECT lot, count(*) AS items FROM item_keys WHERE root = ? AND kind = 1 AND serial <> '' GROUP BY lot ORDER BY lot")
+          .prepare(
+            "SELECT lot, count(*) AS items FROM item_keys WHERE root = ? AND kind = 1 AND serial <> '' GROUP BY lot ORDER BY lot",
+          )
           .all(root);
-      const kept = () => writable.prepare("SELECT lot, items FROM identity_counts WHERE root = ? ORDER BY lot").all(root);
+      const kept = () =>
+        writable.prepare("SELECT lot, items FROM identity_counts WHERE root = ? ORDER BY lot").all(root);
       expect(kept()).to.deep.equal(recount());
       // In a transaction rolled back at the end: the suite's other tests share the fixture.
       const deleteKeys = writable.transaction(() => {
@@ -173,19 +200,27 @@ describe("api: item route fast path", function () {
     for (const rpc of [[], ["https://rpc.example.org:8545"]]) {
       const scratch = Fastify();
       await scratch.register(helmet, {
-        contentSecurityPolicy: { directives: { frameAncestors: ["'none'"], upgradeInsecureRequests: null, connectSrc: ["'self'", ...rpc] } },
+        contentSecurityPolicy: {
+          directives: { frameAncestors: ["'none'"], upgradeInsecureRequests: null, connectSrc: ["'self'", ...rpc] },
+        },
         crossOriginResourcePolicy: { policy: "cross-origin" },
       });
       scratch.get("/", () => ({}));
       const res = await scratch.inject({ url: "/" });
-      const theirs = Object.fromEntries(Object.entries(res.headers).filter(([name]) => !["content-type", "content-length", "date", "connection"].includes(name)));
+      const theirs = Object.fromEntries(
+        Object.entries(res.headers).filter(
+          ([name]) => !["content-type", "content-length", "date", "connection"].includes(name),
+        ),
+      );
       expect(securityHeaders(rpc)).to.deep.equal(theirs);
       await scratch.close();
     }
     const rpcUrls = ["https://rpc.example.org:8545/path", "https://other.example/rpc"];
     const app = await buildTestApp(suite.fixture, { config: { browserRpcUrls: rpcUrls, scanThreshold: 7 } });
     const res = await app.app.inject({ url: `/01/${GTIN}/21/SER1` });
-    expect(res.headers["content-security-policy"]).to.include("connect-src 'self' https://rpc.example.org:8545 https://other.example");
+    expect(res.headers["content-security-policy"]).to.include(
+      "connect-src 'self' https://rpc.example.org:8545 https://other.example",
+    );
     // The scan page hands the phone every RPC URL (it reads them all and needs them to agree) and the server's threshold.
     const page = await app.app.inject({ url: `/01/${GTIN}/21/SER1`, headers: { accept: "text/html" } });
     const config = /<script type="application\/json" id="scan-config">([^<]*)<\/script>/.exec(page.body);
@@ -230,7 +265,11 @@ describe("api: tree cache checks", function () {
   it("serves the same proofs by leaf position as by search, as JSON text too", function () {
     const packed = randomBytes(32 * 300);
     const tree = buildTree(packed);
-    const cache = createTreeCache({ treeNodes: { get: () => Buffer.from(tree.serialize()) }, records: recordsOf, maxBytes: 2 ** 20 });
+    const cache = createTreeCache({
+      treeNodes: { get: () => Buffer.from(tree.serialize()) },
+      records: recordsOf,
+      maxBytes: 2 ** 20,
+    });
     for (let i = 0; i < 300; i++) {
       const hash = packed.subarray(i * 32, i * 32 + 32);
       const proof = cache.proof(1, tree.root, hash, i);
@@ -286,7 +325,10 @@ describe("api: tree cache checks", function () {
         const hash = packed.subarray(i * 32, i * 32 + 32);
         try {
           const proof = cache.proof(1, tree.root, hash, i);
-          if (i % 100 === 0) expect(StandardMerkleTree.verify(tree.root, ["bytes32"], [`0x${hash.toString("hex")}`], proof)).to.equal(true);
+          if (i % 100 === 0)
+            expect(StandardMerkleTree.verify(tree.root, ["bytes32"], [`0x${hash.toString("hex")}`], proof)).to.equal(
+              true,
+            );
         } catch (err) {
           expect(err).to.be.instanceOf(ApiError).with.property("statusCode", 503);
           refused++;

@@ -70,10 +70,19 @@ export async function sign(wallet: Wallet, message: LinkSetMessage, domain = FIX
 }
 
 /** The PUT body a brand sends: the message, its signature and the domain it signed. */
-export async function signedBody(wallet: Wallet, message: LinkSetMessage, domain = FIXTURE_DOMAIN): Promise<Record<string, unknown>> {
+export async function signedBody(
+  wallet: Wallet,
+  message: LinkSetMessage,
+  domain = FIXTURE_DOMAIN,
+): Promise<Record<string, unknown>> {
   return {
     linkSet: message,
     signature: await sign(wallet, message, domain),
-    domain: { name: domain.name, version: domain.version, chainId: Number(domain.chainId), verifyingContract: domain.verifyingContract },
+    domain: {
+      name: domain.name,
+      version: domain.version,
+      chainId: Number(domain.chainId),
+      verifyingContract: domain.verifyingContract,
+    },
   };
 }

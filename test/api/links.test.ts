@@ -15,7 +15,20 @@ import { openDatabase } from "../../mirror/db";
 import { createSeeder } from "../../mirror/write/seed";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, type MirrorFixture } from "./fixtures";
 import { buildTestApp } from "./helper";
-import { ACME_ADMIN, FAKE_ADMIN, FIXTURE_DOMAIN, STRANGER, buildLinksApp, createLinksFixture, pip, secondsAgo, setBrandAdmin, sign, signedBody, type LinksTestApp } from "./links-helper";
+import {
+  ACME_ADMIN,
+  FAKE_ADMIN,
+  FIXTURE_DOMAIN,
+  STRANGER,
+  buildLinksApp,
+  createLinksFixture,
+  pip,
+  secondsAgo,
+  setBrandAdmin,
+  sign,
+  signedBody,
+  type LinksTestApp,
+} from "./links-helper";
 
 const json = <T>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T;
 
@@ -53,7 +66,16 @@ const acmeSet = (overrides: Partial<LinkSetMessage> = {}): LinkSetMessage => ({
   brandId: String(ACME.brandId),
   gtin: GTIN,
   issuedAt: secondsAgo(3600),
-  links: [pip(), pip({ linkType: "gs1:instructions", href: "https://acme.example/care.pdf", title: "Care instructions", hreflang: "", mediaType: "application/pdf" })],
+  links: [
+    pip(),
+    pip({
+      linkType: "gs1:instructions",
+      href: "https://acme.example/care.pdf",
+      title: "Care instructions",
+      hreflang: "",
+      mediaType: "application/pdf",
+    }),
+  ],
   ...overrides,
 });
 
@@ -74,7 +96,8 @@ describe("api: /v1/links", function () {
     await t.close();
   });
 
-  const put = (gtin: string, payload: unknown) => t.app.inject({ method: "PUT", url: `/v1/links/${gtin}`, payload: payload as Record<string, unknown> });
+  const put = (gtin: string, payload: unknown) =>
+    t.app.inject({ method: "PUT", url: `/v1/links/${gtin}`, payload: payload as Record<string, unknown> });
   const get = (gtin: string) => t.app.inject({ method: "GET", url: `/v1/links/${gtin}` });
   /** What GET says is stored: the body of a 200, or the status. */
   const stored = async (gtin = GTIN): Promise<string> => {
@@ -88,15 +111,27 @@ describe("api: /v1/links", function () {
       const res = await put(GTIN, await signedBody(ACME_ADMIN, message));
       expect(res.statusCode, res.body).to.equal(200);
       const doc = json<LinkSetDoc>(await get(GTIN));
-      expect(doc).to.deep.include({ gtin: GTIN, brandId: "1", signer: ACME_ADMIN.address.toLowerCase(), current: true });
+      expect(doc).to.deep.include({
+        gtin: GTIN,
+        brandId: "1",
+        signer: ACME_ADMIN.address.toLowerCase(),
+        current: true,
+      });
       expect(doc.reason).to.equal(undefined);
       expect(doc.issuedAt).to.equal(new Date(message.issuedAt * 1000).toISOString());
       expect(doc.typedData.message).to.deep.equal(message);
       expect(doc.links).to.deep.equal(message.links);
-      expect(doc.typedData.domain).to.deep.equal({ name: "TraceAnchor Links", version: "1", chainId: CHAIN_ID, verifyingContract: CONTRACT });
+      expect(doc.typedData.domain).to.deep.equal({
+        name: "TraceAnchor Links",
+        version: "1",
+        chainId: CHAIN_ID,
+        verifyingContract: CONTRACT,
+      });
       expect(doc.typedData.primaryType).to.equal("LinkSet");
       // Anyone re-checks it with ethers alone, from the document.
-      expect(verifyTypedData(doc.typedData.domain, doc.typedData.types, doc.typedData.message, doc.signature)).to.equal(ACME_ADMIN.address);
+      expect(verifyTypedData(doc.typedData.domain, doc.typedData.types, doc.typedData.message, doc.signature)).to.equal(
+        ACME_ADMIN.address,
+      );
       expect(json<LinkSetDoc>(res)).to.deep.equal(doc);
     });
 
@@ -114,7 +149,11 @@ describe("api: /v1/links", function () {
       for (const issuedAt of [first.issuedAt, first.issuedAt - 1]) {
         const res = await put(GTIN, await signedBody(ACME_ADMIN, acmeSet({ issuedAt, links: [] })));
         expect(res.statusCode, res.body).to.equal(409);
-        expect(json<Refusal>(res)).to.include({ error: "STALE_LINK_SET", field: "linkSet.issuedAt", storedIssuedAt: first.issuedAt });
+        expect(json<Refusal>(res)).to.include({
+          error: "STALE_LINK_SET",
+          field: "linkSet.issuedAt",
+          storedIssuedAt: first.issuedAt,
+        });
         expect(await stored()).to.equal(before);
       }
       const newer = acmeSet({ issuedAt: first.issuedAt + 1, links: [pip({ title: "Acme shirt, new page" })] });
@@ -137,7 +176,12 @@ describe("api: /v1/links", function () {
         const res = await put(other, await signedBody(wallet, acmeSet({ gtin: other })));
         expect(res.statusCode, res.body).to.equal(403);
         const body = json<Refusal>(res);
-        expect(body).to.include({ error: "SIGNER_NOT_ADMIN", expected: ACME_ADMIN.address.toLowerCase(), signer: wallet.address.toLowerCase(), field: "signature" });
+        expect(body).to.include({
+          error: "SIGNER_NOT_ADMIN",
+          expected: ACME_ADMIN.address.toLowerCase(),
+          signer: wallet.address.toLowerCase(),
+          field: "signature",
+        });
         expect(body.message).to.include(ACME_ADMIN.address.toLowerCase()).and.include(wallet.address.toLowerCase());
         expect(res.headers["cache-control"]).to.equal("no-store");
       }
@@ -146,7 +190,10 @@ describe("api: /v1/links", function () {
 
     it("403 for a signature over another chain or contract (it recovers someone else)", async function () {
       const message = acmeSet({ gtin: other });
-      const res = await put(other, { linkSet: message, signature: await sign(ACME_ADMIN, message, { ...FIXTURE_DOMAIN, chainId: 1n }) });
+      const res = await put(other, {
+        linkSet: message,
+        signature: await sign(ACME_ADMIN, message, { ...FIXTURE_DOMAIN, chainId: 1n }),
+      });
       expect(res.statusCode, res.body).to.equal(403);
       expect(json<Refusal>(res).error).to.equal("SIGNER_NOT_ADMIN");
       expect(await stored(other)).to.equal("HTTP 404");
@@ -157,7 +204,13 @@ describe("api: /v1/links", function () {
       const message = acmeSet({ brandId: String(FAKE.brandId), gtin: other });
       const res = await put(other, await signedBody(FAKE_ADMIN, message));
       expect(res.statusCode, res.body).to.equal(403);
-      expect(json<Refusal>(res)).to.deep.include({ error: "GTIN_NOT_BRANDS", prefix: ACME.prefix, ownerBrandId: "1", field: "linkSet.gtin", brandPrefixes: ["4006381", "950600"] });
+      expect(json<Refusal>(res)).to.deep.include({
+        error: "GTIN_NOT_BRANDS",
+        prefix: ACME.prefix,
+        ownerBrandId: "1",
+        field: "linkSet.gtin",
+        brandPrefixes: ["4006381", "950600"],
+      });
       expect(json<Refusal>(res).message).to.include(ACME.prefix);
       expect(await stored(other)).to.equal("HTTP 404");
     });
@@ -178,13 +231,42 @@ describe("api: /v1/links", function () {
       expect(json<Refusal>(res).field).to.equal("linkSet.brandId");
     });
 
-    const malformed: ReadonlyArray<[string, (body: Record<string, unknown>, message: LinkSetMessage) => unknown, string]> = [
-      ["an http href", (b, m) => ({ ...b, linkSet: { ...m, links: [pip({ href: "http://acme.example/p" })] } }), "linkSet.links.0.href"],
-      ["an unknown link type", (b, m) => ({ ...b, linkSet: { ...m, links: [pip({ linkType: "gs1:nope" })] } }), "linkSet.links.0.linkType"],
-      ["a 201-character title", (b, m) => ({ ...b, linkSet: { ...m, links: [pip({ title: "t".repeat(201) })] } }), "linkSet.links.0.title"],
-      ["a bad hreflang", (b, m) => ({ ...b, linkSet: { ...m, links: [pip({ hreflang: "en_GB" })] } }), "linkSet.links.0.hreflang"],
-      ["51 links", (b, m) => ({ ...b, linkSet: { ...m, links: Array.from({ length: 51 }, () => pip()) } }), "linkSet.links"],
-      ["a link without a title", (b, m) => ({ ...b, linkSet: { ...m, links: [{ linkType: "gs1:pip", href: "https://a.example/", hreflang: "", mediaType: "" }] } }), "linkSet.links.0.title"],
+    const malformed: ReadonlyArray<
+      [string, (body: Record<string, unknown>, message: LinkSetMessage) => unknown, string]
+    > = [
+      [
+        "an http href",
+        (b, m) => ({ ...b, linkSet: { ...m, links: [pip({ href: "http://acme.example/p" })] } }),
+        "linkSet.links.0.href",
+      ],
+      [
+        "an unknown link type",
+        (b, m) => ({ ...b, linkSet: { ...m, links: [pip({ linkType: "gs1:nope" })] } }),
+        "linkSet.links.0.linkType",
+      ],
+      [
+        "a 201-character title",
+        (b, m) => ({ ...b, linkSet: { ...m, links: [pip({ title: "t".repeat(201) })] } }),
+        "linkSet.links.0.title",
+      ],
+      [
+        "a bad hreflang",
+        (b, m) => ({ ...b, linkSet: { ...m, links: [pip({ hreflang: "en_GB" })] } }),
+        "linkSet.links.0.hreflang",
+      ],
+      [
+        "51 links",
+        (b, m) => ({ ...b, linkSet: { ...m, links: Array.from({ length: 51 }, () => pip()) } }),
+        "linkSet.links",
+      ],
+      [
+        "a link without a title",
+        (b, m) => ({
+          ...b,
+          linkSet: { ...m, links: [{ linkType: "gs1:pip", href: "https://a.example/", hreflang: "", mediaType: "" }] },
+        }),
+        "linkSet.links.0.title",
+      ],
       ["a GTIN-13 in the message", (b, m) => ({ ...b, linkSet: { ...m, gtin: GTIN13 } }), "linkSet.gtin"],
       ["another GTIN than the path", (b, m) => ({ ...b, linkSet: { ...m, gtin: acmeGtin("12345") } }), "linkSet.gtin"],
       ["a bad check digit in the path", (b) => ({ ...b, path: "09506000134350" }), "gtin"],
@@ -192,10 +274,26 @@ describe("api: /v1/links", function () {
       ["a short signature", (b) => ({ ...b, signature: "0x1234" }), "signature"],
       ["a signature that is no point on the curve", (b) => ({ ...b, signature: `0x${"00".repeat(65)}` }), "signature"],
       ["no linkSet", (b) => ({ ...b, linkSet: undefined }), "linkSet"],
-      ["issuedAt ahead of the clock", (b, m) => ({ ...b, linkSet: { ...m, issuedAt: secondsAgo(-(MAX_CLOCK_SKEW_SECONDS + 60)) } }), "linkSet.issuedAt"],
-      ["another chain in the domain", (b) => ({ ...b, domain: { ...(b.domain as object), chainId: 1 } }), "domain.chainId"],
-      ["another contract in the domain", (b) => ({ ...b, domain: { ...(b.domain as object), verifyingContract: `0x${"11".repeat(20)}` } }), "domain.verifyingContract"],
-      ["another domain name", (b) => ({ ...b, domain: { ...(b.domain as object), name: "TraceAnchor" } }), "domain.name"],
+      [
+        "issuedAt ahead of the clock",
+        (b, m) => ({ ...b, linkSet: { ...m, issuedAt: secondsAgo(-(MAX_CLOCK_SKEW_SECONDS + 60)) } }),
+        "linkSet.issuedAt",
+      ],
+      [
+        "another chain in the domain",
+        (b) => ({ ...b, domain: { ...(b.domain as object), chainId: 1 } }),
+        "domain.chainId",
+      ],
+      [
+        "another contract in the domain",
+        (b) => ({ ...b, domain: { ...(b.domain as object), verifyingContract: `0x${"11".repeat(20)}` } }),
+        "domain.verifyingContract",
+      ],
+      [
+        "another domain name",
+        (b) => ({ ...b, domain: { ...(b.domain as object), name: "TraceAnchor" } }),
+        "domain.name",
+      ],
     ];
     for (const [what, change, field] of malformed) {
       it(`400 for ${what}, naming ${field}`, async function () {
@@ -216,8 +314,12 @@ describe("api: /v1/links", function () {
       const before = await stored(other);
       const newer = acmeSet({ gtin: other, issuedAt: secondsAgo(100), links: [] });
       expect((await put(other, await signedBody(STRANGER, newer))).statusCode).to.equal(403);
-      expect((await put(other, { ...(await signedBody(ACME_ADMIN, newer)), signature: "0x12" })).statusCode).to.equal(400);
-      expect((await put(other, await signedBody(ACME_ADMIN, { ...newer, links: [pip({ href: "ftp://x" })] }))).statusCode).to.equal(400);
+      expect((await put(other, { ...(await signedBody(ACME_ADMIN, newer)), signature: "0x12" })).statusCode).to.equal(
+        400,
+      );
+      expect(
+        (await put(other, await signedBody(ACME_ADMIN, { ...newer, links: [pip({ href: "ftp://x" })] }))).statusCode,
+      ).to.equal(400);
       expect(await stored(other)).to.equal(before);
     });
   });
@@ -233,7 +335,9 @@ describe("api: /v1/links", function () {
 
   describe("OpenAPI", function () {
     it("documents both routes with their body and refusal schemas", async function () {
-      const doc = json<{ paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>> }>(await t.app.inject({ url: "/docs/json" }));
+      const doc = json<{
+        paths: Record<string, Record<string, { responses: Record<string, unknown>; requestBody?: unknown }>>;
+      }>(await t.app.inject({ url: "/docs/json" }));
       const route = doc.paths["/v1/links/{gtin}"];
       expect(route).to.have.keys("get", "put");
       expect(route?.put?.requestBody).to.not.equal(undefined);
@@ -247,7 +351,15 @@ describe("api: /v1/links", function () {
       try {
         const message = acmeSet();
         expect((await bare.app.inject({ method: "GET", url: `/v1/links/${GTIN}` })).statusCode).to.equal(503);
-        expect((await bare.app.inject({ method: "PUT", url: `/v1/links/${GTIN}`, payload: await signedBody(ACME_ADMIN, message) })).statusCode).to.equal(503);
+        expect(
+          (
+            await bare.app.inject({
+              method: "PUT",
+              url: `/v1/links/${GTIN}`,
+              payload: await signedBody(ACME_ADMIN, message),
+            })
+          ).statusCode,
+        ).to.equal(503);
       } finally {
         await bare.close();
       }
@@ -273,7 +385,11 @@ describe("api: brand link sets the resolver serves", function () {
     const file = path.join(dir, "links.db");
     const t = await buildLinksApp(fixture, file);
     try {
-      const res = await t.app.inject({ method: "PUT", url: `/v1/links/${message.gtin}`, payload: await signedBody(ACME_ADMIN, message) });
+      const res = await t.app.inject({
+        method: "PUT",
+        url: `/v1/links/${message.gtin}`,
+        payload: await signedBody(ACME_ADMIN, message),
+      });
       expect(res.statusCode, res.body).to.equal(200);
     } finally {
       await t.close();
@@ -287,14 +403,22 @@ describe("api: brand link sets the resolver serves", function () {
     const mirrorDb = openDatabase(fixture.dbPath, { readonly: true });
     const linksDb = new Database(file);
     try {
-      const source = currentLinkSets(createLinkSetRepository(linksDb), createMirror(mirrorDb, { treeCacheBytes: 2 ** 20 }));
+      const source = currentLinkSets(
+        createLinkSetRepository(linksDb),
+        createMirror(mirrorDb, { treeCacheBytes: 2 ** 20 }),
+      );
       const set = source.linkSetOf(GTIN);
       expect(set).to.deep.equal({
         brandId: "1",
         gtin: GTIN,
         links: [
           { type: "gs1:pip", href: pip().href, title: pip().title, hreflang: ["en"], mediaType: "text/html" },
-          { type: "gs1:instructions", href: "https://acme.example/care.pdf", title: "Care instructions", mediaType: "application/pdf" },
+          {
+            type: "gs1:instructions",
+            href: "https://acme.example/care.pdf",
+            title: "Care instructions",
+            mediaType: "application/pdf",
+          },
         ],
         signer: ACME_ADMIN.address.toLowerCase(),
         signature: set?.signature,
@@ -313,9 +437,42 @@ describe("api: brand link sets the resolver serves", function () {
     try {
       const repo = createLinkSetRepository(db);
       const keep = async (message: LinkSetMessage) =>
-        repo.put({ chainId: "31337", contract: CONTRACT, message, signature: await sign(ACME_ADMIN, message), signer: ACME_ADMIN.address.toLowerCase(), acceptedAt: 1 });
-      const languages = ["en", "fr", "de", "es", "it", "nl", "pt", "pl", "sv", "da", "fi", "cs", "ro", "hu", "el", "bg", "sk", "sl", "hr", "lt"];
-      const large = acmeSet({ issuedAt: secondsAgo(100), links: languages.map((hreflang) => pip({ hreflang, href: `https://acme.example/${hreflang}/${"p".repeat(600)}` })) });
+        repo.put({
+          chainId: "31337",
+          contract: CONTRACT,
+          message,
+          signature: await sign(ACME_ADMIN, message),
+          signer: ACME_ADMIN.address.toLowerCase(),
+          acceptedAt: 1,
+        });
+      const languages = [
+        "en",
+        "fr",
+        "de",
+        "es",
+        "it",
+        "nl",
+        "pt",
+        "pl",
+        "sv",
+        "da",
+        "fi",
+        "cs",
+        "ro",
+        "hu",
+        "el",
+        "bg",
+        "sk",
+        "sl",
+        "hr",
+        "lt",
+      ];
+      const large = acmeSet({
+        issuedAt: secondsAgo(100),
+        links: languages.map((hreflang) =>
+          pip({ hreflang, href: `https://acme.example/${hreflang}/${"p".repeat(600)}` }),
+        ),
+      });
       expect(JSON.stringify(large).length).to.be.above(8 * 1024);
       expect((await keep(large)).ok).to.equal(true);
       expect(repo.linkSetOf(GTIN)?.links).to.have.length(languages.length);
@@ -338,7 +495,14 @@ describe("api: brand link sets the resolver serves", function () {
       const readRepo = createLinkSetRepository(reader);
       expect(readRepo.linkSetOf(GTIN)).to.equal(undefined);
       const message = acmeSet();
-      const put = createLinkSetRepository(writer).put({ chainId: "31337", contract: CONTRACT, message, signature: await sign(ACME_ADMIN, message), signer: ACME_ADMIN.address.toLowerCase(), acceptedAt: 1 });
+      const put = createLinkSetRepository(writer).put({
+        chainId: "31337",
+        contract: CONTRACT,
+        message,
+        signature: await sign(ACME_ADMIN, message),
+        signer: ACME_ADMIN.address.toLowerCase(),
+        acceptedAt: 1,
+      });
       expect(put.ok).to.equal(true);
       expect(readRepo.linkSetOf(GTIN)?.issuedAt).to.equal(new Date(message.issuedAt * 1000).toISOString());
     } finally {
@@ -357,7 +521,12 @@ describe("api: brand link sets the resolver serves", function () {
       expect(doc.reason).to.include(ACME_ADMIN.address.toLowerCase()).and.include(STRANGER.address.toLowerCase());
       const mirrorDb = openDatabase(fixture.dbPath, { readonly: true });
       try {
-        expect(currentLinkSets(createLinkSetRepository(t.linksDb), createMirror(mirrorDb, { treeCacheBytes: 2 ** 20 })).linkSetOf(GTIN)).to.equal(undefined);
+        expect(
+          currentLinkSets(
+            createLinkSetRepository(t.linksDb),
+            createMirror(mirrorDb, { treeCacheBytes: 2 ** 20 }),
+          ).linkSetOf(GTIN),
+        ).to.equal(undefined);
       } finally {
         mirrorDb.close();
       }

@@ -8,7 +8,13 @@ import { openDatabase, runMigrations } from "../../mirror/db";
 import { FINALIZED_BLOCK, GTIN, HEAD_BLOCK, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
-const running: IndexerHealth = { state: "running", head: HEAD_BLOCK + 5, indexedBlock: HEAD_BLOCK, stalled: false, fatal: null };
+const running: IndexerHealth = {
+  state: "running",
+  head: HEAD_BLOCK + 5,
+  indexedBlock: HEAD_BLOCK,
+  stalled: false,
+  fatal: null,
+};
 
 describe("api: operations", function () {
   let fixture: MirrorFixture;
@@ -40,7 +46,14 @@ describe("api: operations", function () {
     it("/readyz reports the lag from the cursor alone", async function () {
       const res = await (await app()).inject({ url: "/readyz" });
       expect(res.statusCode).to.equal(200);
-      expect(JSON.parse(res.body)).to.include({ status: "ready", chainId: "31337", indexedBlock: HEAD_BLOCK, headBlock: HEAD_BLOCK, lagBlocks: 0, lagSeconds: 0 });
+      expect(JSON.parse(res.body)).to.include({
+        status: "ready",
+        chainId: "31337",
+        indexedBlock: HEAD_BLOCK,
+        headBlock: HEAD_BLOCK,
+        lagBlocks: 0,
+        lagSeconds: 0,
+      });
     });
 
     it("/readyz reports the lag in blocks and seconds from the indexer's status", async function () {
@@ -54,9 +67,15 @@ describe("api: operations", function () {
 
     const unready: [string, IndexerHealth][] = [
       ["stalled", { ...running, stalled: true }],
-      ["halted", { ...running, state: "failed", fatal: { name: "ChainMismatchError", code: "CHAIN_MISMATCH", message: "x" } }],
+      [
+        "halted",
+        { ...running, state: "failed", fatal: { name: "ChainMismatchError", code: "CHAIN_MISMATCH", message: "x" } },
+      ],
       ["halted", { ...running, state: "stopped" }],
-      ["reorg-too-deep", { ...running, state: "failed", fatal: { name: "ReorgTooDeepError", code: "REORG_TOO_DEEP", message: "x" } }],
+      [
+        "reorg-too-deep",
+        { ...running, state: "failed", fatal: { name: "ReorgTooDeepError", code: "REORG_TOO_DEEP", message: "x" } },
+      ],
     ];
     for (const [reason, status] of unready) {
       it(`/readyz is 503 ${reason} when the indexer is ${status.state}${status.stalled ? ", stalled" : ""}`, async function () {
@@ -86,20 +105,30 @@ describe("api: operations", function () {
       await a.inject({ url: `/01/${GTIN}/21/SER1` });
       await a.inject({ url: `/01/${GTIN}/21/NOPE` });
       await a.inject({ url: "/nowhere/at/all" });
-      await a.inject({ method: "OPTIONS", url: `/01/${GTIN}/21/SER1`, headers: { origin: "https://app.example", "access-control-request-method": "GET" } });
+      await a.inject({
+        method: "OPTIONS",
+        url: `/01/${GTIN}/21/SER1`,
+        headers: { origin: "https://app.example", "access-control-request-method": "GET" },
+      });
       await a.inject({ url: "/v1/brands" });
       await a.inject({ url: "/01/123" });
       const res = await a.inject({ url: "/metrics" });
       expect(res.statusCode).to.equal(200);
       expect(res.headers["content-type"]).to.match(/^text\/plain/);
-      expect(res.body).to.include('trace_http_requests_total{method="GET",route="/01/:gtin/21/:serial",status="200"} 1');
-      expect(res.body).to.include('trace_http_requests_total{method="GET",route="/01/:gtin/21/:serial",status="404"} 1');
+      expect(res.body).to.include(
+        'trace_http_requests_total{method="GET",route="/01/:gtin/21/:serial",status="200"} 1',
+      );
+      expect(res.body).to.include(
+        'trace_http_requests_total{method="GET",route="/01/:gtin/21/:serial",status="404"} 1',
+      );
       expect(res.body).to.include('route="unmatched",status="404"');
       // Every route is labelled with its own template, the CORS preflight route too.
       expect(res.body).to.include('trace_http_requests_total{method="OPTIONS",route="*",status="204"} 1');
       expect(res.body).to.include('trace_http_requests_total{method="GET",route="/v1/brands",status="200"} 1');
       expect(res.body).to.include('trace_http_requests_total{method="GET",route="/01/:gtin",status="400"} 1');
-      expect(res.body).to.match(/trace_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/01\/:gtin\/21\/:serial",status="200"\}/);
+      expect(res.body).to.match(
+        /trace_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/01\/:gtin\/21\/:serial",status="200"\}/,
+      );
       expect(res.body).to.include(`trace_indexer_head_block ${HEAD_BLOCK + 5}`);
       expect(res.body).to.include("trace_indexer_lag_blocks 5");
       expect(res.body).to.include(`trace_indexer_indexed_block ${HEAD_BLOCK}`);
@@ -145,7 +174,8 @@ describe("api: operations", function () {
       expect(limited.statusCode).to.equal(429);
       expect(JSON.parse(limited.body)).to.include({ error: "RATE_LIMITED" });
       expect((await from("192.0.2.2")).statusCode).to.equal(200);
-      for (let i = 0; i < 5; i++) expect((await a.inject({ url: "/healthz", remoteAddress: "192.0.2.1" })).statusCode).to.equal(200);
+      for (let i = 0; i < 5; i++)
+        expect((await a.inject({ url: "/healthz", remoteAddress: "192.0.2.1" })).statusCode).to.equal(200);
     });
   });
 
@@ -154,12 +184,21 @@ describe("api: operations", function () {
       const lines: string[] = [];
       const sink = new Writable({
         write(chunk: Buffer, _enc, done) {
-          lines.push(...chunk.toString("utf8").split("\n").filter((l) => l.length > 0));
+          lines.push(
+            ...chunk
+              .toString("utf8")
+              .split("\n")
+              .filter((l) => l.length > 0),
+          );
           done();
         },
       });
       const a = await app({ log: pino({ level: "debug" }, sink) });
-      await a.inject({ url: `/01/${GTIN}/21/SER1?linkType=x`, remoteAddress: "203.0.113.77", headers: { "x-forwarded-for": "203.0.113.78" } });
+      await a.inject({
+        url: `/01/${GTIN}/21/SER1?linkType=x`,
+        remoteAddress: "203.0.113.77",
+        headers: { "x-forwarded-for": "203.0.113.78" },
+      });
       await a.inject({ url: "/01/123", remoteAddress: "203.0.113.77" });
       expect(lines.length).to.be.greaterThan(1);
       for (const line of lines) {
@@ -175,11 +214,17 @@ describe("api: operations", function () {
   describe("scan counts", function () {
     it("are written to the scans file with only a salted hash of the client, never its address", async function () {
       const a = await app();
-      for (const ip of ["203.0.113.5", "203.0.113.6"]) await a.inject({ url: `/01/${GTIN}/21/SER2`, remoteAddress: ip });
+      for (const ip of ["203.0.113.5", "203.0.113.6"])
+        await a.inject({ url: `/01/${GTIN}/21/SER2`, remoteAddress: ip });
       if (t === undefined) throw new Error("no app");
       const scansDb = t.scansDb;
       await a.close();
-      const rows = scansDb.prepare("SELECT * FROM scan_counts").all() as { gtin: string; serial: string; count: number; last_client: string }[];
+      const rows = scansDb.prepare("SELECT * FROM scan_counts").all() as {
+        gtin: string;
+        serial: string;
+        count: number;
+        last_client: string;
+      }[];
       expect(rows).to.have.length(1);
       expect(rows[0]).to.include({ gtin: GTIN, serial: "SER2", count: 2 });
       expect(JSON.stringify(scansDb.prepare("SELECT * FROM scan_counts, scan_meta").all())).not.to.include("203.0.113");
@@ -189,7 +234,14 @@ describe("api: operations", function () {
   describe("config", function () {
     it("has defaults and is frozen", function () {
       const config = parseApiEnv({});
-      expect(config).to.include({ port: 3000, host: "127.0.0.1", dbPath: "data/trace.db", scans: true, rateLimit: 600, explorerUrl: null });
+      expect(config).to.include({
+        port: 3000,
+        host: "127.0.0.1",
+        dbPath: "data/trace.db",
+        scans: true,
+        rateLimit: 600,
+        explorerUrl: null,
+      });
       expect(config.publicUrl).to.equal("http://127.0.0.1:3000");
       expect(Object.isFrozen(config)).to.equal(true);
     });

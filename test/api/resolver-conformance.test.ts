@@ -39,7 +39,9 @@ interface LinksetBody {
 const json = <T>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T;
 /** The link relations of a context object: every member but the anchor and extension members. */
 const relations = (set: ContextObject): [string, LinkObject[]][] =>
-  Object.entries(set).filter((entry): entry is [string, LinkObject[]] => entry[0] !== "anchor" && !entry[0].startsWith("ta:"));
+  Object.entries(set).filter(
+    (entry): entry is [string, LinkObject[]] => entry[0] !== "anchor" && !entry[0].startsWith("ta:"),
+  );
 const local = (href: string): string => {
   expect(href.startsWith(PUBLIC_URL), href).to.equal(true);
   return href.slice(PUBLIC_URL.length);
@@ -54,10 +56,27 @@ function signedLinks(brandId: string, gtin = GTIN): BrandLinkSet {
     signature: `0x${"5a".repeat(65)}`,
     issuedAt: "2024-03-10T08:00:00.000Z",
     links: [
-      { type: "gs1:pip", href: "https://acme.example/en/rice", title: "Risotto rice", hreflang: ["en"], mediaType: "text/html" },
-      { type: "gs1:pip", href: "https://acme.example/fr/riz?src=qr#top", title: "Riz à risotto", hreflang: ["fr"], mediaType: "text/html" },
+      {
+        type: "gs1:pip",
+        href: "https://acme.example/en/rice",
+        title: "Risotto rice",
+        hreflang: ["en"],
+        mediaType: "text/html",
+      },
+      {
+        type: "gs1:pip",
+        href: "https://acme.example/fr/riz?src=qr#top",
+        title: "Riz à risotto",
+        hreflang: ["fr"],
+        mediaType: "text/html",
+      },
       { type: "https://gs1.org/voc/instructions", href: "https://acme.example/cooking", title: "Cooking instructions" },
-      { type: "gs1:certificationInfo", href: "https://cert.example/acme/42", title: "Organic certificate", mediaType: "application/pdf" },
+      {
+        type: "gs1:certificationInfo",
+        href: "https://cert.example/acme/42",
+        title: "Organic certificate",
+        mediaType: "application/pdf",
+      },
       { type: "gs1:defaultLink", href: "https://acme.example/", title: "Acme home" },
       { type: "schema:url", href: "https://acme.example/schema", title: "Not a GS1 link type" },
       { type: "gs1:recipeInfo", href: "javascript:alert(1)", title: "Not a web link" },
@@ -65,17 +84,34 @@ function signedLinks(brandId: string, gtin = GTIN): BrandLinkSet {
   };
 }
 
-const fakeLinks = (sets: readonly BrandLinkSet[]): BrandLinkSource => ({ linkSetOf: (gtin) => sets.find((set) => set.gtin === gtin) });
+const fakeLinks = (sets: readonly BrandLinkSet[]): BrandLinkSource => ({
+  linkSetOf: (gtin) => sets.find((set) => set.gtin === gtin),
+});
 
 /** The resolver plugin alone, as app.ts registers it, over the fixture mirror and a brand link source. */
 async function resolverWithLinks(fixture: MirrorFixture, links: BrandLinkSource) {
   const db = openDatabase(fixture.dbPath, { readonly: true });
-  const config = apiConfig({ publicUrl: PUBLIC_URL, dbPath: fixture.dbPath, contentDir: fixture.contentDir, rateLimit: 0 });
-  const app = Fastify({ routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 } }).withTypeProvider<TypeBoxTypeProvider>();
+  const config = apiConfig({
+    publicUrl: PUBLIC_URL,
+    dbPath: fixture.dbPath,
+    contentDir: fixture.contentDir,
+    rateLimit: 0,
+  });
+  const app = Fastify({
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(errors);
   await app.register(security, { rateLimit: 0 });
   const mirror = createMirror(db, { treeCacheBytes: 2 ** 24 });
-  await app.register(digitalLinkRoutes, { mirror, config, scans: undefined, renderHtml: undefined, acceptUpload: undefined, indexerStatus: undefined, links });
+  await app.register(digitalLinkRoutes, {
+    mirror,
+    config,
+    scans: undefined,
+    renderHtml: undefined,
+    acceptUpload: undefined,
+    indexerStatus: undefined,
+    links,
+  });
   await app.ready();
   return {
     inject: (url: string, headers: Record<string, string> = {}) => app.inject({ url, headers }),
@@ -88,7 +124,8 @@ async function resolverWithLinks(fixture: MirrorFixture, links: BrandLinkSource)
 
 describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
   const suite = appPerTest();
-  const get = (url: string, headers: Record<string, string> = {}) => suite.t.app.inject({ method: "GET", url, headers });
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    suite.t.app.inject({ method: "GET", url, headers });
   const linksetOf = async (url: string): Promise<LinksetBody> => {
     const res = await get(`${url}?linkType=linkset`);
     expect(res.statusCode, res.body.slice(0, 200)).to.equal(200);
@@ -101,7 +138,11 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
         const getRes = await get(url);
         expect(getRes.statusCode).to.equal(200);
         // The test suite looks for all three in the GET response's Access-Control-Allow-Methods.
-        expect(String(getRes.headers["access-control-allow-methods"]).split(/,\s*/)).to.include.members(["GET", "HEAD", "OPTIONS"]);
+        expect(String(getRes.headers["access-control-allow-methods"]).split(/,\s*/)).to.include.members([
+          "GET",
+          "HEAD",
+          "OPTIONS",
+        ]);
         const head = await suite.t.app.inject({ method: "HEAD", url });
         expect(head.statusCode).to.equal(200);
         expect(head.body).to.equal("");
@@ -127,11 +168,14 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
         const { linkset } = await linksetOf(url);
         for (const set of linkset) {
           expect(set.anchor.startsWith(`${PUBLIC_URL}/`)).to.equal(true);
-          for (const [, links] of relations(set)) for (const link of links) expect(link.href.startsWith(`${PUBLIC_URL}/`), link.href).to.equal(true);
+          for (const [, links] of relations(set))
+            for (const link of links) expect(link.href.startsWith(`${PUBLIC_URL}/`), link.href).to.equal(true);
         }
         expect(String((await get(url)).headers.link)).to.match(new RegExp(`^<${PUBLIC_URL}/`));
       }
-      expect(String((await get(`${SERIAL}?linkType=gs1:traceability`)).headers.location).startsWith(`${PUBLIC_URL}/`)).to.equal(true);
+      expect(
+        String((await get(`${SERIAL}?linkType=gs1:traceability`)).headers.location).startsWith(`${PUBLIC_URL}/`),
+      ).to.equal(true);
       expect(json<{ resolverRoot: string }>(await get("/.well-known/gs1resolver")).resolverRoot).to.equal(PUBLIC_URL);
     });
   });
@@ -167,7 +211,9 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
         expect(res.headers["access-control-allow-origin"], url).to.equal("*");
       }
       expect(String((await get(SERIAL, origin)).headers["access-control-expose-headers"])).to.include("Link");
-      expect(String((await get(`${SERIAL}/foo`, origin)).headers["access-control-allow-methods"])).to.include("OPTIONS");
+      expect(String((await get(`${SERIAL}/foo`, origin)).headers["access-control-allow-methods"])).to.include(
+        "OPTIONS",
+      );
     });
   });
 
@@ -237,12 +283,19 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
         expect(res.headers["content-type"]).to.equal("application/linkset+json");
         const body = json<LinksetBody>(res);
         expect(body.linkset).to.be.an("array");
-        expect(body.linkset.map((set) => set.anchor)).to.deep.equal([`${PUBLIC_URL}${SERIAL}`, `${PUBLIC_URL}${LOT}`, `${PUBLIC_URL}${PRODUCT}`]);
+        expect(body.linkset.map((set) => set.anchor)).to.deep.equal([
+          `${PUBLIC_URL}${SERIAL}`,
+          `${PUBLIC_URL}${LOT}`,
+          `${PUBLIC_URL}${PRODUCT}`,
+        ]);
       });
     }
 
     it("anchors each level up to the GTIN: a lot's linkset has the lot and the GTIN, a product's the GTIN", async function () {
-      expect((await linksetOf(LOT)).linkset.map((set) => set.anchor)).to.deep.equal([`${PUBLIC_URL}${LOT}`, `${PUBLIC_URL}${PRODUCT}`]);
+      expect((await linksetOf(LOT)).linkset.map((set) => set.anchor)).to.deep.equal([
+        `${PUBLIC_URL}${LOT}`,
+        `${PUBLIC_URL}${PRODUCT}`,
+      ]);
       expect((await linksetOf(PRODUCT)).linkset.map((set) => set.anchor)).to.deep.equal([`${PUBLIC_URL}${PRODUCT}`]);
       // A serial's lot is the anchored one, whether or not the code names it.
       expect((await linksetOf(`/01/${GTIN}/10/LOT2/21/SER3`)).linkset.map((set) => set.anchor)).to.deep.equal([
@@ -250,7 +303,10 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
         `${PUBLIC_URL}/01/${GTIN}/10/LOT2`,
         `${PUBLIC_URL}${PRODUCT}`,
       ]);
-      expect((await linksetOf(`/01/${GTIN}/21/SCAN1`)).linkset.map((set) => set.anchor)).to.deep.equal([`${PUBLIC_URL}/01/${GTIN}/21/SCAN1`, `${PUBLIC_URL}${PRODUCT}`]);
+      expect((await linksetOf(`/01/${GTIN}/21/SCAN1`)).linkset.map((set) => set.anchor)).to.deep.equal([
+        `${PUBLIC_URL}/01/${GTIN}/21/SCAN1`,
+        `${PUBLIC_URL}${PRODUCT}`,
+      ]);
     });
 
     it("uses the uncompressed, canonical Digital Link as the subject: GTIN-14, AIs in order, values percent-encoded", async function () {
@@ -279,7 +335,9 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
       ] as const) {
         const res = await get(url, headers);
         const anchor = `${PUBLIC_URL}${url.split("?")[0] ?? ""}`;
-        expect(String(res.headers.link), url).to.include(`<${anchor}?linkType=linkset>; rel="linkset"; type="application/linkset+json"`);
+        expect(String(res.headers.link), url).to.include(
+          `<${anchor}?linkType=linkset>; rel="linkset"; type="application/linkset+json"`,
+        );
       }
     });
 
@@ -341,7 +399,9 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
       for (const url of CODES) {
         const page = await get(url, { accept: "application/json" });
         const { linkset } = await linksetOf(url);
-        const documentLink = (linkset[0]?.[`${VOC}traceability`] as LinkObject[]).find((link) => link.type === "application/json");
+        const documentLink = (linkset[0]?.[`${VOC}traceability`] as LinkObject[]).find(
+          (link) => link.type === "application/json",
+        );
         const target = await get(local(documentLink?.href ?? ""));
         expect(target.statusCode).to.equal(200);
         // Same document; the scan count of a serial moves by the scan the first request was.
@@ -375,11 +435,22 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
           expect(res.headers.location, compact).to.equal(links[0]?.href);
         }
       }
-      expect([...seen]).to.include.members([`${VOC}defaultLink`, `${VOC}pip`, `${VOC}traceability`, `${VOC}verificationService`, `${VOC}recallStatus`]);
+      expect([...seen]).to.include.members([
+        `${VOC}defaultLink`,
+        `${VOC}pip`,
+        `${VOC}traceability`,
+        `${VOC}verificationService`,
+        `${VOC}recallStatus`,
+      ]);
     });
 
     it("takes the link type compact or as a URI in any of GS1's namespaces", async function () {
-      for (const type of ["gs1:traceability", `${VOC}traceability`, "https://ref.gs1.org/voc/traceability", "https://www.gs1.org/voc/traceability"]) {
+      for (const type of [
+        "gs1:traceability",
+        `${VOC}traceability`,
+        "https://ref.gs1.org/voc/traceability",
+        "https://www.gs1.org/voc/traceability",
+      ]) {
         const res = await get(`${LOT}?linkType=${encodeURIComponent(type)}`);
         expect(res.statusCode, type).to.equal(307);
         expect(res.headers.location, type).to.equal(`${PUBLIC_URL}/v1/items${LOT}`);
@@ -423,7 +494,9 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
     });
 
     it("adds nothing when there is nothing to pass on", async function () {
-      expect((await get(`${SERIAL}?linkType=gs1:traceability`)).headers.location).to.equal(`${PUBLIC_URL}/v1/items${SERIAL}`);
+      expect((await get(`${SERIAL}?linkType=gs1:traceability`)).headers.location).to.equal(
+        `${PUBLIC_URL}/v1/items${SERIAL}`,
+      );
     });
   });
 
@@ -439,7 +512,11 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
       // Numeric AIs from the schema's enumeration ("01" is the GTIN), not key names.
       expect(body.supportedPrimaryKeys).to.deep.equal(["01"]);
       const types = body.supportedLinkType as { namespace: string; prefix: string }[];
-      expect(types).to.deep.include({ namespace: VOC, prefix: "gs1:", profile: "https://ref.gs1.org/voc/?show=linktypes" });
+      expect(types).to.deep.include({
+        namespace: VOC,
+        prefix: "gs1:",
+        profile: "https://ref.gs1.org/voc/?show=linktypes",
+      });
       for (const type of types) expect(type.prefix).to.match(/^[a-zA-Z_][A-Za-z0-9_-]*?:$/);
       expect(body.linkTypeDefaultCanBeLinkset).to.equal(false);
     });
@@ -447,9 +524,20 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
 
   describe("If supporting multiple links per identified item, SHALL recognise the GS1 Web vocabulary namespace, noting its change management practice. A resolver MAY recognise additional namespaces but link types defined elsewhere SHALL NOT duplicate link types available from GS1.", function () {
     it("names link types only in the GS1 Web Vocabulary, and recognises its published namespaces", async function () {
-      for (const url of CODES) for (const set of (await linksetOf(url)).linkset) for (const [rel] of relations(set)) expect(rel.startsWith(VOC), rel).to.equal(true);
-      for (const namespace of ["gs1:", VOC, "https://ref.gs1.org/voc/", "https://www.gs1.org/voc/", "http://gs1.org/voc/"]) {
-        expect((await get(`${PRODUCT}?linkType=${encodeURIComponent(`${namespace}pip`)}`)).statusCode, namespace).to.equal(307);
+      for (const url of CODES)
+        for (const set of (await linksetOf(url)).linkset)
+          for (const [rel] of relations(set)) expect(rel.startsWith(VOC), rel).to.equal(true);
+      for (const namespace of [
+        "gs1:",
+        VOC,
+        "https://ref.gs1.org/voc/",
+        "https://www.gs1.org/voc/",
+        "http://gs1.org/voc/",
+      ]) {
+        expect(
+          (await get(`${PRODUCT}?linkType=${encodeURIComponent(`${namespace}pip`)}`)).statusCode,
+          namespace,
+        ).to.equal(307);
       }
     });
   });
@@ -460,7 +548,9 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
     it("redirects only to links of the code's own linkset, none of them gs1:handledBy", async function () {
       for (const url of CODES) {
         const { linkset } = await linksetOf(url);
-        const hrefs = new Set(linkset.flatMap((set) => relations(set).flatMap(([, links]) => links.map((link) => link.href))));
+        const hrefs = new Set(
+          linkset.flatMap((set) => relations(set).flatMap(([, links]) => links.map((link) => link.href))),
+        );
         for (const set of linkset) expect(set).not.to.have.property(`${VOC}handledBy`);
         expect((await get(`${url}?linkType=gs1:handledBy`)).statusCode).to.equal(404);
         expect(hrefs.has(String((await get(`${url}?linkType=gs1:pip`)).headers.location))).to.equal(true);
@@ -470,7 +560,13 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
 
   describe("SHOULD tolerate trailing slashes at the end of GS1 Digital Link URIs, i.e. the resolver SHOULD NOT fail if one is present.", function () {
     it("answers the same with and without a trailing slash", async function () {
-      for (const url of [...CODES.map((u) => `${u}?linkType=linkset`), ...CODES.map((u) => `${u}?linkType=gs1:pip&a=b`), "/.well-known/gs1resolver", PRODUCT, LOT]) {
+      for (const url of [
+        ...CODES.map((u) => `${u}?linkType=linkset`),
+        ...CODES.map((u) => `${u}?linkType=gs1:pip&a=b`),
+        "/.well-known/gs1resolver",
+        PRODUCT,
+        LOT,
+      ]) {
         const [path, query] = url.split("?");
         const plain = await get(url);
         const slashed = await get(`${path}/${query === undefined ? "" : `?${query}`}`);
@@ -490,7 +586,10 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
     };
     beforeEach(async function () {
       // Acme's signed links for its GTIN; Knockoff Traders "publishing" links for another Acme GTIN.
-      resolver = await resolverWithLinks(suite.fixture, fakeLinks([signedLinks(String(ACME.brandId)), signedLinks(String(FAKE.brandId), OTHER)]));
+      resolver = await resolverWithLinks(
+        suite.fixture,
+        fakeLinks([signedLinks(String(ACME.brandId)), signedLinks(String(FAKE.brandId), OTHER)]),
+      );
     });
     afterEach(async function () {
       await resolver?.close();
@@ -505,10 +604,16 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
         { href: "https://acme.example/en/rice", title: "Risotto rice", type: "text/html", hreflang: ["en"] },
         { href: "https://acme.example/fr/riz?src=qr#top", title: "Riz à risotto", type: "text/html", hreflang: ["fr"] },
       ]);
-      expect(product[`${VOC}instructions`]).to.deep.equal([{ href: "https://acme.example/cooking", title: "Cooking instructions" }]);
-      expect(product[`${VOC}certificationInfo`]).to.deep.equal([{ href: "https://cert.example/acme/42", title: "Organic certificate", type: "application/pdf" }]);
+      expect(product[`${VOC}instructions`]).to.deep.equal([
+        { href: "https://acme.example/cooking", title: "Cooking instructions" },
+      ]);
+      expect(product[`${VOC}certificationInfo`]).to.deep.equal([
+        { href: "https://cert.example/acme/42", title: "Organic certificate", type: "application/pdf" },
+      ]);
       // The resolver's own default stays the one default; links that are no GS1 link type or no web link are left out.
-      expect(product[`${VOC}defaultLink`]).to.deep.equal([{ href: `${PUBLIC_URL}${PRODUCT}`, title: "Product page: the brand that owns this barcode, recalls" }]);
+      expect(product[`${VOC}defaultLink`]).to.deep.equal([
+        { href: `${PUBLIC_URL}${PRODUCT}`, title: "Product page: the brand that owns this barcode, recalls" },
+      ]);
       expect(JSON.stringify(linkset)).not.to.include("schema").and.not.to.include("javascript:");
       expect(Object.keys(linkset[0] ?? {})).not.to.include(`${VOC}pip`);
     });
@@ -537,13 +642,17 @@ describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
         expect(res.headers.location, JSON.stringify(headers)).to.equal(location);
         expect(String(res.headers.vary)).to.include("Accept-Language");
       }
-      expect((await inject(`${LOT}?linkType=gs1:instructions`)).headers.location).to.equal("https://acme.example/cooking");
+      expect((await inject(`${LOT}?linkType=gs1:instructions`)).headers.location).to.equal(
+        "https://acme.example/cooking",
+      );
     });
 
     it("ignores a link set signed by a brand that does not own the GTIN's prefix", async function () {
       const { linkset } = json<LinksetBody>(await inject(`/01/${OTHER}?linkType=linkset`));
       expect(linkset[0]).not.to.have.property("ta:signedBy");
-      expect(linkset[0]?.[`${VOC}pip`]).to.deep.equal([{ href: `${PUBLIC_URL}/01/${OTHER}`, title: "Product page", type: "text/html" }]);
+      expect(linkset[0]?.[`${VOC}pip`]).to.deep.equal([
+        { href: `${PUBLIC_URL}/01/${OTHER}`, title: "Product page", type: "text/html" },
+      ]);
       expect((await inject(`/01/${OTHER}?linkType=gs1:pip`)).headers.location).to.equal(`${PUBLIC_URL}/01/${OTHER}`);
     });
   });

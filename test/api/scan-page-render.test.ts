@@ -1,21 +1,75 @@
 import { expect } from "chai";
-import { cbvTerm, checkSummary, localTime, renderMain, renderScanPage, renderSteps, renderUnknownPage, serverVerdictNotice, type ScanDocument } from "../../api/scan-page/render";
+import {
+  cbvTerm,
+  checkSummary,
+  localTime,
+  renderMain,
+  renderScanPage,
+  renderSteps,
+  renderUnknownPage,
+  serverVerdictNotice,
+  type ScanDocument,
+} from "../../api/scan-page/render";
 import { scanScript } from "../../api/scan-page/bundle";
 import { CLASS_VERDICTS, SERIAL_VERDICTS, VERDICTS, type Verdict } from "../../core/verdict";
 import type { VerifyReport } from "../../core/verify";
 
-const anchor = { chainId: "31337", contract: "0x5fbdb2315678afecb367f032d93f642f64180aa3", brandId: "1", txHash: `0x${"ab".repeat(32)}`, blockNumber: 7, blockTime: "2026-11-01T08:00:00.000Z", final: true, explorerTxUrl: "https://explorer.example/tx/0xabab" };
+const anchor = {
+  chainId: "31337",
+  contract: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+  brandId: "1",
+  txHash: `0x${"ab".repeat(32)}`,
+  blockNumber: 7,
+  blockTime: "2026-11-01T08:00:00.000Z",
+  final: true,
+  explorerTxUrl: "https://explorer.example/tx/0xabab",
+};
 
 function doc(overrides: Partial<ScanDocument> = {}): ScanDocument {
   return {
     verdict: "genuine",
-    item: { gtin: "09506000134352", serial: "SN1", lot: "L42", digitalLink: "https://id.example/01/09506000134352/10/L42/21/SN1" },
+    item: {
+      gtin: "09506000134352",
+      serial: "SN1",
+      lot: "L42",
+      digitalLink: "https://id.example/01/09506000134352/10/L42/21/SN1",
+    },
     brand: { brandId: "1", name: "Acme <Nutrition>", prefix: "9506000" },
-    identity: { record: { v: 1, kind: "identity", salt: "00".repeat(16), item: { gtin: "09506000134352", serial: "SN1", lot: "L42" }, attributes: { product: "Infant formula" } }, recordHash: `0x${"11".repeat(32)}`, proof: [], root: `0x${"22".repeat(32)}`, anchor },
+    identity: {
+      record: {
+        v: 1,
+        kind: "identity",
+        salt: "00".repeat(16),
+        item: { gtin: "09506000134352", serial: "SN1", lot: "L42" },
+        attributes: { product: "Infant formula" },
+      },
+      recordHash: `0x${"11".repeat(32)}`,
+      proof: [],
+      root: `0x${"22".repeat(32)}`,
+      anchor,
+    },
     events: [
       {
-        record: { v: 1, kind: "trace", salt: "00".repeat(16), event: { type: "ObjectEvent", eventTime: "2026-11-01T07:30:00Z", eventTimeZoneOffset: "+08:00", bizStep: "urn:epcglobal:cbv:bizstep:inspecting", sensorElementList: [{ sensorReport: [{ type: "gs1:Temperature", value: 4.5, uom: "CEL" }] }], certificationInfo: "https://certs.example/haccp.pdf" } },
-        recordHash: `0x${"33".repeat(32)}`, proof: [], root: `0x${"44".repeat(32)}`, anchor, role: "quality-lab", level: "lot", eventTime: "2026-11-01T07:30:00Z",
+        record: {
+          v: 1,
+          kind: "trace",
+          salt: "00".repeat(16),
+          event: {
+            type: "ObjectEvent",
+            eventTime: "2026-11-01T07:30:00Z",
+            eventTimeZoneOffset: "+08:00",
+            bizStep: "urn:epcglobal:cbv:bizstep:inspecting",
+            sensorElementList: [{ sensorReport: [{ type: "gs1:Temperature", value: 4.5, uom: "CEL" }] }],
+            certificationInfo: "https://certs.example/haccp.pdf",
+          },
+        },
+        recordHash: `0x${"33".repeat(32)}`,
+        proof: [],
+        root: `0x${"44".repeat(32)}`,
+        anchor,
+        role: "quality-lab",
+        level: "lot",
+        eventTime: "2026-11-01T07:30:00Z",
       },
     ],
     scans: { count: 3, firstScanAt: "2026-11-02T00:00:00.000Z" },
@@ -30,8 +84,19 @@ function classDoc(level: "lot" | "product", overrides: Partial<ScanDocument> = {
     ...base,
     level,
     verdict: "registered",
-    item: { gtin: "09506000134352", serial: null, lot: level === "lot" ? "L42" : null, digitalLink: "https://id.example/01/09506000134352" },
-    product: { name: "Infant formula stage 1", attributes: { size: "800 g", organic: true, nested: { x: 1 } }, items: 600, lots: 2, recalledLots: ["L43"] },
+    item: {
+      gtin: "09506000134352",
+      serial: null,
+      lot: level === "lot" ? "L42" : null,
+      digitalLink: "https://id.example/01/09506000134352",
+    },
+    product: {
+      name: "Infant formula stage 1",
+      attributes: { size: "800 g", organic: true, nested: { x: 1 } },
+      items: 600,
+      lots: 2,
+      recalledLots: ["L43"],
+    },
     scans: { count: null, firstScanAt: null },
     ...overrides,
   };
@@ -39,12 +104,28 @@ function classDoc(level: "lot" | "product", overrides: Partial<ScanDocument> = {
 
 /** A report as core/verify returns it, for the wording of the in-browser check. */
 function report(overrides: Partial<VerifyReport> = {}): VerifyReport {
-  return { verdict: "genuine", level: "serial", onChain: true, records: 3, serverVerdict: "genuine", agreesWithServer: true, facts: null, revokedAt: null, steps: [], ...overrides };
+  return {
+    verdict: "genuine",
+    level: "serial",
+    onChain: true,
+    records: 3,
+    serverVerdict: "genuine",
+    agreesWithServer: true,
+    facts: null,
+    revokedAt: null,
+    steps: [],
+    ...overrides,
+  };
 }
 
-const page = (d: ScanDocument, rpcUrls?: string[]): string => renderScanPage(d, { scriptUrl: "/s.js", bundleBase: "/p", ...(rpcUrls ? { rpcUrls } : {}) });
+const page = (d: ScanDocument, rpcUrls?: string[]): string =>
+  renderScanPage(d, { scriptUrl: "/s.js", bundleBase: "/p", ...(rpcUrls ? { rpcUrls } : {}) });
 /** The text of the verdict block. */
-const verdictOf = (html: string): string => /<section class="verdict [a-z]+"[^>]*>(.*?)<\/section>/s.exec(html)?.[1]?.replace(/<[^>]+>/g, " ").replace(/&#39;/g, "'") ?? "";
+const verdictOf = (html: string): string =>
+  /<section class="verdict [a-z]+"[^>]*>(.*?)<\/section>/s
+    .exec(html)?.[1]
+    ?.replace(/<[^>]+>/g, " ")
+    .replace(/&#39;/g, "'") ?? "";
 
 describe("scan page rendering", function () {
   it("names CBV steps in any of their forms", function () {
@@ -67,7 +148,34 @@ describe("scan page rendering", function () {
     expect(html).to.include("2026-11-01 15:30 (UTC+08:00)");
     expect(html).to.include("recorded by quality-lab");
     expect(html).to.include("Temperature: 4.5°C");
-    expect(renderScanPage({ ...doc(), events: [{ ...doc().events[0]!, record: { v: 1, kind: "trace", salt: "00".repeat(16), event: { type: "ObjectEvent", eventTime: "2026-11-01T07:30:00Z", eventTimeZoneOffset: "+00:00", bizStep: "holding", disposition: "recalled", sensorElementList: [{ sensorReport: [{ type: "gs1:RelativeHumidity", value: 38, uom: "P1" }] }] } } }] }, { scriptUrl: "/s.js", bundleBase: "/p" })).to.include("Relative humidity: 38%").and.include("Recall</span> Recalled");
+    expect(
+      renderScanPage(
+        {
+          ...doc(),
+          events: [
+            {
+              ...doc().events[0]!,
+              record: {
+                v: 1,
+                kind: "trace",
+                salt: "00".repeat(16),
+                event: {
+                  type: "ObjectEvent",
+                  eventTime: "2026-11-01T07:30:00Z",
+                  eventTimeZoneOffset: "+00:00",
+                  bizStep: "holding",
+                  disposition: "recalled",
+                  sensorElementList: [{ sensorReport: [{ type: "gs1:RelativeHumidity", value: 38, uom: "P1" }] }],
+                },
+              },
+            },
+          ],
+        },
+        { scriptUrl: "/s.js", bundleBase: "/p" },
+      ),
+    )
+      .to.include("Relative humidity: 38%")
+      .and.include("Recall</span> Recalled");
     expect(html).to.include('href="https://certs.example/haccp.pdf"');
     expect(html).to.include('href="https://explorer.example/tx/0xabab"');
     expect(html).to.include(`/v1/proofs/0x${"11".repeat(32)}`);
@@ -75,7 +183,13 @@ describe("scan page rendering", function () {
 
   it("shows the brand's reason on a revoked item", function () {
     const revoked = doc({ verdict: "revoked" });
-    const html = renderScanPage({ ...revoked, identity: { ...revoked.identity!, anchor: { ...anchor, revoked: true, revokeReason: "Labels <misprinted>" } } }, { scriptUrl: "/s.js", bundleBase: "/p" });
+    const html = renderScanPage(
+      {
+        ...revoked,
+        identity: { ...revoked.identity!, anchor: { ...anchor, revoked: true, revokeReason: "Labels <misprinted>" } },
+      },
+      { scriptUrl: "/s.js", bundleBase: "/p" },
+    );
     expect(html).to.include("The brand's reason: “Labels &#60;misprinted&#62;”.");
   });
 
@@ -87,13 +201,18 @@ describe("scan page rendering", function () {
   });
 
   it("shows a recall banner for a recalled item and the scan count for a suspicious one", function () {
-    expect(renderScanPage(doc({ verdict: "recalled" }), { scriptUrl: "/s.js", bundleBase: "/p" })).to.include('role="alert"');
-    expect(renderScanPage(doc({ verdict: "suspicious" }), { scriptUrl: "/s.js", bundleBase: "/p" })).to.include("Scanned 3 times");
+    expect(renderScanPage(doc({ verdict: "recalled" }), { scriptUrl: "/s.js", bundleBase: "/p" })).to.include(
+      'role="alert"',
+    );
+    expect(renderScanPage(doc({ verdict: "suspicious" }), { scriptUrl: "/s.js", bundleBase: "/p" })).to.include(
+      "Scanned 3 times",
+    );
   });
 
   it("cannot be broken out of by a record holding </script>", function () {
     const evil = doc();
-    (evil.identity!.record as { attributes: Record<string, string> }).attributes.product = "</script><script>alert(1)</script>";
+    (evil.identity!.record as { attributes: Record<string, string> }).attributes.product =
+      "</script><script>alert(1)</script>";
     const html = renderScanPage(evil, { scriptUrl: "/s.js", bundleBase: "/p" });
     expect(html).not.to.include("<script>alert(1)");
     expect(html.match(/<\/script>/g)).to.have.length(3);
@@ -111,7 +230,9 @@ describe("scan page rendering", function () {
     it("renders a document without level or product (an older server's) as a serial page", function () {
       const html = renderMain(doc(), { bundleBase: "/p" });
       expect(html).to.include("<h2>Item</h2>").and.include("<dt>Serial</dt><dd>SN1</dd>");
-      expect(renderMain({ ...doc(), level: "product" }, { bundleBase: "/p" }), "no product summary").to.include("<h2>Item</h2>");
+      expect(renderMain({ ...doc(), level: "product" }, { bundleBase: "/p" }), "no product summary").to.include(
+        "<h2>Item</h2>",
+      );
     });
 
     it("does not dress up a verdict word it does not know", function () {
@@ -132,7 +253,9 @@ describe("scan page rendering", function () {
         const html = page(classDoc(level));
         expect(html).to.include('<p class="brand">Acme &#60;Nutrition&#62;</p><h1>Infant formula stage 1</h1>');
         expect(html).to.include("<dt>size</dt><dd>800 g</dd>").and.include("<dt>organic</dt><dd>true</dd>");
-        expect(renderMain(classDoc(level), { bundleBase: "/p" }), "an attribute that is not text").not.to.include("nested");
+        expect(renderMain(classDoc(level), { bundleBase: "/p" }), "an attribute that is not text").not.to.include(
+          "nested",
+        );
         expect(html).to.include("600 items in 2 lots anchored (the server&#39;s count)");
         expect(html).to.include("<h2>Recalled lots</h2>").and.include("<li>Lot L43</li>");
         expect(html).to.include("Quality inspection</span> Inspected");
@@ -152,21 +275,39 @@ describe("scan page rendering", function () {
       }
 
       it("says a product the prefix owner has not registered here is unlisted, not counterfeit", function () {
-        const html = page(classDoc(level, { verdict: "unlisted", identity: null, product: { name: null, attributes: null, items: 0, lots: 0, recalledLots: [] } }));
-        expect(verdictOf(html)).to.include("Acme &#60;Nutrition&#62; owns this barcode's prefix but has not registered this product here.");
+        const html = page(
+          classDoc(level, {
+            verdict: "unlisted",
+            identity: null,
+            product: { name: null, attributes: null, items: 0, lots: 0, recalledLots: [] },
+          }),
+        );
+        expect(verdictOf(html)).to.include(
+          "Acme &#60;Nutrition&#62; owns this barcode's prefix but has not registered this product here.",
+        );
         expect(html).not.to.match(/counterfeit/i);
         expect(html).to.include("<h1>GTIN 09506000134352</h1>").and.include("0 items in 0 lots anchored");
       });
 
       it("says no brand registered an unregistered prefix", function () {
-        const html = page(classDoc(level, { verdict: "unregistered", brand: null, identity: null, events: [], product: { name: null, attributes: null, items: 0, lots: 0, recalledLots: [] } }));
+        const html = page(
+          classDoc(level, {
+            verdict: "unregistered",
+            brand: null,
+            identity: null,
+            events: [],
+            product: { name: null, attributes: null, items: 0, lots: 0, recalledLots: [] },
+          }),
+        );
         expect(verdictOf(html)).to.include("No brand has registered this barcode's company prefix.");
         expect(html).to.include('<p class="brand">No registered brand</p>');
         expect(html).to.include(`No trace events recorded for this ${level} yet.`);
       });
 
       it("shows a recall banner for a recalled one", function () {
-        expect(page(classDoc(level, { verdict: "recalled" }))).to.include(`<strong>Recall:</strong> do not use ${level === "lot" ? "products of this lot" : "this product"}.`);
+        expect(page(classDoc(level, { verdict: "recalled" }))).to.include(
+          `<strong>Recall:</strong> do not use ${level === "lot" ? "products of this lot" : "this product"}.`,
+        );
       });
     });
   }
@@ -174,8 +315,15 @@ describe("scan page rendering", function () {
   describe("the in-browser check", function () {
     it("carries every RPC URL to the script, and says whether it will read a chain", function () {
       const two = page(doc(), ["https://a.example/rpc", "https://b.example"]);
-      const config = JSON.parse(/<script type="application\/json" id="scan-config">(.*?)<\/script>/.exec(two)![1]!) as Record<string, unknown>;
-      expect(config).to.deep.equal({ rpcUrls: ["https://a.example/rpc", "https://b.example"], contract: null, bundleBase: "/p", scanThreshold: null });
+      const config = JSON.parse(
+        /<script type="application\/json" id="scan-config">(.*?)<\/script>/.exec(two)![1]!,
+      ) as Record<string, unknown>;
+      expect(config).to.deep.equal({
+        rpcUrls: ["https://a.example/rpc", "https://b.example"],
+        contract: null,
+        bundleBase: "/p",
+        scanThreshold: null,
+      });
       expect(two).to.include("Checking the records against their proofs and the chain…");
       expect(page(doc())).to.include("Checking the records against their proofs (this page reads no chain)…");
     });
@@ -184,22 +332,39 @@ describe("scan page rendering", function () {
       it(`states a ${verdict} verdict read on chain as a verified fact, in its tone`, function () {
         const summary = checkSummary(report({ verdict, serverVerdict: verdict }), 1);
         expect(summary).to.include({ tone: VERDICTS[verdict].tone, state: "verified" });
-        expect(summary.text.startsWith(`${VERDICTS[verdict].verified}. This phone checked 3 record fingerprints and their Merkle proofs, and read the anchors, revocations and the owner of the barcode's prefix through the chain.`), summary.text).to.equal(true);
+        expect(
+          summary.text.startsWith(
+            `${VERDICTS[verdict].verified}. This phone checked 3 record fingerprints and their Merkle proofs, and read the anchors, revocations and the owner of the barcode's prefix through the chain.`,
+          ),
+          summary.text,
+        ).to.equal(true);
         expect(summary.text).not.to.match(/not verified|do not trust/i);
       });
     }
 
     it("dates a revocation, and names several RPCs", function () {
-      const summary = checkSummary(report({ verdict: "revoked", serverVerdict: "revoked", revokedAt: "2026-11-05T10:00:00.000Z" }), 2);
-      expect(summary.text).to.match(/^Verified: the brand revoked this registration on 2026-11-05\. .* through 2 chain nodes, which agree\.$/);
+      const summary = checkSummary(
+        report({ verdict: "revoked", serverVerdict: "revoked", revokedAt: "2026-11-05T10:00:00.000Z" }),
+        2,
+      );
+      expect(summary.text).to.match(
+        /^Verified: the brand revoked this registration on 2026-11-05\. .* through 2 chain nodes, which agree\.$/,
+      );
       expect(summary.tone).to.equal("bad");
     });
 
     it("says the server's verdict was wrong when the phone's differs", function () {
-      const summary = checkSummary(report({ verdict: "revoked", serverVerdict: "genuine", agreesWithServer: false }), 1);
+      const summary = checkSummary(
+        report({ verdict: "revoked", serverVerdict: "genuine", agreesWithServer: false }),
+        1,
+      );
       expect(summary.text).to.match(/The server's verdict \(“Genuine”\) was wrong\.$/);
-      expect(serverVerdictNotice("genuine", "revoked", true)).to.include("The server's verdict (“Genuine”) was wrong.").and.include("This phone read the chain: Registration revoked.");
-      expect(serverVerdictNotice("genuine", "revoked", false)).to.include("does not follow from the records it sent").and.include("Nothing here was checked against the chain.");
+      expect(serverVerdictNotice("genuine", "revoked", true))
+        .to.include("The server's verdict (“Genuine”) was wrong.")
+        .and.include("This phone read the chain: Registration revoked.");
+      expect(serverVerdictNotice("genuine", "revoked", false))
+        .to.include("does not follow from the records it sent")
+        .and.include("Nothing here was checked against the chain.");
     });
 
     it("without a chain never calls anything authentic or verified, and says what was not checked", function () {
@@ -211,14 +376,36 @@ describe("scan page rendering", function () {
         );
         expect(summary.text).not.to.match(/authentic|Verified/);
       }
-      expect(checkSummary(report({ onChain: false, records: 1 }), 0).text).to.match(/^This phone checked 1 record fingerprint and its Merkle proof\. /);
-      expect(checkSummary(report({ onChain: false, records: 0, verdict: "unregistered", serverVerdict: "unregistered" }), 0).text).to.match(/^This page holds no records to check\. The chain was not read/);
+      expect(checkSummary(report({ onChain: false, records: 1 }), 0).text).to.match(
+        /^This phone checked 1 record fingerprint and its Merkle proof\. /,
+      );
+      expect(
+        checkSummary(report({ onChain: false, records: 0, verdict: "unregistered", serverVerdict: "unregistered" }), 0)
+          .text,
+      ).to.match(/^This page holds no records to check\. The chain was not read/);
     });
 
     it("says not verified, and not to trust the page, when a check failed", function () {
-      const failed = report({ verdict: "not-verified", agreesWithServer: null, steps: [{ check: "record-hash", subject: "event 1", status: "fail", detail: "record hashes to 0x12, document says 0x34" }] });
-      expect(checkSummary(failed, 1)).to.deep.equal({ text: "Not verified: 1 check(s) failed. Do not trust this page.", tone: "bad", state: "not-verified" });
-      expect(renderSteps(failed.steps)).to.equal('<li class="fail">Record fingerprint recomputed (event 1): record hashes to 0x12, document says 0x34</li>');
+      const failed = report({
+        verdict: "not-verified",
+        agreesWithServer: null,
+        steps: [
+          {
+            check: "record-hash",
+            subject: "event 1",
+            status: "fail",
+            detail: "record hashes to 0x12, document says 0x34",
+          },
+        ],
+      });
+      expect(checkSummary(failed, 1)).to.deep.equal({
+        text: "Not verified: 1 check(s) failed. Do not trust this page.",
+        tone: "bad",
+        state: "not-verified",
+      });
+      expect(renderSteps(failed.steps)).to.equal(
+        '<li class="fail">Record fingerprint recomputed (event 1): record hashes to 0x12, document says 0x34</li>',
+      );
     });
   });
 

@@ -48,7 +48,9 @@ function epcis(): string {
     epcisDocument(
       [
         event("L1", "commissioning", "2026-11-01T10:00:00+08:00"),
-        event("L1", "inspecting", "2026-11-02T10:00:00+08:00", { sensorElementList: [{ sensorReport: [{ type: "gs1:Temperature", value: 21.5, uom: "CEL" }] }] }),
+        event("L1", "inspecting", "2026-11-02T10:00:00+08:00", {
+          sensorElementList: [{ sensorReport: [{ type: "gs1:Temperature", value: 21.5, uom: "CEL" }] }],
+        }),
         event("L2", "commissioning", "2026-11-01T11:00:00+08:00"),
         event("L2", "holding", "2026-11-05T09:00:00+08:00", { disposition: "recalled" }),
       ],
@@ -77,7 +79,9 @@ async function startProxy(target: string): Promise<Proxy> {
       async (response) => {
         const text = await response.text();
         const rewrite = rewrites.get(url);
-        res.writeHead(response.status, { "content-type": response.headers.get("content-type") ?? "text/plain" }).end(rewrite ? rewrite(text) : text);
+        res
+          .writeHead(response.status, { "content-type": response.headers.get("content-type") ?? "text/plain" })
+          .end(rewrite ? rewrite(text) : text);
       },
       (error: unknown) => res.writeHead(502).end(String(error)),
     );
@@ -128,12 +132,31 @@ describe("scan page in a browser", function () {
     await ok(3, ["batch", "submit", "--brand", "2", "--kind", "identity", "--input", "copied.csv"]);
     await system.index();
     const db = openDatabase(system.dbPath, { readonly: true });
-    const app = await buildApp({ db, config: apiConfig({ port: 0, rateLimit: 0, scans: false, browserRpcUrls: [rpc.url], explorerUrl: "https://explorer.example" }), processMetrics: false });
+    const app = await buildApp({
+      db,
+      config: apiConfig({
+        port: 0,
+        rateLimit: 0,
+        scans: false,
+        browserRpcUrls: [rpc.url],
+        explorerUrl: "https://explorer.example",
+      }),
+      processMetrics: false,
+    });
     base = (await app.listen({ port: 0, host: "127.0.0.1" })).replace(/\/$/, "");
     proxy = await startProxy(base);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     close = async () => {
       await browser.close();
@@ -169,7 +192,10 @@ describe("scan page in a browser", function () {
   }
 
   async function expectCheck(page: Page, state: string, tone: string, text: RegExp | string): Promise<void> {
-    expect(await page.getAttribute("#check-result", "data-state"), (await page.textContent("#check-steps")) ?? "").to.equal(state);
+    expect(
+      await page.getAttribute("#check-result", "data-state"),
+      (await page.textContent("#check-steps")) ?? "",
+    ).to.equal(state);
     expect(await page.getAttribute("#check-result", "class")).to.equal(tone);
     const shown = (await page.textContent("#check-result")) ?? "";
     if (typeof text === "string") expect(shown.startsWith(text), shown).to.equal(true);
@@ -177,19 +203,27 @@ describe("scan page in a browser", function () {
     expect(shown).not.to.match(/authentic/i);
   }
 
-  const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string): Promise<Buffer> =>
+    page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
 
   describe("serial codes served by the API", function () {
     it("shows a genuine item, its timeline and the verified verdict, at 360 and 1280 px", async function () {
       for (const width of [360, 1280]) {
         const page = await open(`/01/${GTIN}/10/L1/21/SN1`, width);
         expect(await page.textContent(".verdict h2")).to.equal("Genuine");
-        await expectCheck(page, "verified", "ok", /^Verified: genuine, registered by the brand that owns this barcode's prefix\. This phone checked 3 record fingerprints and their Merkle proofs, and read the anchors, revocations and the owner of the barcode's prefix through the chain\.$/);
+        await expectCheck(
+          page,
+          "verified",
+          "ok",
+          /^Verified: genuine, registered by the brand that owns this barcode's prefix\. This phone checked 3 record fingerprints and their Merkle proofs, and read the anchors, revocations and the owner of the barcode's prefix through the chain\.$/,
+        );
         const steps = await page.$$eval(".timeline h3", (nodes) => nodes.map((n) => n.textContent));
         expect(steps).to.deep.equal(["Factory Made and serialised", "Quality inspection Inspected"]);
         expect(await page.textContent(".timeline")).to.include("Temperature: 21.5°C");
         expect(await page.textContent(".timeline")).to.include("2026-11-01 10:00 (UTC+08:00)");
-        expect(await page.getAttribute(".badge a", "href")).to.match(/^https:\/\/explorer\.example\/tx\/0x[0-9a-f]{64}$/);
+        expect(await page.getAttribute(".badge a", "href")).to.match(
+          /^https:\/\/explorer\.example\/tx\/0x[0-9a-f]{64}$/,
+        );
         // No horizontal scrolling on a phone.
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(width);
         await shot(page, width === 360 ? "genuine" : "genuine-1280");
@@ -211,9 +245,16 @@ describe("scan page in a browser", function () {
       const page = await open(`/01/${GTIN}/10/L1/21/SN7`, 360);
       expect(await page.textContent(".verdict h2")).to.equal("Registration revoked");
       expect(await page.textContent(".verdict p")).to.include("The brand's reason: “Labels misprinted”.");
-      await expectCheck(page, "verified", "bad", /^Verified: the brand revoked this registration on \d{4}-\d\d-\d\d\. This phone checked /);
+      await expectCheck(
+        page,
+        "verified",
+        "bad",
+        /^Verified: the brand revoked this registration on \d{4}-\d\d-\d\d\. This phone checked /,
+      );
       expect(await page.textContent("#check-result")).not.to.match(/Not verified|Do not trust/);
-      expect(await page.textContent("#check-steps")).to.match(/Batch revocation read on chain \(identity\): revoked on \d{4}-/);
+      expect(await page.textContent("#check-steps")).to.match(
+        /Batch revocation read on chain \(identity\): revoked on \d{4}-/,
+      );
       await shot(page, "revoked");
       await page.close();
     });
@@ -237,16 +278,29 @@ describe("scan page in a browser", function () {
     });
 
     it("says not verified when a record in the page was altered on its way", async function () {
-      const page = await open(`/01/${GTIN}/10/L1/21/SN1`, 360, (html) => html.replace('"bizStep":"inspecting"', '"bizStep":"shipping"'));
-      await expectCheck(page, "not-verified", "bad", /^Not verified: \d+ check\(s\) failed\. Do not trust this page\.$/);
-      expect(await page.textContent("#check-steps")).to.match(/Record fingerprint recomputed \(event \d\): record hashes to/);
+      const page = await open(`/01/${GTIN}/10/L1/21/SN1`, 360, (html) =>
+        html.replace('"bizStep":"inspecting"', '"bizStep":"shipping"'),
+      );
+      await expectCheck(
+        page,
+        "not-verified",
+        "bad",
+        /^Not verified: \d+ check\(s\) failed\. Do not trust this page\.$/,
+      );
+      expect(await page.textContent("#check-steps")).to.match(
+        /Record fingerprint recomputed \(event \d\): record hashes to/,
+      );
       await shot(page, "tampered");
       await page.close();
     });
 
     it("re-renders with the phone's verdict and says the server's was wrong", async function () {
-      const page = await open(`/01/${GTIN}/10/L1/21/SN7`, 360, (html) => html.replace('"verdict":"revoked"', '"verdict":"genuine"'));
-      expect(await page.textContent("#server-verdict")).to.equal("The server's verdict (“Genuine”) was wrong. This phone read the chain: Registration revoked.");
+      const page = await open(`/01/${GTIN}/10/L1/21/SN7`, 360, (html) =>
+        html.replace('"verdict":"revoked"', '"verdict":"genuine"'),
+      );
+      expect(await page.textContent("#server-verdict")).to.equal(
+        "The server's verdict (“Genuine”) was wrong. This phone read the chain: Registration revoked.",
+      );
       expect(await page.textContent(".verdict h2")).to.equal("Registration revoked");
       await expectCheck(page, "verified", "bad", /was wrong\.$/);
       await shot(page, "server-wrong");
@@ -254,7 +308,9 @@ describe("scan page in a browser", function () {
     });
 
     it("without an RPC says it checked fingerprints and proofs only, never that the page is authentic", async function () {
-      const page = await open(`/01/${GTIN}/10/L1/21/SN1`, 360, (html) => html.replace(/"rpcUrls":\[[^\]]*\]/, '"rpcUrls":[]'));
+      const page = await open(`/01/${GTIN}/10/L1/21/SN1`, 360, (html) =>
+        html.replace(/"rpcUrls":\[[^\]]*\]/, '"rpcUrls":[]'),
+      );
       await expectCheck(
         page,
         "unchecked",
@@ -272,9 +328,16 @@ describe("scan page in a browser", function () {
       expect(await page.textContent(".verdict h2")).to.equal("Registered product");
       expect(await page.textContent("h1")).to.equal(PRODUCT);
       // SN1, SN2 and SN3 are live; SN7's batch is revoked and FAKE9 is another brand's.
-      expect(await page.textContent("main")).to.include("3 items in 2 lots anchored (the server's count)").and.include("Lot L2");
+      expect(await page.textContent("main"))
+        .to.include("3 items in 2 lots anchored (the server's count)")
+        .and.include("Lot L2");
       expect(await page.textContent("main")).not.to.match(/genuine|counterfeit/i);
-      await expectCheck(page, "verified", "ok", new RegExp(`^${escapeRegExp(VERDICTS.registered.verified)}\\. This phone checked \\d+ record fingerprints`));
+      await expectCheck(
+        page,
+        "verified",
+        "ok",
+        new RegExp(`^${escapeRegExp(VERDICTS.registered.verified)}\\. This phone checked \\d+ record fingerprints`),
+      );
       await shot(page, "product-level");
       await page.close();
     });
@@ -299,7 +362,12 @@ describe("scan page in a browser", function () {
       const page = await open(`/01/${UNOWNED_GTIN}`, 360);
       expect(await page.textContent(".verdict h2")).to.equal("Unregistered code");
       expect(await page.textContent(".verdict p")).to.equal("No brand has registered this barcode's company prefix.");
-      await expectCheck(page, "verified", "warn", `${VERDICTS.unregistered.verified}. This phone read the owner of the barcode's prefix through the chain.`);
+      await expectCheck(
+        page,
+        "verified",
+        "warn",
+        `${VERDICTS.unregistered.verified}. This phone read the owner of the barcode's prefix through the chain.`,
+      );
       await shot(page, "unregistered");
       await page.close();
     });

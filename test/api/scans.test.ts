@@ -50,7 +50,11 @@ describe("api: scan counts written by the writer thread", function () {
   const rowsOf = (file: string): Record<string, { count: number; first: number }> => {
     const db = new Database(file, { readonly: true });
     try {
-      const rows = db.prepare("SELECT serial, count, first_scan_at FROM scan_counts").all() as { serial: string; count: number; first_scan_at: number }[];
+      const rows = db.prepare("SELECT serial, count, first_scan_at FROM scan_counts").all() as {
+        serial: string;
+        count: number;
+        first_scan_at: number;
+      }[];
       return Object.fromEntries(rows.map((r) => [r.serial, { count: r.count, first: r.first_scan_at }]));
     } finally {
       db.close();
@@ -87,7 +91,8 @@ describe("api: scan counts written by the writer thread", function () {
         scans.record(GTIN, "W", "10.0.0.9", 1);
         model.set("W", { count: 1, first: 1, last: "10.0.0.9" });
         scans.flush();
-        while (failures.db.prepare("SELECT 1 FROM scan_counts WHERE serial = 'W'").get() === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+        while (failures.db.prepare("SELECT 1 FROM scan_counts WHERE serial = 'W'").get() === undefined)
+          await new Promise((resolve) => setTimeout(resolve, 5));
         try {
           for (const s of steps) {
             if (s.kind === "flush") scans.flush();
@@ -99,11 +104,16 @@ describe("api: scan counts written by the writer thread", function () {
               if (m.last !== s.client) m.count++;
               m.last = s.client;
               model.set(s.serial, m);
-              expect(scans.record(GTIN, s.serial, s.client, s.now)).to.deep.equal({ count: m.count, firstScanAt: m.first });
+              expect(scans.record(GTIN, s.serial, s.client, s.now)).to.deep.equal({
+                count: m.count,
+                firstScanAt: m.first,
+              });
             }
             for (const serial of ["A", "B", "C", "D", "W"]) {
               const m = model.get(serial);
-              expect(scans.get(GTIN, serial), serial).to.deep.equal(m === undefined ? undefined : { count: m.count, firstScanAt: m.first });
+              expect(scans.get(GTIN, serial), serial).to.deep.equal(
+                m === undefined ? undefined : { count: m.count, firstScanAt: m.first },
+              );
             }
           }
           failures.heal();
@@ -112,7 +122,9 @@ describe("api: scan counts written by the writer thread", function () {
           failures.close();
           db.close();
         }
-        const expected = Object.fromEntries([...model].map(([serial, m]) => [serial, { count: m.count, first: m.first }]));
+        const expected = Object.fromEntries(
+          [...model].map(([serial, m]) => [serial, { count: m.count, first: m.first }]),
+        );
         expect(rowsOf(file)).to.deep.equal(expected);
       }),
       { numRuns: 50 },
@@ -201,7 +213,10 @@ describe("api: scan counts written by the writer thread", function () {
       scans.flush();
       scans.close().then(() => { db.close(); console.log("closed"); });
     `;
-    const out = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { cwd: path.join(__dirname, "..", ".."), encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+      cwd: path.join(__dirname, "..", ".."),
+      encoding: "utf8",
+    });
     expect(out.trim()).to.equal("closed");
     expect(Object.keys(rowsOf(file))).to.have.length(10);
   });

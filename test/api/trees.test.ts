@@ -32,7 +32,8 @@ describe("api: tree cache", function () {
     ];
     for (const [name, blob, records] of sources) {
       const cache = createTreeCache({ treeNodes: { get: () => blob }, records: recordsOf(records), maxBytes: 2 ** 20 });
-      for (const hash of hashes) expect(ozVerifies(tree.root, hash, cache.proof(1, tree.root, hash)), name).to.equal(true);
+      for (const hash of hashes)
+        expect(ozVerifies(tree.root, hash, cache.proof(1, tree.root, hash)), name).to.equal(true);
       expect(cache.stats().misses, name).to.equal(1);
     }
   });
@@ -40,10 +41,22 @@ describe("api: tree cache", function () {
   it("refuses (503) a tree whose root is not the anchored one, or a record that is not a leaf", function () {
     const { tree, hashes } = batch(8);
     const other = batch(8);
-    const cache = createTreeCache({ treeNodes: { get: () => Buffer.from(other.tree.nodes) }, records: recordsOf(undefined), maxBytes: 2 ** 20 });
-    expect(() => cache.proof(1, tree.root, hashes[0] as Buffer)).to.throw(ApiError).with.property("statusCode", 503);
-    const own = createTreeCache({ treeNodes: { get: () => Buffer.from(tree.nodes) }, records: recordsOf(undefined), maxBytes: 2 ** 20 });
-    expect(() => own.proof(1, tree.root, randomBytes(32))).to.throw(ApiError).with.property("statusCode", 503);
+    const cache = createTreeCache({
+      treeNodes: { get: () => Buffer.from(other.tree.nodes) },
+      records: recordsOf(undefined),
+      maxBytes: 2 ** 20,
+    });
+    expect(() => cache.proof(1, tree.root, hashes[0] as Buffer))
+      .to.throw(ApiError)
+      .with.property("statusCode", 503);
+    const own = createTreeCache({
+      treeNodes: { get: () => Buffer.from(tree.nodes) },
+      records: recordsOf(undefined),
+      maxBytes: 2 ** 20,
+    });
+    expect(() => own.proof(1, tree.root, randomBytes(32)))
+      .to.throw(ApiError)
+      .with.property("statusCode", 503);
   });
 
   it("keeps loaded trees within the byte cap, evicting the least recently used", function () {

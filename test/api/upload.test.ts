@@ -2,7 +2,13 @@ import fs from "node:fs";
 import { expect } from "chai";
 import { checkContent } from "../../core/content";
 import { Readable } from "node:stream";
-import { createIngestUpload, UPLOAD_STATUS, type AcceptUpload, type AcceptUploadArgs, type UploadOutcome } from "../../api/upload";
+import {
+  createIngestUpload,
+  UPLOAD_STATUS,
+  type AcceptUpload,
+  type AcceptUploadArgs,
+  type UploadOutcome,
+} from "../../api/upload";
 import { UPLOAD_CODES } from "../../mirror/write/upload";
 import { databaseChecksum } from "../../mirror/checksum";
 import { openDatabase } from "../../mirror/db";
@@ -14,7 +20,10 @@ function fakeAcceptUpload(): { fn: AcceptUpload; calls: AcceptUploadArgs[] } {
   const calls: AcceptUploadArgs[] = [];
   const fn: AcceptUpload = async (args) => {
     calls.push(args);
-    const check = await checkContent({ input: args.stream, file: "upload" }, { root: args.anchor.root, kind: args.anchor.kind, leafCount: args.anchor.leafCount });
+    const check = await checkContent(
+      { input: args.stream, file: "upload" },
+      { root: args.anchor.root, kind: args.anchor.kind, leafCount: args.anchor.leafCount },
+    );
     return check.ok ? { ok: true } : { ok: false, code: "MISMATCH", check: check.code, reason: check.reason };
   };
   return { fn, calls };
@@ -32,8 +41,11 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     fixture.cleanup();
   });
 
-  const put = (url: string, payload: string | Buffer, headers: Record<string, string> = { "content-type": "application/x-ndjson" }) =>
-    t.app.inject({ method: "PUT", url, payload, headers });
+  const put = (
+    url: string,
+    payload: string | Buffer,
+    headers: Record<string, string> = { "content-type": "application/x-ndjson" },
+  ) => t.app.inject({ method: "PUT", url, payload, headers });
   const contentUrl = (root: string, brand = 1) => `/v1/batches/${brand}/${root}/content`;
 
   describe("with a fake acceptUpload", function () {
@@ -46,8 +58,18 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     it("accepts content that rebuilds the anchored root, passing the anchor from the mirror", async function () {
       const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
       expect(res.statusCode, res.body).to.equal(200);
-      expect(JSON.parse(res.body)).to.deep.equal({ status: "accepted", brandId: "1", root: fixture.pending.root, leafCount: 2 });
-      expect(fake.calls[0]?.anchor).to.deep.include({ brandId: "1", root: fixture.pending.root, kind: "identity", leafCount: 2 });
+      expect(JSON.parse(res.body)).to.deep.equal({
+        status: "accepted",
+        brandId: "1",
+        root: fixture.pending.root,
+        leafCount: 2,
+      });
+      expect(fake.calls[0]?.anchor).to.deep.include({
+        brandId: "1",
+        root: fixture.pending.root,
+        kind: "identity",
+        leafCount: 2,
+      });
       expect(fake.calls[0]?.maxBytes).to.equal(10_000);
     });
 
@@ -70,7 +92,10 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     });
 
     it("200 already-present for the same content of an ingested batch, 422 for any other, storing nothing", async function () {
-      const same = await put(contentUrl(fixture.batches.identity.root), fs.readFileSync(fixture.batches.identity.content));
+      const same = await put(
+        contentUrl(fixture.batches.identity.root),
+        fs.readFileSync(fixture.batches.identity.content),
+      );
       expect(same.statusCode).to.equal(200);
       expect(JSON.parse(same.body)).to.include({ status: "already-present" });
       const other = await put(contentUrl(fixture.batches.identity.root), "anything");
@@ -87,7 +112,9 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
 
     it("streams any content type, or none", async function () {
       const body = fs.readFileSync(fixture.pending.content);
-      expect((await put(contentUrl(fixture.pending.root), body, { "content-type": "application/octet-stream" })).statusCode).to.equal(200);
+      expect(
+        (await put(contentUrl(fixture.pending.root), body, { "content-type": "application/octet-stream" })).statusCode,
+      ).to.equal(200);
       expect((await put(contentUrl(fixture.pending.root), body, {})).statusCode).to.equal(200);
     });
 
@@ -114,7 +141,9 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     for (const code of UPLOAD_CODES) {
       it(`${code} → ${documented[code]}, with the code as error and the reason as message`, async function () {
         const outcome: UploadOutcome =
-          code === "MISMATCH" ? { ok: false, code, check: "ROOT", reason: "a reason that names no status" } : { ok: false, code, reason: "a reason that names no status" };
+          code === "MISMATCH"
+            ? { ok: false, code, check: "ROOT", reason: "a reason that names no status" }
+            : { ok: false, code, reason: "a reason that names no status" };
         t = await buildTestApp(fixture, {
           acceptUpload: async ({ stream }) => {
             for await (const chunk of stream) void chunk;
@@ -139,7 +168,9 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     it("stores matching content, after which the item resolves and its records page", async function () {
       const writable = openDatabase(fixture.dbPath);
       try {
-        t = await buildTestApp(fixture, { acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }) });
+        t = await buildTestApp(fixture, {
+          acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+        });
         expect((await t.app.inject({ url: `/01/${GTIN}/21/PEND1` })).statusCode).to.equal(404);
         const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
         expect(res.statusCode, res.body).to.equal(200);
@@ -156,7 +187,9 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     it("409 ANCHOR_CHANGED when a reorg removes the anchor while its content streams, storing nothing", async function () {
       const writable = openDatabase(fixture.dbPath);
       try {
-        t = await buildTestApp(fixture, { acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }) });
+        t = await buildTestApp(fixture, {
+          acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+        });
         const lines = fs.readFileSync(fixture.pending.content, "utf8").split(/(?<=\n)/);
         // What the indexer's rollback does to the anchor, between the upload's first read of it and its commit.
         const reorg = new Readable({
@@ -169,10 +202,17 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
             }
           },
         });
-        const res = await t.app.inject({ method: "PUT", url: contentUrl(fixture.pending.root), payload: reorg, headers: { "content-type": "application/x-ndjson" } });
+        const res = await t.app.inject({
+          method: "PUT",
+          url: contentUrl(fixture.pending.root),
+          payload: reorg,
+          headers: { "content-type": "application/x-ndjson" },
+        });
         expect(res.statusCode, res.body).to.equal(409);
         expect(JSON.parse(res.body)).to.include({ error: "ANCHOR_CHANGED" });
-        expect(writable.prepare("SELECT count(*) AS n FROM records WHERE root = ?").get(fixture.pending.root)).to.deep.equal({ n: 0 });
+        expect(
+          writable.prepare("SELECT count(*) AS n FROM records WHERE root = ?").get(fixture.pending.root),
+        ).to.deep.equal({ n: 0 });
       } finally {
         writable.close();
       }
@@ -181,7 +221,9 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     it("refuses mismatching content with 422 and changes nothing", async function () {
       const writable = openDatabase(fixture.dbPath);
       try {
-        t = await buildTestApp(fixture, { acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }) });
+        t = await buildTestApp(fixture, {
+          acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+        });
         const before = databaseChecksum(writable);
         const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.batches.revoked.content));
         expect(res.statusCode, res.body).to.equal(422);

@@ -52,9 +52,27 @@ describe("api: /v1 routes", function () {
           expect(bundle.recordHash).to.equal(hash);
           expect(bundle.root).to.equal(batch.root);
           expect(bundle.record).to.deep.equal(record);
-          expect(StandardMerkleTree.verify(bundle.root, ["bytes32"], [bundle.recordHash], [...bundle.proof])).to.equal(true);
-          expect(bundle.anchor).to.include({ chainId: String(CHAIN_ID), contract: CONTRACT, brandId: String(batch.brandId), leafCount: batch.leafCount, kind: batch.kind });
-          expect(Object.keys(bundle.anchor).sort()).to.deep.equal(["blockNumber", "blockTime", "brandId", "chainId", "contract", "kind", "leafCount", "logIndex", "txHash"]);
+          expect(StandardMerkleTree.verify(bundle.root, ["bytes32"], [bundle.recordHash], [...bundle.proof])).to.equal(
+            true,
+          );
+          expect(bundle.anchor).to.include({
+            chainId: String(CHAIN_ID),
+            contract: CONTRACT,
+            brandId: String(batch.brandId),
+            leafCount: batch.leafCount,
+            kind: batch.kind,
+          });
+          expect(Object.keys(bundle.anchor).sort()).to.deep.equal([
+            "blockNumber",
+            "blockTime",
+            "brandId",
+            "chainId",
+            "contract",
+            "kind",
+            "leafCount",
+            "logIndex",
+            "txHash",
+          ]);
         }
       }
     });
@@ -124,7 +142,9 @@ describe("api: /v1 routes", function () {
 
   describe("GET /v1/batches", function () {
     it("lists batches newest first", async function () {
-      const { batches, nextCursor } = json<{ batches: BatchDoc[]; nextCursor: string | null }>(await get("/v1/batches"));
+      const { batches, nextCursor } = json<{ batches: BatchDoc[]; nextCursor: string | null }>(
+        await get("/v1/batches"),
+      );
       const blocks = batches.map((b) => b.anchor.blockNumber);
       expect(blocks).to.deep.equal([...blocks].sort((a, b) => b - a));
       expect(batches).to.have.length(9);
@@ -133,7 +153,9 @@ describe("api: /v1 routes", function () {
 
     it("filters by brand and kind", async function () {
       const byBrand = json<{ batches: BatchDoc[] }>(await get("/v1/batches?brand=2")).batches;
-      expect(byBrand.map((b) => b.root).sort()).to.deep.equal([fixture.batches.counterfeit.root, fixture.batches.griefing.root].sort());
+      expect(byBrand.map((b) => b.root).sort()).to.deep.equal(
+        [fixture.batches.counterfeit.root, fixture.batches.griefing.root].sort(),
+      );
       const traces = json<{ batches: BatchDoc[] }>(await get("/v1/batches?brand=1&kind=trace")).batches;
       expect(traces.map((b) => b.root)).to.deep.equal([fixture.batches.trace.root]);
     });
@@ -142,7 +164,9 @@ describe("api: /v1 routes", function () {
       const seen: string[] = [];
       let cursor: string | null = "";
       while (cursor !== null) {
-        const page: { batches: BatchDoc[]; nextCursor: string | null } = json(await get(`/v1/batches?limit=2${cursor === "" ? "" : `&cursor=${cursor}`}`));
+        const page: { batches: BatchDoc[]; nextCursor: string | null } = json(
+          await get(`/v1/batches?limit=2${cursor === "" ? "" : `&cursor=${cursor}`}`),
+        );
         seen.push(...page.batches.map((b) => b.root));
         cursor = page.nextCursor;
       }
@@ -180,7 +204,10 @@ describe("api: /v1 routes", function () {
     it("shows pending and mismatched content with the reason, and finality", async function () {
       expect(json<BatchDoc>(await get(`/v1/batches/1/${fixture.pending.root}`)).content.status).to.equal("pending");
       const mismatch = json<BatchDoc>(await get(`/v1/batches/1/${fixture.mismatchRoot}`));
-      expect(mismatch.content).to.deep.equal({ status: "mismatch", reason: "rebuilt root differs from the anchored root" });
+      expect(mismatch.content).to.deep.equal({
+        status: "mismatch",
+        reason: "rebuilt root differs from the anchored root",
+      });
       expect(json<BatchDoc>(await get(`/v1/batches/1/${fixture.batches.recent.root}`)).final).to.equal(false);
     });
 
@@ -195,12 +222,15 @@ describe("api: /v1 routes", function () {
 
     it("pages records in leaf order, with their hashes", async function () {
       const { root, records } = fixture.batches.identity;
-      const first = json<{ records: { leafIndex: number; recordHash: string; record: unknown }[]; nextCursor: string }>(await get(url(root, "?limit=3")));
+      const first = json<{ records: { leafIndex: number; recordHash: string; record: unknown }[]; nextCursor: string }>(
+        await get(url(root, "?limit=3")),
+      );
       expect(first.records.map((r) => r.leafIndex)).to.deep.equal([0, 1, 2]);
       expect(first.nextCursor).to.equal("2");
-      const second = json<{ records: { leafIndex: number; recordHash: string; record: TraceAnchorRecord }[]; nextCursor: string | null }>(
-        await get(url(root, `?limit=3&cursor=${first.nextCursor}`)),
-      );
+      const second = json<{
+        records: { leafIndex: number; recordHash: string; record: TraceAnchorRecord }[];
+        nextCursor: string | null;
+      }>(await get(url(root, `?limit=3&cursor=${first.nextCursor}`)));
       expect(second.records.map((r) => r.leafIndex)).to.deep.equal([3, 4]);
       expect(second.nextCursor).to.equal(null);
       for (const r of [...first.records, ...second.records]) {
@@ -212,7 +242,9 @@ describe("api: /v1 routes", function () {
     it("is immutable for a final batch, with 304 on If-None-Match", async function () {
       const res = await get(url(fixture.batches.identity.root));
       expect(res.headers["cache-control"]).to.equal("public, max-age=31536000, immutable");
-      expect((await get(url(fixture.batches.identity.root), { "if-none-match": String(res.headers.etag) })).statusCode).to.equal(304);
+      expect(
+        (await get(url(fixture.batches.identity.root), { "if-none-match": String(res.headers.etag) })).statusCode,
+      ).to.equal(304);
       expect((await get(url(fixture.batches.recent.root))).headers["cache-control"]).to.equal("no-cache");
     });
 

@@ -321,7 +321,10 @@ const requestArbitrary: fc.Arbitrary<AnchorRequest> = fc.record({
 
 /** Mostly a (brand, account) pair that holds the right, sometimes anything. */
 const scoped = (pairs: Array<[bigint, number]>) =>
-  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...pairs) }, { weight: 1, arbitrary: fc.tuple(brandIdArbitrary, actor) });
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...pairs) },
+    { weight: 1, arbitrary: fc.tuple(brandIdArbitrary, actor) },
+  );
 const asAdmin = scoped([
   [1n, BRAND_ADMIN],
   [2n, SECOND_BRAND_ADMIN],
@@ -348,7 +351,12 @@ const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ type: fc.constant("assignPrefix" as const), from: favour([REGISTRAR]), brandId: brandIdArbitrary, prefix }),
+    arbitrary: fc.record({
+      type: fc.constant("assignPrefix" as const),
+      from: favour([REGISTRAR]),
+      brandId: brandIdArbitrary,
+      prefix,
+    }),
   },
   {
     weight: 1,

@@ -48,8 +48,18 @@ describe("core/batch and core/content", function () {
     });
 
     it("is reproducible with a salt seed and differs without one", async function () {
-      const a = await buildBatch({ kind: "identity", input: fixture("identity.csv"), outDir: path.join(tmp(), "a"), saltSeed: SEED });
-      const b = await buildBatch({ kind: "identity", input: fixture("identity.csv"), outDir: path.join(tmp(), "b"), saltSeed: SEED });
+      const a = await buildBatch({
+        kind: "identity",
+        input: fixture("identity.csv"),
+        outDir: path.join(tmp(), "a"),
+        saltSeed: SEED,
+      });
+      const b = await buildBatch({
+        kind: "identity",
+        input: fixture("identity.csv"),
+        outDir: path.join(tmp(), "b"),
+        saltSeed: SEED,
+      });
       const c = await buildBatch({ kind: "identity", input: fixture("identity.csv"), outDir: path.join(tmp(), "c") });
       expect(a.root).to.equal(b.root);
       expect(c.root).to.not.equal(a.root);
@@ -77,10 +87,17 @@ describe("core/batch and core/content", function () {
 
     it("with skipInvalid writes the rejects (including duplicates) and builds the rest", async function () {
       const rejects = path.join(tmp(), "rejects.ndjson");
-      const result = await buildBatch({ kind: "identity", input: fixture("identity-bad.csv"), outDir: path.join(tmp(), "out"), skipInvalid: rejects });
+      const result = await buildBatch({
+        kind: "identity",
+        input: fixture("identity-bad.csv"),
+        outDir: path.join(tmp(), "out"),
+        skipInvalid: rejects,
+      });
       expect(result.leafCount).to.equal(2);
       expect(result.rejected).to.equal(4);
-      const rows = (await contentLines(rejects)).map((l) => JSON.parse(l) as { line: number; field?: string; code: string; raw: string });
+      const rows = (await contentLines(rejects)).map(
+        (l) => JSON.parse(l) as { line: number; field?: string; code: string; raw: string },
+      );
       expect(rows.map((r) => [r.line, r.field, r.code])).to.deep.equal([
         [3, "gtin", "GTIN_CHECK_DIGIT"],
         [4, "serial", "GS1_AI82_CHARSET"],
@@ -106,10 +123,15 @@ describe("core/batch and core/content", function () {
     it("builds an EPCIS document, one record per event, events unchanged but for their hash id", async function () {
       const result = await buildBatch({ kind: "trace", input: fixture("epcis-document.jsonld"), outDir: tmp() });
       expect(result.leafCount).to.equal(2);
-      const doc = JSON.parse(await readFile(fixture("epcis-document.jsonld"), "utf8")) as { "@context": unknown; epcisBody: { eventList: EpcisEvent[] } };
+      const doc = JSON.parse(await readFile(fixture("epcis-document.jsonld"), "utf8")) as {
+        "@context": unknown;
+        epcisBody: { eventList: EpcisEvent[] };
+      };
       const { records } = await openContentFile(result.content);
       const got = (await collect(records)).map((r) => (r.record.kind === "trace" ? r.record.event : undefined));
-      expect(got).to.deep.equal(doc.epcisBody.eventList.map((e) => ({ ...e, eventID: eventHashId(e, { context: doc["@context"] }) })));
+      expect(got).to.deep.equal(
+        doc.epcisBody.eventList.map((e) => ({ ...e, eventID: eventHashId(e, { context: doc["@context"] }) })),
+      );
     });
 
     it("builds NDJSON events", async function () {
@@ -136,12 +158,18 @@ describe("core/batch and core/content", function () {
       });
 
       const list = (kind: string): string[] =>
-        existsSync(path.join(SHARED_EPCIS, kind)) ? readdirSync(path.join(SHARED_EPCIS, kind)).filter((f) => f.endsWith(".json")) : [];
+        existsSync(path.join(SHARED_EPCIS, kind))
+          ? readdirSync(path.join(SHARED_EPCIS, kind)).filter((f) => f.endsWith(".json"))
+          : [];
 
       for (const folder of ["valid", "more-valid"]) {
         for (const file of list(folder)) {
           it(`builds ${folder}/${file}`, async function () {
-            const result = await buildBatch({ kind: "trace", input: path.join(SHARED_EPCIS, folder, file), outDir: tmp() });
+            const result = await buildBatch({
+              kind: "trace",
+              input: path.join(SHARED_EPCIS, folder, file),
+              outDir: tmp(),
+            });
             expect(result.leafCount).to.be.greaterThan(0);
             expect((await checkContent(result.content, result)).ok).to.equal(true);
           });
@@ -150,16 +178,22 @@ describe("core/batch and core/content", function () {
 
       const expected: Record<string, RegExp> = {
         "EPCISDocument_without_context.json": /@context/,
-        "ObjectEvent_with_invalid_action.json": /event 0: action: action must be one of OBSERVE, ADD, DELETE, got "CREATE"/,
+        "ObjectEvent_with_invalid_action.json":
+          /event 0: action: action must be one of OBSERVE, ADD, DELETE, got "CREATE"/,
         "ObjectEvent_with_invalid_eventTime_format.json": /event 0: eventTime: .*"22-07-2026"/,
-        "ObjectEvent_with_quantity_as_text.json": /event 0: quantityList\[0\]\.quantity: quantity must be a number, got "twenty"/,
+        "ObjectEvent_with_quantity_as_text.json":
+          /event 0: quantityList\[0\]\.quantity: quantity must be a number, got "twenty"/,
         "ObjectEvent_without_action_and_eventTime.json": /event 0: eventTime: eventTime is required/,
         "ObjectEvent_without_identifier_list.json": /event 0: epcList: event names no identifiers/,
-        "Combination_of_non_standard_bizStep_and_disposition.json": /event 0: bizStep: "transforming" is not a CBV business step/,
-        "ObjectEvent_with_ilmd_field_without_namespace.json": /event 0: ilmd\.materialType: ILMD field "materialType" has no namespace/,
+        "Combination_of_non_standard_bizStep_and_disposition.json":
+          /event 0: bizStep: "transforming" is not a CBV business step/,
+        "ObjectEvent_with_ilmd_field_without_namespace.json":
+          /event 0: ilmd\.materialType: ILMD field "materialType" has no namespace/,
         "ObjectEvent_with_non_standard_bizStep.json": /event 0: bizStep: "transforming" is not a CBV business step/,
-        "ObjectEvent_with_non_standard_bizStep_in_second_event.json": /event 1: bizStep: "transforming" is not a CBV business step/,
-        "ObjectEvent_with_non_standard_disposition.json": /event 0: disposition: "in_transport" is not a CBV disposition/,
+        "ObjectEvent_with_non_standard_bizStep_in_second_event.json":
+          /event 1: bizStep: "transforming" is not a CBV business step/,
+        "ObjectEvent_with_non_standard_disposition.json":
+          /event 0: disposition: "in_transport" is not a CBV disposition/,
       };
       for (const folder of ["invalid", "more-invalid"]) {
         for (const file of list(folder)) {
@@ -188,7 +222,12 @@ describe("core/batch and core/content", function () {
 
     it("accepts the file it built", async function () {
       const b = await built();
-      expect(await checkContent(b.content, b)).to.deep.equal({ ok: true, root: b.root, leafCount: 3, kind: "identity" });
+      expect(await checkContent(b.content, b)).to.deep.equal({
+        ok: true,
+        root: b.root,
+        leafCount: 3,
+        kind: "identity",
+      });
     });
 
     it("re-canonicalises lines: reordered keys still verify", async function () {
@@ -212,13 +251,19 @@ describe("core/batch and core/content", function () {
       await writeFile(b.content, [...lines, lines[1]].join("\n") + "\n");
       expect(await checkContent(b.content, b)).to.include({ ok: false, code: "LEAF_COUNT" });
 
-      await writeFile(b.content, [lines[0], (lines[1] as string).replace("SER1", "SER9"), lines[2], lines[3]].join("\n") + "\n");
+      await writeFile(
+        b.content,
+        [lines[0], (lines[1] as string).replace("SER1", "SER9"), lines[2], lines[3]].join("\n") + "\n",
+      );
       expect(await checkContent(b.content, b)).to.include({ ok: false, code: "ROOT" });
 
       await writeFile(b.content, [lines[0], lines[1], "{not json", lines[3]].join("\n") + "\n");
       expect(await checkContent(b.content, b)).to.include({ ok: false, code: "BAD_LINE", line: 3 });
 
-      await writeFile(b.content, [lines[0], lines[1], (lines[2] as string).replace('"v":1', '"v":1,"x":2'), lines[3]].join("\n") + "\n");
+      await writeFile(
+        b.content,
+        [lines[0], lines[1], (lines[2] as string).replace('"v":1', '"v":1,"x":2'), lines[3]].join("\n") + "\n",
+      );
       expect(await checkContent(b.content, b)).to.include({ ok: false, code: "BAD_LINE", line: 3 });
 
       await writeFile(b.content, "not a header\n");

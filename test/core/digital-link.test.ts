@@ -31,7 +31,10 @@ describe("core/digital-link", function () {
   });
 
   it("percent-encodes reserved characters", function () {
-    const uri = formatDigitalLink({ gtin: "09506000134352", serial: `a/b?c#"%` .replace("#", "&") }, "https://x.example/");
+    const uri = formatDigitalLink(
+      { gtin: "09506000134352", serial: `a/b?c#"%`.replace("#", "&") },
+      "https://x.example/",
+    );
     expect(uri).to.equal("https://x.example/01/09506000134352/21/a%2Fb%3Fc%26%22%25");
     expect(parseDigitalLink(uri).serial).to.equal(`a/b?c&"%`);
   });
@@ -44,11 +47,21 @@ describe("core/digital-link", function () {
 
   it("round-trips every key made of character set 82 (fast-check)", function () {
     fc.assert(
-      fc.property(fc.option(ai82Value, { nil: undefined }), fc.option(ai82Value, { nil: undefined }), fc.option(ai82Value, { nil: undefined }), (lot, serial, cpv) => {
-        const key = { gtin: "09506000134352", ...(lot === undefined ? {} : { lot }), ...(serial === undefined ? {} : { serial }), ...(cpv === undefined ? {} : { cpv }) };
-        const uri = formatDigitalLink(key, "https://id.example.com");
-        expect(parseDigitalLink(uri)).to.deep.equal({ base: "https://id.example.com", ...key });
-      }),
+      fc.property(
+        fc.option(ai82Value, { nil: undefined }),
+        fc.option(ai82Value, { nil: undefined }),
+        fc.option(ai82Value, { nil: undefined }),
+        (lot, serial, cpv) => {
+          const key = {
+            gtin: "09506000134352",
+            ...(lot === undefined ? {} : { lot }),
+            ...(serial === undefined ? {} : { serial }),
+            ...(cpv === undefined ? {} : { cpv }),
+          };
+          const uri = formatDigitalLink(key, "https://id.example.com");
+          expect(parseDigitalLink(uri)).to.deep.equal({ base: "https://id.example.com", ...key });
+        },
+      ),
     );
   });
 

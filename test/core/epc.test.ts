@@ -44,7 +44,11 @@ describe("core/epc", function () {
       companyPrefix: "0614141",
     });
     expect(parseEpcUrn("urn:epc:id:sgln:0614141.12345.400")).to.deep.include({ extension: "400" });
-    for (const urn of ["urn:epc:id:sscc:0614141.1234567890", "urn:epc:id:sgln:0614141.12345.0", "urn:epc:id:sgln:0614141.12345.400"]) {
+    for (const urn of [
+      "urn:epc:id:sscc:0614141.1234567890",
+      "urn:epc:id:sgln:0614141.12345.0",
+      "urn:epc:id:sgln:0614141.12345.400",
+    ]) {
       expect(formatEpcUrn(parseEpcUrn(urn))).to.equal(urn);
     }
   });
@@ -57,14 +61,23 @@ describe("core/epc", function () {
 
   it("round-trips SGTIN and LGTIN for every prefix length and set-82 value (fast-check)", function () {
     fc.assert(
-      fc.property(fc.stringMatching(/^[0-9]{13}$/), fc.integer({ min: 6, max: 12 }), ai82Value, (body, cpLength, value) => {
-        const gtin = `${body}${gs1CheckDigit(body)}`;
-        for (const urn of [sgtinUrn(gtin, value, cpLength), lgtinUrn(gtin, value, cpLength), sgtinPatternUrn(gtin, cpLength)]) {
-          const key = parseEpcUrn(urn);
-          expect(key).to.deep.include({ gtin, companyPrefix: gtin.slice(1, 1 + cpLength) });
-          expect(formatEpcUrn(key)).to.equal(urn);
-        }
-      }),
+      fc.property(
+        fc.stringMatching(/^[0-9]{13}$/),
+        fc.integer({ min: 6, max: 12 }),
+        ai82Value,
+        (body, cpLength, value) => {
+          const gtin = `${body}${gs1CheckDigit(body)}`;
+          for (const urn of [
+            sgtinUrn(gtin, value, cpLength),
+            lgtinUrn(gtin, value, cpLength),
+            sgtinPatternUrn(gtin, cpLength),
+          ]) {
+            const key = parseEpcUrn(urn);
+            expect(key).to.deep.include({ gtin, companyPrefix: gtin.slice(1, 1 + cpLength) });
+            expect(formatEpcUrn(key)).to.equal(urn);
+          }
+        },
+      ),
     );
   });
 

@@ -1,7 +1,14 @@
 import { expect } from "chai";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { documentEvents, epcisDocument, extractItemKeys, validateEvent, ValidationError, type EpcisEvent } from "../../core";
+import {
+  documentEvents,
+  epcisDocument,
+  extractItemKeys,
+  validateEvent,
+  ValidationError,
+  type EpcisEvent,
+} from "../../core";
 import { fixture, SHARED_EPCIS } from "./helpers";
 
 function events(file: string): EpcisEvent[] {
@@ -29,7 +36,11 @@ describe("core/epcis", function () {
       ["offset without colon", { eventTimeZoneOffset: "+0100" }, "eventTimeZoneOffset"],
       ["bad action", { action: "CREATE" }, "action"],
       ["no identifiers", { epcList: [] }, "epcList"],
-      ["quantity as text", { quantityList: [{ epcClass: "urn:epc:idpat:sgtin:9506000.013435.*", quantity: "3" }] }, "quantityList[0].quantity"],
+      [
+        "quantity as text",
+        { quantityList: [{ epcClass: "urn:epc:idpat:sgtin:9506000.013435.*", quantity: "3" }] },
+        "quantityList[0].quantity",
+      ],
     ];
     for (const [what, change, field] of refused) {
       it(`refuses ${what} naming ${field}`, function () {
@@ -41,13 +52,21 @@ describe("core/epcis", function () {
 
     it("accepts a TransformationEvent without action, and fractional seconds", function () {
       const { action: _action, epcList, ...rest } = base;
-      const event = { ...rest, type: "TransformationEvent", eventTime: "2024-03-01T08:00:00.123456-06:00", inputEPCList: epcList, outputEPCList: epcList };
+      const event = {
+        ...rest,
+        type: "TransformationEvent",
+        eventTime: "2024-03-01T08:00:00.123456-06:00",
+        inputEPCList: epcList,
+        outputEPCList: epcList,
+      };
       expect(() => validateEvent(event)).to.not.throw();
     });
 
     it("accepts a sensor-only ObjectEvent: readings at a readPoint, no EPCs", function () {
       const sensor = { sensorElementList: [{ sensorReport: [{ type: "Temperature", value: 4.5, uom: "CEL" }] }] };
-      expect(() => validateEvent({ ...base, epcList: [], readPoint: { id: "urn:epc:id:sgln:9506000.00001.0" }, ...sensor })).to.not.throw();
+      expect(() =>
+        validateEvent({ ...base, epcList: [], readPoint: { id: "urn:epc:id:sgln:9506000.00001.0" }, ...sensor }),
+      ).to.not.throw();
       expect(() => validateEvent({ ...base, epcList: [], ...sensor }))
         .to.throw(ValidationError)
         .with.property("field", "readPoint");
@@ -85,7 +104,9 @@ describe("core/epcis", function () {
 
     it("refuses a malformed SGTIN naming where it was", function () {
       const event = { type: "ObjectEvent", epcList: ["urn:epc:id:sgtin:9506000.0134351.S"] } as EpcisEvent;
-      expect(() => extractItemKeys(event)).to.throw(ValidationError).with.property("field", "epcList[0]");
+      expect(() => extractItemKeys(event))
+        .to.throw(ValidationError)
+        .with.property("field", "epcList[0]");
     });
   });
 

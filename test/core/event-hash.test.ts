@@ -9,7 +9,10 @@ import { contextNamespaces, eventHashId, eventPreHash, withEventId } from "../..
 import { isPlainObject, type EpcisEvent, type JsonObject } from "../../core/record";
 import { SHARED_SAMPLES } from "./helpers";
 
-const CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", { example: "https://ns.example.com/epcis/" }];
+const CONTEXT = [
+  "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+  { example: "https://ns.example.com/epcis/" },
+];
 const event: EpcisEvent = {
   type: "ObjectEvent",
   eventTime: "2024-03-01T09:00:00.000+01:00",
@@ -69,30 +72,52 @@ describe("core/event-hash", function () {
       reordered.bizTransactionList = [{ bizTransaction: "urn:epcglobal:cbv:bt:9506000000005:PO1", type: "po" }];
       expect(pre(reordered)).to.equal(pre(event));
       const { "example:shift": shift, ...rest } = event;
-      expect(pre({ ...rest, "ex2:shift": shift ?? null }, [{ ex2: "https://ns.example.com/epcis/" }])).to.equal(pre(event));
+      expect(pre({ ...rest, "ex2:shift": shift ?? null }, [{ ex2: "https://ns.example.com/epcis/" }])).to.equal(
+        pre(event),
+      );
     });
 
     it("writes a standard value the same in every spelling: bare, CBV 1.x URN, web URI", function () {
-      for (const bizStep of ["urn:epcglobal:cbv:bizstep:shipping", "https://ref.gs1.org/cbv/BizStep-shipping", "cbv:BizStep-shipping"]) {
+      for (const bizStep of [
+        "urn:epcglobal:cbv:bizstep:shipping",
+        "https://ref.gs1.org/cbv/BizStep-shipping",
+        "cbv:BizStep-shipping",
+      ]) {
         expect(hash({ ...event, bizStep }), bizStep).to.equal(hash(event));
       }
-      const sensor = (type: string): JsonObject => ({ ...event, sensorElementList: [{ sensorReport: [{ type, value: 4, uom: "CEL" }] }] });
+      const sensor = (type: string): JsonObject => ({
+        ...event,
+        sensorElementList: [{ sensorReport: [{ type, value: 4, uom: "CEL" }] }],
+      });
       expect(pre(sensor("Temperature"))).to.contain("sensorReporttype=https://gs1.org/voc/Temperaturevalue=4uom=CEL");
       expect(hash(sensor("gs1:Temperature"))).to.equal(hash(sensor("Temperature")));
     });
 
     it("expands bare words only in vocabulary fields, not in user extensions", function () {
-      expect(pre({ ...event, "example:shift": "shipping" })).to.contain("{https://ns.example.com/epcis/}shift=shipping");
+      expect(pre({ ...event, "example:shift": "shipping" })).to.contain(
+        "{https://ns.example.com/epcis/}shift=shipping",
+      );
       expect(pre({ ...event, bizStep: "transforming" })).to.contain("bizStep=transforming");
     });
 
     it("writes every identifier as a canonical Digital Link", function () {
-      const dl = { ...event, epcList: ["https://brand.example/01/9506000134352/21/SER1?linkType=all", "https://id.gs1.org/01/09506000134352/10/L1/21/SER2"] };
-      expect(pre(dl)).to.contain("epcListepc=https://id.gs1.org/01/09506000134352/21/SER1epc=https://id.gs1.org/01/09506000134352/21/SER2action");
+      const dl = {
+        ...event,
+        epcList: [
+          "https://brand.example/01/9506000134352/21/SER1?linkType=all",
+          "https://id.gs1.org/01/09506000134352/10/L1/21/SER2",
+        ],
+      };
+      expect(pre(dl)).to.contain(
+        "epcListepc=https://id.gs1.org/01/09506000134352/21/SER1epc=https://id.gs1.org/01/09506000134352/21/SER2action",
+      );
     });
 
     it("writes times in UTC with milliseconds, rounding the third decimal up when the fourth is 5-9", function () {
-      const at = (eventTime: string): string => pre({ ...event, eventTime }).slice("eventType=ObjectEvent".length).split("eventTimeZoneOffset")[0] ?? "";
+      const at = (eventTime: string): string =>
+        pre({ ...event, eventTime })
+          .slice("eventType=ObjectEvent".length)
+          .split("eventTimeZoneOffset")[0] ?? "";
       expect(at("2024-03-01T09:00:00+01:00")).to.equal("eventTime=2024-03-01T08:00:00.000Z");
       expect(at("2024-03-01T02:00:00.1414-06:00")).to.equal("eventTime=2024-03-01T08:00:00.141Z");
       expect(at("2024-03-01T08:00:00.1415Z")).to.equal("eventTime=2024-03-01T08:00:00.142Z");
@@ -103,7 +128,8 @@ describe("core/event-hash", function () {
     });
 
     it("writes numbers without trailing zeros, as the reference's Python does", function () {
-      const quantity = (q: number | string): string => pre({ ...event, quantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L1", quantity: q as number }] });
+      const quantity = (q: number | string): string =>
+        pre({ ...event, quantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L1", quantity: q as number }] });
       expect(quantity(452.0)).to.contain("epcClass=https://id.gs1.org/01/09506000134352/10/L1quantity=452action=");
       expect(quantity(0.5)).to.contain("quantity=0.5");
       expect(quantity(0.00001)).to.contain("quantity=1e-05");
@@ -113,7 +139,9 @@ describe("core/event-hash", function () {
 
     it("puts a standard field's user extensions after its own fields", function () {
       const e = { ...event, readPoint: { "example:dock": "4", id: "urn:epc:id:sgln:9506000.00001.0" } };
-      expect(pre(e)).to.contain("readPointid=https://id.gs1.org/414/9506000000015{https://ns.example.com/epcis/}dock=4bizTransactionList");
+      expect(pre(e)).to.contain(
+        "readPointid=https://id.gs1.org/414/9506000000015{https://ns.example.com/epcis/}dock=4bizTransactionList",
+      );
     });
   });
 
@@ -133,15 +161,33 @@ describe("core/event-hash", function () {
     });
 
     it("reads the prefixes a @context declares", function () {
-      expect(contextNamespaces(["https://x", { a: "https://a/", "@vocab": "https://v/", b: { "@id": "https://b/" } }, null])).to.deep.equal({ a: "https://a/" });
+      expect(
+        contextNamespaces(["https://x", { a: "https://a/", "@vocab": "https://v/", b: { "@id": "https://b/" } }, null]),
+      ).to.deep.equal({ a: "https://a/" });
       expect(contextNamespaces({ a: "https://a/" })).to.deep.equal({ a: "https://a/" });
     });
 
     it("never throws, whatever the event (fast-check)", function () {
       fc.assert(
-        fc.property(fc.dictionary(fc.constantFrom("type", "eventTime", "epcList", "bizStep", "readPoint", "sensorElementList", "quantityList", "ex:x", "ilmd"), fc.jsonValue({ maxDepth: 3 })), (e) => {
-          expect(eventHashId(e as JsonObject)).to.match(/^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/);
-        }),
+        fc.property(
+          fc.dictionary(
+            fc.constantFrom(
+              "type",
+              "eventTime",
+              "epcList",
+              "bizStep",
+              "readPoint",
+              "sensorElementList",
+              "quantityList",
+              "ex:x",
+              "ilmd",
+            ),
+            fc.jsonValue({ maxDepth: 3 }),
+          ),
+          (e) => {
+            expect(eventHashId(e as JsonObject)).to.match(/^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/);
+          },
+        ),
         { numRuns: 300 },
       );
     });
@@ -151,7 +197,10 @@ describe("core/event-hash", function () {
     // From the reference implementation's normaliser tests, one per scheme and case.
     const cases: Array<[string, string | undefined]> = [
       ["urn:epc:id:sgtin:4012345.011111.98%22", "https://id.gs1.org/01/04012345111118/21/98%22"],
-      ["urn:epc:id:sgtin:0614141.812345.6789%2F%26%25%22!%3F()", "https://id.gs1.org/01/80614141123458/21/6789%2F%26%25%22%21%3F%28%29"],
+      [
+        "urn:epc:id:sgtin:0614141.812345.6789%2F%26%25%22!%3F()",
+        "https://id.gs1.org/01/80614141123458/21/6789%2F%26%25%22%21%3F%28%29",
+      ],
       ["urn:epc:id:sscc:4012345.0000000011", "https://id.gs1.org/00/040123450000000115"],
       ["urn:epc:id:sgln:4012345.00005.122", "https://id.gs1.org/414/4012345000054/254/122"],
       ["urn:epc:id:sgln:4012345.00005.0", "https://id.gs1.org/414/4012345000054"],
@@ -160,11 +209,17 @@ describe("core/event-hash", function () {
       ["urn:epc:id:gsrn:4012345.9876540000", "https://id.gs1.org/8018/401234598765400000"],
       ["urn:epc:id:gsrnp:4012345.0000098765", "https://id.gs1.org/8017/401234500000987658"],
       ["urn:epc:id:gdti:987659999999..9", "https://id.gs1.org/253/98765999999929"],
-      ["urn:epc:id:cpi:0614141.11111111111111-A%23%2F.1234", "https://id.gs1.org/8010/061414111111111111111-A%23%2F/8011/1234"],
+      [
+        "urn:epc:id:cpi:0614141.11111111111111-A%23%2F.1234",
+        "https://id.gs1.org/8010/061414111111111111111-A%23%2F/8011/1234",
+      ],
       ["urn:epc:id:ginc:0614141.xyz47%2F11", "https://id.gs1.org/401/0614141xyz47%2F11"],
       ["urn:epc:id:gsin:4012345.999987654", "https://id.gs1.org/402/40123459999876541"],
       ["urn:epc:id:itip:4012345.011111.01.02.987", "https://id.gs1.org/8006/040123451111180102/21/987"],
-      ["urn:epc:id:upui:1234567.098765.51qIgY)%3C%26Jp3*j7SDB", "https://id.gs1.org/01/01234567987651/235/51qIgY%29%3C%26Jp3%2Aj7SDB"],
+      [
+        "urn:epc:id:upui:1234567.098765.51qIgY)%3C%26Jp3*j7SDB",
+        "https://id.gs1.org/01/01234567987651/235/51qIgY%29%3C%26Jp3%2Aj7SDB",
+      ],
       ["urn:epc:id:pgln:999999999999.", "https://id.gs1.org/417/9999999999994"],
       ["urn:epc:class:lgtin:4012345.012345.Lot987", "https://id.gs1.org/01/04012345123456/10/Lot987"],
       ["urn:epc:idpat:sgtin:4012345.012345.*", "https://id.gs1.org/01/04012345123456"],
@@ -173,7 +228,10 @@ describe("core/event-hash", function () {
       ["http://example.de/gtin-8/01/97803111", "https://id.gs1.org/01/00000097803111"],
       ["https://example.com/gtin/09780345418913/21/765tz?abc=211121", "https://id.gs1.org/01/09780345418913/21/765tz"],
       ["https://id.gs1.org/01/9780345418913/22/344/10/1223/21/765tz", "https://id.gs1.org/01/09780345418913/21/765tz"],
-      ["https://fashion-corp.com/8006/040123451234560102/10/Lot-123/21/ser987", "https://id.gs1.org/8006/040123451234560102/21/ser987"],
+      [
+        "https://fashion-corp.com/8006/040123451234560102/10/Lot-123/21/ser987",
+        "https://id.gs1.org/8006/040123451234560102/21/ser987",
+      ],
       ["https://example.co.uk/party/4226350800008", "https://id.gs1.org/417/4226350800008"],
       ["https://id.gs1.org/8010/0628165987/8011/9876", "https://id.gs1.org/8010/0628165987/8011/9876"],
       ["http://id.gs1.org/99/9780345418913", undefined],
@@ -198,7 +256,12 @@ describe("core/event-hash", function () {
       }
     });
     const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".jsonld")) : [];
-    const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l !== "") : []);
+    const lines = (file: string): string[] =>
+      existsSync(file)
+        ? readFileSync(file, "utf8")
+            .split("\n")
+            .filter((l) => l !== "")
+        : [];
     const idOf = (text: string): string => `ni:///sha-256;${bytesToHex(sha256(utf8ToBytes(text)))}?ver=CBV2.0`;
     let vectors = 0;
     let preHashes = 0;
@@ -208,13 +271,25 @@ describe("core/event-hash", function () {
       describe(name, function () {
         const doc = JSON.parse(readFileSync(path.join(dir, file), "utf8")) as JsonObject;
         const body = doc.epcisBody as JsonObject;
-        const query = isPlainObject(body.queryResults) ? (body.queryResults) : undefined;
-        const events = (Array.isArray(body.eventList) ? body.eventList : isPlainObject(query?.resultsBody) ? (query.resultsBody).eventList : [body.event]) as JsonObject[];
+        const query = isPlainObject(body.queryResults) ? body.queryResults : undefined;
+        const events = (
+          Array.isArray(body.eventList)
+            ? body.eventList
+            : isPlainObject(query?.resultsBody)
+              ? query.resultsBody.eventList
+              : [body.event]
+        ) as JsonObject[];
         // The reference's own convention for fields a repository adds: a "<prefix>:ignoreFields"
         // list, the prefix being the one bound to https://repository-x.example.com/.
-        const prefix = Object.entries(contextNamespaces(doc["@context"])).find(([, iri]) => iri === "https://repository-x.example.com/")?.[0];
-        const ignore = prefix === undefined ? undefined : (doc[`${prefix}:ignoreFields`] ?? query?.[`${prefix}:ignoreFields`]);
-        const options = { context: doc["@context"], ignoreFields: Array.isArray(ignore) ? (ignore as string[]) : undefined };
+        const prefix = Object.entries(contextNamespaces(doc["@context"])).find(
+          ([, iri]) => iri === "https://repository-x.example.com/",
+        )?.[0];
+        const ignore =
+          prefix === undefined ? undefined : (doc[`${prefix}:ignoreFields`] ?? query?.[`${prefix}:ignoreFields`]);
+        const options = {
+          context: doc["@context"],
+          ignoreFields: Array.isArray(ignore) ? (ignore as string[]) : undefined,
+        };
         const hashes = lines(path.join(dir, `${name}.hashes`));
         const expectedPre = lines(path.join(dir, `${name}.prehashes`));
 
@@ -243,7 +318,10 @@ describe("core/event-hash", function () {
     }
 
     after(function () {
-      if (files.length > 0) console.log(`    ${vectors} hash ids and ${preHashes} pre-hash strings reproduced from ${files.length} documents`);
+      if (files.length > 0)
+        console.log(
+          `    ${vectors} hash ids and ${preHashes} pre-hash strings reproduced from ${files.length} documents`,
+        );
     });
 
     it("has the 19 documents", function () {

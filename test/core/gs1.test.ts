@@ -1,6 +1,15 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { checkSerial, gs1CheckDigit, GtinError, gtinMatchesPrefix, isAi82, isValidGtin, toGtin14, ValidationError } from "../../core";
+import {
+  checkSerial,
+  gs1CheckDigit,
+  GtinError,
+  gtinMatchesPrefix,
+  isAi82,
+  isValidGtin,
+  toGtin14,
+  ValidationError,
+} from "../../core";
 
 describe("core/gs1", function () {
   describe("check digits", function () {
@@ -14,25 +23,38 @@ describe("core/gs1", function () {
     });
 
     it("refuses a wrong check digit with a typed error", function () {
-      expect(() => toGtin14("4006381333932")).to.throw(GtinError).with.property("code", "GTIN_CHECK_DIGIT");
-      expect(() => toGtin14("09506000134350")).to.throw(GtinError).with.property("field", "gtin");
+      expect(() => toGtin14("4006381333932"))
+        .to.throw(GtinError)
+        .with.property("code", "GTIN_CHECK_DIGIT");
+      expect(() => toGtin14("09506000134350"))
+        .to.throw(GtinError)
+        .with.property("field", "gtin");
     });
 
     it("refuses wrong lengths and non-digits", function () {
-      expect(() => toGtin14("123456789")).to.throw(GtinError).with.property("code", "GTIN_LENGTH");
-      expect(() => toGtin14("0950600013435X")).to.throw(GtinError).with.property("code", "GTIN_FORMAT");
+      expect(() => toGtin14("123456789"))
+        .to.throw(GtinError)
+        .with.property("code", "GTIN_LENGTH");
+      expect(() => toGtin14("0950600013435X"))
+        .to.throw(GtinError)
+        .with.property("code", "GTIN_FORMAT");
       expect(() => toGtin14("")).to.throw(GtinError);
     });
 
     it("detects every single-digit error", function () {
       fc.assert(
-        fc.property(fc.stringMatching(/^[0-9]{13}$/), fc.nat(13), fc.integer({ min: 1, max: 9 }), (body, pos, delta) => {
-          const gtin = `${body}${gs1CheckDigit(body)}`;
-          expect(isValidGtin(gtin)).to.equal(true);
-          const d = (gtin.charCodeAt(pos) - 48 + delta) % 10;
-          const altered = `${gtin.slice(0, pos)}${d}${gtin.slice(pos + 1)}`;
-          expect(isValidGtin(altered)).to.equal(false);
-        }),
+        fc.property(
+          fc.stringMatching(/^[0-9]{13}$/),
+          fc.nat(13),
+          fc.integer({ min: 1, max: 9 }),
+          (body, pos, delta) => {
+            const gtin = `${body}${gs1CheckDigit(body)}`;
+            expect(isValidGtin(gtin)).to.equal(true);
+            const d = (gtin.charCodeAt(pos) - 48 + delta) % 10;
+            const altered = `${gtin.slice(0, pos)}${d}${gtin.slice(pos + 1)}`;
+            expect(isValidGtin(altered)).to.equal(false);
+          },
+        ),
       );
     });
   });
@@ -67,8 +89,12 @@ describe("core/gs1", function () {
 
     it("limits serials to 20 characters", function () {
       expect(checkSerial("x".repeat(20))).to.have.length(20);
-      expect(() => checkSerial("x".repeat(21))).to.throw(ValidationError).with.property("code", "GS1_AI82_LENGTH");
-      expect(() => checkSerial("ü")).to.throw(ValidationError).with.property("code", "GS1_AI82_CHARSET");
+      expect(() => checkSerial("x".repeat(21)))
+        .to.throw(ValidationError)
+        .with.property("code", "GS1_AI82_LENGTH");
+      expect(() => checkSerial("ü"))
+        .to.throw(ValidationError)
+        .with.property("code", "GS1_AI82_CHARSET");
     });
   });
 });

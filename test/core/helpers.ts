@@ -8,7 +8,8 @@ export const FIXTURES = path.resolve(__dirname, "fixtures");
  * The shared samples: `shared/samples` beside the checkout or beside any folder above it (a git
  * worktree sits deeper than the main checkout), or TRACE_SHARED_SAMPLES.
  */
-export const SHARED_SAMPLES = process.env.TRACE_SHARED_SAMPLES ?? findUp(path.resolve(__dirname, "../.."), path.join("shared", "samples"));
+export const SHARED_SAMPLES =
+  process.env.TRACE_SHARED_SAMPLES ?? findUp(path.resolve(__dirname, "../.."), path.join("shared", "samples"));
 export const SHARED_EPCIS = path.join(SHARED_SAMPLES, "epcis");
 
 function findUp(from: string, relative: string): string {

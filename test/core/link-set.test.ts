@@ -32,7 +32,16 @@ const message: LinkSetMessage = {
   brandId: "1",
   gtin: "09506000134352",
   issuedAt: 1_767_225_600,
-  links: [link(), link({ linkType: "gs1:instructions", href: "https://brand.example/ifu.pdf", title: "Instructions", hreflang: "", mediaType: "application/pdf" })],
+  links: [
+    link(),
+    link({
+      linkType: "gs1:instructions",
+      href: "https://brand.example/ifu.pdf",
+      title: "Instructions",
+      hreflang: "",
+      mediaType: "application/pdf",
+    }),
+  ],
 };
 
 /** The field that a ValidationError names, or "no error". */
@@ -57,12 +66,22 @@ describe("core/link-set", function () {
         keccak256(
           coder.encode(
             ["bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "bytes32"],
-            [hashString(linkType), hashString(l.linkType), hashString(l.href), hashString(l.title), hashString(l.hreflang), hashString(l.mediaType)],
+            [
+              hashString(linkType),
+              hashString(l.linkType),
+              hashString(l.href),
+              hashString(l.title),
+              hashString(l.hreflang),
+              hashString(l.mediaType),
+            ],
           ),
         );
       const linksHash = keccak256(`0x${message.links.map((l) => linkHash(l).slice(2)).join("")}`);
       const structHash = keccak256(
-        coder.encode(["bytes32", "uint64", "bytes32", "uint64", "bytes32"], [hashString(setType), message.brandId, hashString(message.gtin), message.issuedAt, linksHash]),
+        coder.encode(
+          ["bytes32", "uint64", "bytes32", "uint64", "bytes32"],
+          [hashString(setType), message.brandId, hashString(message.gtin), message.issuedAt, linksHash],
+        ),
       );
       const domainHash = keccak256(
         coder.encode(
@@ -80,7 +99,12 @@ describe("core/link-set", function () {
     });
 
     it("has the domain name, version, chain and contract the API checks", function () {
-      expect(domain).to.deep.equal({ name: "TraceAnchor Links", version: "1", chainId: 31337n, verifyingContract: CONTRACT });
+      expect(domain).to.deep.equal({
+        name: "TraceAnchor Links",
+        version: "1",
+        chainId: 31337n,
+        verifyingContract: CONTRACT,
+      });
       expect(linkSetDomain("31337", CONTRACT.toLowerCase())).to.deep.equal(domain);
       expect(fieldOf(() => linkSetDomain(1n, "0x1234"))).to.equal("verifyingContract");
     });
@@ -105,7 +129,16 @@ describe("core/link-set", function () {
       ["links reordered", { ...message, links: [...message.links].reverse() }],
       ...(["linkType", "href", "title", "hreflang", "mediaType"] as const).map((key): [string, LinkSetMessage] => [
         `links.0.${key}`,
-        { ...message, links: [{ ...link(), [key]: key === "linkType" ? "gs1:recipeInfo" : key === "href" ? "https://brand.example/other" : "x" }, ...message.links.slice(1)] },
+        {
+          ...message,
+          links: [
+            {
+              ...link(),
+              [key]: key === "linkType" ? "gs1:recipeInfo" : key === "href" ? "https://brand.example/other" : "x",
+            },
+            ...message.links.slice(1),
+          ],
+        },
       ]),
     ];
     for (const [what, changed] of tampered) {
@@ -132,17 +165,29 @@ describe("core/link-set", function () {
   });
 
   describe("parseLinkSet", function () {
-    const withLink = (overrides: Record<string, unknown>): unknown => ({ ...message, links: [{ ...link(), ...overrides }] });
+    const withLink = (overrides: Record<string, unknown>): unknown => ({
+      ...message,
+      links: [{ ...link(), ...overrides }],
+    });
 
     it("returns exactly the signed fields of a valid message", function () {
       expect(parseLinkSet(JSON.parse(JSON.stringify(message)))).to.deep.equal(message);
       expect(parseLinkSet({ ...message, links: [] }).links).to.deep.equal([]);
-      expect(checkLink(link({ href: "http://localhost:8080/p", hreflang: "pt-BR", mediaType: "" }))).to.include({ hreflang: "pt-BR" });
+      expect(checkLink(link({ href: "http://localhost:8080/p", hreflang: "pt-BR", mediaType: "" }))).to.include({
+        hreflang: "pt-BR",
+      });
     });
 
     it("accepts every listed link type and the common ones GS1 names", function () {
       for (const linkType of LINK_TYPES) expect(checkLink(link({ linkType })).linkType).to.equal(linkType);
-      expect(LINK_TYPES).to.include.members(["gs1:pip", "gs1:instructions", "gs1:certificationInfo", "gs1:recipeInfo", "gs1:epil", "gs1:sustainabilityInfo"]);
+      expect(LINK_TYPES).to.include.members([
+        "gs1:pip",
+        "gs1:instructions",
+        "gs1:certificationInfo",
+        "gs1:recipeInfo",
+        "gs1:epil",
+        "gs1:sustainabilityInfo",
+      ]);
     });
 
     const cases: ReadonlyArray<[string, unknown, string]> = [
@@ -159,7 +204,11 @@ describe("core/link-set", function () {
       ["too many links", { ...message, links: Array.from({ length: MAX_LINKS + 1 }, () => link()) }, "links"],
       ["an unknown link type", withLink({ linkType: "gs1:notAType" }), "links.0.linkType"],
       ["a full link type URI", withLink({ linkType: "https://gs1.org/voc/pip" }), "links.0.linkType"],
-      ["gs1:verificationService, the resolver's own", withLink({ linkType: "gs1:verificationService" }), "links.0.linkType"],
+      [
+        "gs1:verificationService, the resolver's own",
+        withLink({ linkType: "gs1:verificationService" }),
+        "links.0.linkType",
+      ],
       ["an http href", withLink({ href: "http://brand.example/p" }), "links.0.href"],
       ["a javascript: href", withLink({ href: "javascript:alert(1)" }), "links.0.href"],
       ["a relative href", withLink({ href: "/p" }), "links.0.href"],
@@ -170,9 +219,17 @@ describe("core/link-set", function () {
       ["a 201-character title", withLink({ title: "t".repeat(201) }), "links.0.title"],
       ["a bad hreflang", withLink({ hreflang: "english language" }), "links.0.hreflang"],
       ["a bad mediaType", withLink({ mediaType: "html" }), "links.0.mediaType"],
-      ["a missing field", { ...message, links: [{ linkType: "gs1:pip", href: "https://brand.example/", title: "t", hreflang: "" }] }, "links.0.mediaType"],
+      [
+        "a missing field",
+        { ...message, links: [{ linkType: "gs1:pip", href: "https://brand.example/", title: "t", hreflang: "" }] },
+        "links.0.mediaType",
+      ],
       ["an extra link field", withLink({ rel: "x" }), "links.0.rel"],
-      ["the same type and language twice", { ...message, links: [link(), link({ href: "https://brand.example/2", hreflang: "EN" })] }, "links.1"],
+      [
+        "the same type and language twice",
+        { ...message, links: [link(), link({ href: "https://brand.example/2", hreflang: "EN" })] },
+        "links.1",
+      ],
     ];
     for (const [what, value, field] of cases) {
       it(`refuses ${what}, naming ${field}`, function () {
@@ -182,7 +239,9 @@ describe("core/link-set", function () {
 
     it("accepts a 200-character title and the same type in two languages", function () {
       expect(fieldOf(() => parseLinkSet(withLink({ title: "t".repeat(200) })))).to.equal("no error");
-      expect(fieldOf(() => parseLinkSet({ ...message, links: [link(), link({ hreflang: "fr" })] }))).to.equal("no error");
+      expect(fieldOf(() => parseLinkSet({ ...message, links: [link(), link({ hreflang: "fr" })] }))).to.equal(
+        "no error",
+      );
     });
   });
 
@@ -193,8 +252,20 @@ describe("core/link-set", function () {
       gtin: "09506000134352",
       issuedAt: 1_767_225_600,
       links: [
-        { linkType: "gs1:pip", href: "https://sunrise.example/formula", title: "Sunrise infant formula", hreflang: "en", mediaType: "text/html" },
-        { linkType: "gs1:instructions", href: "https://sunrise.example/prepare.pdf", title: "How to prepare", hreflang: "", mediaType: "application/pdf" },
+        {
+          linkType: "gs1:pip",
+          href: "https://sunrise.example/formula",
+          title: "Sunrise infant formula",
+          hreflang: "en",
+          mediaType: "text/html",
+        },
+        {
+          linkType: "gs1:instructions",
+          href: "https://sunrise.example/prepare.pdf",
+          title: "How to prepare",
+          hreflang: "",
+          mediaType: "application/pdf",
+        },
       ],
     };
 

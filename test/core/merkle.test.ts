@@ -2,7 +2,16 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
 import fc from "fast-check";
 import { randomBytes } from "node:crypto";
-import { buildTree, leafHash, loadTree, MerkleError, nodeHash, proofFromNodes, rootFromProof, verifyProof } from "../../core";
+import {
+  buildTree,
+  leafHash,
+  loadTree,
+  MerkleError,
+  nodeHash,
+  proofFromNodes,
+  rootFromProof,
+  verifyProof,
+} from "../../core";
 
 type Hex = `0x${string}`;
 
@@ -48,10 +57,13 @@ describe("core/merkle", function () {
 
     it("agrees for arbitrary small batches (fast-check)", function () {
       fc.assert(
-        fc.property(fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 40 }), (arrays) => {
-          const hashes = arrays.map((a): Hex => `0x${Buffer.from(a).toString("hex")}`);
-          expectSameAsOz(hashes);
-        }),
+        fc.property(
+          fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 40 }),
+          (arrays) => {
+            const hashes = arrays.map((a): Hex => `0x${Buffer.from(a).toString("hex")}`);
+            expectSameAsOz(hashes);
+          },
+        ),
         { numRuns: 60 },
       );
     });
@@ -136,7 +148,9 @@ describe("core/merkle", function () {
 
   describe("errors", function () {
     it("refuses an empty tree", function () {
-      expect(() => buildTree([])).to.throw(MerkleError).with.property("code", "EMPTY_TREE");
+      expect(() => buildTree([]))
+        .to.throw(MerkleError)
+        .with.property("code", "EMPTY_TREE");
     });
 
     it("refuses a packed buffer that is not a multiple of 32 bytes", function () {
@@ -145,7 +159,9 @@ describe("core/merkle", function () {
 
     it("refuses out-of-range value indices", function () {
       const tree = buildTree(randomHashes(3));
-      expect(() => tree.proof(3)).to.throw(MerkleError).with.property("code", "INDEX_OUT_OF_RANGE");
+      expect(() => tree.proof(3))
+        .to.throw(MerkleError)
+        .with.property("code", "INDEX_OUT_OF_RANGE");
       expect(() => tree.proof(-1)).to.throw(MerkleError);
     });
   });

@@ -21,7 +21,10 @@ const DOC = readFileSync(path.resolve(__dirname, "../../docs/protocol.md"), "utf
 
 describe("docs/protocol.md worked example", function () {
   const records = [
-    identityRecord({ gtin: "09506000134352", serial: "SER1", lot: "LOT1", attributes: { color: "red" } }, "000102030405060708090a0b0c0d0e0f"),
+    identityRecord(
+      { gtin: "09506000134352", serial: "SER1", lot: "LOT1", attributes: { color: "red" } },
+      "000102030405060708090a0b0c0d0e0f",
+    ),
     identityRecord({ gtin: "09506000134352", serial: "SER2", lot: "LOT1" }, "101112131415161718191a1b1c1d1e1f"),
     identityRecord({ gtin: "09506000134352", serial: "SER3", lot: "LOT1" }, "202122232425262728292a2b2c2d2e2f"),
   ];

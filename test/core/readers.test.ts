@@ -1,7 +1,14 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { Readable } from "node:stream";
-import { eventHashId, readEpcisDocument, readEventNdjson, readIdentityCsv, readIdentityNdjson, ValidationError } from "../../core";
+import {
+  eventHashId,
+  readEpcisDocument,
+  readEventNdjson,
+  readIdentityCsv,
+  readIdentityNdjson,
+  ValidationError,
+} from "../../core";
 import { parseCsvRecord } from "../../core/readers/csv";
 import { collect, fixture } from "./helpers";
 
@@ -14,7 +21,10 @@ const EVENT = {
   "example:shift": "night",
 };
 const DOC = {
-  "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", { example: "https://ns.example.com/epcis/" }],
+  "@context": [
+    "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+    { example: "https://ns.example.com/epcis/" },
+  ],
   type: "EPCISDocument",
   schemaVersion: "2.0",
   creationDate: "2024-03-01T12:00:00Z",
@@ -33,9 +43,12 @@ describe("core/readers", function () {
     it("reads back what an RFC 4180 writer produces (fast-check)", function () {
       const quote = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
       fc.assert(
-        fc.property(fc.array(fc.string({ unit: fc.constantFrom("a", ",", '"', "\n", " ", "é") }), { minLength: 1, maxLength: 6 }), (cells) => {
-          expect(parseCsvRecord(cells.map(quote).join(","))).to.deep.equal(cells);
-        }),
+        fc.property(
+          fc.array(fc.string({ unit: fc.constantFrom("a", ",", '"', "\n", " ", "é") }), { minLength: 1, maxLength: 6 }),
+          (cells) => {
+            expect(parseCsvRecord(cells.map(quote).join(","))).to.deep.equal(cells);
+          },
+        ),
       );
     });
   });
@@ -45,13 +58,23 @@ describe("core/readers", function () {
       const entries = await collect(readIdentityCsv({ input: fixture("identity.csv") }));
       expect(entries.map((e) => e.ok)).to.deep.equal([true, true, true]);
       const values = entries.map((e) => (e.ok ? e.value : undefined));
-      expect(values[0]).to.deep.equal({ gtin: "09506000134352", serial: "SER1", lot: "LOT1", attributes: { color: "red" } });
+      expect(values[0]).to.deep.equal({
+        gtin: "09506000134352",
+        serial: "SER1",
+        lot: "LOT1",
+        attributes: { color: "red" },
+      });
       expect(values[1]).to.deep.equal({
         gtin: "04006381333931",
         serial: "SER2",
         attributes: { color: "blue", note: "quoted, with comma" },
       });
-      expect(values[2]).to.deep.equal({ gtin: "09506000134352", serial: "SER3", lot: "LOT1", attributes: { note: 'multi\nline "note"' } });
+      expect(values[2]).to.deep.equal({
+        gtin: "09506000134352",
+        serial: "SER3",
+        lot: "LOT1",
+        attributes: { note: 'multi\nline "note"' },
+      });
       expect(entries.map((e) => e.line)).to.deep.equal([2, 3, 4]);
     });
 
@@ -64,7 +87,9 @@ describe("core/readers", function () {
         [6, undefined, "CSV_COLUMNS"],
       ]);
       const bad = entries.find((e) => !e.ok);
-      expect(bad !== undefined && !bad.ok && bad.error.message).to.match(/identity-bad\.csv, line 3: gtin: .*check digit/);
+      expect(bad !== undefined && !bad.ok && bad.error.message).to.match(
+        /identity-bad\.csv, line 3: gtin: .*check digit/,
+      );
     });
 
     it("refuses a header without gtin or serial, and an unterminated quote", async function () {
@@ -85,7 +110,9 @@ describe("core/readers", function () {
     });
 
     it("names line and field for bad JSON, bad GTINs and unknown fields", async function () {
-      const input = Readable.from(['{"gtin":"09506000134352","serial":"1"}\n{oops\n{"gtin":"1","serial":"2"}\n{"gtin":"09506000134352","serial":"3","x":1}\n']);
+      const input = Readable.from([
+        '{"gtin":"09506000134352","serial":"1"}\n{oops\n{"gtin":"1","serial":"2"}\n{"gtin":"09506000134352","serial":"3","x":1}\n',
+      ]);
       const entries = await collect(readIdentityNdjson({ input, file: "i.ndjson" }));
       expect(entries.map((e) => (e.ok ? "ok" : `${e.line}:${e.error.field ?? ""}:${e.error.code}`))).to.deep.equal([
         "ok",
@@ -112,17 +139,36 @@ describe("core/readers", function () {
       const values = entries.map((e) => (e.ok ? e.value : undefined));
       expect(values).to.deep.equal([{ ...EVENT, eventID: eventHashId(EVENT, { context: DOC["@context"] }) }, own]);
       expect(values[0]?.eventID).to.match(/^ni:\/\/\/sha-256;[0-9a-f]{64}\?ver=CBV2\.0$/);
-      const lines = await collect(readEventNdjson({ input: Readable.from([`${JSON.stringify(EVENT)}\n${JSON.stringify(own)}\n`]), file: "e.ndjson" }));
+      const lines = await collect(
+        readEventNdjson({
+          input: Readable.from([`${JSON.stringify(EVENT)}\n${JSON.stringify(own)}\n`]),
+          file: "e.ndjson",
+        }),
+      );
       expect(lines.map((e) => (e.ok ? e.value.eventID : undefined))).to.deep.equal([eventHashId(EVENT), own.eventID]);
     });
 
     it("reads a sensor-only event, and names file, event and field of an invalid one", async function () {
-      const sensorOnly = { ...EVENT, epcList: [], readPoint: { id: "urn:epc:id:sgln:9506000.00001.0" }, sensorElementList: [{ sensorReport: [{ type: "Temperature", value: 4.5, uom: "CEL" }] }] };
+      const sensorOnly = {
+        ...EVENT,
+        epcList: [],
+        readPoint: { id: "urn:epc:id:sgln:9506000.00001.0" },
+        sensorElementList: [{ sensorReport: [{ type: "Temperature", value: 4.5, uom: "CEL" }] }],
+      };
       const doc = { ...DOC, epcisBody: { eventList: [sensorOnly, { ...EVENT, bizStep: "transforming" }] } };
-      const [ok, bad] = await collect(readEpcisDocument({ input: Readable.from([JSON.stringify(doc)]), file: "s.json" }));
+      const [ok, bad] = await collect(
+        readEpcisDocument({ input: Readable.from([JSON.stringify(doc)]), file: "s.json" }),
+      );
       expect(ok?.ok).to.equal(true);
-      expect(bad !== undefined && !bad.ok && bad.error).to.include({ file: "s.json", eventIndex: 1, field: "bizStep", code: "EPCIS_INVALID" });
-      expect(bad !== undefined && !bad.ok && bad.error.message).to.match(/^s\.json, event 1: bizStep: "transforming" is not a CBV business step/);
+      expect(bad !== undefined && !bad.ok && bad.error).to.include({
+        file: "s.json",
+        eventIndex: 1,
+        field: "bizStep",
+        code: "EPCIS_INVALID",
+      });
+      expect(bad !== undefined && !bad.ok && bad.error.message).to.match(
+        /^s\.json, event 1: bizStep: "transforming" is not a CBV business step/,
+      );
     });
 
     it("refuses a document without @context", async function () {

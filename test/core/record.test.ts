@@ -23,7 +23,19 @@ describe("core/record", function () {
   describe("canonical JSON (RFC 8785)", function () {
     it("sorts keys by UTF-16 code units at every depth", function () {
       const record = identityRecord(
-        { gtin: "09506000134352", serial: "S1", attributes: { "\u20ac": "euro", "\r": "cr", "\ufb33": "x", "1": "one", "\ud83d\ude00": "smile", "\u0080": "c", "\u00f6": "o" } },
+        {
+          gtin: "09506000134352",
+          serial: "S1",
+          attributes: {
+            "\u20ac": "euro",
+            "\r": "cr",
+            "\ufb33": "x",
+            "1": "one",
+            "\ud83d\ude00": "smile",
+            "\u0080": "c",
+            "\u00f6": "o",
+          },
+        },
         SALT,
       );
       expect(canonicalRecord(record)).to.equal(
@@ -45,7 +57,7 @@ describe("core/record", function () {
     });
 
     it("escapes strings minimally and keeps non-ASCII as UTF-8", function () {
-      const event: EpcisEvent = { type: "ObjectEvent", s: "\u20ac$\u000f\nA'B\"\\\\\"/", t: "Grüße 你好 \u2028" };
+      const event: EpcisEvent = { type: "ObjectEvent", s: '\u20ac$\u000f\nA\'B"\\\\"/', t: "Grüße 你好 \u2028" };
       expect(canonicalRecord(traceRecord(event, SALT))).to.equal(
         `{"event":{"s":"€$\\u000f\\nA'B\\"\\\\\\\\\\"/","t":"Grüße 你好 \u2028","type":"ObjectEvent"},"kind":"trace","salt":"${SALT}","v":1}`,
       );
@@ -54,10 +66,18 @@ describe("core/record", function () {
     it("the identity fast path equals the generic canonicalize output (fast-check)", function () {
       const ai82 = fc.string({ unit: fc.constantFrom(..."!\"%&'()*+,-./09:;<=>?AZ_az"), minLength: 1, maxLength: 20 });
       fc.assert(
-        fc.property(ai82, fc.option(ai82, { nil: undefined }), fc.dictionary(fc.string({ unit: "binary" }), fc.string({ unit: "binary" }), { maxKeys: 6 }), (serial, lot, attributes) => {
-          const record = identityRecord({ gtin: "09506000134352", serial, ...(lot === undefined ? {} : { lot }), attributes }, SALT);
-          expect(canonicalRecord(record)).to.equal(canonicalize(record));
-        }),
+        fc.property(
+          ai82,
+          fc.option(ai82, { nil: undefined }),
+          fc.dictionary(fc.string({ unit: "binary" }), fc.string({ unit: "binary" }), { maxKeys: 6 }),
+          (serial, lot, attributes) => {
+            const record = identityRecord(
+              { gtin: "09506000134352", serial, ...(lot === undefined ? {} : { lot }), attributes },
+              SALT,
+            );
+            expect(canonicalRecord(record)).to.equal(canonicalize(record));
+          },
+        ),
         { numRuns: 300 },
       );
     });
@@ -87,7 +107,10 @@ describe("core/record", function () {
 
   describe("recordHash", function () {
     it("is keccak256 of the UTF-8 canonical text (checked with ethers)", function () {
-      const record = identityRecord({ gtin: "09506000134352", serial: "1", lot: "L1", attributes: { name: "Grüße 😀" } }, SALT);
+      const record = identityRecord(
+        { gtin: "09506000134352", serial: "1", lot: "L1", attributes: { name: "Grüße 😀" } },
+        SALT,
+      );
       const text = canonicalRecord(record);
       expect(recordHash(record)).to.equal(ethersKeccak(toUtf8Bytes(text)));
       expect(recordHash(text)).to.equal(recordHash(record));
@@ -108,7 +131,9 @@ describe("core/record", function () {
     });
 
     it("drops an empty attributes object", function () {
-      expect(identityRecord({ gtin: "09506000134352", serial: "1", attributes: {} }, SALT)).to.not.have.property("attributes");
+      expect(identityRecord({ gtin: "09506000134352", serial: "1", attributes: {} }, SALT)).to.not.have.property(
+        "attributes",
+      );
     });
 
     it("refuses a bad check digit, a bad serial and a bad salt", function () {
@@ -130,10 +155,16 @@ describe("core/record", function () {
       expect(parseRecord(JSON.parse(canonicalRecord(r)))).to.deep.equal(r);
       const t = traceRecord({ type: "ObjectEvent", action: "ADD" }, SALT);
       expect(parseRecord(JSON.parse(canonicalRecord(t)), "trace")).to.deep.equal(t);
-      expect(() => parseRecord({ ...r, extra: 1 })).to.throw(ValidationError).with.property("field", "extra");
-      expect(() => parseRecord(r, "trace")).to.throw(ValidationError).with.property("field", "kind");
+      expect(() => parseRecord({ ...r, extra: 1 }))
+        .to.throw(ValidationError)
+        .with.property("field", "extra");
+      expect(() => parseRecord(r, "trace"))
+        .to.throw(ValidationError)
+        .with.property("field", "kind");
       expect(() => parseRecord({ ...r, item: { gtin: "9506000134352", serial: "1" } })).to.throw(ValidationError);
-      expect(() => parseRecord({ ...r, v: 2 })).to.throw(ValidationError).with.property("field", "v");
+      expect(() => parseRecord({ ...r, v: 2 }))
+        .to.throw(ValidationError)
+        .with.property("field", "v");
     });
   });
 

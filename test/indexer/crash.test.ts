@@ -29,7 +29,13 @@ describe("indexer: crash safety", function () {
     events = await anchorWorkload(node, d, 30, 100, 40);
     head = await blockNumber(node);
     const db = tempDb();
-    await createIndexer({ db, provider: node.provider, contract: d.address, log: memoryLogger(), config: { fromBlock: d.deployBlock, maxRange: MAX_RANGE } }).syncOnce();
+    await createIndexer({
+      db,
+      provider: node.provider,
+      contract: d.address,
+      log: memoryLogger(),
+      config: { fromBlock: d.deployBlock, maxRange: MAX_RANGE },
+    }).syncOnce();
     reference = databaseChecksum(db);
     referenceTables = tableChecksums(db);
     db.close();
@@ -61,7 +67,10 @@ describe("indexer: crash safety", function () {
     try {
       const db = openDatabase(dbPath, { readonly: true });
       try {
-        return (db.prepare("SELECT block_number FROM cursor").get() as { block_number: number } | undefined)?.block_number ?? -1;
+        return (
+          (db.prepare("SELECT block_number FROM cursor").get() as { block_number: number } | undefined)?.block_number ??
+          -1
+        );
       } finally {
         db.close();
       }
@@ -92,7 +101,10 @@ describe("indexer: crash safety", function () {
       await exited;
       killedAt.push(cursorOf(dbPath));
     }
-    expect(killedAt.every((at) => at < head), `killed at ${killedAt.join(",")}, head ${head}`).to.equal(true);
+    expect(
+      killedAt.every((at) => at < head),
+      `killed at ${killedAt.join(",")}, head ${head}`,
+    ).to.equal(true);
 
     const last = spawnIndexer(dbPath);
     const exited = new Promise<number | null>((resolve) => last.once("exit", (code) => resolve(code)));

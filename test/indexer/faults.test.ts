@@ -37,9 +37,19 @@ describe("indexer: RPC faults", function () {
       it("ends with the same database through a proxy that fails, delays, drops and truncates", async function () {
         const config = { fromBlock: d.deployBlock, maxRange: 8, retryBaseMs: 10, retryMaxMs: 200, rpcTimeoutMs: 2000 };
         const direct = tempDb();
-        await createIndexer({ db: direct, provider: node.provider, contract: d.address, log: memoryLogger(), config }).syncOnce();
+        await createIndexer({
+          db: direct,
+          provider: node.provider,
+          contract: d.address,
+          log: memoryLogger(),
+          config,
+        }).syncOnce();
 
-        const proxy = await startFaultyProxy(node.url, { error500: 0.1, error429: 0.05, delay: 0.1, drop: 0.05, truncate: 0.1 }, 42);
+        const proxy = await startFaultyProxy(
+          node.url,
+          { error500: 0.1, error429: 0.05, delay: 0.1, drop: 0.05, truncate: 0.1 },
+          42,
+        );
         const provider = transport.connect(proxy.url);
         const log = memoryLogger();
         try {
@@ -64,7 +74,13 @@ describe("indexer: RPC faults", function () {
         const proxy = await startFaultyProxy(node.url, { error500: 1, error429: 0, delay: 0, drop: 0, truncate: 0 }, 7);
         const provider = transport.connect(proxy.url);
         const db = tempDb();
-        const indexer = createIndexer({ db, provider, contract: d.address, log: memoryLogger(), config: { fromBlock: d.deployBlock, retryBaseMs: 10, retryMaxMs: 50 } });
+        const indexer = createIndexer({
+          db,
+          provider,
+          contract: d.address,
+          log: memoryLogger(),
+          config: { fromBlock: d.deployBlock, retryBaseMs: 10, retryMaxMs: 50 },
+        });
         try {
           const sync = indexer.syncOnce();
           await new Promise((resolve) => setTimeout(resolve, 500));
@@ -77,7 +93,11 @@ describe("indexer: RPC faults", function () {
           proxy.setRates({ error500: 0, error429: 0, delay: 0, drop: 0, truncate: 0 });
           const result = await sync;
           expect(result.indexed).to.be.greaterThan(1000);
-          expect(indexer.status()).to.deep.include({ consecutiveFailures: 0, lastError: null, indexedBlock: result.head });
+          expect(indexer.status()).to.deep.include({
+            consecutiveFailures: 0,
+            lastError: null,
+            indexedBlock: result.head,
+          });
         } finally {
           provider.destroy();
           await proxy.close();

@@ -10,7 +10,16 @@ import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
-import { buildBatch, canonicalRecord, contentHeaderLine, KIND_CODE, loadTree, parseRecord, recordHash, type RecordKind } from "../../core";
+import {
+  buildBatch,
+  canonicalRecord,
+  contentHeaderLine,
+  KIND_CODE,
+  loadTree,
+  parseRecord,
+  recordHash,
+  type RecordKind,
+} from "../../core";
 import { openDatabase, runMigrations, type Db } from "../../indexer";
 import { ContentRefusedError, createContentSource, type ContentSource } from "../../indexer/content-source";
 import { createIngester, type Ingester } from "../../indexer/ingest";
@@ -69,7 +78,10 @@ describe("content ingestion", function () {
   const trace = (): Promise<Built> => build("trace", "events.jsonld");
 
   let nextLog = 0;
-  function anchor(b: Built, options: { brandId?: number; contentUri?: string; leafCount?: number } = {}): { brandId: number; root: string } {
+  function anchor(
+    b: Built,
+    options: { brandId?: number; contentUri?: string; leafCount?: number } = {},
+  ): { brandId: number; root: string } {
     const brandId = options.brandId ?? 1;
     createSeeder(db).anchor({
       brandId,
@@ -89,13 +101,19 @@ describe("content ingestion", function () {
 
   function status(key: { brandId: number; root: string }): AnchorStatus {
     return db
-      .prepare("SELECT content_status, content_error, content_attempts, content_retry_at FROM anchors WHERE brand_id = ? AND root = ?")
+      .prepare(
+        "SELECT content_status, content_error, content_attempts, content_retry_at FROM anchors WHERE brand_id = ? AND root = ?",
+      )
       .get(key.brandId, key.root) as AnchorStatus;
   }
 
   function rows(key: { brandId: number; root: string }): { records: number; keys: number; trees: number } {
     const count = (table: string): number =>
-      (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE brand_id = ? AND root = ?`).get(key.brandId, key.root) as { n: number }).n;
+      (
+        db.prepare(`SELECT count(*) AS n FROM ${table} WHERE brand_id = ? AND root = ?`).get(key.brandId, key.root) as {
+          n: number;
+        }
+      ).n;
     return { records: count("records"), keys: count("item_keys"), trees: count("tree_nodes") };
   }
 
@@ -105,11 +123,16 @@ describe("content ingestion", function () {
     return file;
   }
 
-  function ingester(source: ContentSource = createContentSource({ contentDir, maxBytes: 1 << 20, timeoutMs: 2000 })): Ingester {
+  function ingester(
+    source: ContentSource = createContentSource({ contentDir, maxBytes: 1 << 20, timeoutMs: 2000 }),
+  ): Ingester {
     return createIngester({ db, source, log, config: { retryDelayMs: RETRY_MS }, now: () => clock });
   }
 
-  function upload(key: { brandId: number; root: string }, stream: NodeJS.ReadableStream): ReturnType<typeof acceptUpload> {
+  function upload(
+    key: { brandId: number; root: string },
+    stream: NodeJS.ReadableStream,
+  ): ReturnType<typeof acceptUpload> {
     return acceptUpload({ db, contentDir, anchor: key, stream, maxBytes: 1 << 20 });
   }
 
@@ -128,13 +151,19 @@ describe("content ingestion", function () {
       expect(await ingester().ingestPending()).to.deep.equal({ ingested: 1, mismatched: 0, pending: 0 });
 
       expect(status(key)).to.include({ content_status: "ok", content_error: null, content_retry_at: null });
-      const records = db.prepare("SELECT leaf_index, record_hash, record FROM records WHERE brand_id = 1 AND root = ? ORDER BY leaf_index").all(b.root) as {
+      const records = db
+        .prepare(
+          "SELECT leaf_index, record_hash, record FROM records WHERE brand_id = 1 AND root = ? ORDER BY leaf_index",
+        )
+        .all(b.root) as {
         leaf_index: number;
         record_hash: Buffer;
         record: string;
       }[];
       expect(records.map((r) => r.record)).to.deep.equal(b.lines.slice(1));
-      const { nodes } = db.prepare("SELECT nodes FROM tree_nodes WHERE brand_id = 1 AND root = ?").get(b.root) as { nodes: Buffer };
+      const { nodes } = db.prepare("SELECT nodes FROM tree_nodes WHERE brand_id = 1 AND root = ?").get(b.root) as {
+        nodes: Buffer;
+      };
       const tree = loadTree(nodes);
       expect(tree.root).to.equal(b.root);
       for (const r of records) {
@@ -143,7 +172,11 @@ describe("content ingestion", function () {
         expect(StandardMerkleTree.verify(b.root, ["bytes32"], [hash], tree.proof(r.leaf_index))).to.equal(true);
       }
 
-      const keys = db.prepare("SELECT gtin, serial, lot, kind, leaf_index FROM item_keys WHERE root = ? ORDER BY leaf_index, serial DESC").all(b.root);
+      const keys = db
+        .prepare(
+          "SELECT gtin, serial, lot, kind, leaf_index FROM item_keys WHERE root = ? ORDER BY leaf_index, serial DESC",
+        )
+        .all(b.root);
       expect(keys).to.deep.equal([
         { gtin: "09506000134352", serial: "SER1", lot: "LOT1", kind: 1, leaf_index: 0 },
         { gtin: "09506000134352", serial: "", lot: "LOT1", kind: 1, leaf_index: 0 },
@@ -155,7 +188,9 @@ describe("content ingestion", function () {
         { gtin: "04006381333931", serial: "A/1", lot: "", kind: 1, leaf_index: 4 },
       ]);
       const joined = db
-        .prepare("SELECT count(*) AS n FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.record_hash = r.record_hash")
+        .prepare(
+          "SELECT count(*) AS n FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.record_hash = r.record_hash",
+        )
         .get() as { n: number };
       expect(joined.n).to.equal(keys.length);
     });
@@ -166,7 +201,11 @@ describe("content ingestion", function () {
       place(b);
       expect(await ingester().ingestOne(key)).to.deep.equal({ status: "ok", records: 5, already: false });
 
-      const keys = db.prepare("SELECT leaf_index, gtin, serial, lot, kind FROM item_keys WHERE root = ? ORDER BY leaf_index, gtin, serial, lot").all(b.root);
+      const keys = db
+        .prepare(
+          "SELECT leaf_index, gtin, serial, lot, kind FROM item_keys WHERE root = ? ORDER BY leaf_index, gtin, serial, lot",
+        )
+        .all(b.root);
       expect(keys).to.deep.equal([
         { leaf_index: 0, gtin: "04006381333931", serial: "A/1", lot: "", kind: 2 },
         { leaf_index: 0, gtin: "09506000134352", serial: "SER1", lot: "", kind: 2 },
@@ -182,7 +221,11 @@ describe("content ingestion", function () {
         // The same item named twice (URN and Digital Link) is one key.
         { leaf_index: 4, gtin: "09506000134352", serial: "SER1", lot: "", kind: 2 },
       ]);
-      expect(log.lines.some((l) => l.level === "warn" && (l.obj as { skippedIdentifiers?: number }).skippedIdentifiers === 1)).to.equal(true);
+      expect(
+        log.lines.some(
+          (l) => l.level === "warn" && (l.obj as { skippedIdentifiers?: number }).skippedIdentifiers === 1,
+        ),
+      ).to.equal(true);
       expect(rows(key)).to.deep.equal({ records: 5, keys: 9, trees: 1 });
     });
 
@@ -192,14 +235,24 @@ describe("content ingestion", function () {
       // Keys in reverse order, spaces, CRLF, a BOM and a blank line: the same records, other bytes.
       const reversed = (value: unknown): unknown =>
         typeof value === "object" && value !== null && !Array.isArray(value)
-          ? Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversed(v)]))
+          ? Object.fromEntries(
+              Object.entries(value)
+                .reverse()
+                .map(([k, v]) => [k, reversed(v)]),
+            )
           : value;
-      const pretty = b.lines.map((line, i) => (i === 0 ? line : `  ${JSON.stringify(reversed(JSON.parse(line)), null, 1).replace(/\n/g, "")}\r`));
+      const pretty = b.lines.map((line, i) =>
+        i === 0 ? line : `  ${JSON.stringify(reversed(JSON.parse(line)), null, 1).replace(/\n/g, "")}\r`,
+      );
       place(b, ["\uFEFF" + (pretty[0] ?? ""), ...pretty.slice(1, 3), "", ...pretty.slice(3)]);
       expect(await ingester().ingestOne(key)).to.deep.equal({ status: "ok", records: 5, already: false });
-      const stored = db.prepare("SELECT record FROM records WHERE root = ? ORDER BY leaf_index").all(b.root) as { record: string }[];
+      const stored = db.prepare("SELECT record FROM records WHERE root = ? ORDER BY leaf_index").all(b.root) as {
+        record: string;
+      }[];
       expect(stored.map((r) => r.record)).to.deep.equal(b.lines.slice(1));
-      expect(stored.map((r) => r.record)).to.deep.equal(stored.map((r) => canonicalRecord(parseRecord(JSON.parse(r.record)))));
+      expect(stored.map((r) => r.record)).to.deep.equal(
+        stored.map((r) => canonicalRecord(parseRecord(JSON.parse(r.record)))),
+      );
     });
 
     it("reads a contentURI given as a file: URL, an absolute path or a relative path inside the content directory", async function () {
@@ -225,31 +278,56 @@ describe("content ingestion", function () {
         tamper: (b) => editRecord(b, 3, (r) => ({ ...r, item: { ...(r.item as object), serial: "SER3X" } })),
         reason: (b) => new RegExp(`^root mismatch: rebuilt 0x[0-9a-f]{64} ≠ anchored ${b.root}$`),
       },
-      { name: "an extra line", tamper: (b) => [...b.lines, b.lines[1] ?? ""], reason: () => "leafCount: file has 6, anchored 5" },
-      { name: "a missing line", tamper: (b) => b.lines.slice(0, -1), reason: () => "leafCount: file has 4, anchored 5" },
+      {
+        name: "an extra line",
+        tamper: (b) => [...b.lines, b.lines[1] ?? ""],
+        reason: () => "leafCount: file has 6, anchored 5",
+      },
+      {
+        name: "a missing line",
+        tamper: (b) => b.lines.slice(0, -1),
+        reason: () => "leafCount: file has 4, anchored 5",
+      },
       {
         name: "a header with the wrong kind",
-        tamper: (b) => [contentHeaderLine({ v: 1, kind: "trace", root: b.root as `0x${string}`, leafCount: 5 }), ...b.lines.slice(1)],
+        tamper: (b) => [
+          contentHeaderLine({ v: 1, kind: "trace", root: b.root as `0x${string}`, leafCount: 5 }),
+          ...b.lines.slice(1),
+        ],
         reason: () => "kind: file says trace, anchored identity",
       },
       {
         name: "a header with the wrong root",
-        tamper: (b) => [contentHeaderLine({ v: 1, kind: "identity", root: `0x${"ab".repeat(32)}`, leafCount: 5 }), ...b.lines.slice(1)],
+        tamper: (b) => [
+          contentHeaderLine({ v: 1, kind: "identity", root: `0x${"ab".repeat(32)}`, leafCount: 5 }),
+          ...b.lines.slice(1),
+        ],
         reason: (b) => `root: file says 0x${"ab".repeat(32)}, anchored ${b.root}`,
       },
       {
         name: "a header with the wrong leafCount",
-        tamper: (b) => [contentHeaderLine({ v: 1, kind: "identity", root: b.root as `0x${string}`, leafCount: 4 }), ...b.lines.slice(1, -1)],
+        tamper: (b) => [
+          contentHeaderLine({ v: 1, kind: "identity", root: b.root as `0x${string}`, leafCount: 4 }),
+          ...b.lines.slice(1, -1),
+        ],
         reason: () => "leafCount: header says 4, anchored 5",
       },
-      { name: "a line that is not JSON", tamper: (b) => [...b.lines.slice(0, 3), "{not json", ...b.lines.slice(4)], reason: () => "line 4: not JSON" },
+      {
+        name: "a line that is not JSON",
+        tamper: (b) => [...b.lines.slice(0, 3), "{not json", ...b.lines.slice(4)],
+        reason: () => "line 4: not JSON",
+      },
       {
         name: "a record that is not a valid identity record",
         tamper: (b) => editRecord(b, 1, (r) => ({ ...r, item: { ...(r.item as object), gtin: "09506000134353" } })),
         reason: () => /^line 2: item\.gtin: .*check digit/,
       },
-      { name: "a header that is not JSON", tamper: (b) => ["<html>", ...b.lines.slice(1)], reason: () => "line 1: header is not JSON" },
-      { name: "an empty file", tamper: () => [], reason: () => /^line 1: /},
+      {
+        name: "a header that is not JSON",
+        tamper: (b) => ["<html>", ...b.lines.slice(1)],
+        reason: () => "line 1: header is not JSON",
+      },
+      { name: "an empty file", tamper: () => [], reason: () => /^line 1: / },
     ];
     for (const c of cases) {
       it(`refuses ${c.name}: 'mismatch' with a precise reason and no rows`, async function () {
@@ -367,7 +445,10 @@ describe("content ingestion", function () {
       const key = anchor(b, { contentUri: `${base}/c.ndjson` });
       handler = (_req, res) => res.writeHead(500).end("boom");
       expect(await httpIngester().ingestPending()).to.deep.equal({ ingested: 0, mismatched: 0, pending: 1 });
-      expect(status(key)).to.include({ content_status: "pending", content_error: `unavailable: ${base}/c.ndjson: HTTP 500` });
+      expect(status(key)).to.include({
+        content_status: "pending",
+        content_error: `unavailable: ${base}/c.ndjson: HTTP 500`,
+      });
     });
 
     it("treats a connection cut mid-body as transient, leaving no rows", async function () {
@@ -400,7 +481,8 @@ describe("content ingestion", function () {
       const declared = anchor(b, { brandId: 1, contentUri: `${base}/declared` });
       const streamed = anchor(b, { brandId: 2, contentUri: `${base}/streamed` });
       handler = (req, res) => {
-        if (req.url === "/declared") return void res.writeHead(200, { "content-length": Buffer.byteLength(body) }).end(body);
+        if (req.url === "/declared")
+          return void res.writeHead(200, { "content-length": Buffer.byteLength(body) }).end(body);
         res.writeHead(200);
         res.write(body.slice(0, 600));
         res.end(body.slice(600));
@@ -419,11 +501,16 @@ describe("content ingestion", function () {
       const key = anchor(b, { contentUri: "../outside.ndjson" });
       const source = createContentSource({ contentDir, maxBytes: 1 << 20, timeoutMs: 1000 });
       let error: unknown;
-      await source.open({ brandId: 1, root: b.root, contentUri: "../outside.ndjson" }).catch((err: unknown) => (error = err));
+      await source
+        .open({ brandId: 1, root: b.root, contentUri: "../outside.ndjson" })
+        .catch((err: unknown) => (error = err));
       expect(error).to.be.instanceOf(ContentRefusedError);
 
       expect((await ingester(source).ingestPending()).pending).to.equal(1);
-      expect(status(key)).to.include({ content_status: "pending", content_error: "refused: ../outside.ndjson: contentURI escapes the content directory" });
+      expect(status(key)).to.include({
+        content_status: "pending",
+        content_error: "refused: ../outside.ndjson: contentURI escapes the content directory",
+      });
       expect(rows(key).records).to.equal(0);
     });
 
@@ -438,10 +525,15 @@ describe("content ingestion", function () {
 
     it("refuses unsupported schemes and non-regular files", async function () {
       const b = await identity();
-      const ipfs = anchor(b, { brandId: 1, contentUri: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi" });
+      const ipfs = anchor(b, {
+        brandId: 1,
+        contentUri: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+      });
       const device = anchor(b, { brandId: 2, contentUri: "/dev/null" });
       await ingester().ingestPending();
-      expect(status(ipfs).content_error).to.equal("refused: ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi: unsupported contentURI scheme ipfs:");
+      expect(status(ipfs).content_error).to.equal(
+        "refused: ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi: unsupported contentURI scheme ipfs:",
+      );
       expect(status(device).content_error).to.equal("refused: /dev/null: not a regular file");
     });
   });
@@ -455,9 +547,15 @@ describe("content ingestion", function () {
       await ing.ingestPending();
       const before = rows(key);
       expect(await ing.ingestOne(key)).to.deep.equal({ status: "ok", records: 5, already: true });
-      expect(await ing.ingestStream(key, Readable.from(["garbage"]))).to.deep.equal({ status: "ok", records: 5, already: true });
+      expect(await ing.ingestStream(key, Readable.from(["garbage"]))).to.deep.equal({
+        status: "ok",
+        records: 5,
+        already: true,
+      });
       expect(await ing.ingestPending()).to.deep.equal({ ingested: 0, mismatched: 0, pending: 0 });
-      expect(await upload(key, fs.createReadStream(path.join(contentDir, `${b.root}.ndjson`)))).to.deep.equal({ ok: true });
+      expect(await upload(key, fs.createReadStream(path.join(contentDir, `${b.root}.ndjson`)))).to.deep.equal({
+        ok: true,
+      });
       expect(rows(key)).to.deep.equal(before);
       expect(status(key).content_attempts).to.equal(1);
     });
@@ -544,7 +642,11 @@ describe("content ingestion", function () {
       db = openDatabase(path.join(dir, "trace.db"));
       expect(status(key)).to.include({ content_status: "pending", content_attempts: 0 });
       expect(rows(key)).to.deep.equal({ records: 0, keys: 0, trees: 0 });
-      expect(await ingester().ingestStream(key, Readable.from([content]))).to.deep.equal({ status: "ok", records: 10_000, already: false });
+      expect(await ingester().ingestStream(key, Readable.from([content]))).to.deep.equal({
+        status: "ok",
+        records: 10_000,
+        already: false,
+      });
       expect(rows(key)).to.deep.equal({ records: 10_000, keys: 20_000, trees: 1 });
     });
   });
@@ -554,7 +656,12 @@ describe("content ingestion", function () {
       const b = await identity();
       const key = anchor(b);
       const wrong = await upload(key, Readable.from([`${b.lines.slice(0, -1).join("\n")}\n`]));
-      expect(wrong).to.deep.equal({ ok: false, code: "MISMATCH", check: "LEAF_COUNT", reason: "leafCount: file has 4, anchored 5" });
+      expect(wrong).to.deep.equal({
+        ok: false,
+        code: "MISMATCH",
+        check: "LEAF_COUNT",
+        reason: "leafCount: file has 4, anchored 5",
+      });
       expect(status(key)).to.include({ content_status: "pending", content_error: null, content_attempts: 0 });
       expect(rows(key).records).to.equal(0);
 
@@ -576,7 +683,13 @@ describe("content ingestion", function () {
     it("acceptUpload keeps the checked file as <root>.ndjson and ingests it", async function () {
       const b = await identity();
       const key = anchor(b);
-      const result = await acceptUpload({ db, contentDir, anchor: key, stream: Readable.from([`${b.lines.join("\n")}\n`]), maxBytes: 1 << 20 });
+      const result = await acceptUpload({
+        db,
+        contentDir,
+        anchor: key,
+        stream: Readable.from([`${b.lines.join("\n")}\n`]),
+        maxBytes: 1 << 20,
+      });
       expect(result).to.deep.equal({ ok: true });
       expect(await readdir(contentDir)).to.deep.equal([`${b.root}.ndjson`]);
       expect(status(key).content_status).to.equal("ok");
@@ -587,10 +700,22 @@ describe("content ingestion", function () {
       const b = await identity();
       const key = anchor(b);
       const tampered = editRecord(b, 2, (r) => ({ ...r, salt: "0".repeat(32) }));
-      const wrong = await acceptUpload({ db, contentDir, anchor: key, stream: Readable.from([`${tampered.join("\n")}\n`]), maxBytes: 1 << 20 });
+      const wrong = await acceptUpload({
+        db,
+        contentDir,
+        anchor: key,
+        stream: Readable.from([`${tampered.join("\n")}\n`]),
+        maxBytes: 1 << 20,
+      });
       expect(wrong).to.include({ ok: false, code: "MISMATCH", check: "ROOT" });
       expect(wrong.ok === false && wrong.reason).to.match(/^root mismatch: /);
-      const big = await acceptUpload({ db, contentDir, anchor: key, stream: Readable.from([`${b.lines.join("\n")}\n`]), maxBytes: 100 });
+      const big = await acceptUpload({
+        db,
+        contentDir,
+        anchor: key,
+        stream: Readable.from([`${b.lines.join("\n")}\n`]),
+        maxBytes: 100,
+      });
       expect(big).to.deep.equal({ ok: false, code: "TOO_LARGE", reason: "content is larger than the 100-byte limit" });
       expect(await readdir(contentDir)).to.deep.equal([]);
       expect(status(key)).to.include({ content_status: "pending", content_error: null });

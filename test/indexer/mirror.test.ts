@@ -52,7 +52,13 @@ describe("indexer: mirroring events", function () {
   });
 
   function indexerFor(db: Db, config: IndexerConfig = {}, provider: SendProvider = node.provider): Indexer {
-    return createIndexer({ db, provider, contract: d.address, log: memoryLogger(), config: { fromBlock: d.deployBlock, pollIntervalMs: 20, ...config } });
+    return createIndexer({
+      db,
+      provider,
+      contract: d.address,
+      log: memoryLogger(),
+      config: { fromBlock: d.deployBlock, pollIntervalMs: 20, ...config },
+    });
   }
 
   async function indexed(config: IndexerConfig = {}): Promise<Db> {
@@ -63,10 +69,28 @@ describe("indexer: mirroring events", function () {
 
   it("mirrors brands with their current and pending admin", async function () {
     const db = await indexed();
-    const brands = db.prepare("SELECT brand_id, admin, pending_admin, name, registered_block, registered_time FROM brands ORDER BY brand_id").all();
+    const brands = db
+      .prepare(
+        "SELECT brand_id, admin, pending_admin, name, registered_block, registered_time FROM brands ORDER BY brand_id",
+      )
+      .all();
     expect(brands).to.deep.equal([
-        { brand_id: 1, admin: d.other.address.toLowerCase(), pending_admin: d.brandAdmin.address.toLowerCase(), name: "Acme", registered_block: registerBlock, registered_time: T0 },
-        { brand_id: 2, admin: d.other.address.toLowerCase(), pending_admin: null, name: "Beta", registered_block: registerBlock + 3, registered_time: T0 + 3 },
+      {
+        brand_id: 1,
+        admin: d.other.address.toLowerCase(),
+        pending_admin: d.brandAdmin.address.toLowerCase(),
+        name: "Acme",
+        registered_block: registerBlock,
+        registered_time: T0,
+      },
+      {
+        brand_id: 2,
+        admin: d.other.address.toLowerCase(),
+        pending_admin: null,
+        name: "Beta",
+        registered_block: registerBlock + 3,
+        registered_time: T0 + 3,
+      },
     ]);
   });
 
@@ -81,7 +105,9 @@ describe("indexer: mirroring events", function () {
 
   it("mirrors submitters with decoded role labels, raw roles, changes and removals", async function () {
     const db = await indexed();
-    expect(db.prepare("SELECT account, role, role_raw FROM submitters WHERE brand_id = 1 ORDER BY set_block").all()).to.deep.equal([
+    expect(
+      db.prepare("SELECT account, role, role_raw FROM submitters WHERE brand_id = 1 ORDER BY set_block").all(),
+    ).to.deep.equal([
       { account: d.submitter.address.toLowerCase(), role: "factory", role_raw: role("factory").toLowerCase() },
       { account: d.registrar.address.toLowerCase(), role: null, role_raw: keccak256(toUtf8Bytes("HASHED")) },
     ]);
@@ -90,8 +116,17 @@ describe("indexer: mirroring events", function () {
   it("mirrors anchors and revocations with block times from the blocks", async function () {
     const db = await indexed();
     const rows = db
-      .prepare("SELECT root, kind, leaf_count, content_uri, submitter, block_number, block_hash, block_time, revoked_at_block, revoke_reason, revoked_time, content_status FROM anchors ORDER BY block_number, log_index")
-      .all() as { root: string; block_number: number; block_hash: string; block_time: number; revoked_at_block: number | null; revoke_reason: string | null }[];
+      .prepare(
+        "SELECT root, kind, leaf_count, content_uri, submitter, block_number, block_hash, block_time, revoked_at_block, revoke_reason, revoked_time, content_status FROM anchors ORDER BY block_number, log_index",
+      )
+      .all() as {
+      root: string;
+      block_number: number;
+      block_hash: string;
+      block_time: number;
+      revoked_at_block: number | null;
+      revoke_reason: string | null;
+    }[];
     expect(rows.map((row) => row.root)).to.deep.equal([a, b, rootOf("c")]);
     for (const row of rows) {
       const block = await node.provider.getBlock(row.block_number);
@@ -99,7 +134,14 @@ describe("indexer: mirroring events", function () {
       expect(row.block_time).to.equal(block?.timestamp);
       expect(row.block_time).to.be.greaterThan(T0);
     }
-    expect(rows[1]).to.include({ kind: 2, leaf_count: 7, content_uri: "file:b.ndjson", submitter: d.submitter.address.toLowerCase(), revoke_reason: "recall 2024-17", content_status: "pending" });
+    expect(rows[1]).to.include({
+      kind: 2,
+      leaf_count: 7,
+      content_uri: "file:b.ndjson",
+      submitter: d.submitter.address.toLowerCase(),
+      revoke_reason: "recall 2024-17",
+      content_status: "pending",
+    });
     expect(rows[1]?.revoked_at_block).to.equal(rows[2]!.block_number + 1);
     expect(rows[0]?.revoked_at_block).to.equal(null);
     expect(rows[2]?.revoked_at_block).to.equal(null);
@@ -107,11 +149,24 @@ describe("indexer: mirroring events", function () {
 
   it("keeps every log raw, in chain order, with its event name and arguments", async function () {
     const db = await indexed();
-    const events = db.prepare("SELECT event, args FROM events_raw ORDER BY block_number, tx_index, log_index").all() as { event: string; args: string }[];
-    expect(events.map((e) => e.event)).to.include.members(["RoleGranted", "BrandRegistered", "PrefixReleased", "Anchored", "Revoked"]);
+    const events = db
+      .prepare("SELECT event, args FROM events_raw ORDER BY block_number, tx_index, log_index")
+      .all() as { event: string; args: string }[];
+    expect(events.map((e) => e.event)).to.include.members([
+      "RoleGranted",
+      "BrandRegistered",
+      "PrefixReleased",
+      "Anchored",
+      "Revoked",
+    ]);
     expect(events.filter((e) => e.event === "Anchored")).to.have.length(3);
     const revoked = events.find((e) => e.event === "Revoked");
-    expect(JSON.parse(revoked?.args ?? "{}")).to.deep.equal({ brandId: "1", root: b, admin: d.other.address.toLowerCase(), reason: "recall 2024-17" });
+    expect(JSON.parse(revoked?.args ?? "{}")).to.deep.equal({
+      brandId: "1",
+      root: b,
+      admin: d.other.address.toLowerCase(),
+      reason: "recall 2024-17",
+    });
   });
 
   it("is idempotent: a second sync writes nothing", async function () {
@@ -123,7 +178,12 @@ describe("indexer: mirroring events", function () {
     expect(first.indexed).to.be.greaterThan(10);
     expect(second.indexed).to.equal(0);
     expect(databaseChecksum(db)).to.equal(before);
-    expect(indexer.status()).to.include({ indexedBlock: first.head, finalizedBlock: first.head, confirmations: 0, state: "idle" });
+    expect(indexer.status()).to.include({
+      indexedBlock: first.head,
+      finalizedBlock: first.head,
+      confirmations: 0,
+      state: "idle",
+    });
   });
 
   it("gives the same database whatever the range size", async function () {
@@ -141,7 +201,11 @@ describe("indexer: mirroring events", function () {
           const from = Number.parseInt(fromBlock, 16);
           sizes.push(Number.parseInt(toBlock, 16) - from + 1);
           if (Number.parseInt(toBlock, 16) - from + 1 > 3) {
-            return Promise.reject(new Error(`query returned more than 10000 results. Try with this block range [${fromBlock}, 0x${(from + 2).toString(16)}].`));
+            return Promise.reject(
+              new Error(
+                `query returned more than 10000 results. Try with this block range [${fromBlock}, 0x${(from + 2).toString(16)}].`,
+              ),
+            );
           }
         }
         return node.provider.send(method, params);
@@ -178,7 +242,13 @@ describe("indexer: mirroring events", function () {
   it("reports a head that stops moving as stalled", async function () {
     const db = tempDb();
     const log = memoryLogger();
-    const indexer = createIndexer({ db, provider: node.provider, contract: d.address, log, config: { fromBlock: d.deployBlock, pollIntervalMs: 20, stallPolls: 3 } });
+    const indexer = createIndexer({
+      db,
+      provider: node.provider,
+      contract: d.address,
+      log,
+      config: { fromBlock: d.deployBlock, pollIntervalMs: 20, stallPolls: 3 },
+    });
     const running = indexer.start();
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(indexer.status()).to.include({ stalled: true, state: "running" });
@@ -190,7 +260,13 @@ describe("indexer: mirroring events", function () {
 
   it("refuses a database built for another contract", async function () {
     const db = await indexed();
-    const other = createIndexer({ db, provider: node.provider, contract: d.submitter.address, log: memoryLogger(), config: { fromBlock: d.deployBlock } });
+    const other = createIndexer({
+      db,
+      provider: node.provider,
+      contract: d.submitter.address,
+      log: memoryLogger(),
+      config: { fromBlock: d.deployBlock },
+    });
     await other.syncOnce().then(
       () => expect.fail("should reject"),
       (error: Error) => expect(error.name).to.equal("ChainMismatchError"),

@@ -1,7 +1,18 @@
 import { expect } from "chai";
 import { createIndexer, databaseChecksum, ReorgTooDeepError } from "../../indexer";
 import type { Db, Indexer, IndexerConfig } from "../../indexer";
-import { blockNumber, deployTraceAnchor, mine, mined, request, revertTo, role, rootOf, setUpBrand, snapshot } from "./helpers/chain";
+import {
+  blockNumber,
+  deployTraceAnchor,
+  mine,
+  mined,
+  request,
+  revertTo,
+  role,
+  rootOf,
+  setUpBrand,
+  snapshot,
+} from "./helpers/chain";
 import type { Deployment } from "./helpers/chain";
 import { cleanupTempDbs, tempDb } from "./helpers/db";
 import { memoryLogger } from "./helpers/log";
@@ -36,7 +47,8 @@ describe("indexer: reorgs", function () {
     const brandId = await setUpBrand(d);
     const db = tempDb();
     const full: IndexerConfig = { fromBlock: d.deployBlock, pollIntervalMs: 20, ...config };
-    const indexer = (target: Db = db): Indexer => createIndexer({ db: target, provider: node.provider, contract: d.address, log: memoryLogger(), config: full });
+    const indexer = (target: Db = db): Indexer =>
+      createIndexer({ db: target, provider: node.provider, contract: d.address, log: memoryLogger(), config: full });
     return {
       d,
       brandId,
@@ -50,12 +62,19 @@ describe("indexer: reorgs", function () {
         other.close();
         return sum;
       },
-      roots: () => (db.prepare("SELECT root FROM anchors ORDER BY block_number, log_index").all() as { root: string }[]).map((row) => row.root),
+      roots: () =>
+        (db.prepare("SELECT root FROM anchors ORDER BY block_number, log_index").all() as { root: string }[]).map(
+          (row) => row.root,
+        ),
     };
   }
 
-  const anchorOf = (db: Db, root: string): { revoked_at_block: number | null; revoke_reason: string | null } | undefined =>
-    db.prepare("SELECT revoked_at_block, revoke_reason FROM anchors WHERE root = ?").get(root) as { revoked_at_block: number | null; revoke_reason: string | null } | undefined;
+  const anchorOf = (
+    db: Db,
+    root: string,
+  ): { revoked_at_block: number | null; revoke_reason: string | null } | undefined =>
+    db.prepare("SELECT revoked_at_block, revoke_reason FROM anchors WHERE root = ?").get(root) as
+      { revoked_at_block: number | null; revoke_reason: string | null } | undefined;
 
   it("removes an anchor that a longer branch does not have", async function () {
     const f = await fixture();
@@ -113,8 +132,12 @@ describe("indexer: reorgs", function () {
     await mine(node, 4);
     await indexer.syncOnce();
 
-    expect(f.db.prepare("SELECT prefix, brand_id FROM prefixes").all()).to.deep.equal([{ prefix: "4006381", brand_id: 1 }]);
-    expect(f.db.prepare("SELECT account, role FROM submitters").all()).to.deep.equal([{ account: f.d.submitter.address.toLowerCase(), role: "factory" }]);
+    expect(f.db.prepare("SELECT prefix, brand_id FROM prefixes").all()).to.deep.equal([
+      { prefix: "4006381", brand_id: 1 },
+    ]);
+    expect(f.db.prepare("SELECT account, role FROM submitters").all()).to.deep.equal([
+      { account: f.d.submitter.address.toLowerCase(), role: "factory" },
+    ]);
     expect(f.db.prepare("SELECT pending_admin FROM brands").get()).to.deep.equal({ pending_admin: null });
     expect(databaseChecksum(f.db)).to.equal(await f.fresh());
     expect(before).to.not.equal(databaseChecksum(f.db)); // the cursor moved on
@@ -159,7 +182,9 @@ describe("indexer: reorgs", function () {
       expect(databaseChecksum(f.db), `after reorg ${i + 1}`).to.equal(await f.fresh());
     }
     expect(f.roots()).to.deep.equal([0, 1, 2, 3].map((i) => rootOf(`kept-${i}`)));
-    expect(f.db.prepare("SELECT count(*) AS n FROM anchors WHERE revoked_at_block IS NOT NULL").get()).to.deep.equal({ n: 0 });
+    expect(f.db.prepare("SELECT count(*) AS n FROM anchors WHERE revoked_at_block IS NOT NULL").get()).to.deep.equal({
+      n: 0,
+    });
     expect(indexer.status().reorgs).to.equal(4);
   });
 
@@ -233,8 +258,15 @@ describe("indexer: reorgs", function () {
     const indexer = f.indexer();
     await mined(f.d.as(f.d.brandAdmin).setSubmitter(f.brandId, f.d.submitter.address, role("logistics")));
     const result = await indexer.syncOnce();
-    expect(indexer.status()).to.deep.include({ reorgs: 0, confirmations: 2, finalizedBlock: result.head - 2, indexedBlock: result.head });
-    expect(f.db.prepare("SELECT finalized_block FROM cursor").get()).to.deep.equal({ finalized_block: result.head - 2 });
+    expect(indexer.status()).to.deep.include({
+      reorgs: 0,
+      confirmations: 2,
+      finalizedBlock: result.head - 2,
+      indexedBlock: result.head,
+    });
+    expect(f.db.prepare("SELECT finalized_block FROM cursor").get()).to.deep.equal({
+      finalized_block: result.head - 2,
+    });
     expect(f.db.prepare("SELECT role FROM submitters").get()).to.deep.equal({ role: "logistics" });
   });
 });

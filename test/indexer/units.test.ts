@@ -21,7 +21,9 @@ describe("indexer units", function () {
     });
 
     it("takes a decimal suggestion (llamarpc)", function () {
-      expect(parseRangeRefusal("query exceeds max results 20000, retry with the range 6336-6343", 6336, 7000)).to.deep.equal({
+      expect(
+        parseRangeRefusal("query exceeds max results 20000, retry with the range 6336-6343", 6336, 7000),
+      ).to.deep.equal({
         suggestedTo: 6343,
         blockLimit: false,
       });
@@ -35,8 +37,16 @@ describe("indexer units", function () {
       ["quicknode", "eth_getLogs is limited to a 10,000 range", 10_000],
       ["1rpc, blast", "eth_getLogs is limited to a 1000 blocks range", 1000],
       ["blockpi", "eth_getLogs is limited to 1024 block range", 1024],
-      ["alchemy (free tier)", "Under the Free tier plan, you can make eth_getLogs requests with up to a 10 block range.", 10],
-      ["alchemy", "You can make eth_getLogs requests with up to a 2K block range and no limit on the response size", 2000],
+      [
+        "alchemy (free tier)",
+        "Under the Free tier plan, you can make eth_getLogs requests with up to a 10 block range.",
+        10,
+      ],
+      [
+        "alchemy",
+        "You can make eth_getLogs requests with up to a 2K block range and no limit on the response size",
+        2000,
+      ],
       ["blast (paid)", "eth_getLogs range exceeds the range allowed for your plan (5000 > 500).", 500],
       ["coinbase", "please limit the query to at most 1,000 blocks", 1000],
       ["publicnode", "maximum block range: 50000", 50_000],
@@ -51,17 +61,38 @@ describe("indexer units", function () {
     ];
     for (const [provider, message, blocks] of stated) {
       it(`reads ${provider}'s stated block limit as a ceiling`, function () {
-        expect(parseRangeRefusal(message, 1000, 100_999)).to.deep.equal({ suggestedTo: 1000 + blocks - 1, blockLimit: true });
+        expect(parseRangeRefusal(message, 1000, 100_999)).to.deep.equal({
+          suggestedTo: 1000 + blocks - 1,
+          blockLimit: true,
+        });
       });
     }
 
     it("knows the block limits that state no number (ankr, base, chainstack, optimism)", function () {
-      expect(parseRangeRefusal("block range is too wide", 0, 9999)).to.deep.equal({ suggestedTo: 2999, blockLimit: true });
-      expect(parseRangeRefusal("block range too large", 0, 4999)).to.deep.equal({ suggestedTo: 1999, blockLimit: true });
-      expect(parseRangeRefusal("block range too large", 0, 100)).to.deep.equal({ suggestedTo: undefined, blockLimit: true });
-      expect(parseRangeRefusal("Block range limit exceeded.", 0, 999)).to.deep.equal({ suggestedTo: 99, blockLimit: true });
-      expect(parseRangeRefusal("Block range limit exceeded.", 0, 49_999)).to.deep.equal({ suggestedTo: 9999, blockLimit: true });
-      expect(parseRangeRefusal("Block range is too large", 0, 100)).to.deep.equal({ suggestedTo: undefined, blockLimit: true });
+      expect(parseRangeRefusal("block range is too wide", 0, 9999)).to.deep.equal({
+        suggestedTo: 2999,
+        blockLimit: true,
+      });
+      expect(parseRangeRefusal("block range too large", 0, 4999)).to.deep.equal({
+        suggestedTo: 1999,
+        blockLimit: true,
+      });
+      expect(parseRangeRefusal("block range too large", 0, 100)).to.deep.equal({
+        suggestedTo: undefined,
+        blockLimit: true,
+      });
+      expect(parseRangeRefusal("Block range limit exceeded.", 0, 999)).to.deep.equal({
+        suggestedTo: 99,
+        blockLimit: true,
+      });
+      expect(parseRangeRefusal("Block range limit exceeded.", 0, 49_999)).to.deep.equal({
+        suggestedTo: 9999,
+        blockLimit: true,
+      });
+      expect(parseRangeRefusal("Block range is too large", 0, 100)).to.deep.equal({
+        suggestedTo: undefined,
+        blockLimit: true,
+      });
     });
 
     it("knows the result and response-size limits, which say nothing of the block count", function () {
@@ -75,12 +106,18 @@ describe("indexer units", function () {
         "no backend is currently healthy to serve traffic",
         "query timeout exceeded",
       ]) {
-        expect(parseRangeRefusal(message, 0, 100), message).to.deep.equal({ suggestedTo: undefined, blockLimit: false });
+        expect(parseRangeRefusal(message, 0, 100), message).to.deep.equal({
+          suggestedTo: undefined,
+          blockLimit: false,
+        });
       }
     });
 
     it("never suggests the refused range itself", function () {
-      expect(parseRangeRefusal("Try with this block range [0x0, 0x64]", 0, 50)).to.deep.equal({ suggestedTo: 49, blockLimit: false });
+      expect(parseRangeRefusal("Try with this block range [0x0, 0x64]", 0, 50)).to.deep.equal({
+        suggestedTo: 49,
+        blockLimit: false,
+      });
       expect(parseRangeRefusal("Max range: 5000", 0, 50)).to.deep.equal({ suggestedTo: 49, blockLimit: true });
     });
 
@@ -99,7 +136,12 @@ describe("indexer units", function () {
   });
 
   describe("createRangeSizer", function () {
-    const quick = (fromBlock: number, blocks: number) => ({ fromBlock, toBlock: fromBlock + blocks - 1, logs: 0, ms: 1 });
+    const quick = (fromBlock: number, blocks: number) => ({
+      fromBlock,
+      toBlock: fromBlock + blocks - 1,
+      logs: 0,
+      ms: 1,
+    });
 
     it("starts at 100 blocks or the maximum, and clips a range at the head", function () {
       expect(createRangeSizer({ maxRange: 2000 }).size).to.equal(100);
@@ -173,7 +215,8 @@ describe("indexer units", function () {
       expect(sizer.size).to.equal(100);
       sizer.refused(10, 109, { suggestedTo: undefined, blockLimit: false });
       expect(sizer.size).to.equal(50);
-      for (let i = 0; i < 20; i++) sizer.refused(10, 10 + sizer.size - 1, { suggestedTo: undefined, blockLimit: false });
+      for (let i = 0; i < 20; i++)
+        sizer.refused(10, 10 + sizer.size - 1, { suggestedTo: undefined, blockLimit: false });
       expect(sizer.size).to.equal(1);
     });
 
@@ -245,13 +288,27 @@ describe("indexer units", function () {
     });
 
     it("gives the indexer config only the variables set", function () {
-      expect(indexerTuning(parseIndexerEnv({ TRACE_CONFIRMATIONS: "3", TRACE_INDEX_MAX_RANGE: "50", TRACE_DB: "x.db" }))).to.deep.equal({ confirmations: 3, maxRange: 50 });
-      expect(indexerTuning(parseIndexerEnv({ TRACE_INDEX_FROM_BLOCK: "7", TRACE_INDEX_POLL_MS: "10", TRACE_INDEX_REORG_WINDOW: "4" }))).to.deep.equal({
+      expect(
+        indexerTuning(parseIndexerEnv({ TRACE_CONFIRMATIONS: "3", TRACE_INDEX_MAX_RANGE: "50", TRACE_DB: "x.db" })),
+      ).to.deep.equal({ confirmations: 3, maxRange: 50 });
+      expect(
+        indexerTuning(
+          parseIndexerEnv({ TRACE_INDEX_FROM_BLOCK: "7", TRACE_INDEX_POLL_MS: "10", TRACE_INDEX_REORG_WINDOW: "4" }),
+        ),
+      ).to.deep.equal({
         fromBlock: 7,
         pollIntervalMs: 10,
         reorgWindow: 4,
       });
-      expect(indexerTuning(parseIndexerEnv({ TRACE_INDEX_TARGET_LOGS: "500", TRACE_INDEX_TARGET_MS: "250", TRACE_INDEX_CONCURRENCY: "3" }))).to.deep.equal({
+      expect(
+        indexerTuning(
+          parseIndexerEnv({
+            TRACE_INDEX_TARGET_LOGS: "500",
+            TRACE_INDEX_TARGET_MS: "250",
+            TRACE_INDEX_CONCURRENCY: "3",
+          }),
+        ),
+      ).to.deep.equal({
         targetLogs: 500,
         targetMs: 250,
         concurrency: 3,
@@ -259,8 +316,14 @@ describe("indexer units", function () {
     });
 
     it("fails fast naming the variable", function () {
-      expect(() => parseIndexerEnv({ TRACE_INDEX_MAX_RANGE: "0" })).to.throw(IndexerConfigError, /TRACE_INDEX_MAX_RANGE/);
-      expect(() => parseIndexerEnv({ TRACE_INDEX_CONCURRENCY: "0" })).to.throw(IndexerConfigError, /TRACE_INDEX_CONCURRENCY/);
+      expect(() => parseIndexerEnv({ TRACE_INDEX_MAX_RANGE: "0" })).to.throw(
+        IndexerConfigError,
+        /TRACE_INDEX_MAX_RANGE/,
+      );
+      expect(() => parseIndexerEnv({ TRACE_INDEX_CONCURRENCY: "0" })).to.throw(
+        IndexerConfigError,
+        /TRACE_INDEX_CONCURRENCY/,
+      );
       expect(() => parseIndexerEnv({ TRACE_CONTRACT: "0x12" })).to.throw(IndexerConfigError, /TRACE_CONTRACT/);
     });
   });

@@ -12,7 +12,16 @@ import { epcisDocument } from "../../core/epcis";
 const CSV = "gtin,serial,lot\n09506000134352,SN1,L42\n09506000134352,SN2,L42\n06141410000014,SN3,L1\n";
 const EPCIS = JSON.stringify(
   epcisDocument(
-    [{ type: "ObjectEvent", eventTime: "2026-11-01T08:00:00+01:00", eventTimeZoneOffset: "+01:00", epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"], action: "OBSERVE", bizStep: "shipping" }],
+    [
+      {
+        type: "ObjectEvent",
+        eventTime: "2026-11-01T08:00:00+01:00",
+        eventTimeZoneOffset: "+01:00",
+        epcList: ["urn:epc:id:sgtin:9506000.013435.SN1"],
+        action: "OBSERVE",
+        bizStep: "shipping",
+      },
+    ],
     "2026-11-01T08:00:00Z",
   ),
 );
@@ -33,16 +42,33 @@ describe("traceanchor audit (content and chain)", function () {
 
   beforeEach(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-audit-"));
-    const base = { TRACE_RPC_URL: rpc.url, TRACE_DEPLOYMENTS_DIR: path.join(dir, "deployments"), TRACE_CONTENT_DIR: path.join(dir, "content"), TRACE_EXPLORER_URL: "https://explorer.example" };
+    const base = {
+      TRACE_RPC_URL: rpc.url,
+      TRACE_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
+      TRACE_CONTENT_DIR: path.join(dir, "content"),
+      TRACE_EXPLORER_URL: "https://explorer.example",
+    };
     const signers = await ethers.getSigners();
     expect((await cli(["deploy"], { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[0] }, dir)).code).to.equal(0);
-    await cli(["brand", "register", "--name", "Acme", "--admin", signers[1]!.address, "--prefix", "9506000"], { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[0] }, dir);
-    await cli(["brand", "submitter", "--brand", "1", "--account", signers[2]!.address, "--role", "factory"], { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[1] }, dir);
+    await cli(
+      ["brand", "register", "--name", "Acme", "--admin", signers[1]!.address, "--prefix", "9506000"],
+      { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[0] },
+      dir,
+    );
+    await cli(
+      ["brand", "submitter", "--brand", "1", "--account", signers[2]!.address, "--role", "factory"],
+      { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[1] },
+      dir,
+    );
     env = { ...base, TRACE_PRIVATE_KEY: DEV_KEYS[2] };
     fs.writeFileSync(path.join(dir, "items.csv"), CSV);
     fs.writeFileSync(path.join(dir, "events.json"), EPCIS);
-    identityRoot = (await cli(["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv", "--json"], env, dir)).json.root as string;
-    traceRoot = (await cli(["batch", "submit", "--brand", "1", "--kind", "trace", "--input", "events.json", "--json"], env, dir)).json.root as string;
+    identityRoot = (
+      await cli(["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv", "--json"], env, dir)
+    ).json.root as string;
+    traceRoot = (
+      await cli(["batch", "submit", "--brand", "1", "--kind", "trace", "--input", "events.json", "--json"], env, dir)
+    ).json.root as string;
   });
 
   it("passes when every anchored root rebuilds from its content, and reports findings", async function () {
@@ -89,14 +115,16 @@ describe("traceanchor audit --compare-db (the indexer's database against the cha
     rpc = await startRpcServer();
     system = await createTestSystem(rpc.url);
     fs.writeFileSync(path.join(system.dir, "items.csv"), CSV.split("\n").slice(0, 3).join("\n") + "\n");
-    root = (await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv"])).json.root as string;
+    root = (await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv"])).json
+      .root as string;
     await system.index();
   });
   after(async function () {
     await rpc.close();
   });
 
-  const audit = () => cli(["audit", "--compare-db", system.dbPath, "--json"], { ...system.env, TRACE_PRIVATE_KEY: "" }, system.dir);
+  const audit = () =>
+    cli(["audit", "--compare-db", system.dbPath, "--json"], { ...system.env, TRACE_PRIVATE_KEY: "" }, system.dir);
 
   it("passes on the database the indexer wrote", async function () {
     const result = await audit();
@@ -110,7 +138,9 @@ describe("traceanchor audit --compare-db (the indexer's database against the cha
     db.close();
     const result = await audit();
     expect(result.code).to.equal(3);
-    const found = (result.json.discrepancies as Array<{ root: string; source: string; reason: string }>).filter((d) => d.source === "db");
+    const found = (result.json.discrepancies as Array<{ root: string; source: string; reason: string }>).filter(
+      (d) => d.source === "db",
+    );
     expect(found).to.have.length(1);
     expect(found[0]!.root).to.equal(root);
     expect(found[0]!.reason).to.match(/stored hash .* is not the hash of the stored record/);

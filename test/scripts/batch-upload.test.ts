@@ -46,11 +46,17 @@ describe("traceanchor batch submit with TRACE_API_URL", function () {
     })();
     try {
       fs.writeFileSync(path.join(system.dir, "items.csv"), "gtin,serial\n09506000134352,U1\n09506000134352,U2\n");
-      const result = await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv"], { TRACE_API_URL: api, TRACE_CONTENT_DIR: path.join(system.dir, "brand-machine") });
+      const result = await system.as(
+        2,
+        ["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv"],
+        { TRACE_API_URL: api, TRACE_CONTENT_DIR: path.join(system.dir, "brand-machine") },
+      );
       expect(result.code, result.stderr).to.equal(0);
       const root = result.json.root as string;
       expect(result.json.contentURI).to.equal(`${api}/v1/batches/1/${root}/content`);
-      expect(fs.readFileSync(path.join(apiContent, `${root}.ndjson`), "utf8")).to.equal(fs.readFileSync(result.json.content as string, "utf8"));
+      expect(fs.readFileSync(path.join(apiContent, `${root}.ndjson`), "utf8")).to.equal(
+        fs.readFileSync(result.json.content as string, "utf8"),
+      );
       const item = await fetch(`${api}/01/09506000134352/21/U1`, { headers: { accept: "application/json" } });
       expect(item.status).to.equal(200);
       expect(((await item.json()) as { verdict: string }).verdict).to.equal("genuine");

@@ -17,7 +17,11 @@ function capture(): { stream: PassThrough; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
 }
 
-export async function cli(argv: string[], env: Record<string, string | undefined>, cwd = process.cwd()): Promise<CliResult> {
+export async function cli(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cwd = process.cwd(),
+): Promise<CliResult> {
   const out = capture();
   const err = capture();
   const code = await run(argv, { stdout: out.stream, stderr: err.stream, env, cwd });

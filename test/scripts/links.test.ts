@@ -19,7 +19,11 @@ interface LinkSetDoc {
   signer: string;
   signature: string;
   current: boolean;
-  typedData: { domain: { chainId: number; verifyingContract: string }; types: Record<string, Array<{ name: string; type: string }>>; message: LinkSetMessage };
+  typedData: {
+    domain: { chainId: number; verifyingContract: string };
+    types: Record<string, Array<{ name: string; type: string }>>;
+    message: LinkSetMessage;
+  };
 }
 
 describe("traceanchor links", function () {
@@ -66,24 +70,55 @@ describe("traceanchor links", function () {
   };
 
   it("signs with the brand admin's key, and the API serves the link with that signer", async function () {
-    const result = await set(1, "gs1:pip", "https://sunrise.example/formula", "Sunrise infant formula", ["--lang", "en", "--media-type", "text/html"]);
+    const result = await set(1, "gs1:pip", "https://sunrise.example/formula", "Sunrise infant formula", [
+      "--lang",
+      "en",
+      "--media-type",
+      "text/html",
+    ]);
     expect(result.code, result.stderr).to.equal(0);
-    expect(result.json).to.include({ gtin: GTIN, brandId: "1", signer: admin.toLowerCase(), current: true, url: `${api}/v1/links/${GTIN}` });
+    expect(result.json).to.include({
+      gtin: GTIN,
+      brandId: "1",
+      signer: admin.toLowerCase(),
+      current: true,
+      url: `${api}/v1/links/${GTIN}`,
+    });
 
     const { status, body } = await served();
     expect(status).to.equal(200);
     const doc = JSON.parse(body) as LinkSetDoc;
     expect(doc.typedData.message.links).to.deep.equal([
-      { linkType: "gs1:pip", href: "https://sunrise.example/formula", title: "Sunrise infant formula", hreflang: "en", mediaType: "text/html" },
+      {
+        linkType: "gs1:pip",
+        href: "https://sunrise.example/formula",
+        title: "Sunrise infant formula",
+        hreflang: "en",
+        mediaType: "text/html",
+      },
     ]);
     expect(doc.typedData.domain).to.include({ chainId: 31337, verifyingContract: system.contract.toLowerCase() });
-    expect(verifyTypedData(doc.typedData.domain, doc.typedData.types, doc.typedData.message, doc.signature)).to.equal(admin);
+    expect(verifyTypedData(doc.typedData.domain, doc.typedData.types, doc.typedData.message, doc.signature)).to.equal(
+      admin,
+    );
   });
 
   it("adds a link of another type, replaces the one of the same type and language, and keeps the rest", async function () {
-    expect((await set(1, "gs1:pip", "https://sunrise.example/formula", "Sunrise infant formula", ["--lang", "en"])).code).to.equal(0);
-    expect((await set(1, "gs1:instructions", "https://sunrise.example/prepare.pdf", "How to prepare", ["--media-type", "application/pdf"])).code).to.equal(0);
-    const replaced = await set(1, "gs1:pip", "https://sunrise.example/formula/v2", "Sunrise infant formula", ["--lang", "en"]);
+    expect(
+      (await set(1, "gs1:pip", "https://sunrise.example/formula", "Sunrise infant formula", ["--lang", "en"])).code,
+    ).to.equal(0);
+    expect(
+      (
+        await set(1, "gs1:instructions", "https://sunrise.example/prepare.pdf", "How to prepare", [
+          "--media-type",
+          "application/pdf",
+        ])
+      ).code,
+    ).to.equal(0);
+    const replaced = await set(1, "gs1:pip", "https://sunrise.example/formula/v2", "Sunrise infant formula", [
+      "--lang",
+      "en",
+    ]);
     expect(replaced.code, replaced.stderr).to.equal(0);
     expect((replaced.json.links as LinkSetMessage["links"]).map((l) => [l.linkType, l.href])).to.deep.equal([
       ["gs1:pip", "https://sunrise.example/formula/v2"],
@@ -96,19 +131,29 @@ describe("traceanchor links", function () {
   });
 
   it("refuses another key with the API's 403 naming the admin and the signer, and the stored set stays", async function () {
-    expect((await set(1, "gs1:pip", "https://sunrise.example/formula", "Sunrise infant formula", ["--lang", "en"])).code).to.equal(0);
+    expect(
+      (await set(1, "gs1:pip", "https://sunrise.example/formula", "Sunrise infant formula", ["--lang", "en"])).code,
+    ).to.equal(0);
     const before = await served();
     expect(before.status).to.equal(200);
     const result = await set(2, "gs1:pip", "https://evil.example/formula", "Sunrise infant formula", ["--lang", "en"]);
     expect(result.code).to.equal(1);
-    expect(result.stderr).to.include("HTTP 403").and.include("SIGNER_NOT_ADMIN").and.include(admin.toLowerCase()).and.include(submitter.toLowerCase());
+    expect(result.stderr)
+      .to.include("HTTP 403")
+      .and.include("SIGNER_NOT_ADMIN")
+      .and.include(admin.toLowerCase())
+      .and.include(submitter.toLowerCase());
     expect(String(result.json.error)).to.include("403");
     expect(await served()).to.deep.equal(before);
   });
 
   it("removes a link type and signs what is left; a type that is not there changes nothing", async function () {
-    expect((await set(1, "gs1:pip", "https://sunrise.example/formula", "Sunrise infant formula", ["--lang", "en"])).code).to.equal(0);
-    expect((await set(1, "gs1:instructions", "https://sunrise.example/prepare.pdf", "How to prepare")).code).to.equal(0);
+    expect(
+      (await set(1, "gs1:pip", "https://sunrise.example/formula", "Sunrise infant formula", ["--lang", "en"])).code,
+    ).to.equal(0);
+    expect((await set(1, "gs1:instructions", "https://sunrise.example/prepare.pdf", "How to prepare")).code).to.equal(
+      0,
+    );
     const removed = await links(1, ["remove", "--brand", "1", "--gtin", GTIN, "--type", "gs1:instructions"]);
     expect(removed.code, removed.stderr).to.equal(0);
     expect((removed.json.links as LinkSetMessage["links"]).map((l) => l.linkType)).to.deep.equal(["gs1:pip"]);
@@ -127,7 +172,19 @@ describe("traceanchor links", function () {
     expect(http.stderr).to.include("--href");
     const type = await set(1, "pip", "https://sunrise.example/", "Sunrise");
     expect(type.stderr).to.include("--type");
-    const gtin = await links(1, ["set", "--brand", "1", "--gtin", "09506000134350", "--type", "gs1:pip", "--href", "https://sunrise.example/", "--title", "Sunrise"]);
+    const gtin = await links(1, [
+      "set",
+      "--brand",
+      "1",
+      "--gtin",
+      "09506000134350",
+      "--type",
+      "gs1:pip",
+      "--href",
+      "https://sunrise.example/",
+      "--title",
+      "Sunrise",
+    ]);
     expect(gtin.stderr).to.include("--gtin");
     const noApi = await system.as(1, ["links", "show", "--gtin", GTIN]);
     expect(noApi.code).to.equal(1);

@@ -20,23 +20,40 @@ describe("traceanchor qr", function () {
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-qr-"));
     fs.writeFileSync(path.join(dir, "items.csv"), CSV);
-    const built = await cli(["batch", "build", "--kind", "identity", "--input", "items.csv", "--out", "out", "--json"], {}, dir);
+    const built = await cli(
+      ["batch", "build", "--kind", "identity", "--input", "items.csv", "--out", "out", "--json"],
+      {},
+      dir,
+    );
     expect(built.code, built.stderr).to.equal(0);
     content = built.json.content as string;
   });
 
   it("writes one PNG per item that a scanner decodes to the item's Digital Link", async function () {
-    const result = await cli(["qr", "--content", content, "--out", "png", "--format", "png", "--base", "https://id.acme.example", "--json"], {}, dir);
+    const result = await cli(
+      ["qr", "--content", content, "--out", "png", "--format", "png", "--base", "https://id.acme.example", "--json"],
+      {},
+      dir,
+    );
     expect(result.code, result.stderr).to.equal(0);
     expect(result.json.count).to.equal(2);
-    const files = fs.readdirSync(path.join(dir, "png")).filter((f) => f.endsWith(".png")).sort();
+    const files = fs
+      .readdirSync(path.join(dir, "png"))
+      .filter((f) => f.endsWith(".png"))
+      .sort();
     expect(files).to.deep.equal(["09506000134352_L42_SN%2f0001.png", "09506000134352_SN0002.png"]);
-    expect(decodePng(path.join(dir, "png", files[0]!))).to.equal("https://id.acme.example/01/09506000134352/10/L42/21/SN%2F0001");
+    expect(decodePng(path.join(dir, "png", files[0]!))).to.equal(
+      "https://id.acme.example/01/09506000134352/10/L42/21/SN%2F0001",
+    );
     expect(decodePng(path.join(dir, "png", files[1]!))).to.equal("https://id.acme.example/01/09506000134352/21/SN0002");
   });
 
   it("writes SVGs and an A4 sheet holding every code with its label", async function () {
-    const result = await cli(["qr", "--content", content, "--out", "svg", "--json"], { TRACE_RESOLVER_BASE: "https://id.example.org" }, dir);
+    const result = await cli(
+      ["qr", "--content", content, "--out", "svg", "--json"],
+      { TRACE_RESOLVER_BASE: "https://id.example.org" },
+      dir,
+    );
     expect(result.code, result.stderr).to.equal(0);
     expect(result.json.base).to.equal("https://id.example.org");
     const sheet = fs.readFileSync(path.join(dir, "svg", "sheet.html"), "utf8");

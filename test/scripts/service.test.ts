@@ -11,7 +11,13 @@ import { cli } from "./cli-harness";
 /** Serves an empty mirror with `extra` in the environment, stops once it listens, and returns what it wrote to stderr. */
 async function serveOnce(extra: Record<string, string>): Promise<{ stderr: string; url: string | undefined }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-serve-"));
-  const env = { TRACE_DB: path.join(dir, "trace.db"), TRACE_SCANS: "off", TRACE_PORT: "0", TRACE_LOG_LEVEL: "silent", ...extra };
+  const env = {
+    TRACE_DB: path.join(dir, "trace.db"),
+    TRACE_SCANS: "off",
+    TRACE_PORT: "0",
+    TRACE_LOG_LEVEL: "silent",
+    ...extra,
+  };
   const stderr = new PassThrough();
   const chunks: Buffer[] = [];
   stderr.on("data", (c: Buffer) => chunks.push(c));
@@ -19,7 +25,12 @@ async function serveOnce(extra: Record<string, string>): Promise<{ stderr: strin
   let url: string | undefined;
   let ready: (value: string) => void = () => undefined;
   const until = new Promise<string>((resolve) => (ready = resolve));
-  await runService(loadConfig(env, {}, dir), env, { index: false, serve: true, until, onReady: (info) => ((url = info.url), ready("test done")) }, out);
+  await runService(
+    loadConfig(env, {}, dir),
+    env,
+    { index: false, serve: true, until, onReady: (info) => ((url = info.url), ready("test done")) },
+    out,
+  );
   return { stderr: Buffer.concat(chunks).toString("utf8"), url };
 }
 
@@ -33,7 +44,10 @@ describe("traceanchor serve", function () {
   });
 
   it("does not warn when TRACE_BROWSER_RPC_URLS or the older TRACE_BROWSER_RPC_URL is set", async function () {
-    const envs: Record<string, string>[] = [{ TRACE_BROWSER_RPC_URLS: "https://a.example/rpc,https://b.example" }, { TRACE_BROWSER_RPC_URL: "https://a.example/rpc" }];
+    const envs: Record<string, string>[] = [
+      { TRACE_BROWSER_RPC_URLS: "https://a.example/rpc,https://b.example" },
+      { TRACE_BROWSER_RPC_URL: "https://a.example/rpc" },
+    ];
     for (const extra of envs) {
       const { stderr } = await serveOnce(extra);
       expect(stderr, JSON.stringify(extra)).not.to.include("warning");
@@ -47,7 +61,11 @@ describe("traceanchor serve", function () {
       ["TRACE_BROWSER_RPC_URLS", "https://a.example/rpc?key=1"],
       ["TRACE_BROWSER_RPC_URL", "not a url"],
     ] as const) {
-      const result = await cli(["serve", "--no-index"], { TRACE_DB: path.join(dir, "trace.db"), TRACE_SCANS: "off", TRACE_PORT: "0", [name]: value }, dir);
+      const result = await cli(
+        ["serve", "--no-index"],
+        { TRACE_DB: path.join(dir, "trace.db"), TRACE_SCANS: "off", TRACE_PORT: "0", [name]: value },
+        dir,
+      );
       expect(result.code, result.stderr).to.equal(1);
       expect(result.stderr.trimEnd().split("\n"), result.stderr).to.have.length(1);
       expect(result.stderr).to.match(new RegExp(`^error: ${name}: `));

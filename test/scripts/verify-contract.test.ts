@@ -14,7 +14,11 @@ describe("traceanchor verify-contract", function () {
   before(async function () {
     rpc = await startRpcServer();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-vc-"));
-    env = { TRACE_RPC_URL: rpc.url, TRACE_PRIVATE_KEY: DEV_KEYS[0], TRACE_DEPLOYMENTS_DIR: path.join(dir, "deployments") };
+    env = {
+      TRACE_RPC_URL: rpc.url,
+      TRACE_PRIVATE_KEY: DEV_KEYS[0],
+      TRACE_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
+    };
     const deployed = await cli(["deploy", "--json"], env, dir);
     expect(deployed.code, deployed.stderr).to.equal(0);
   });
@@ -25,7 +29,11 @@ describe("traceanchor verify-contract", function () {
   it("recompiles the sources and matches the deployed runtime code, metadata hash included", async function () {
     const result = await cli(["verify-contract", "--json"], env, dir);
     expect(result.code, result.stderr).to.equal(0);
-    expect(result.json).to.include({ match: true, metadataMatch: true, compiler: "0.8.28+commit.7893614a.Emscripten.clang" });
+    expect(result.json).to.include({
+      match: true,
+      metadataMatch: true,
+      compiler: "0.8.28+commit.7893614a.Emscripten.clang",
+    });
     expect(result.json.immutables).to.have.length.greaterThan(0);
   });
 

@@ -8,7 +8,15 @@ import { Type } from "@sinclair/typebox";
 import { batchStatus, hexOf, isFinal, requireCursor } from "../../documents";
 import { ApiError, notFound } from "../../errors";
 import { sendCacheable } from "../../http";
-import { BatchList, BatchListQuery, BatchParams, BatchStatus, RecordsPage, RecordsQuery, errorResponses } from "../../schemas";
+import {
+  BatchList,
+  BatchListQuery,
+  BatchParams,
+  BatchStatus,
+  RecordsPage,
+  RecordsQuery,
+  errorResponses,
+} from "../../schemas";
 import type { RouteOptions } from "../options";
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
@@ -30,7 +38,9 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       const rows = mirror.anchors.list({
         ...(brand === undefined ? {} : { brandId: Number(brand) }),
         ...(kind === undefined ? {} : { kind: kind === "identity" ? 1 : 2 }),
-        ...(block === undefined || log === undefined || request.query.cursor === undefined ? {} : { before: { blockNumber: block, logIndex: log } }),
+        ...(block === undefined || log === undefined || request.query.cursor === undefined
+          ? {}
+          : { before: { blockNumber: block, logIndex: log } }),
         limit,
       });
       const last = rows.at(-1);
@@ -69,7 +79,11 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
         tags: ["Batches"],
         params: BatchParams,
         querystring: RecordsQuery,
-        response: { 200: RecordsPage, 304: Type.Null({ description: "not modified" }), ...errorResponses(400, 404, 409, 429, 503) },
+        response: {
+          200: RecordsPage,
+          304: Type.Null({ description: "not modified" }),
+          ...errorResponses(400, 404, 409, 429, 503),
+        },
       },
     },
     async (request, reply) => {
@@ -79,7 +93,11 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       const anchor = mirror.anchors.get(brandId, root);
       if (anchor === undefined) throw notFound("batch");
       if (anchor.contentStatus !== "ok") {
-        throw new ApiError(409, "CONTENT_NOT_AVAILABLE", `the content of this batch is ${anchor.contentStatus}${anchor.contentError === null ? "" : `: ${anchor.contentError}`}`);
+        throw new ApiError(
+          409,
+          "CONTENT_NOT_AVAILABLE",
+          `the content of this batch is ${anchor.contentStatus}${anchor.contentError === null ? "" : `: ${anchor.contentError}`}`,
+        );
       }
       const { limit = 100 } = request.query;
       const after = request.query.cursor === undefined ? -1 : Number(request.query.cursor);
@@ -88,8 +106,15 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       const page = {
         brandId: String(brandId),
         root,
-        records: rows.map((row) => ({ leafIndex: row.leafIndex, recordHash: hexOf(row.recordHash), record: JSON.parse(row.record) as unknown })),
-        nextCursor: last !== undefined && last.leafIndex < anchor.leafCount - 1 && rows.length === limit ? String(last.leafIndex) : null,
+        records: rows.map((row) => ({
+          leafIndex: row.leafIndex,
+          recordHash: hexOf(row.recordHash),
+          record: JSON.parse(row.record) as unknown,
+        })),
+        nextCursor:
+          last !== undefined && last.leafIndex < anchor.leafCount - 1 && rows.length === limit
+            ? String(last.leafIndex)
+            : null,
       };
       // A final batch's content is fixed by its root, so its pages never change.
       return sendCacheable(request, reply, page, isFinal(anchor, cursor));

@@ -83,7 +83,10 @@ const LinkSetDocument = Type.Object({
   signer: Address,
   signature: Type.String(),
   digest: Type.String({ description: "the EIP-712 digest that was signed" }),
-  current: Type.Boolean({ description: "whether the resolver serves it: the signer is still the brand's admin and the brand still owns the GTIN's prefix" }),
+  current: Type.Boolean({
+    description:
+      "whether the resolver serves it: the signer is still the brand's admin and the brand still owns the GTIN's prefix",
+  }),
   reason: Type.Optional(Type.String({ description: "why it is not current" })),
   links: Type.Array(LinkJson),
   typedData: Type.Object(
@@ -100,7 +103,10 @@ const LinkSetDocument = Type.Object({
 const PutBody = Type.Object(
   {
     linkSet: LinkSetJson,
-    signature: Type.String({ pattern: "^0x[0-9a-fA-F]{130}$", description: "65-byte EIP-712 signature by the brand's admin" }),
+    signature: Type.String({
+      pattern: "^0x[0-9a-fA-F]{130}$",
+      description: "65-byte EIP-712 signature by the brand's admin",
+    }),
     domain: Type.Optional(DomainJson),
   },
   { additionalProperties: false },
@@ -136,7 +142,12 @@ function document(stored: StoredLinkSet, mirror: Mirror): Static<typeof LinkSetD
     ...(status.current ? {} : { reason: status.reason }),
     links: message.links.map((link) => ({ ...link })),
     typedData: {
-      domain: { name: LINK_SET_DOMAIN_NAME, version: LINK_SET_DOMAIN_VERSION, chainId: Number(stored.chainId), verifyingContract: stored.contract },
+      domain: {
+        name: LINK_SET_DOMAIN_NAME,
+        version: LINK_SET_DOMAIN_VERSION,
+        chainId: Number(stored.chainId),
+        verifyingContract: stored.contract,
+      },
       types: { LinkSet: [...LINK_SET_TYPES.LinkSet], Link: [...LINK_SET_TYPES.Link] },
       primaryType: LINK_SET_PRIMARY_TYPE,
       message: { ...message, links: message.links.map((link) => ({ ...link })) },
@@ -164,18 +175,27 @@ interface ValidationIssue {
 
 /** Schema validation as a 400 naming the field itself, a missing one included ("linkSet.links.0.title"). */
 function invalidRequest(error: Error & { validation: unknown; validationContext: string }): ApiError {
-  const issue: ValidationIssue | undefined = Array.isArray(error.validation) ? (error.validation[0] as ValidationIssue | undefined) : undefined;
+  const issue: ValidationIssue | undefined = Array.isArray(error.validation)
+    ? (error.validation[0] as ValidationIssue | undefined)
+    : undefined;
   const parts = (issue?.instancePath ?? "").split("/").filter((part) => part !== "");
   const missing = issue?.params?.missingProperty;
   if (typeof missing === "string") parts.push(missing);
-  return new ApiError(400, "INVALID_REQUEST", error.message, parts.length > 0 ? parts.join(".") : error.validationContext, { cause: error });
+  return new ApiError(
+    400,
+    "INVALID_REQUEST",
+    error.message,
+    parts.length > 0 ? parts.join(".") : error.validationContext,
+    { cause: error },
+  );
 }
 
 const refuse = (reply: FastifyReply, status: 403 | 409, body: RefusalBody): FastifyReply =>
   reply.code(status).header("cache-control", "no-store").type("application/json; charset=utf-8").send(body);
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles, and async turns a throw here into a registration error
-const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, { mirror, linkSets, now = () => Math.floor(Date.now() / 1000) }) => {
+const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, options) => {
+  const { mirror, linkSets, now = () => Math.floor(Date.now() / 1000) } = options;
   const store = (): LinkSetRepository => {
     if (linkSets === undefined) throw new ApiError(503, "LINKS_DISABLED", "this replica keeps no link sets");
     return linkSets;
@@ -221,10 +241,21 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, { mirror
       const linkSetStore = store();
       const gtin = checked(undefined, () => toGtin14(request.params.gtin, "gtin"));
       const message: LinkSetMessage = checked("linkSet", () => parseLinkSet(request.body.linkSet));
-      if (message.gtin !== gtin) throw new ApiError(400, "GTIN_MISMATCH", `the link set is for ${message.gtin}, the path names ${gtin}`, "linkSet.gtin");
+      if (message.gtin !== gtin)
+        throw new ApiError(
+          400,
+          "GTIN_MISMATCH",
+          `the link set is for ${message.gtin}, the path names ${gtin}`,
+          "linkSet.gtin",
+        );
       const clock = now();
       if (message.issuedAt > clock + MAX_CLOCK_SKEW_SECONDS) {
-        throw new ApiError(400, "ISSUED_IN_FUTURE", `issuedAt ${message.issuedAt} is more than ${MAX_CLOCK_SKEW_SECONDS} s ahead of this server's clock (${clock})`, "linkSet.issuedAt");
+        throw new ApiError(
+          400,
+          "ISSUED_IN_FUTURE",
+          `issuedAt ${message.issuedAt} is more than ${MAX_CLOCK_SKEW_SECONDS} s ahead of this server's clock (${clock})`,
+          "linkSet.issuedAt",
+        );
       }
 
       const cursor = mirror.cursor.get();
@@ -232,15 +263,31 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, { mirror
       const contract = cursor.contract.toLowerCase();
       const sent = request.body.domain;
       if (sent !== undefined && sent.chainId !== cursor.chainId) {
-        throw new ApiError(400, "WRONG_DOMAIN", `signed for chain ${sent.chainId}; this API follows chain ${cursor.chainId}`, "domain.chainId");
+        throw new ApiError(
+          400,
+          "WRONG_DOMAIN",
+          `signed for chain ${sent.chainId}; this API follows chain ${cursor.chainId}`,
+          "domain.chainId",
+        );
       }
       if (sent !== undefined && sent.verifyingContract.toLowerCase() !== contract) {
-        throw new ApiError(400, "WRONG_DOMAIN", `signed for contract ${sent.verifyingContract.toLowerCase()}; this API follows ${contract}`, "domain.verifyingContract");
+        throw new ApiError(
+          400,
+          "WRONG_DOMAIN",
+          `signed for contract ${sent.verifyingContract.toLowerCase()}; this API follows ${contract}`,
+          "domain.verifyingContract",
+        );
       }
 
       const brandId = mirrorBrandId(message.brandId);
       const brand = brandId === undefined ? undefined : mirror.brands.get(brandId);
-      if (brand === undefined) throw new ApiError(404, "NOT_FOUND", `brand ${message.brandId} is not registered (or not indexed yet)`, "linkSet.brandId");
+      if (brand === undefined)
+        throw new ApiError(
+          404,
+          "NOT_FOUND",
+          `brand ${message.brandId} is not registered (or not indexed yet)`,
+          "linkSet.brandId",
+        );
 
       const domain = linkSetDomain(cursor.chainId, cursor.contract);
       const signer = checked(undefined, () => recoverLinkSetSigner(domain, message, request.body.signature));
@@ -270,7 +317,14 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, { mirror
         });
       }
 
-      const result = linkSetStore.put({ chainId: String(cursor.chainId), contract, message, signature: request.body.signature.toLowerCase(), signer, acceptedAt: clock });
+      const result = linkSetStore.put({
+        chainId: String(cursor.chainId),
+        contract,
+        message,
+        signature: request.body.signature.toLowerCase(),
+        signer,
+        acceptedAt: clock,
+      });
       if (!result.ok) {
         const storedAt = result.stored.message.issuedAt;
         return refuse(reply, 409, {

@@ -21,7 +21,11 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror }) 
           "Record, proof, root and anchor: verifiable offline with StandardMerkleTree.verify(root, ['bytes32'], [recordHash], proof) and against any RPC.",
         tags: ["Proofs"],
         params: Type.Object({ recordHash: Hex32Param }),
-        response: { 200: ProofBundle, 304: Type.Null({ description: "not modified" }), ...errorResponses(400, 404, 429, 503) },
+        response: {
+          200: ProofBundle,
+          304: Type.Null({ description: "not modified" }),
+          ...errorResponses(400, 404, 429, 503),
+        },
       },
     },
     async (request, reply) => {

@@ -28,11 +28,16 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
     {
       schema: {
         summary: "Download the content file of an anchored batch",
-        description: "NDJSON: the header line, then one record per line. Available once the content matched the anchored root.",
+        description:
+          "NDJSON: the header line, then one record per line. Available once the content matched the anchored root.",
         tags: ["Batches"],
         produces: ["application/x-ndjson"],
         params: BatchParams,
-        response: { 200: Type.Unknown({ description: "the content file (NDJSON), streamed" }), 304: Type.Null({ description: "not modified" }), ...errorResponses(400, 404, 409, 429) },
+        response: {
+          200: Type.Unknown({ description: "the content file (NDJSON), streamed" }),
+          304: Type.Null({ description: "not modified" }),
+          ...errorResponses(400, 404, 409, 429),
+        },
       },
     },
     async (request, reply) => {
@@ -40,7 +45,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       const root = request.params.root.toLowerCase();
       const anchor = mirror.anchors.get(brandId, root);
       if (anchor === undefined) throw notFound("anchor");
-      if (anchor.contentStatus !== "ok") throw new ApiError(409, "CONTENT_NOT_AVAILABLE", `the content of this batch is ${anchor.contentStatus}`);
+      if (anchor.contentStatus !== "ok")
+        throw new ApiError(409, "CONTENT_NOT_AVAILABLE", `the content of this batch is ${anchor.contentStatus}`);
       const file = path.join(config.contentDir, `${root}.ndjson`);
       if (!fs.existsSync(file)) throw notFound("content file");
       // Content-addressed by its root: it never changes.
@@ -55,7 +61,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
     {
       schema: {
         summary: "Upload the content file of an anchored batch",
-        description: "NDJSON content file (header line, then one record per line), streamed; the body is not schema-validated but rebuilt into a Merkle tree.",
+        description:
+          "NDJSON content file (header line, then one record per line), streamed; the body is not schema-validated but rebuilt into a Merkle tree.",
         tags: ["Batches"],
         consumes: ["application/x-ndjson"],
         params: BatchParams,
@@ -69,20 +76,30 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       if (anchor === undefined) throw notFound("anchor");
       const done = { brandId: String(brandId), root, leafCount: anchor.leafCount };
       const kind = kindOfCode(anchor.kind);
-      if (kind === undefined) throw new ApiError(422, "UNKNOWN_KIND", `the anchor has kind ${anchor.kind}, neither identity (1) nor trace (2)`);
+      if (kind === undefined)
+        throw new ApiError(
+          422,
+          "UNKNOWN_KIND",
+          `the anchor has kind ${anchor.kind}, neither identity (1) nor trace (2)`,
+        );
       const declared = Number(request.headers["content-length"]);
       if (Number.isFinite(declared) && declared > config.maxUploadBytes) {
         throw new ApiError(413, "TOO_LARGE", `content is larger than ${config.maxUploadBytes} bytes`);
       }
       const stream = request.body as Readable | undefined;
-      if (stream === undefined || typeof stream.pipe !== "function") throw new ApiError(400, "EMPTY_BODY", "send the content file as the request body", "body");
+      if (stream === undefined || typeof stream.pipe !== "function")
+        throw new ApiError(400, "EMPTY_BODY", "send the content file as the request body", "body");
       if (anchor.contentStatus === "ok") {
         // Stored already; still check what was sent, so a wrong file never gets a 200.
-        const check = await checkContent({ input: stream, file: "upload" }, { root, kind, leafCount: anchor.leafCount });
+        const check = await checkContent(
+          { input: stream, file: "upload" },
+          { root, kind, leafCount: anchor.leafCount },
+        );
         if (!check.ok) throw new ApiError(422, "MISMATCH", check.reason);
         return { status: "already-present", ...done };
       }
-      if (acceptUpload === undefined) throw new ApiError(503, "UPLOADS_DISABLED", "this replica does not accept content uploads");
+      if (acceptUpload === undefined)
+        throw new ApiError(503, "UPLOADS_DISABLED", "this replica does not accept content uploads");
       const result = await acceptUpload({
         anchor: { brandId: String(brandId), root, kind, leafCount: anchor.leafCount, contentUri: anchor.contentUri },
         stream,

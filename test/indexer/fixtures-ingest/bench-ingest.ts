@@ -38,7 +38,8 @@ const REPO = path.resolve(__dirname, "../../..");
 const ITEMS_PER_LOT = 1000;
 
 export async function benchIngest(records: number, options: IngestBenchOptions = {}): Promise<IngestBenchResult> {
-  if (!Number.isSafeInteger(records) || records < 1) throw new RangeError(`records must be a positive integer, got ${records}`);
+  if (!Number.isSafeInteger(records) || records < 1)
+    throw new RangeError(`records must be a positive integer, got ${records}`);
   const dir = await mkdtemp(path.join(os.tmpdir(), "trace-ingest-bench-"));
   try {
     const csv = path.join(dir, "identity.csv");
@@ -72,7 +73,14 @@ export async function benchIngest(records: number, options: IngestBenchOptions =
     db.close();
     const before = (await stat(dbFile)).size;
 
-    const ingested = await runChild<{ seconds: number; maxRssKiB: number; status: string; records: number; stageMs: number; commitMs: number }>(
+    const ingested = await runChild<{
+      seconds: number;
+      maxRssKiB: number;
+      status: string;
+      records: number;
+      stageMs: number;
+      commitMs: number;
+    }>(
       `const { openDatabase } = require(${JSON.stringify(path.join(REPO, "mirror/db"))});
        const { createIngester } = require(${JSON.stringify(path.join(REPO, "indexer/ingest"))});
        const { createContentSource } = require(${JSON.stringify(path.join(REPO, "indexer/content-source"))});
@@ -89,7 +97,8 @@ export async function benchIngest(records: number, options: IngestBenchOptions =
          done({ seconds, maxRssKiB: process.resourceUsage().maxRSS, status: outcome.status, records: outcome.records ?? 0, stageMs: phases.stageMs, commitMs: phases.commitMs });
        }, fail);`,
     );
-    if (ingested.status !== "ok" || ingested.records !== records) throw new Error(`ingest did not succeed: ${JSON.stringify(ingested)}`);
+    if (ingested.status !== "ok" || ingested.records !== records)
+      throw new Error(`ingest did not succeed: ${JSON.stringify(ingested)}`);
     const after = (await stat(dbFile)).size;
     return {
       ingestRecords: records,
@@ -111,14 +120,19 @@ async function runChild<T>(code: string): Promise<T> {
     "const done = (v) => { process.stdout.write('\\n@@RESULT ' + JSON.stringify(v) + '\\n'); process.exit(0); };" +
     "const fail = (e) => { console.error(e); process.exit(1); };";
   const args = [...(fromSources ? ["-r", "ts-node/register/transpile-only"] : []), "-e", prelude + code];
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+  const child = spawn(process.execPath, args, {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
   const [exitCode] = (await once(child, "exit")) as [number | null];
   const line = stdout.split("\n").find((l) => l.startsWith("@@RESULT "));
-  if (exitCode !== 0 || line === undefined) throw new Error(`bench child failed (exit ${exitCode}):\n${stderr}${stdout}`);
+  if (exitCode !== 0 || line === undefined)
+    throw new Error(`bench child failed (exit ${exitCode}):\n${stderr}${stdout}`);
   return JSON.parse(line.slice("@@RESULT ".length)) as T;
 }
 

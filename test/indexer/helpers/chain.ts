@@ -20,9 +20,19 @@ export interface Deployment {
   as(signer: JsonRpcSigner): TraceAnchor;
 }
 
-async function accounts(node: HardhatNode): Promise<[JsonRpcSigner, JsonRpcSigner, JsonRpcSigner, JsonRpcSigner, JsonRpcSigner]> {
-  const [admin, registrar, brandAdmin, submitter, other] = await Promise.all([0, 1, 2, 3, 4].map((i) => node.provider.getSigner(i)));
-  if (admin === undefined || registrar === undefined || brandAdmin === undefined || submitter === undefined || other === undefined) {
+async function accounts(
+  node: HardhatNode,
+): Promise<[JsonRpcSigner, JsonRpcSigner, JsonRpcSigner, JsonRpcSigner, JsonRpcSigner]> {
+  const [admin, registrar, brandAdmin, submitter, other] = await Promise.all(
+    [0, 1, 2, 3, 4].map((i) => node.provider.getSigner(i)),
+  );
+  if (
+    admin === undefined ||
+    registrar === undefined ||
+    brandAdmin === undefined ||
+    submitter === undefined ||
+    other === undefined
+  ) {
     throw new Error("node has too few accounts");
   }
   return [admin, registrar, brandAdmin, submitter, other];

@@ -35,7 +35,12 @@ function prng(seed: number): () => number {
   };
 }
 
-export async function startFaultyProxy(upstream: string, initialRates: FaultRates, seed = 1, maxDelayMs = 400): Promise<FaultyProxy> {
+export async function startFaultyProxy(
+  upstream: string,
+  initialRates: FaultRates,
+  seed = 1,
+  maxDelayMs = 400,
+): Promise<FaultyProxy> {
   let rates = initialRates;
   const random = prng(seed);
   const counts: Record<Fault | "ok", number> = { error500: 0, error429: 0, delay: 0, drop: 0, truncate: 0, ok: 0 };
@@ -48,7 +53,11 @@ export async function startFaultyProxy(upstream: string, initialRates: FaultRate
     return "ok";
   };
   const forward = async (body: Buffer): Promise<string> => {
-    const response = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body: body.toString("utf8") });
+    const response = await fetch(upstream, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: body.toString("utf8"),
+    });
     return response.text();
   };
   const server = http.createServer((req, res) => {
@@ -76,7 +85,8 @@ export async function startFaultyProxy(upstream: string, initialRates: FaultRate
         default:
           void (async () => {
             try {
-              if (fault === "delay") await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * maxDelayMs)));
+              if (fault === "delay")
+                await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * maxDelayMs)));
               const text = await forward(body);
               reply(200, fault === "truncate" ? text.slice(0, Math.floor(text.length / 2)) : text);
             } catch {

@@ -25,7 +25,9 @@ export function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -34,7 +36,13 @@ export function localProvider(url: string): JsonRpcProvider {
   return new JsonRpcProvider(url, Network.from(31337), { staticNetwork: true, cacheTimeout: -1 });
 }
 
-async function waitForRpc(name: string, url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+async function waitForRpc(
+  name: string,
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output()}`);
@@ -55,19 +63,39 @@ async function waitForRpc(name: string, url: string, child: ChildProcess, output
 
 export function startHardhatNode(): Promise<HardhatNode> {
   const cli = require.resolve("hardhat/internal/cli/cli.js");
-  return startNode("hardhat node", (port) => [process.execPath, cli, "node", "--hostname", "127.0.0.1", "--port", String(port)]);
+  return startNode("hardhat node", (port) => [
+    process.execPath,
+    cli,
+    "node",
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    String(port),
+  ]);
 }
 
 /** The anvil binary of this platform's `@foundry-rs/anvil-<os>-<arch>` package. */
 export function anvilBinary(): string {
   const arch = process.arch === "x64" ? "amd64" : process.arch;
   const name = process.platform === "win32" ? "anvil.exe" : "anvil";
-  return path.join(path.dirname(require.resolve(`@foundry-rs/anvil-${process.platform}-${arch}/package.json`)), "bin", name);
+  return path.join(
+    path.dirname(require.resolve(`@foundry-rs/anvil-${process.platform}-${arch}/package.json`)),
+    "bin",
+    name,
+  );
 }
 
 /** Anvil with its defaults (chain 31337, automine, the same ten funded accounts as Hardhat's), cancun like our build. */
 export function startAnvilNode(): Promise<HardhatNode> {
-  return startNode("anvil", (port) => [anvilBinary(), "--host", "127.0.0.1", "--port", String(port), "--hardfork", "cancun"]);
+  return startNode("anvil", (port) => [
+    anvilBinary(),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--hardfork",
+    "cancun",
+  ]);
 }
 
 async function startNode(name: string, command: (port: number) => string[]): Promise<HardhatNode> {

@@ -6,7 +6,13 @@ import type { HardhatNode } from "./node";
  * `batches` anchorMany transactions of `perBatch` anchors each, with `gap` empty blocks after each,
  * plus a revocation every tenth batch. Returns the number of events it made.
  */
-export async function anchorWorkload(node: HardhatNode, d: Deployment, batches: number, perBatch: number, gap: number): Promise<number> {
+export async function anchorWorkload(
+  node: HardhatNode,
+  d: Deployment,
+  batches: number,
+  perBatch: number,
+  gap: number,
+): Promise<number> {
   const brandId = await setUpBrand(d);
   const submitter = d.as(d.submitter);
   let events = 0;
