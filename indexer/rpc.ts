@@ -7,6 +7,7 @@
  */
 import { LogRangeTooLargeError, RetryableRpcError } from "./errors";
 import { parseRangeRefusal } from "./range";
+import type { ChainLogRow } from "../mirror/types";
 
 export interface SendProvider {
   send(method: string, params: unknown[]): Promise<unknown>;
@@ -26,16 +27,8 @@ export interface BlockHeader {
   readonly timestamp: number;
 }
 
-export interface ChainLog {
-  readonly blockNumber: number;
-  readonly blockHash: string;
-  readonly txHash: string;
-  readonly txIndex: number;
-  readonly logIndex: number;
-  readonly address: string;
-  readonly topics: readonly string[];
-  readonly data: string;
-}
+/** A contract log as read: the row the mirror stores (mirror/types.ts). */
+export type ChainLog = ChainLogRow;
 
 export interface ChainClient {
   chainId(): Promise<number>;

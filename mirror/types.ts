@@ -124,7 +124,7 @@ export interface BlockHeaderRow {
   readonly timestamp: number;
 }
 
-/** A contract log as the indexer read it (structurally the indexer's ChainLog). */
+/** A contract log as the indexer read it (indexer/rpc.ts calls it ChainLog). */
 export interface ChainLogRow {
   readonly blockNumber: number;
   readonly blockHash: string;

@@ -14,10 +14,10 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
+import { freePort } from "../indexer/helpers/node";
 
 export interface PgServer {
   /** `postgres://user@127.0.0.1:port/postgres`: the maintenance database. */
@@ -34,19 +34,6 @@ export class PostgresUnavailableError extends Error {
 }
 
 const OS_USER = "postgres";
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export function debianBinDir(): string | null {
   const root = "/usr/lib/postgresql";
