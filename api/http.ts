@@ -13,6 +13,19 @@ const MEDIA: readonly { type: string; format: ItemFormat }[] = [
   { type: "text/html", format: "html" },
 ];
 
+/** The `q` of an Accept-style entry's parameters, clamped to 0..1; 1 when absent, 0 when malformed. */
+function qualityOf(params: readonly string[]): number {
+  let q = 1;
+  for (const param of params) {
+    const [name = "", value = ""] = param.split("=");
+    if (name.trim().toLowerCase() === "q") {
+      const parsed = Number.parseFloat(value.trim());
+      q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 0;
+    }
+  }
+  return q;
+}
+
 /**
  * The representation an Accept header prefers among JSON, linkset and HTML; JSON when nothing
  * matches or the header is absent or malformed. Exact types beat wildcards at equal q.
@@ -23,14 +36,7 @@ export function negotiate(accept: string | undefined): ItemFormat {
   for (const part of accept.split(",")) {
     const [rawType = "", ...params] = part.split(";");
     const type = rawType.trim().toLowerCase();
-    let q = 1;
-    for (const param of params) {
-      const [name = "", value = ""] = param.split("=");
-      if (name.trim().toLowerCase() === "q") {
-        const parsed = Number.parseFloat(value.trim());
-        q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 0;
-      }
-    }
+    const q = qualityOf(params);
     if (q <= 0) continue;
     for (const media of MEDIA) {
       const specificity =
@@ -54,14 +60,7 @@ export function acceptedLanguages(header: string | undefined): string[] {
     const [rawTag = "", ...params] = part.split(";");
     const tag = rawTag.trim().toLowerCase();
     if (!/^[a-z]{1,8}(?:-[a-z0-9]{1,8})*$/.test(tag)) return;
-    let q = 1;
-    for (const param of params) {
-      const [name = "", value = ""] = param.split("=");
-      if (name.trim().toLowerCase() === "q") {
-        const parsed = Number.parseFloat(value.trim());
-        q = Number.isFinite(parsed) ? Math.min(Math.max(parsed, 0), 1) : 0;
-      }
-    }
+    const q = qualityOf(params);
     if (q > 0) tags.push({ tag, q, at });
   });
   return tags.sort((a, b) => b.q - a.q || a.at - b.at).map((t) => t.tag);

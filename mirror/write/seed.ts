@@ -6,21 +6,23 @@
  *   createSeeder(db): Seeder
  */
 import type { Db } from "../db";
-import type { ContentStatus } from "../types";
+import type { AnchorRow, ContentStatus } from "../types";
 
-export interface SeedAnchor {
-  readonly brandId: number;
-  readonly root: string;
-  /** 1 identity, 2 trace. */
-  readonly kind: number;
-  readonly leafCount: number;
-  readonly contentUri: string;
-  readonly submitter: string;
-  readonly blockNumber: number;
+/** An anchor row to seed: the mirror's own fields, plus the block hash the reorg window keys on. */
+export interface SeedAnchor extends Pick<
+  AnchorRow,
+  | "brandId"
+  | "root"
+  | "kind"
+  | "leafCount"
+  | "contentUri"
+  | "submitter"
+  | "blockNumber"
+  | "txHash"
+  | "logIndex"
+  | "blockTime"
+> {
   readonly blockHash: string;
-  readonly txHash: string;
-  readonly logIndex: number;
-  readonly blockTime: number;
   readonly revoked?: {
     readonly block: number;
     readonly by: string;
