@@ -4,6 +4,8 @@
  */
 import { createHash } from "node:crypto";
 import type { Db } from "./db";
+import type { Pool } from "./pg/db";
+import type { MirrorStore } from "./store";
 
 /** Tables whose rows depend on when, not what, the indexer ran. */
 const SKIPPED = new Set(["schema_migrations"]);
@@ -38,5 +40,52 @@ export function tableChecksums(db: Db): Record<string, string> {
 export function databaseChecksum(db: Db): string {
   return createHash("sha256")
     .update(JSON.stringify(tableChecksums(db)))
+    .digest("hex");
+}
+
+/**
+ * The PostgreSQL twin of `tableChecksums`: the same tables, columns, order and value encoding
+ * (bytea as hex, bigint as a number, NULL first, text in byte order), so that the same chain gives
+ * the same digest on both engines.
+ */
+export async function pgTableChecksums(pool: Pool): Promise<Record<string, string>> {
+  const tables = await pool.query<{ name: string }>(
+    'SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename COLLATE "C"',
+  );
+  const result: Record<string, string> = {};
+  for (const { name } of tables.rows) {
+    if (SKIPPED.has(name)) continue;
+    const columns = await pool.query<{ name: string; type: string }>(
+      "SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+      [name],
+    );
+    const order = columns.rows
+      .map((c) => `"${c.name}"${c.type === "text" ? ' COLLATE "C"' : ""} NULLS FIRST`)
+      .join(", ");
+    const hash = createHash("sha256");
+    const rows = await pool.query({
+      text: `SELECT ${columns.rows.map((c) => `"${c.name}"`).join(", ")} FROM "${name}" ORDER BY ${order}`,
+      rowMode: "array",
+    });
+    for (const row of rows.rows as unknown[][]) {
+      hash.update(
+        JSON.stringify(row, (_key, value: unknown) => (Buffer.isBuffer(value) ? value.toString("hex") : value)),
+      );
+      hash.update("\n");
+    }
+    result[name] = `${rows.rows.length}:${hash.digest("hex")}`;
+  }
+  return result;
+}
+
+/** Per-table checksums of either engine's mirror. */
+export function storeTableChecksums(store: MirrorStore): Promise<Record<string, string>> {
+  return store.engine === "sqlite" ? Promise.resolve(tableChecksums(store.db)) : pgTableChecksums(store.pool);
+}
+
+/** The digest of either engine's mirror: equal for equal contents, across engines too. */
+export async function storeChecksum(store: MirrorStore): Promise<string> {
+  return createHash("sha256")
+    .update(JSON.stringify(await storeTableChecksums(store)))
     .digest("hex");
 }
