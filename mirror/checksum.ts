@@ -7,8 +7,8 @@ import type { Db } from "./db";
 import type { Pool } from "./pg/db";
 import type { MirrorStore } from "./store";
 
-/** Tables whose rows depend on when, not what, the indexer ran. */
-const SKIPPED = new Set(["schema_migrations"]);
+/** Tables whose rows depend on when, not what, the indexer ran (or that only one engine has). */
+const SKIPPED = new Set(["schema_migrations", "mirror_version"]);
 
 export function tableChecksums(db: Db): Record<string, string> {
   const tables = db
