@@ -10,6 +10,7 @@ import fp from "fastify-plugin";
 import compress from "@fastify/compress";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Database } from "better-sqlite3";
+import type { MirrorStore } from "../mirror/store";
 import type { Logger } from "pino";
 import type { ApiConfig } from "./config";
 import type { ItemDoc } from "./documents";
@@ -35,8 +36,8 @@ import { scanAssets, scanPageRenderer } from "./scan-page/plugin";
 import { renderUnknownPage } from "./scan-page/render";
 
 export interface AppDeps {
-  /** The indexer's mirror, opened read-only. */
-  readonly db: Database;
+  /** The indexer's mirror: a read-only SQLite handle, or a store over either engine (mirror/store.ts). */
+  readonly db: Database | MirrorStore;
   /** A separate writable SQLite file for scan counts; scans are off without it or with `config.scans` false. */
   readonly scansDb?: Database;
   /** A separate writable SQLite file for brands' signed link sets; /v1/links answers 503 without it. */
@@ -51,7 +52,7 @@ export interface AppDeps {
   /** Writes an uploaded content file into the mirror; uploads answer 503 without it. */
   readonly acceptUpload?: AcceptUpload;
   /** The HTML page for browsers; default the scan page of api/scan-page, `null` serves JSON to browsers too. */
-  readonly renderHtml?: ((doc: ItemDoc) => string) | null;
+  readonly renderHtml?: ((doc: ItemDoc) => string | Promise<string>) | null;
   /** Process metrics in /metrics (default true). */
   readonly processMetrics?: boolean;
 }
@@ -65,6 +66,7 @@ const COMPRESSIBLE = /^(text\/html|text\/javascript|application\/json|applicatio
 export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const { config } = deps;
   const mirror = createMirror(deps.db, { treeCacheBytes: config.treeCacheBytes });
+  app.addHook("onClose", () => Promise.resolve(mirror.close()));
   const scans =
     config.scans && deps.scansDb !== undefined
       ? createScansRepository(deps.scansDb, {
@@ -84,7 +86,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
           scanPageRenderer({
             rpcUrls: config.browserRpcUrls,
             scanThreshold: config.scanThreshold,
-            contract: () => mirror.cursor.get()?.contract,
+            contract: async () => (await mirror.cursor.get())?.contract,
           })),
     ...(deps.renderHtml === undefined ? { renderUnknownHtml: renderUnknownPage } : {}),
     acceptUpload: deps.acceptUpload,

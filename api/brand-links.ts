@@ -22,8 +22,8 @@ export function mirrorBrandId(brandId: string): number | undefined {
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-export function linkSetStatus(stored: StoredLinkSet, mirror: MirrorView): LinkSetStatus {
-  const cursor = mirror.cursor.get();
+export async function linkSetStatus(stored: StoredLinkSet, mirror: MirrorView): Promise<LinkSetStatus> {
+  const cursor = await mirror.cursor.get();
   if (cursor === undefined) return { current: false, reason: "the mirror has not indexed a chain yet" };
   if (stored.chainId !== String(cursor.chainId) || stored.contract !== cursor.contract.toLowerCase()) {
     return {
@@ -33,7 +33,7 @@ export function linkSetStatus(stored: StoredLinkSet, mirror: MirrorView): LinkSe
   }
   const { brandId, gtin } = stored.message;
   const id = mirrorBrandId(brandId);
-  const brand = id === undefined ? undefined : mirror.brands.get(id);
+  const brand = id === undefined ? undefined : await mirror.brands.get(id);
   if (brand === undefined) return { current: false, reason: `brand ${brandId} is not registered` };
   if (brand.admin.toLowerCase() !== stored.signer) {
     return {
@@ -41,7 +41,7 @@ export function linkSetStatus(stored: StoredLinkSet, mirror: MirrorView): LinkSe
       reason: `signed by ${stored.signer}, who is no longer the admin of brand ${brandId} (now ${brand.admin.toLowerCase()})`,
     };
   }
-  const owner = mirror.brands.ownerOfGtin(gtin);
+  const owner = await mirror.brands.ownerOfGtin(gtin);
   if (owner === undefined) return { current: false, reason: `no brand owns the company prefix of ${gtin} any more` };
   if (String(owner.brandId) !== brandId)
     return {
@@ -53,9 +53,9 @@ export function linkSetStatus(stored: StoredLinkSet, mirror: MirrorView): LinkSe
 
 export function currentLinkSets(store: LinkSetRepository, mirror: MirrorView): BrandLinkSource {
   return {
-    linkSetOf(gtin) {
+    async linkSetOf(gtin) {
       const stored = store.get(gtin);
-      if (stored === undefined || !linkSetStatus(stored, mirror).current) return undefined;
+      if (stored === undefined || !(await linkSetStatus(stored, mirror)).current) return undefined;
       return store.linkSetOf(gtin);
     },
   };

@@ -5,7 +5,9 @@
  *
  * TRACE_PORT               listen port (default 3000)
  * TRACE_HOST               listen address (default 127.0.0.1)
- * TRACE_DB                 the indexer's SQLite mirror, opened read-only (default data/trace.db)
+ * TRACE_DB                 the mirror: a SQLite file, opened read-only (default data/trace.db), or a
+ *                          postgres://user:pass@host:port/db URL (scans and link sets are kept there too)
+ * TRACE_DB_READ_URL        a PostgreSQL streaming standby to read the mirror from (with a postgres:// TRACE_DB)
  * TRACE_CONTENT_DIR        content files, for uploads (default data/content)
  * TRACE_EXPLORER_URL       block explorer base, e.g. https://etherscan.io (default: no explorer links)
  * TRACE_PUBLIC_URL         base of the links the API hands out (default http://TRACE_HOST:TRACE_PORT)
@@ -29,7 +31,10 @@ export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" |
 export interface ApiConfig {
   readonly port: number;
   readonly host: string;
+  /** TRACE_DB: a SQLite file path or a postgres:// URL. */
   readonly dbPath: string;
+  /** TRACE_DB_READ_URL: a PostgreSQL standby the mirror is read from; undefined: the primary. */
+  readonly dbReadUrl?: string;
   readonly contentDir: string;
   /** Without a trailing slash; null when no explorer is configured. */
   readonly explorerUrl: string | null;
@@ -106,6 +111,7 @@ export function parseApiEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     port,
     host,
     dbPath: value("TRACE_DB") ?? API_DEFAULTS.dbPath,
+    ...(value("TRACE_DB_READ_URL") === undefined ? {} : { dbReadUrl: value("TRACE_DB_READ_URL") }),
     contentDir: value("TRACE_CONTENT_DIR") ?? API_DEFAULTS.contentDir,
     explorerUrl: value("TRACE_EXPLORER_URL") ?? null,
     ...(publicUrl === undefined ? {} : { publicUrl }),

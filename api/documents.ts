@@ -19,6 +19,7 @@ import type {
   CursorRow,
   IdentityRow,
   LotEventRow,
+  SerialRows,
   PrefixRow,
   TraceEventRow,
 } from "../mirror/types";
@@ -50,8 +51,8 @@ export function anchorKind(anchor: AnchorRow): RecordKind {
 export const isoTime = (seconds: number): string => new Date(seconds * 1000).toISOString();
 export const hexOf = (bytes: Buffer): Hex32 => `0x${bytes.toString("hex")}`;
 
-export function requireCursor(mirror: Mirror): CursorRow {
-  const cursor = mirror.cursor.get();
+export async function requireCursor(mirror: Mirror): Promise<CursorRow> {
+  const cursor = await mirror.cursor.get();
   if (cursor === undefined) throw new ApiError(503, "NOT_INDEXED", "the mirror has not indexed any block yet");
   return cursor;
 }
@@ -86,11 +87,11 @@ export function anchorStatus(anchor: AnchorRow, cursor: CursorRow, config: ApiCo
   };
 }
 
-export function proofBundle(mirror: Mirror, row: AnchoredRecordRow, cursor: CursorRow): ProofBundle {
+export async function proofBundle(mirror: Mirror, row: AnchoredRecordRow, cursor: CursorRow): Promise<ProofBundle> {
   return makeProofBundle({
     record: JSON.parse(row.record) as TraceAnchorRecord,
     recordHash: hexOf(row.recordHash),
-    proof: mirror.trees.proof(row.anchor.brandId, row.anchor.root, row.recordHash, row.leafIndex),
+    proof: await mirror.trees.proof(row.anchor.brandId, row.anchor.root, row.recordHash, row.leafIndex),
     root: row.anchor.root as Hex32,
     anchor: anchorRef(row.anchor, cursor),
   });
@@ -240,11 +241,17 @@ function anchorFragment(renderer: ItemRenderer, anchor: AnchorRow, cursor: Curso
 }
 
 /** `{"record",…,"anchor"}` of an anchored record, without the closing brace. */
-function provedJson(mirror: Mirror, renderer: ItemRenderer, row: AnchoredRecordRow, cursor: CursorRow): string {
+async function provedJson(
+  mirror: Mirror,
+  renderer: ItemRenderer,
+  row: AnchoredRecordRow,
+  cursor: CursorRow,
+): Promise<string> {
+  const proof = await mirror.trees.proofJson(row.anchor.brandId, row.anchor.root, row.recordHash, row.leafIndex);
   const anchor = anchorFragment(renderer, row.anchor, cursor);
   return (
     `{"record":${recordJson(row.record)},"recordHash":"${hexOf(row.recordHash)}",` +
-    `"proof":${mirror.trees.proofJson(row.anchor.brandId, row.anchor.root, row.recordHash, row.leafIndex)},` +
+    `"proof":${proof},` +
     `"root":${anchor.rootJson},"anchor":${anchor.statusJson}`
   );
 }
@@ -268,8 +275,14 @@ function recallFacts(rows: readonly TraceEventRow[]): RecallFact[] {
   return out;
 }
 
-function eventEntry(mirror: Mirror, renderer: ItemRenderer, row: TraceEventRow, cursor: CursorRow): EventEntry {
+async function eventEntry(
+  mirror: Mirror,
+  renderer: ItemRenderer,
+  row: TraceEventRow,
+  cursor: CursorRow,
+): Promise<EventEntry> {
   const event = eventOf(row);
+  const proved = await provedJson(mirror, renderer, row, cursor);
   const eventTime = typeof event?.eventTime === "string" ? event.eventTime : null;
   return {
     id: `${row.anchor.brandId}:${row.anchor.root}:${row.leafIndex}`,
@@ -279,7 +292,7 @@ function eventEntry(mirror: Mirror, renderer: ItemRenderer, row: TraceEventRow, 
     logIndex: row.anchor.logIndex,
     leafIndex: row.leafIndex,
     recall: isRecallDisposition(event?.disposition),
-    json: `${provedJson(mirror, renderer, row, cursor)},"level":"${row.level}","role":${jsonString(row.submitterRole)},"eventTime":${jsonString(eventTime)}}`,
+    json: `${proved},"level":"${row.level}","role":${jsonString(row.submitterRole)},"eventTime":${jsonString(eventTime)}}`,
   };
 }
 
@@ -291,21 +304,21 @@ const showsEvent = (row: TraceEventRow, brand: number | undefined): boolean =>
   row.anchor.brandId === brand;
 
 /** The events naming the lot (`lot` non-empty) or the class (`lot` ""), shown for `brand`, with the recall facts of all. */
-function levelFragment(
+async function levelFragment(
   ctx: ItemContext,
   renderer: ItemRenderer,
   gtin: string,
   lot: string,
   brand: number | undefined,
   cursor: CursorRow,
-): LevelFragment {
+): Promise<LevelFragment> {
   const key = `${gtin}\u0000${lot}\u0000${brand ?? ""}`;
   const hit = renderer.levels.peek(key);
   if (hit !== undefined && hit.cursor === cursor) return hit;
-  const rows = ctx.mirror.items.level(gtin, lot);
-  const entries = rows
-    .filter((row) => showsEvent(row, brand))
-    .map((row) => eventEntry(ctx.mirror, renderer, row, cursor));
+  const rows = await ctx.mirror.items.level(gtin, lot);
+  const entries = await Promise.all(
+    rows.filter((row) => showsEvent(row, brand)).map((row) => eventEntry(ctx.mirror, renderer, row, cursor)),
+  );
   const fragment = { cursor, entries, recalls: rows.length === 0 ? [] : recallFacts(rows) };
   renderer.levels.set(key, fragment);
   return fragment;
@@ -376,8 +389,8 @@ function chooseIdentity(
   return best;
 }
 
-function brandJson(mirror: Mirror, owner: PrefixRow | undefined): string {
-  const brandRow = owner === undefined ? undefined : mirror.brands.get(owner.brandId);
+async function brandJson(mirror: Mirror, owner: PrefixRow | undefined): Promise<string> {
+  const brandRow = owner === undefined ? undefined : await mirror.brands.get(owner.brandId);
   return owner === undefined || brandRow === undefined
     ? "null"
     : `{"brandId":"${owner.brandId}","name":${JSON.stringify(brandRow.name)},"prefix":${JSON.stringify(owner.prefix)}}`;
@@ -392,51 +405,63 @@ const NO_SCANS = `"scans":{"count":null,"firstScanAt":null}}`;
  * the tree cache, the events of a lot and class are rendered once per mirror version, and lot and
  * product documents are kept whole until the mirror changes.
  */
-export function itemDocumentJson(
+export async function itemDocumentJson(
   ctx: ItemContext,
   key: ItemKey,
   scan: { client: string; now: number } | undefined,
-): ItemDocText | undefined {
+): Promise<ItemDocText | undefined> {
   const { mirror } = ctx;
-  // This turn's requests share one read transaction; caches follow the mirror's version.
-  mirror.reads.enter();
+  // Caches follow the mirror's version. The reads start together: on PostgreSQL each is a round trip.
   mirror.version.generation();
   const renderer = rendererOf(ctx);
-  const cursor = requireCursor(mirror);
-  const owner = mirror.brands.ownerOfGtin(key.gtin);
-  if (key.serial === undefined) return classDocument(ctx, renderer, { gtin: key.gtin, lot: key.lot }, cursor, owner);
-  return serialDocument(ctx, renderer, { gtin: key.gtin, lot: key.lot, serial: key.serial }, cursor, owner, scan);
+  const serialRows = key.serial === undefined ? undefined : mirror.items.serial(key.gtin, key.serial);
+  serialRows?.catch(() => undefined);
+  const [cursor, owner] = await Promise.all([requireCursor(mirror), mirror.brands.ownerOfGtin(key.gtin)]);
+  if (key.serial === undefined || serialRows === undefined)
+    return classDocument(ctx, renderer, { gtin: key.gtin, lot: key.lot }, cursor, owner);
+  return serialDocument(
+    ctx,
+    renderer,
+    { gtin: key.gtin, lot: key.lot, serial: key.serial },
+    await serialRows,
+    cursor,
+    owner,
+    scan,
+  );
 }
 
-function serialDocument(
+async function serialDocument(
   ctx: ItemContext,
   renderer: ItemRenderer,
   key: { readonly gtin: string; readonly lot: string | undefined; readonly serial: string },
+  rows: SerialRows,
   cursor: CursorRow,
   owner: PrefixRow | undefined,
   scan: { client: string; now: number } | undefined,
-): ItemDocText | undefined {
+): Promise<ItemDocText | undefined> {
   const { mirror, config } = ctx;
-  const rows = mirror.items.serial(key.gtin, key.serial);
   const identity = chooseIdentity(rows.identities, owner?.brandId, key.lot);
   if (identity === undefined) return undefined;
   const lot = identity.lot ?? key.lot;
   // The events the prefix owner anchored; without an owner, those of the brand that registered the item.
   const eventsBrand = owner?.brandId ?? identity.anchor.brandId;
 
-  const own: EventEntry[] = [];
+  const pendingLot = lot === undefined ? undefined : levelFragment(ctx, renderer, key.gtin, lot, eventsBrand, cursor);
+  const pendingClass = levelFragment(ctx, renderer, key.gtin, "", eventsBrand, cursor);
+  const pendingIdentity = provedJson(mirror, renderer, identity, cursor);
+  const pendingBrand = brandJson(mirror, owner);
+  const ownRows = rows.events.filter((row) => showsEvent(row, eventsBrand));
   const itemRecalls: RecallFact[] = [];
   for (const row of rows.events) {
-    if (showsEvent(row, eventsBrand)) {
-      const entry = eventEntry(mirror, renderer, row, cursor);
-      own.push(entry);
-      if (entry.recall) itemRecalls.push(recallFact(row));
-    } else if (isRecallDisposition(eventOf(row)?.disposition)) {
-      itemRecalls.push(recallFact(row));
-    }
+    if (isRecallDisposition(eventOf(row)?.disposition)) itemRecalls.push(recallFact(row));
   }
-  const ofLot = lot === undefined ? undefined : levelFragment(ctx, renderer, key.gtin, lot, eventsBrand, cursor);
-  const ofClass = levelFragment(ctx, renderer, key.gtin, "", eventsBrand, cursor);
+  const [own, ofLot, ofClass, identityJson, brandText] = await Promise.all([
+    Promise.all(ownRows.map((row) => eventEntry(mirror, renderer, row, cursor))),
+    pendingLot,
+    pendingClass,
+    pendingIdentity,
+    pendingBrand,
+  ]);
   const events = mergeEntries(ofLot === undefined ? [own, ofClass.entries] : [own, ofLot.entries, ofClass.entries]);
   const lotRecalls = ofLot?.recalls ?? [];
   const recalls =
@@ -464,8 +489,8 @@ function serialDocument(
   const text =
     `{"level":"serial","verdict":"${verdict}",` +
     `"item":{"gtin":${JSON.stringify(key.gtin)},"serial":${JSON.stringify(key.serial)},"lot":${jsonString(lot)},"digitalLink":${JSON.stringify(link)}},` +
-    `"brand":${brandJson(mirror, owner)},` +
-    `"identity":${provedJson(mirror, renderer, identity, cursor)}},` +
+    `"brand":${brandText},` +
+    `"identity":${identityJson}},` +
     `"events":${eventsJson(events)},"product":null,` +
     `"scans":{"count":${scans.count === null ? "null" : String(scans.count)},"firstScanAt":${scans.firstScanAt === null ? "null" : `"${recentIsoTime(scans.firstScanAt)}"`}}}`;
   return { text, level: "serial", verdict };
@@ -480,13 +505,13 @@ const SAMPLE_TRIES = 8;
  * owner's events (lot: the lot's and the class's; product: the class's and the lots' recalls), and
  * what the owner anchored: items, lots, recalled lots.
  */
-function classDocument(
+async function classDocument(
   ctx: ItemContext,
   renderer: ItemRenderer,
   key: { readonly gtin: string; readonly lot: string | undefined },
   cursor: CursorRow,
   owner: PrefixRow | undefined,
-): ItemDocText {
+): Promise<ItemDocText> {
   const cacheKey = `${key.gtin}\u0000${key.lot ?? ""}`;
   const hit = renderer.classes.peek(cacheKey);
   if (hit !== undefined && hit.cursor === cursor) return hit.doc;
@@ -500,32 +525,39 @@ function classDocument(
   const lots = new Set<string>();
   let sample: IdentityRow | undefined;
   let tries = 0;
-  const counts = ownerBrand === undefined ? [] : mirror.items.identityCounts(key.gtin, ownerBrand, key.lot);
+  const pendingClass = levelFragment(ctx, renderer, key.gtin, "", ownerBrand, cursor);
+  const pendingLot =
+    key.lot === undefined ? undefined : levelFragment(ctx, renderer, key.gtin, key.lot, ownerBrand, cursor);
+  const pendingRecalls =
+    key.lot !== undefined || ownerBrand === undefined ? undefined : mirror.items.lotRecalls(key.gtin);
+  // Settled later; a failure here must not go unhandled while the counts are read.
+  for (const pending of [pendingClass, pendingLot, pendingRecalls]) pending?.catch(() => undefined);
+  const counts = ownerBrand === undefined ? [] : await mirror.items.identityCounts(key.gtin, ownerBrand, key.lot);
   for (const row of counts) {
     if (row.anchor.revokedAtBlock !== null || row.items <= 0) continue;
     items += row.items;
     if (row.lot !== "") lots.add(row.lot);
     if (sample === undefined && tries < SAMPLE_TRIES && ownerBrand !== undefined) {
       tries++;
-      sample = mirror.items.identityAt(ownerBrand, row.anchor.root, row.firstLeaf, row.lot);
+      sample = await mirror.items.identityAt(ownerBrand, row.anchor.root, row.firstLeaf, row.lot);
     }
   }
 
-  const ofClass = levelFragment(ctx, renderer, key.gtin, "", ownerBrand, cursor);
+  const ofClass = await pendingClass;
   let events: readonly EventEntry[];
   let recalls: readonly RecallFact[];
   let recalledLots: string[];
   if (key.lot !== undefined) {
-    const ofLot = levelFragment(ctx, renderer, key.gtin, key.lot, ownerBrand, cursor);
+    const ofLot = (await pendingLot) as LevelFragment;
     events = mergeEntries([ofLot.entries, ofClass.entries]);
     recalls = [...ofLot.recalls, ...ofClass.recalls];
     recalledLots = lotRecalled(prefixOwner, ofLot.recalls) ? [key.lot] : [];
   } else {
-    const lotRows = ownerBrand === undefined ? [] : mirror.items.lotRecalls(key.gtin);
+    const lotRows = (await pendingRecalls) ?? [];
     const recallRows = lotRows.filter((row) => isRecallDisposition(eventOf(row)?.disposition));
-    const shown = recallRows
-      .filter((row) => showsEvent(row, ownerBrand))
-      .map((row) => eventEntry(mirror, renderer, row, cursor));
+    const shown = await Promise.all(
+      recallRows.filter((row) => showsEvent(row, ownerBrand)).map((row) => eventEntry(mirror, renderer, row, cursor)),
+    );
     events = mergeEntries([ofClass.entries, shown]);
     recalls = [...ofClass.recalls, ...recallRows.map(recallFact)];
     recalledLots = recalledLotsOf(prefixOwner, recallRows);
@@ -543,11 +575,15 @@ function classDocument(
   const attributes = sample === undefined ? undefined : attributesOf(sample.record);
   const name = attributes === undefined ? undefined : productName(attributes);
   const link = digitalLinkOf(config, key.lot === undefined ? { gtin: key.gtin } : { gtin: key.gtin, lot: key.lot });
+  const [brandText, identityJson] = await Promise.all([
+    brandJson(mirror, owner),
+    sample === undefined ? undefined : provedJson(mirror, renderer, sample, cursor),
+  ]);
   const text =
     `{"level":"${level}","verdict":"${verdict}",` +
     `"item":{"gtin":${JSON.stringify(key.gtin)},"serial":null,"lot":${jsonString(key.lot)},"digitalLink":${JSON.stringify(link)}},` +
-    `"brand":${brandJson(mirror, owner)},` +
-    `"identity":${sample === undefined ? "null" : `${provedJson(mirror, renderer, sample, cursor)}}`},` +
+    `"brand":${brandText},` +
+    `"identity":${identityJson === undefined ? "null" : `${identityJson}}`},` +
     `"events":${eventsJson(events)},` +
     `"product":{"name":${jsonString(name)},"attributes":${attributes === undefined ? "null" : JSON.stringify(attributes)},` +
     `"items":${items},"lots":${lots.size},"recalledLots":${JSON.stringify(recalledLots)}},` +
@@ -600,12 +636,12 @@ function productName(attributes: { readonly [key: string]: unknown }): string | 
 }
 
 /** The document (see `itemDocumentJson`), parsed; undefined for a serial nothing is anchored for. */
-export function itemDocument(
+export async function itemDocument(
   ctx: ItemContext,
   key: ItemKey,
   scan: { client: string; now: number } | undefined,
-): ItemDoc | undefined {
-  const doc = itemDocumentJson(ctx, key, scan);
+): Promise<ItemDoc | undefined> {
+  const doc = await itemDocumentJson(ctx, key, scan);
   return doc === undefined ? undefined : (JSON.parse(doc.text) as ItemDoc);
 }
 

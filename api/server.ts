@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import pino, { type Logger } from "pino";
-import { openMirror } from "../mirror/db";
+import { openStore } from "../mirror/store";
 import { buildApp, type AppDeps } from "./app";
 import { parseApiEnv, type ApiConfig } from "./config";
 
@@ -38,7 +38,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const config = options.config ?? parseApiEnv();
   const log: Logger = options.log ?? pino({ level: config.logLevel });
   const ownDb = options.db === undefined;
-  const db = options.db ?? openMirror({ db: config.dbPath, readonly: true });
+  const db =
+    options.db ??
+    (await openStore({
+      db: config.dbPath,
+      readonly: true,
+      ...(config.dbReadUrl === undefined ? {} : { readUrl: config.dbReadUrl }),
+      application: "traceanchor-api",
+    }));
   const ownScans = options.scansDb === undefined && config.scans;
   const scansDb = options.scansDb ?? (config.scans ? openScansDb(config.scansDbPath) : undefined);
 
@@ -47,7 +54,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await app.close();
-      if (ownDb) db.close();
+      if (ownDb) await Promise.resolve(db.close());
       if (ownScans) scansDb?.close();
     })();
     return closing;

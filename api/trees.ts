@@ -20,18 +20,19 @@
  */
 import { buildTree, type Hex32 } from "../core";
 import { keccak256PairInto, leafHashBytesInto } from "../core/keccak";
+import type { Async } from "../mirror/async";
 import type { RecordsRepository, TreeNodesRepository } from "../mirror/read";
 import { ApiError } from "./errors";
 
 export interface TreeCache {
   /** The proof of `recordHash` in batch (brandId, root); verified against `root` before it is returned. */
-  proof(brandId: number, root: string, recordHash: Buffer, leafIndex?: number): Hex32[];
+  proof(brandId: number, root: string, recordHash: Buffer, leafIndex?: number): Promise<Hex32[]>;
   /**
    * The same proof as a JSON array text, e.g. `["0x…","0x…"]`. `leafIndex`, the record's position in
    * its batch, finds the leaf in one step when the stored tree has leaf positions; the leaf found is
    * checked against the record hash either way.
    */
-  proofJson(brandId: number, root: string, recordHash: Buffer, leafIndex?: number): string;
+  proofJson(brandId: number, root: string, recordHash: Buffer, leafIndex?: number): Promise<string>;
   /** `checkedTrees`: trees whose background check has finished. */
   stats(): { trees: number; bytes: number; hits: number; misses: number; checkedTrees: number };
 }
@@ -62,8 +63,8 @@ const HEADER = 8;
 const VERIFY_SLICE = 1024;
 
 export interface TreeCacheOptions {
-  readonly treeNodes: TreeNodesRepository;
-  readonly records: RecordsRepository;
+  readonly treeNodes: Pick<Async<TreeNodesRepository>, "get">;
+  readonly records: Pick<Async<RecordsRepository>, "packedHashes">;
   readonly maxBytes: number;
   /** Check each loaded tree whole in the background (default true); off, paths are checked as proofs ask. */
   readonly backgroundCheck?: boolean;
@@ -81,7 +82,10 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
   const leaf = Buffer.alloc(32);
   const pair = Buffer.alloc(32);
 
-  const load = (brandId: number, root: string): Loaded => {
+  /** Loads in flight: concurrent requests for one tree share one read. */
+  const loading = new Map<string, Promise<Loaded>>();
+
+  const load = (brandId: number, root: string): Loaded | Promise<Loaded> => {
     const key = `${brandId}:${root}`;
     const cached = cache.get(key);
     if (cached !== undefined) {
@@ -90,8 +94,18 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
       cache.set(key, cached);
       return cached;
     }
-    misses++;
-    const stored = parseStored(treeNodes.get(brandId, root)) ?? rebuild(records.packedHashes(brandId, root));
+    let pending = loading.get(key);
+    if (pending === undefined) {
+      misses++;
+      pending = fetchTree(key, brandId, root).finally(() => loading.delete(key));
+      loading.set(key, pending);
+    }
+    return pending;
+  };
+
+  const fetchTree = async (key: string, brandId: number, root: string): Promise<Loaded> => {
+    const stored =
+      parseStored(await treeNodes.get(brandId, root)) ?? rebuild(await records.packedHashes(brandId, root));
     if (stored === undefined || bytesToHexRoot(stored.nodes) !== root) {
       throw new ApiError(503, "TREE_UNAVAILABLE", `the tree of batch ${root} is missing or inconsistent in the mirror`);
     }
@@ -217,8 +231,8 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
   };
 
   return {
-    proof(brandId, root, recordHash, leafIndex) {
-      const loaded = load(brandId, root);
+    async proof(brandId, root, recordHash, leafIndex) {
+      const loaded = await load(brandId, root);
       const proof: Hex32[] = [];
       for (let i = locate(loaded, root, recordHash, leafIndex); i > 0; i = (i - 1) >>> 1) {
         const sibling = i % 2 === 1 ? i + 1 : i - 1;
@@ -226,8 +240,8 @@ export function createTreeCache(options: TreeCacheOptions): TreeCache {
       }
       return proof;
     },
-    proofJson(brandId, root, recordHash, leafIndex) {
-      const loaded = load(brandId, root);
+    async proofJson(brandId, root, recordHash, leafIndex) {
+      const loaded = await load(brandId, root);
       let text = "[";
       for (let i = locate(loaded, root, recordHash, leafIndex); i > 0; i = (i - 1) >>> 1) {
         const sibling = i % 2 === 1 ? i + 1 : i - 1;

@@ -18,7 +18,7 @@ import Database from "better-sqlite3";
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "../api/app";
 import { apiConfig } from "../api/config";
-import { createMirror, type Mirror } from "../api/mirror";
+import { createMirror } from "../api/mirror";
 import { openDatabase } from "../mirror/db";
 
 export const SERVER_MODES = ["item", "bare", "bare-doc", "bare-seek", "bare-read"] as const;
@@ -30,11 +30,10 @@ export type ServerMode = (typeof SERVER_MODES)[number];
  * read finds nothing): what that read costs per request, without the app's proof, rendering, scans,
  * validation or hooks.
  */
-function bareWithRead(mirror: Mirror, body: string, read: (gtin: string, serial: string) => boolean): FastifyInstance {
+function bareWithRead(body: string, read: (gtin: string, serial: string) => Promise<boolean>): FastifyInstance {
   const app = Fastify();
-  app.get<{ Params: { gtin: string; serial: string } }>("/01/:gtin/21/:serial", (request, reply) => {
-    mirror.reads.enter();
-    if (!read(request.params.gtin, request.params.serial)) void reply.code(404).send({ error: "NOT_FOUND" });
+  app.get<{ Params: { gtin: string; serial: string } }>("/01/:gtin/21/:serial", async (request, reply) => {
+    if (!(await read(request.params.gtin, request.params.serial))) void reply.code(404).send({ error: "NOT_FOUND" });
     else void reply.type("application/json; charset=utf-8").send(body);
   });
   return app;
@@ -61,8 +60,11 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
     const mirror = createMirror(db, { treeCacheBytes: 0 });
     const body = fs.readFileSync(args[1] ?? "", "utf8");
     if (mode === "bare-read")
-      return bareWithRead(mirror, body, (gtin, serial) => mirror.items.serial(gtin, serial).identities.length > 0);
-    return bareWithRead(mirror, body, (gtin, serial) => mirror.items.isKeyed(gtin, serial));
+      return bareWithRead(
+        body,
+        async (gtin, serial) => (await mirror.items.serial(gtin, serial)).identities.length > 0,
+      );
+    return bareWithRead(body, (gtin, serial) => mirror.items.isKeyed(gtin, serial));
   }
   const db = openDatabase(args[0] ?? "", { readonly: true });
   const scansDb = new Database(args[1] ?? "");

@@ -272,7 +272,7 @@ async function serve(mode: ModeName, db: Db, config: ApiConfig, single: ScriptAs
     db,
     config,
     processMetrics: false,
-    ...(mode === "after" ? {} : { renderHtml: (doc) => experiment(mode, render(doc), rpcOrigins) }),
+    ...(mode === "after" ? {} : { renderHtml: async (doc) => experiment(mode, await render(doc), rpcOrigins) }),
   });
   if (mode === "before") app.get(single.url, (request, reply) => sendScript(request, reply, single, IMMUTABLE));
   const base = (await app.listen({ port: 0, host: "127.0.0.1" })).replace(/\/$/, "");

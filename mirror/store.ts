@@ -12,9 +12,10 @@
  */
 import { openMirror as openSqliteMirror, type Db } from "./db";
 import { MirrorError } from "./errors";
-import { isPostgresUrl, openPgPool, redactUrl, runPgMigrations, type Pool } from "./pg/db";
+import { engineOf, type Engine } from "./engine";
+import { openPgPool, redactUrl, runPgMigrations, type Pool } from "./pg/db";
 
-export type Engine = "sqlite" | "postgres";
+export { engineOf, type Engine };
 
 export interface SqliteStore {
   readonly engine: "sqlite";
@@ -52,10 +53,6 @@ export interface StoreConfig {
   readonly poolSize?: number;
   /** application_name for PostgreSQL connections. */
   readonly application?: string;
-}
-
-export function engineOf(db: string): Engine {
-  return isPostgresUrl(db) ? "postgres" : "sqlite";
 }
 
 /** A SQLite handle the caller already opened, as a store (tests, tools). Closing it closes the handle. */

@@ -10,7 +10,8 @@ const from = path.join(root, "mirror", "migrations", "sqlite");
 const to = path.join(root, "dist", "mirror", "migrations", "sqlite");
 fs.rmSync(to, { recursive: true, force: true });
 fs.mkdirSync(to, { recursive: true });
-for (const file of fs.readdirSync(from)) if (file.endsWith(".sql")) fs.copyFileSync(path.join(from, file), path.join(to, file));
+for (const file of fs.readdirSync(from))
+  if (file.endsWith(".sql")) fs.copyFileSync(path.join(from, file), path.join(to, file));
 // GS1's schema is compiled in (tsc copies the JSON it imports); its terms of use go with it.
 for (const file of ["DISCLAIMER", "README.md"]) {
   fs.copyFileSync(path.join(root, "core", "schemas", file), path.join(root, "dist", "core", "schemas", file));

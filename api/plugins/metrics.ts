@@ -33,15 +33,15 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const heights = () => {
-    const cursor = mirror.cursor.get();
+  const heights = async () => {
+    const cursor = await mirror.cursor.get();
     const status = indexerStatus?.();
     const indexed = status?.indexedBlock ?? cursor?.blockNumber ?? null;
     const head = status?.head ?? cursor?.headBlock ?? indexed;
     return { indexed, head, finalized: cursor?.finalizedBlock ?? null };
   };
   // Read when scraped; a gauge stays unset while its height is unknown.
-  const gauges: [name: string, help: string, value: (h: ReturnType<typeof heights>) => number | null][] = [
+  const gauges: [name: string, help: string, value: (h: Awaited<ReturnType<typeof heights>>) => number | null][] = [
     ["trace_indexer_head_block", "latest chain head the indexer saw", (h) => h.head],
     ["trace_indexer_indexed_block", "last block whose events are all in the mirror", (h) => h.indexed],
     ["trace_indexer_finalized_block", "rows at or below this block are final", (h) => h.finalized],
@@ -56,8 +56,8 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
       name,
       help,
       registers: [registry],
-      collect() {
-        const v = value(heights());
+      async collect() {
+        const v = value(await heights());
         if (v !== null) this.set(v);
       },
     });

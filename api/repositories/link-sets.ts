@@ -152,7 +152,7 @@ export function createLinkSetRepository(db: Database): LinkSetRepository {
 
   return {
     get: (gtin) => entry(gtin)?.stored,
-    linkSetOf: (gtin) => entry(gtin)?.brand,
+    linkSetOf: (gtin) => Promise.resolve(entry(gtin)?.brand),
     put(set) {
       const result = put.immediate(set);
       // Read back after the commit, so the memo holds exactly what the file holds.

@@ -114,10 +114,10 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
   const description = JSON.stringify(resolverDescription(config));
 
   /** `?linkType=…`: a 307 to the link of that type (the request's other parameters passed on), or a 404 naming the types there are. */
-  const redirect = (request: FastifyRequest, reply: FastifyReply, key: ItemKey, type: string): void => {
-    const doc = itemDocumentJson(ctx, key, undefined);
+  const redirect = async (request: FastifyRequest, reply: FastifyReply, key: ItemKey, type: string): Promise<void> => {
+    const doc = await itemDocumentJson(ctx, key, undefined);
     if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
-    const linkset = linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
+    const linkset = await linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
     const target = chooseLink(linkset, type, request.headers["accept-language"]);
     reply.header("vary", "Accept, Accept-Language");
     if (target === undefined) {
@@ -170,8 +170,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           },
         },
       },
-      // A plain function: Fastify catches what it throws, and no promise is made per request.
-      (request, reply) => {
+      // The mirror's reads are promises on either engine (already settled ones on SQLite).
+      async (request, reply) => {
         for (const name in RESOLVER_CORS) reply.header(name, RESOLVER_CORS[name]);
         if (request.validationError !== undefined) {
           // Re-check with core to name the GS1 rule broken; a query problem falls through to the generic 400.
@@ -192,27 +192,26 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           );
         }
         if (wanted !== undefined && wanted !== "linkset") {
-          redirect(request, reply, key, wanted);
-          return;
+          await redirect(request, reply, key, wanted);
+          return reply;
         }
         const format = wanted === "linkset" ? "linkset" : negotiate(request.headers.accept);
         reply.header("vary", "Accept");
         if (format === "linkset") {
-          const doc = itemDocumentJson(ctx, key, undefined);
+          const doc = await itemDocumentJson(ctx, key, undefined);
           if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
-          const linkset = linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
+          const linkset = await linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
           // Exactly the RFC 9264 media type, which has no charset parameter (GS1's test suite compares it whole):
           // sent through a serializer of our own, which Fastify does not add a charset for.
-          void reply
+          return reply
             .header("link", `${linksetLinkHeader(anchor)}, ${CONTEXT_LINK_HEADER}`)
             .header("cache-control", classCacheControl)
             .type("application/linkset+json")
             .serializer(String)
             .send(JSON.stringify(linkset));
-          return;
         }
         const counts = request.method === "GET" && key.serial !== undefined && ctx.scans !== undefined;
-        const doc = itemDocumentJson(
+        const doc = await itemDocumentJson(
           ctx,
           key,
           counts ? { client: request.ip, now: Math.floor(Date.now() / 1000) } : undefined,
@@ -222,31 +221,28 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           if (format === "html") {
             // The browser's page for the code: "unknown item" for a serial, the document's "unregistered code" otherwise.
             if (doc === undefined && options.renderUnknownHtml !== undefined) {
-              void reply
+              return reply
                 .code(404)
                 .header("cache-control", cacheControl)
                 .type("text/html; charset=utf-8")
                 .send(options.renderUnknownHtml(key));
-              return;
             }
             if (doc !== undefined && renderHtml !== undefined) {
-              void reply
+              return reply
                 .code(404)
                 .header("cache-control", cacheControl)
                 .type("text/html; charset=utf-8")
-                .send(renderHtml(JSON.parse(doc.text) as ItemDoc));
-              return;
+                .send(await renderHtml(JSON.parse(doc.text) as ItemDoc));
             }
           }
           throw unresolved(key, doc);
         }
         reply.header("cache-control", cacheControl);
         if (format === "html" && renderHtml !== undefined) {
-          void reply.type("text/html; charset=utf-8").send(renderHtml(JSON.parse(doc.text) as ItemDoc));
-          return;
+          return reply.type("text/html; charset=utf-8").send(await renderHtml(JSON.parse(doc.text) as ItemDoc));
         }
         // Already the ItemDocument schema's JSON: sent as is, not re-serialised.
-        void reply.type("application/json; charset=utf-8").send(doc.text);
+        return reply.type("application/json; charset=utf-8").send(doc.text);
       },
     );
 
@@ -263,15 +259,15 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           response: { 200: PreRendered(ItemDocument), ...errorResponses(400, 404, 429, 503) },
         },
       },
-      (request, reply) => {
+      async (request, reply) => {
         if (request.validationError !== undefined) {
           itemKeyFromParams(request.params);
           throw request.validationError;
         }
         const key = itemKeyFromParams(request.params);
-        const doc = itemDocumentJson(ctx, key, undefined);
+        const doc = await itemDocumentJson(ctx, key, undefined);
         if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
-        void reply
+        return reply
           .header("cache-control", doc.level === "serial" ? itemCacheControl : classCacheControl)
           .type("application/json; charset=utf-8")
           .send(doc.text);

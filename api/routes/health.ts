@@ -10,8 +10,12 @@ import type { Mirror } from "../mirror";
 
 export type ReadinessDoc = Static<typeof Readiness>;
 
-export function readiness(mirror: Mirror, status: IndexerHealth | undefined, nowSeconds: number): ReadinessDoc {
-  const cursor = mirror.cursor.get();
+export async function readiness(
+  mirror: Mirror,
+  status: IndexerHealth | undefined,
+  nowSeconds: number,
+): Promise<ReadinessDoc> {
+  const cursor = await mirror.cursor.get();
   const indexer = status === undefined ? null : status.state;
   if (cursor === undefined) {
     return {
@@ -75,7 +79,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, in
       },
     },
     async (_request, reply) => {
-      const doc = readiness(mirror, indexerStatus?.(), Math.floor(Date.now() / 1000));
+      const doc = await readiness(mirror, indexerStatus?.(), Math.floor(Date.now() / 1000));
       reply.header("cache-control", "no-store");
       return reply.code(doc.status === "ready" ? 200 : 503).send(doc);
     },

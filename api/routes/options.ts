@@ -19,7 +19,7 @@ export interface RouteOptions {
   readonly mirror: Mirror;
   readonly config: ApiConfig;
   readonly scans: ScansRepository | undefined;
-  readonly renderHtml: ((doc: ItemDoc) => string) | undefined;
+  readonly renderHtml: ((doc: ItemDoc) => string | Promise<string>) | undefined;
   /** The HTML 404 for a browser asking for an unknown item; JSON 404 without it. */
   readonly renderUnknownHtml?: (item: {
     readonly gtin: string;

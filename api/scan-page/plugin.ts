@@ -20,14 +20,14 @@ export interface ScanPageOptions {
   /** TRACE_SCAN_THRESHOLD, so the phone decides "suspicious" as the server does (default: the verifier's, 50). */
   readonly scanThreshold?: number;
   /** The contract the page vouches for: the mirror's. */
-  readonly contract: () => string | undefined;
+  readonly contract: () => string | undefined | Promise<string | undefined>;
 }
 
 /** `script`: the asset the page loads; default the process's scan script (`scanAssets` builds it at start). */
-export function scanPageRenderer(options: ScanPageOptions, script?: ScriptAsset): (doc: ItemDoc) => string {
+export function scanPageRenderer(options: ScanPageOptions, script?: ScriptAsset): (doc: ItemDoc) => Promise<string> {
   const { rpcUrls } = options;
-  return (doc) => {
-    const contract = options.contract();
+  return async (doc) => {
+    const contract = await options.contract();
     return renderScanPage(doc, {
       scriptUrl: (script ?? builtScanScript())?.url ?? SCAN_SCRIPT_PATH,
       bundleBase: "/v1/proofs",

@@ -43,9 +43,7 @@ const types: pg.CustomTypesConfig = {
   },
 };
 
-export function isPostgresUrl(text: string): boolean {
-  return /^postgres(ql)?:/i.test(text.trim());
-}
+export { isPostgresUrl } from "../engine";
 
 /** The URL without its password, for messages and logs. */
 export function redactUrl(url: string): string {

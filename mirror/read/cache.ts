@@ -4,6 +4,8 @@
  */
 export interface TtlCache<K, V> {
   get(key: K, load: () => V): V;
+  /** Forgets one entry (a failed load, so that the next read tries again). */
+  delete(key: K): void;
 }
 
 export function ttlCache<K, V>(ttlMs: number, max: number, now: () => number = Date.now): TtlCache<K, V> {
@@ -18,6 +20,7 @@ export function ttlCache<K, V>(ttlMs: number, max: number, now: () => number = D
       entries.set(key, { value, expires: t + ttlMs });
       return value;
     },
+    delete: (key) => void entries.delete(key),
   };
 }
 
@@ -96,9 +99,54 @@ export function versionedCache<K, V>(
       sync();
       return entries.get(key);
     },
+    delete: (key) => void entries.delete(key),
     set(key, value) {
       sync();
       set(key, value);
     },
+  };
+}
+
+/**
+ * An asynchronous load through a memo of promises: concurrent readers of one key share one query,
+ * and a failed load is forgotten so that the next read tries again.
+ */
+export function memoAsync<K, V>(cache: TtlCache<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
+  const pending = cache.get(key, load);
+  pending.catch(() => cache.delete(key));
+  return pending;
+}
+
+/**
+ * A version read from the database in the background (PostgreSQL's mirror_version row, polled every
+ * `intervalMs`): `current()` is what the last poll saw, for `mirrorVersion`'s synchronous reader.
+ * Readers may serve memos up to one interval older than the latest commit.
+ */
+export function polledVersion(
+  poll: () => Promise<number>,
+  intervalMs: number,
+): { current(): number; stop(): void; ready: Promise<void> } {
+  let value = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      value = await poll();
+    } catch {
+      // A failed poll keeps the last value; the next one tries again (and queries fail loudly).
+    }
+    if (!stopped) {
+      timer = setTimeout(() => void tick(), intervalMs);
+      timer.unref();
+    }
+  };
+  const ready = tick();
+  return {
+    current: () => value,
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    },
+    ready,
   };
 }

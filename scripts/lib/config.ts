@@ -3,6 +3,7 @@
  * frozen, typed object. Only entry points call this; everything below them receives the object.
  */
 import path from "node:path";
+import { isPostgresUrl } from "../../mirror/engine";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -18,7 +19,10 @@ export interface Config {
   readonly relayerKey: string | undefined;
   readonly contract: string | undefined;
   readonly deploymentsDir: string;
+  /** TRACE_DB: the SQLite file (absolute) or a postgres:// URL. */
   readonly db: string;
+  /** TRACE_DB_READ_URL: a PostgreSQL standby the API reads from (with a postgres:// TRACE_DB). */
+  readonly dbReadUrl: string | undefined;
   readonly contentDir: string;
   readonly confirmations: number | undefined;
   readonly port: number;
@@ -86,6 +90,11 @@ export interface ConfigFlags {
   host?: string;
 }
 
+/** TRACE_DB as given when it is a PostgreSQL URL, else the SQLite file's absolute path. */
+function mirrorLocation(value: string, resolve: (p: string) => string): string {
+  return isPostgresUrl(value) || value === ":memory:" ? value.trim() : resolve(value);
+}
+
 export function loadConfig(env: Env, flags: ConfigFlags = {}, cwd = process.cwd()): Config {
   const resolve = (p: string): string => path.resolve(cwd, p);
   return Object.freeze({
@@ -97,7 +106,9 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, cwd = process.cwd(
     relayerKey: hexKey("TRACE_RELAYER_KEY", env.TRACE_RELAYER_KEY),
     contract: address("TRACE_CONTRACT", flags.contract ?? env.TRACE_CONTRACT),
     deploymentsDir: resolve(nonEmpty(env.TRACE_DEPLOYMENTS_DIR) ?? "deployments"),
-    db: resolve(nonEmpty(flags.db ?? env.TRACE_DB) ?? "data/trace.db"),
+    // A postgres:// URL is a server, never a path to resolve (and never a file to create).
+    db: mirrorLocation(nonEmpty(flags.db ?? env.TRACE_DB) ?? "data/trace.db", resolve),
+    dbReadUrl: nonEmpty(env.TRACE_DB_READ_URL),
     contentDir: resolve(nonEmpty(flags.contentDir ?? env.TRACE_CONTENT_DIR) ?? "data/content"),
     confirmations: integer("TRACE_CONFIRMATIONS", flags.confirmations ?? env.TRACE_CONFIRMATIONS, 0, 10_000),
     port: integer("TRACE_PORT", flags.port ?? env.TRACE_PORT, 0, 65_535) ?? 3000,

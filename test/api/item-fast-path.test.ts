@@ -260,39 +260,47 @@ describe("api: mirror version", function () {
 });
 
 describe("api: tree cache checks", function () {
-  const recordsOf = { byHash: () => [], page: () => [], packedHashes: () => Buffer.alloc(0) };
+  const recordsOf = {
+    byHash: () => Promise.resolve([]),
+    page: () => Promise.resolve([]),
+    packedHashes: () => Promise.resolve(Buffer.alloc(0)),
+  };
 
-  it("serves the same proofs by leaf position as by search, as JSON text too", function () {
+  it("serves the same proofs by leaf position as by search, as JSON text too", async function () {
     const packed = randomBytes(32 * 300);
     const tree = buildTree(packed);
     const cache = createTreeCache({
-      treeNodes: { get: () => Buffer.from(tree.serialize()) },
+      treeNodes: { get: () => Promise.resolve(Buffer.from(tree.serialize())) },
       records: recordsOf,
       maxBytes: 2 ** 20,
     });
     for (let i = 0; i < 300; i++) {
       const hash = packed.subarray(i * 32, i * 32 + 32);
-      const proof = cache.proof(1, tree.root, hash, i);
-      expect(proof).to.deep.equal(cache.proof(1, tree.root, hash));
-      expect(cache.proofJson(1, tree.root, hash, i)).to.equal(JSON.stringify(proof));
+      const proof = await cache.proof(1, tree.root, hash, i);
+      expect(proof).to.deep.equal(await cache.proof(1, tree.root, hash));
+      expect(await cache.proofJson(1, tree.root, hash, i)).to.equal(JSON.stringify(proof));
       expect(StandardMerkleTree.verify(tree.root, ["bytes32"], [`0x${hash.toString("hex")}`], proof)).to.equal(true);
     }
     // A wrong leaf position is not trusted: the leaf is searched for.
     const hash = packed.subarray(0, 32);
-    expect(cache.proof(1, tree.root, hash, 7)).to.deep.equal(cache.proof(1, tree.root, hash));
+    expect(await cache.proof(1, tree.root, hash, 7)).to.deep.equal(await cache.proof(1, tree.root, hash));
   });
 
-  it("refuses (503) proofs through a corrupted inner node, even after other proofs were checked", function () {
+  it("refuses (503) proofs through a corrupted inner node, even after other proofs were checked", async function () {
     const packed = randomBytes(32 * 64);
     const tree = buildTree(packed);
     const nodes = Buffer.from(tree.nodes);
     nodes[5 * 32] = (nodes[5 * 32] as number) ^ 1; // node 5: an inner node two levels below the root
-    const cache = createTreeCache({ treeNodes: { get: () => nodes }, records: recordsOf, maxBytes: 2 ** 20 });
+    const cache = createTreeCache({
+      treeNodes: { get: () => Promise.resolve(nodes) },
+      records: recordsOf,
+      maxBytes: 2 ** 20,
+    });
     let refused = 0;
     for (let i = 0; i < 64; i++) {
       const hash = packed.subarray(i * 32, i * 32 + 32);
       try {
-        cache.proof(1, tree.root, hash);
+        await cache.proof(1, tree.root, hash);
       } catch (err) {
         expect(err).to.be.instanceOf(ApiError).with.property("statusCode", 503);
         refused++;
@@ -312,9 +320,13 @@ describe("api: tree cache checks", function () {
       [Buffer.from(tree.nodes), false],
       [corrupt, true],
     ] as const) {
-      const cache = createTreeCache({ treeNodes: { get: () => nodes }, records: recordsOf, maxBytes: 2 ** 24 });
+      const cache = createTreeCache({
+        treeNodes: { get: () => Promise.resolve(nodes) },
+        records: recordsOf,
+        maxBytes: 2 ** 24,
+      });
       try {
-        cache.proof(1, tree.root, packed.subarray(0, 32)); // loads the tree
+        await cache.proof(1, tree.root, packed.subarray(0, 32)); // loads the tree
       } catch {
         // this leaf's path may go through the corrupted node
       }
@@ -324,7 +336,7 @@ describe("api: tree cache checks", function () {
       for (let i = 0; i < n; i++) {
         const hash = packed.subarray(i * 32, i * 32 + 32);
         try {
-          const proof = cache.proof(1, tree.root, hash, i);
+          const proof = await cache.proof(1, tree.root, hash, i);
           if (i % 100 === 0)
             expect(StandardMerkleTree.verify(tree.root, ["bytes32"], [`0x${hash.toString("hex")}`], proof)).to.equal(
               true,
@@ -345,11 +357,13 @@ describe("api: tree cache checks", function () {
       return { packed, tree: buildTree(packed) };
     });
     const cache = createTreeCache({
-      treeNodes: { get: (_brand, root) => Buffer.from(trees.find((t) => t.tree.root === root)!.tree.nodes) },
+      treeNodes: {
+        get: (_brand, root) => Promise.resolve(Buffer.from(trees.find((t) => t.tree.root === root)!.tree.nodes)),
+      },
       records: recordsOf,
       maxBytes: 2 ** 24,
     });
-    for (const { packed, tree } of trees) cache.proof(1, tree.root, packed.subarray(0, 32));
+    await Promise.all(trees.map(({ packed, tree }) => cache.proof(1, tree.root, packed.subarray(0, 32))));
     await new Promise((resolve) => setImmediate(resolve));
     // One slice of 1,024 nodes: three whole trees and part of a fourth.
     expect(cache.stats().checkedTrees).to.equal(3);

@@ -407,7 +407,7 @@ describe("api: brand link sets the resolver serves", function () {
         createLinkSetRepository(linksDb),
         createMirror(mirrorDb, { treeCacheBytes: 2 ** 20 }),
       );
-      const set = source.linkSetOf(GTIN);
+      const set = await source.linkSetOf(GTIN);
       expect(set).to.deep.equal({
         brandId: "1",
         gtin: GTIN,
@@ -425,7 +425,7 @@ describe("api: brand link sets the resolver serves", function () {
         issuedAt: new Date(message.issuedAt * 1000).toISOString(),
       });
       expect(set?.signature).to.match(/^0x[0-9a-f]{130}$/);
-      expect(source.linkSetOf(acmeGtin("12121"))).to.equal(undefined);
+      expect(await source.linkSetOf(acmeGtin("12121"))).to.equal(undefined);
     } finally {
       linksDb.close();
       mirrorDb.close();
@@ -475,11 +475,11 @@ describe("api: brand link sets the resolver serves", function () {
       });
       expect(JSON.stringify(large).length).to.be.above(8 * 1024);
       expect((await keep(large)).ok).to.equal(true);
-      expect(repo.linkSetOf(GTIN)?.links).to.have.length(languages.length);
+      expect((await repo.linkSetOf(GTIN))?.links).to.have.length(languages.length);
       expect(repo.get(GTIN)?.message).to.deep.equal(large);
       const small = acmeSet({ issuedAt: secondsAgo(50), links: [pip()] });
       expect((await keep(small)).ok).to.equal(true);
-      expect(repo.linkSetOf(GTIN)?.links).to.have.length(1);
+      expect((await repo.linkSetOf(GTIN))?.links).to.have.length(1);
       expect((await keep(large)).ok).to.equal(false);
       expect(repo.get(GTIN)?.message).to.deep.equal(small);
     } finally {
@@ -493,7 +493,7 @@ describe("api: brand link sets the resolver serves", function () {
     const writer = new Database(file);
     try {
       const readRepo = createLinkSetRepository(reader);
-      expect(readRepo.linkSetOf(GTIN)).to.equal(undefined);
+      expect(await readRepo.linkSetOf(GTIN)).to.equal(undefined);
       const message = acmeSet();
       const put = createLinkSetRepository(writer).put({
         chainId: "31337",
@@ -504,7 +504,7 @@ describe("api: brand link sets the resolver serves", function () {
         acceptedAt: 1,
       });
       expect(put.ok).to.equal(true);
-      expect(readRepo.linkSetOf(GTIN)?.issuedAt).to.equal(new Date(message.issuedAt * 1000).toISOString());
+      expect((await readRepo.linkSetOf(GTIN))?.issuedAt).to.equal(new Date(message.issuedAt * 1000).toISOString());
     } finally {
       reader.close();
       writer.close();
@@ -522,7 +522,7 @@ describe("api: brand link sets the resolver serves", function () {
       const mirrorDb = openDatabase(fixture.dbPath, { readonly: true });
       try {
         expect(
-          currentLinkSets(
+          await currentLinkSets(
             createLinkSetRepository(t.linksDb),
             createMirror(mirrorDb, { treeCacheBytes: 2 ** 20 }),
           ).linkSetOf(GTIN),

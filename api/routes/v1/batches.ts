@@ -32,10 +32,10 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       },
     },
     async (request, reply) => {
-      const cursor = requireCursor(mirror);
+      const cursor = await requireCursor(mirror);
       const { brand, kind, limit = 50 } = request.query;
       const [block, log] = (request.query.cursor ?? "").split("-").map(Number);
-      const rows = mirror.anchors.list({
+      const rows = await mirror.anchors.list({
         ...(brand === undefined ? {} : { brandId: Number(brand) }),
         ...(kind === undefined ? {} : { kind: kind === "identity" ? 1 : 2 }),
         ...(block === undefined || log === undefined || request.query.cursor === undefined
@@ -63,8 +63,8 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       },
     },
     async (request, reply) => {
-      const cursor = requireCursor(mirror);
-      const anchor = mirror.anchors.get(Number(request.params.brandId), request.params.root.toLowerCase());
+      const cursor = await requireCursor(mirror);
+      const anchor = await mirror.anchors.get(Number(request.params.brandId), request.params.root.toLowerCase());
       if (anchor === undefined) throw notFound("batch");
       reply.header("cache-control", "no-cache");
       return batchStatus(anchor, cursor, config);
@@ -87,10 +87,10 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       },
     },
     async (request, reply) => {
-      const cursor = requireCursor(mirror);
+      const cursor = await requireCursor(mirror);
       const brandId = Number(request.params.brandId);
       const root = request.params.root.toLowerCase();
-      const anchor = mirror.anchors.get(brandId, root);
+      const anchor = await mirror.anchors.get(brandId, root);
       if (anchor === undefined) throw notFound("batch");
       if (anchor.contentStatus !== "ok") {
         throw new ApiError(
@@ -101,7 +101,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
       }
       const { limit = 100 } = request.query;
       const after = request.query.cursor === undefined ? -1 : Number(request.query.cursor);
-      const rows = mirror.records.page(brandId, root, after, limit);
+      const rows = await mirror.records.page(brandId, root, after, limit);
       const last = rows.at(-1);
       const page = {
         brandId: String(brandId),

@@ -31,7 +31,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror }) 
     },
     async (_request, reply) => {
       reply.header("cache-control", "public, max-age=60");
-      return { brands: mirror.brands.list().map(brandDoc) };
+      return { brands: (await mirror.brands.list()).map(brandDoc) };
     },
   );
 
@@ -47,18 +47,18 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror }) 
     },
     async (request, reply) => {
       const brandId = Number(request.params.brandId);
-      const row = mirror.brands.get(brandId);
+      const row = await mirror.brands.get(brandId);
       if (row === undefined) throw notFound("brand");
       reply.header("cache-control", "public, max-age=60");
       return {
         ...brandDoc(row),
-        prefixes: mirror.brands.prefixes(brandId).map((p) => ({
+        prefixes: (await mirror.brands.prefixes(brandId)).map((p) => ({
           prefix: p.prefix,
           assignedBlock: p.assignedBlock,
           assignedTx: p.assignedTx,
           assignedTime: isoTime(p.assignedTime),
         })),
-        submitters: mirror.brands.submitters(brandId).map((s) => ({
+        submitters: (await mirror.brands.submitters(brandId)).map((s) => ({
           account: s.account,
           role: s.role,
           roleRaw: s.roleRaw,

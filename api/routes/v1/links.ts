@@ -126,9 +126,9 @@ const Refusal = Type.Composite([
 ]);
 type RefusalBody = Static<typeof Refusal>;
 
-function document(stored: StoredLinkSet, mirror: Mirror): Static<typeof LinkSetDocument> {
+async function document(stored: StoredLinkSet, mirror: Mirror): Promise<Static<typeof LinkSetDocument>> {
   const domain = linkSetDomain(stored.chainId, stored.contract);
-  const status = linkSetStatus(stored, mirror);
+  const status = await linkSetStatus(stored, mirror);
   const message = stored.message;
   return {
     gtin: message.gtin,
@@ -258,7 +258,7 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, options)
         );
       }
 
-      const cursor = mirror.cursor.get();
+      const cursor = await mirror.cursor.get();
       if (cursor === undefined) throw new ApiError(503, "NOT_READY", "the mirror has not indexed a chain yet");
       const contract = cursor.contract.toLowerCase();
       const sent = request.body.domain;
@@ -280,7 +280,7 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, options)
       }
 
       const brandId = mirrorBrandId(message.brandId);
-      const brand = brandId === undefined ? undefined : mirror.brands.get(brandId);
+      const brand = brandId === undefined ? undefined : await mirror.brands.get(brandId);
       if (brand === undefined)
         throw new ApiError(
           404,
@@ -302,9 +302,9 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, options)
         });
       }
 
-      const owner = mirror.brands.ownerOfGtin(gtin);
+      const owner = await mirror.brands.ownerOfGtin(gtin);
       if (owner === undefined || owner.brandId !== brand.brandId) {
-        const brandPrefixes = mirror.brands.prefixes(brand.brandId).map((p) => p.prefix);
+        const brandPrefixes = (await mirror.brands.prefixes(brand.brandId)).map((p) => p.prefix);
         return refuse(reply, 403, {
           error: "GTIN_NOT_BRANDS",
           message:

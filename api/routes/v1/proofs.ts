@@ -29,11 +29,11 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror }) 
       },
     },
     async (request, reply) => {
-      const cursor = requireCursor(mirror);
+      const cursor = await requireCursor(mirror);
       const hash = Buffer.from(request.params.recordHash.slice(2), "hex");
-      const row = preferredCopy(mirror.records.byHash(hash, MAX_COPIES), cursor);
+      const row = preferredCopy(await mirror.records.byHash(hash, MAX_COPIES), cursor);
       if (row === undefined) throw notFound("record");
-      return sendCacheable(request, reply, proofBundle(mirror, row, cursor), isFinal(row.anchor, cursor));
+      return sendCacheable(request, reply, await proofBundle(mirror, row, cursor), isFinal(row.anchor, cursor));
     },
   );
 };

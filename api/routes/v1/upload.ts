@@ -43,7 +43,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
     async (request, reply) => {
       const brandId = Number(request.params.brandId);
       const root = request.params.root.toLowerCase();
-      const anchor = mirror.anchors.get(brandId, root);
+      const anchor = await mirror.anchors.get(brandId, root);
       if (anchor === undefined) throw notFound("anchor");
       if (anchor.contentStatus !== "ok")
         throw new ApiError(409, "CONTENT_NOT_AVAILABLE", `the content of this batch is ${anchor.contentStatus}`);
@@ -72,7 +72,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { mirror, co
     async (request, reply) => {
       const brandId = Number(request.params.brandId);
       const root = request.params.root.toLowerCase();
-      const anchor = mirror.anchors.get(brandId, root);
+      const anchor = await mirror.anchors.get(brandId, root);
       if (anchor === undefined) throw notFound("anchor");
       const done = { brandId: String(brandId), root, leafCount: anchor.leafCount };
       const kind = kindOfCode(anchor.kind);

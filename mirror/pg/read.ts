@@ -1,0 +1,441 @@
+/**
+ * The mirror's read repositories on PostgreSQL: the same interfaces and row shapes as SQLite's
+ * (mirror/read/*), over the store's read pool (a standby when TRACE_DB_READ_URL is set).
+ *
+ *   createPgReader(store): MirrorReader
+ *
+ * Every method is one statement, a network round trip, so reads are coarse: the item reads join
+ * item_keys to records, anchors and the submitter's role in one statement (SQLite reads the anchor
+ * rows from a memo instead, which costs nothing there). Rarely changing rows (the cursor, brands,
+ * prefix owners) are memoised until the mirror's version moves; the version is mirror_version's
+ * counter (migration 005), polled every VERSION_POLL_MS, so a replica serves a memo at most that
+ * much older than the last commit it can see.
+ */
+import type { EventLevel } from "../../core/verdict";
+import { KIND_CODE } from "../../core/record";
+import type { Async } from "../async";
+import type { AnchorsRepository, ListAnchorsQuery } from "../read/anchors";
+import { ANCHOR_COLUMNS, toAnchor, type AnchorDb } from "../read/anchors";
+import type { BrandsRepository } from "../read/brands";
+import { memoAsync, mirrorVersion, polledVersion, versionedCache } from "../read/cache";
+import type { CursorRepository } from "../read/cursor";
+import type { MirrorReader } from "../read";
+import type { ItemsRepository } from "../read/items";
+import type { RecordsRepository } from "../read/records";
+import type { TreeNodesRepository } from "../read/tree-nodes";
+import type { PgStore } from "../store";
+import type {
+  AnchorRow,
+  AnchoredRecordRow,
+  BrandRow,
+  CursorRow,
+  IdentityCountRow,
+  IdentityRow,
+  LotEventRow,
+  PrefixRow,
+  SerialRows,
+  SubmitterRow,
+  TraceEventRow,
+} from "../types";
+import type { Pool } from "./db";
+
+/** How often a replica looks at mirror_version. */
+export const VERSION_POLL_MS = 100;
+
+/** The same caps as SQLite's items repository (mirror/read/items.ts). */
+const MAX_IDENTITIES = 16;
+const MAX_EVENTS = 200;
+
+/** GS1 company prefixes are 6 to 12 digits. */
+const PREFIX_LENGTHS = [12, 11, 10, 9, 8, 7, 6];
+
+const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.root AND r.leaf_index = k.leaf_index";
+const JOIN_ANCHOR = "JOIN anchors a ON a.brand_id = k.brand_id AND a.root = k.root";
+const JOIN_ROLE = "LEFT JOIN submitters s ON s.brand_id = a.brand_id AND s.account = a.submitter";
+/** SQLite's primary-key order of item_keys, so that both engines cut at the same rows. */
+const KEY_ORDER = "ORDER BY k.lot, k.kind, k.brand_id, k.root, k.leaf_index";
+
+interface RecordJoinDb extends AnchorDb {
+  leaf_index: number;
+  record_hash: Buffer;
+  record: string;
+  role: string | null;
+}
+
+const byAnchorOrder = (a: AnchoredRecordRow, b: AnchoredRecordRow): number =>
+  a.anchor.blockNumber - b.anchor.blockNumber || a.anchor.logIndex - b.anchor.logIndex || a.leafIndex - b.leafIndex;
+
+function sorted<T extends AnchoredRecordRow>(rows: T[]): T[] {
+  return rows.length > 1 ? rows.sort(byAnchorOrder) : rows;
+}
+
+async function query<T>(pool: Pool, text: string, values: unknown[]): Promise<T[]> {
+  return (await pool.query({ text, values })).rows as T[];
+}
+
+export function createPgReader(store: PgStore): MirrorReader {
+  const pool = store.readPool;
+  const poll = polledVersion(async () => {
+    const result = await pool.query<{ version: number }>("SELECT version FROM mirror_version WHERE id = 1");
+    return result.rows[0]?.version ?? 0;
+  }, VERSION_POLL_MS);
+  const version = mirrorVersion(() => poll.current());
+  return {
+    engine: "postgres",
+    cursor: cursorRepository(pool, version),
+    brands: brandsRepository(pool, version),
+    anchors: anchorsRepository(pool),
+    records: recordsRepository(pool),
+    items: itemsRepository(pool),
+    treeNodes: {
+      get: async (brandId, root) =>
+        (
+          await query<{ nodes: Buffer }>(pool, "SELECT nodes FROM tree_nodes WHERE brand_id = $1 AND root = $2", [
+            brandId,
+            root,
+          ])
+        )[0]?.nodes,
+    } satisfies Async<TreeNodesRepository>,
+    version,
+    close: () => poll.stop(),
+  };
+}
+
+function cursorRepository(pool: Pool, version: MirrorReader["version"]): Async<CursorRepository> {
+  const memo = versionedCache<0, Promise<CursorRow | undefined>>(version, 1);
+  const read = async (): Promise<CursorRow | undefined> => {
+    const [row] = await query<{
+      chain_id: number;
+      contract: string;
+      block_number: number;
+      head_block: number | null;
+      finalized_block: number;
+      block_time: number | null;
+    }>(
+      pool,
+      "SELECT c.chain_id, c.contract, c.block_number, c.head_block, c.finalized_block, b.timestamp AS block_time " +
+        "FROM cursor c LEFT JOIN blocks b ON b.number = c.block_number WHERE c.id = 1",
+      [],
+    );
+    if (row === undefined) return undefined;
+    return {
+      chainId: row.chain_id,
+      contract: row.contract,
+      blockNumber: row.block_number,
+      headBlock: row.head_block,
+      finalizedBlock: row.finalized_block,
+      blockTime: row.block_time,
+    };
+  };
+  return { get: () => memoAsync(memo, 0, read) };
+}
+
+const BRAND_COLUMNS = "brand_id, name, admin, pending_admin, registered_block, registered_tx, registered_time";
+const PREFIX_COLUMNS = "prefix, brand_id, assigned_block, assigned_tx, assigned_time";
+
+interface BrandDb {
+  brand_id: number;
+  name: string;
+  admin: string;
+  pending_admin: string | null;
+  registered_block: number;
+  registered_tx: string;
+  registered_time: number;
+}
+
+interface PrefixDb {
+  prefix: string;
+  brand_id: number;
+  assigned_block: number;
+  assigned_tx: string;
+  assigned_time: number;
+}
+
+const toBrand = (row: BrandDb): BrandRow => ({
+  brandId: row.brand_id,
+  name: row.name,
+  admin: row.admin,
+  pendingAdmin: row.pending_admin,
+  registeredBlock: row.registered_block,
+  registeredTx: row.registered_tx,
+  registeredTime: row.registered_time,
+});
+
+const toPrefix = (row: PrefixDb): PrefixRow => ({
+  prefix: row.prefix,
+  brandId: row.brand_id,
+  assignedBlock: row.assigned_block,
+  assignedTx: row.assigned_tx,
+  assignedTime: row.assigned_time,
+});
+
+function brandsRepository(pool: Pool, version: MirrorReader["version"]): Async<BrandsRepository> {
+  const owners = versionedCache<string, Promise<PrefixRow | undefined>>(version, 100_000);
+  const brands = versionedCache<number, Promise<BrandRow | undefined>>(version, 10_000);
+  return {
+    list: async () =>
+      (await query<BrandDb>(pool, `SELECT ${BRAND_COLUMNS} FROM brands ORDER BY brand_id`, [])).map(toBrand),
+    get: (brandId) =>
+      memoAsync(brands, brandId, async () => {
+        const [row] = await query<BrandDb>(pool, `SELECT ${BRAND_COLUMNS} FROM brands WHERE brand_id = $1`, [brandId]);
+        return row === undefined ? undefined : toBrand(row);
+      }),
+    prefixes: async (brandId) =>
+      (
+        await query<PrefixDb>(
+          pool,
+          `SELECT ${PREFIX_COLUMNS} FROM prefixes WHERE brand_id = $1 ORDER BY prefix COLLATE "C"`,
+          [brandId],
+        )
+      ).map(toPrefix),
+    submitters: async (brandId) =>
+      (
+        await query<{
+          account: string;
+          role: string | null;
+          role_raw: string;
+          set_block: number;
+          set_tx: string;
+          set_time: number;
+        }>(
+          pool,
+          'SELECT account, role, role_raw, set_block, set_tx, set_time FROM submitters WHERE brand_id = $1 ORDER BY account COLLATE "C"',
+          [brandId],
+        )
+      ).map((row): SubmitterRow => ({
+        account: row.account,
+        role: row.role,
+        roleRaw: row.role_raw,
+        setBlock: row.set_block,
+        setTx: row.set_tx,
+        setTime: row.set_time,
+      })),
+    ownerOfGtin: (gtin14) =>
+      memoAsync(owners, gtin14, async () => {
+        const digits = gtin14.slice(1);
+        const [row] = await query<PrefixDb>(
+          pool,
+          `SELECT ${PREFIX_COLUMNS} FROM prefixes WHERE prefix = ANY($1::text[]) ORDER BY length(prefix) DESC LIMIT 1`,
+          [PREFIX_LENGTHS.map((length) => digits.slice(0, length))],
+        );
+        return row === undefined ? undefined : toPrefix(row);
+      }),
+  };
+}
+
+const MAX_POSITION = Number.MAX_SAFE_INTEGER;
+
+function anchorsRepository(pool: Pool): Async<AnchorsRepository> {
+  return {
+    async get(brandId, root) {
+      const [row] = await query<AnchorDb>(
+        pool,
+        `SELECT ${ANCHOR_COLUMNS} FROM anchors a WHERE a.brand_id = $1 AND a.root = $2`,
+        [brandId, root],
+      );
+      return row === undefined ? undefined : toAnchor(row);
+    },
+    async list(wanted: ListAnchorsQuery) {
+      const before = wanted.before ?? { blockNumber: MAX_POSITION, logIndex: MAX_POSITION };
+      return (
+        await query<AnchorDb>(
+          pool,
+          `SELECT ${ANCHOR_COLUMNS} FROM anchors a ` +
+            "WHERE (a.block_number < $1 OR (a.block_number = $1 AND a.log_index < $2)) " +
+            "AND ($3::bigint IS NULL OR a.brand_id = $3) AND ($4::integer IS NULL OR a.kind = $4) " +
+            "ORDER BY a.block_number DESC, a.log_index DESC LIMIT $5",
+          [before.blockNumber, before.logIndex, wanted.brandId ?? null, wanted.kind ?? null, wanted.limit],
+        )
+      ).map(toAnchor);
+    },
+  };
+}
+
+function recordsRepository(pool: Pool): Async<RecordsRepository> {
+  return {
+    async byHash(recordHash, limit) {
+      return (
+        await query<RecordJoinDb>(
+          pool,
+          `SELECT r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS} FROM records r ` +
+            "JOIN anchors a ON a.brand_id = r.brand_id AND a.root = r.root " +
+            "WHERE r.record_hash = $1 ORDER BY a.block_number, a.log_index, r.leaf_index LIMIT $2",
+          [recordHash, limit],
+        )
+      ).map((row) => ({
+        leafIndex: row.leaf_index,
+        recordHash: row.record_hash,
+        record: row.record,
+        anchor: toAnchor(row),
+      }));
+    },
+    async page(brandId, root, after, limit) {
+      return (
+        await query<{ leaf_index: number; record_hash: Buffer; record: string }>(
+          pool,
+          "SELECT leaf_index, record_hash, record FROM records WHERE brand_id = $1 AND root = $2 AND leaf_index > $3 ORDER BY leaf_index LIMIT $4",
+          [brandId, root, after, limit],
+        )
+      ).map((row) => ({ leafIndex: row.leaf_index, recordHash: row.record_hash, record: row.record }));
+    },
+    async packedHashes(brandId, root) {
+      const result = await pool.query({
+        text: "SELECT record_hash FROM records WHERE brand_id = $1 AND root = $2 ORDER BY leaf_index",
+        values: [brandId, root],
+        rowMode: "array",
+      });
+      return Buffer.concat((result.rows as [Buffer][]).map((row) => row[0]));
+    },
+  };
+}
+
+function itemsRepository(pool: Pool): Async<ItemsRepository> {
+  /** Builds the rows of one answer, one AnchorRow object per batch. */
+  const anchorsOf = (): ((row: RecordJoinDb) => AnchorRow) => {
+    const seen = new Map<string, AnchorRow>();
+    return (row) => {
+      const key = `${row.brand_id}:${row.root}`;
+      let anchor = seen.get(key);
+      if (anchor === undefined) {
+        anchor = toAnchor(row);
+        seen.set(key, anchor);
+      }
+      return anchor;
+    };
+  };
+  const traceRows = <T extends RecordJoinDb>(level: EventLevel, list: T[]): (TraceEventRow & { source: T })[] => {
+    const anchor = anchorsOf();
+    return list.map((row) => ({
+      leafIndex: row.leaf_index,
+      recordHash: row.record_hash,
+      record: row.record,
+      anchor: anchor(row),
+      level,
+      submitterRole: row.role,
+      source: row,
+    }));
+  };
+  const strip = ({ source: _source, ...row }: TraceEventRow & { source: unknown }): TraceEventRow => row;
+
+  const serial = async (gtin: string, serialValue: string): Promise<SerialRows> => {
+    const list = await query<RecordJoinDb & { kind: number; lot: string }>(
+      pool,
+      `SELECT k.kind, k.lot, r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS}, s.role FROM item_keys k ${JOIN_RECORDS} ${JOIN_ANCHOR} ${JOIN_ROLE} ` +
+        `WHERE k.gtin = $1 AND k.serial = $2 AND (k.kind = 1 OR (k.kind = 2 AND k.lot = '')) ${KEY_ORDER} LIMIT ${MAX_IDENTITIES + MAX_EVENTS}`,
+      [gtin, serialValue],
+    );
+    const anchor = anchorsOf();
+    const identities: IdentityRow[] = [];
+    const events: TraceEventRow[] = [];
+    for (const row of list) {
+      if (row.kind === KIND_CODE.identity) {
+        if (identities.length < MAX_IDENTITIES)
+          identities.push({
+            leafIndex: row.leaf_index,
+            recordHash: row.record_hash,
+            record: row.record,
+            anchor: anchor(row),
+            lot: row.lot === "" ? undefined : row.lot,
+          });
+      } else if (events.length < MAX_EVENTS) {
+        events.push({
+          leafIndex: row.leaf_index,
+          recordHash: row.record_hash,
+          record: row.record,
+          anchor: anchor(row),
+          level: "item",
+          submitterRole: row.role,
+        });
+      }
+    }
+    return { identities: sorted(identities), events: sorted(events) };
+  };
+
+  const level = async (gtin: string, lot: string): Promise<TraceEventRow[]> => {
+    const list = await query<RecordJoinDb>(
+      pool,
+      `SELECT r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS}, s.role FROM item_keys k ${JOIN_RECORDS} ${JOIN_ANCHOR} ${JOIN_ROLE} ` +
+        `WHERE k.gtin = $1 AND k.serial = '' AND k.lot = $2 AND k.kind = 2 ${KEY_ORDER} LIMIT ${MAX_EVENTS}`,
+      [gtin, lot],
+    );
+    return sorted(traceRows(lot === "" ? "class" : "lot", list).map(strip));
+  };
+
+  const identityCounts = async (gtin: string, brandId: number, lot?: string): Promise<IdentityCountRow[]> => {
+    const list = await query<AnchorDb & { lot: string; items: number; first_leaf: number }>(
+      pool,
+      `SELECT c.lot, c.items, c.first_leaf, ${ANCHOR_COLUMNS} FROM identity_counts c ` +
+        "JOIN anchors a ON a.brand_id = c.brand_id AND a.root = c.root " +
+        "WHERE c.gtin = $1 AND c.brand_id = $2 AND ($3::text IS NULL OR c.lot = $3) " +
+        "ORDER BY a.block_number, a.log_index, c.first_leaf",
+      [gtin, brandId, lot ?? null],
+    );
+    return list.map((row) => ({ anchor: toAnchor(row), lot: row.lot, items: row.items, firstLeaf: row.first_leaf }));
+  };
+
+  const identityAt = async (
+    brandId: number,
+    root: string,
+    leafIndex: number,
+    lot: string,
+  ): Promise<IdentityRow | undefined> => {
+    const [row] = await query<RecordJoinDb>(
+      pool,
+      `SELECT r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS} FROM records r ` +
+        "JOIN anchors a ON a.brand_id = r.brand_id AND a.root = r.root " +
+        "WHERE r.brand_id = $1 AND r.root = $2 AND r.leaf_index = $3",
+      [brandId, root, leafIndex],
+    );
+    if (row === undefined) return undefined;
+    return {
+      leafIndex: row.leaf_index,
+      recordHash: row.record_hash,
+      record: row.record,
+      anchor: toAnchor(row),
+      lot: lot === "" ? undefined : lot,
+    };
+  };
+
+  const lotRecalls = async (gtin: string): Promise<LotEventRow[]> => {
+    const list = await query<RecordJoinDb & { lot: string }>(
+      pool,
+      `SELECT k.lot, r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS}, s.role FROM item_keys k ${JOIN_RECORDS} ${JOIN_ANCHOR} ${JOIN_ROLE} ` +
+        `WHERE k.gtin = $1 AND k.serial = '' AND k.kind = 2 AND k.lot <> '' AND strpos(r.record, 'recalled') > 0 ${KEY_ORDER} LIMIT ${MAX_EVENTS}`,
+      [gtin],
+    );
+    return sorted(traceRows("lot", list).map(({ source, ...row }) => ({ ...row, lot: source.lot })));
+  };
+
+  return {
+    async isKeyed(gtin, serialValue) {
+      return (
+        (await query(pool, "SELECT 1 FROM item_keys WHERE gtin = $1 AND serial = $2 LIMIT 1", [gtin, serialValue]))
+          .length > 0
+      );
+    },
+    serial,
+    level,
+    identityCounts,
+    identityAt,
+    lotRecalls,
+    identities: async (gtin, serialValue) => (await serial(gtin, serialValue)).identities,
+    async events(key) {
+      const lists = await Promise.all([
+        key.serial === undefined ? [] : serial(key.gtin, key.serial).then((r) => r.events),
+        key.lot === undefined ? [] : level(key.gtin, key.lot),
+        level(key.gtin, ""),
+      ]);
+      const seen = new Set<string>();
+      const out: TraceEventRow[] = [];
+      for (const list of lists) {
+        for (const row of list) {
+          const id = `${row.anchor.brandId}:${row.anchor.root}:${row.leafIndex}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          out.push(row);
+        }
+      }
+      return out.sort(byAnchorOrder);
+    },
+  };
+}
