@@ -241,7 +241,7 @@ function anchorsRepository(pool: Pool): Async<AnchorsRepository> {
         await query<AnchorDb>(
           pool,
           `SELECT ${ANCHOR_COLUMNS} FROM anchors a ` +
-            "WHERE (a.block_number < $1 OR (a.block_number = $1 AND a.log_index < $2)) " +
+            "WHERE (a.block_number < $1::bigint OR (a.block_number = $1::bigint AND a.log_index < $2::bigint)) " +
             "AND ($3::bigint IS NULL OR a.brand_id = $3) AND ($4::integer IS NULL OR a.kind = $4) " +
             "ORDER BY a.block_number DESC, a.log_index DESC LIMIT $5",
           [before.blockNumber, before.logIndex, wanted.brandId ?? null, wanted.kind ?? null, wanted.limit],

@@ -1,3 +1,4 @@
+import { describeEngines } from "../helpers/engines";
 import { expect } from "chai";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { LightMyRequestResponse } from "fastify";
@@ -30,8 +31,8 @@ function expectProofsVerify(doc: ItemDoc): void {
   doc.events.forEach(expectVerifies);
 }
 
-describe("api: GS1 Digital Link resolver", function () {
-  const suite = appPerTest();
+describeEngines("api: GS1 Digital Link resolver", function (engine) {
+  const suite = appPerTest(engine);
 
   const get = (url: string, headers: Record<string, string> = {}, remoteAddress = "198.51.100.1") =>
     suite.t.app.inject({ method: "GET", url, headers, remoteAddress });
@@ -370,6 +371,7 @@ describe("api: GS1 Digital Link resolver", function () {
           text: `gtin,serial\n${OTHERS_ONLY},Y1\n`,
           blockNumber: 37,
         });
+        await suite.sync();
       });
 
       it("counts a recall of the whole product at every level: product, lot and serial", async function () {

@@ -4,6 +4,7 @@
  * (buildApp) and, for brand links, the resolver plugin over a fake BrandLinkSource.
  * docs/resolver.md says how each one is met.
  */
+import { describeEngines } from "../helpers/engines";
 import { expect } from "chai";
 import Fastify, { type LightMyRequestResponse } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -122,8 +123,8 @@ async function resolverWithLinks(fixture: MirrorFixture, links: BrandLinkSource)
   };
 }
 
-describe("api: GS1-Conformant resolver (Conformance1_2.txt)", function () {
-  const suite = appPerTest();
+describeEngines("api: GS1-Conformant resolver (Conformance1_2.txt)", function (engine) {
+  const suite = appPerTest(engine);
   const get = (url: string, headers: Record<string, string> = {}) =>
     suite.t.app.inject({ method: "GET", url, headers });
   const linksetOf = async (url: string): Promise<LinksetBody> => {

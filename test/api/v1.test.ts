@@ -4,7 +4,8 @@ import type { LightMyRequestResponse } from "fastify";
 import { recordHash, type TraceAnchorRecord } from "../../core/record";
 import type { ProofBundle } from "../../core/bundle";
 import { ACME, ADDR, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
-import { EXPLORER_URL, PUBLIC_URL, buildTestApp, type TestApp } from "./helper";
+import { describeEngines } from "../helpers/engines";
+import { EXPLORER_URL, PUBLIC_URL, buildTestApp, closePgMirror, type TestApp } from "./helper";
 
 const json = <T>(res: LightMyRequestResponse): T => JSON.parse(res.body) as T;
 
@@ -20,16 +21,17 @@ interface BatchDoc {
   links: Record<string, string | null>;
 }
 
-describe("api: /v1 routes", function () {
+describeEngines("api: /v1 routes", function (engine) {
   let fixture: MirrorFixture;
   let t: TestApp;
 
   before(async function () {
     fixture = await createMirrorFixture();
-    t = await buildTestApp(fixture);
+    t = await buildTestApp(fixture, { engine });
   });
   after(async function () {
     await t.close();
+    await closePgMirror(fixture);
     fixture.cleanup();
   });
 

@@ -35,6 +35,9 @@ export async function openTestStore(engine: Engine, name: string): Promise<Mirro
   return openStore({ db: await testMirrorLocation(engine, name) });
 }
 
-export function describeEngines(title: string, body: (engine: Engine) => void): void {
-  for (const engine of ENGINES) describe(`${title} [${engine}]`, () => body(engine));
+export function describeEngines(title: string, body: (this: Mocha.Suite, engine: Engine) => void): void {
+  for (const engine of ENGINES)
+    describe(`${title} [${engine}]`, function () {
+      body.call(this, engine);
+    });
 }
