@@ -33,7 +33,8 @@ function copyText(value: unknown): string {
   if (value === null || value === undefined) return "\\N";
   if (Buffer.isBuffer(value)) return `\\\\x${value.toString("hex")}`;
   if (typeof value === "number" || typeof value === "bigint") return String(value);
-  return String(value).replace(/[\\\t\n\r]/g, (c) =>
+  if (typeof value !== "string") throw new TypeError(`cannot COPY a ${typeof value} value`);
+  return value.replace(/[\\\t\n\r]/g, (c) =>
     c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
   );
 }
