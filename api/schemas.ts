@@ -282,6 +282,23 @@ export const Readiness = Type.Object({
   lagBlocks: Nullable(Type.Integer()),
   lagSeconds: Nullable(Type.Integer()),
   indexer: Nullable(Type.String()),
+  engine: Type.Optional(Type.String({ enum: ["sqlite", "postgres"], description: "where the mirror is kept" })),
+  standby: Type.Optional(
+    NullableObject(
+      Type.Object(
+        {
+          lagSeconds: Type.Union([Type.Number(), Type.Null()], {
+            description: "since the last transaction replayed; 0 when nothing is behind",
+          }),
+          lagBytes: Nullable(Type.Integer({ description: "WAL the standby has not replayed yet" })),
+        },
+        {
+          description:
+            "the PostgreSQL standby this replica reads from (TRACE_DB_READ_URL); null when it reads the primary",
+        },
+      ),
+    ),
+  ),
 });
 
 /** Error responses most routes can give. */

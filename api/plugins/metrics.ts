@@ -51,6 +51,22 @@ const metricsPlugin: FastifyPluginAsync<MetricsOptions> = async (app, { mirror, 
       (h) => (h.indexed === null || h.head === null ? null : Math.max(0, h.head - h.indexed)),
     ],
   ];
+  // A replica reading a streaming standby (TRACE_DB_READ_URL): how far behind the primary it is.
+  for (const [name, help, pick] of [
+    ["trace_db_standby_lag_seconds", "seconds the standby this replica reads is behind the primary", "seconds"],
+    ["trace_db_standby_lag_bytes", "bytes of WAL the standby this replica reads has not replayed", "bytes"],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const lag = await mirror.standbyLag().catch(() => null);
+        const v = lag?.[pick] ?? null;
+        if (v !== null) this.set(v);
+      },
+    });
+  }
   for (const [name, help, value] of gauges) {
     new Gauge({
       name,

@@ -15,8 +15,15 @@ export async function readiness(
   status: IndexerHealth | undefined,
   nowSeconds: number,
 ): Promise<ReadinessDoc> {
-  const cursor = await mirror.cursor.get();
+  const [cursor, standby] = await Promise.all([
+    mirror.cursor.get(),
+    mirror.standbyLag().then(
+      (lag) => (lag === null ? null : { lagSeconds: lag.seconds, lagBytes: lag.bytes }),
+      () => "unreachable" as const,
+    ),
+  ]);
   const indexer = status === undefined ? null : status.state;
+  const where = { engine: mirror.engine, ...(standby === "unreachable" ? { standby: null } : { standby }) };
   if (cursor === undefined) {
     return {
       status: "not-ready",
@@ -29,6 +36,7 @@ export async function readiness(
       lagBlocks: null,
       lagSeconds: null,
       indexer,
+      ...where,
     };
   }
   const indexed = status?.indexedBlock ?? cursor.blockNumber;
@@ -42,6 +50,7 @@ export async function readiness(
     else if (status.state === "failed" || status.state === "stopped") reason = "halted";
     else if (status.stalled) reason = "stalled";
   }
+  if (reason === null && standby === "unreachable") reason = "standby-unreachable";
   return {
     status: reason === null ? "ready" : "not-ready",
     reason,
@@ -53,6 +62,7 @@ export async function readiness(
     lagBlocks,
     lagSeconds,
     indexer,
+    ...where,
   };
 }
 

@@ -19,7 +19,7 @@ import { ANCHOR_COLUMNS, toAnchor, type AnchorDb } from "../read/anchors";
 import type { BrandsRepository } from "../read/brands";
 import { memoAsync, mirrorVersion, polledVersion, versionedCache } from "../read/cache";
 import type { CursorRepository } from "../read/cursor";
-import type { MirrorReader } from "../read";
+import type { MirrorReader, StandbyLag } from "../read";
 import type { ItemsRepository } from "../read/items";
 import type { RecordsRepository } from "../read/records";
 import type { TreeNodesRepository } from "../read/tree-nodes";
@@ -97,8 +97,26 @@ export function createPgReader(store: PgStore): MirrorReader {
         )[0]?.nodes,
     } satisfies Async<TreeNodesRepository>,
     version,
+    standbyLag: () => (store.readPool === store.pool ? Promise.resolve(null) : standbyLag(store)),
     close: () => poll.stop(),
   };
+}
+
+/** The standby's replay position against the primary's WAL position. */
+async function standbyLag(store: PgStore): Promise<StandbyLag> {
+  const [standby] = await query<{ lsn: string | null; seconds: number | null }>(
+    store.readPool,
+    "SELECT pg_last_wal_replay_lsn()::text AS lsn, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8 AS seconds",
+    [],
+  );
+  if (standby?.lsn === null || standby?.lsn === undefined) return { seconds: null, bytes: null };
+  const [primary] = await query<{ bytes: number }>(
+    store.pool,
+    "SELECT greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn), 0)::bigint AS bytes",
+    [standby.lsn],
+  );
+  const bytes = primary?.bytes ?? null;
+  return { bytes, seconds: bytes === 0 ? 0 : standby.seconds === null ? null : Math.max(0, standby.seconds) };
 }
 
 function cursorRepository(pool: Pool, version: MirrorReader["version"]): Async<CursorRepository> {

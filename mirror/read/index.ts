@@ -33,8 +33,20 @@ export interface MirrorReader {
   readonly treeNodes: Async<TreeNodesRepository>;
   /** Moves whenever the indexer (or an upload) commits to the mirror; the memos above follow it. */
   readonly version: MirrorVersion;
+  /**
+   * How far the streaming standby this reader reads from (TRACE_DB_READ_URL) is behind the primary;
+   * null when it reads the primary (or SQLite). Rejects when the standby or primary cannot answer.
+   */
+  standbyLag(): Promise<StandbyLag | null>;
   /** Stops background work (PostgreSQL's version poll); the store itself is closed by its owner. */
   close(): void;
+}
+
+export interface StandbyLag {
+  /** Seconds since the last replayed transaction's commit on the primary; 0 when no WAL is outstanding. */
+  readonly seconds: number | null;
+  /** Bytes of WAL the primary has written that the standby has not replayed. */
+  readonly bytes: number | null;
 }
 
 export function createMirrorReader(target: MirrorStore | Database): MirrorReader {
@@ -60,6 +72,7 @@ function createSqliteReader(db: Database): MirrorReader {
     items: lift(createItemsRepository(db, version), enter),
     treeNodes: lift(createTreeNodesRepository(db), enter),
     version,
+    standbyLag: () => Promise.resolve(null),
     close: () => reads.leave(),
   };
 }
