@@ -42,7 +42,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option("--verbose", "print stack traces on errors")
     .option("--rpc-url <url>", "JSON-RPC endpoint (TRACE_RPC_URL)")
     .option("--contract <address>", "TraceAnchor address (TRACE_CONTRACT; default deployments/<chainId>.json)")
-    .option("--db <path>", "SQLite mirror (TRACE_DB)")
+    .option("--db <path|url>", "the mirror: a SQLite file or a postgres:// URL (TRACE_DB)")
     .option("--content-dir <dir>", "content files (TRACE_CONTENT_DIR)")
     .option("--confirmations <n>", "blocks before a transaction or row is final (TRACE_CONFIRMATIONS)")
     .configureOutput({
@@ -252,8 +252,20 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     );
 
   program
+    .command("mirror")
+    .description("move the mirror between engines")
+    .command("copy")
+    .description("copy the SQLite mirror (TRACE_DB) into a PostgreSQL database, without re-indexing, and check it")
+    .requiredOption("--to <url>", "the PostgreSQL database: postgres://user:pass@host:port/db")
+    .action(async (options: { to: string }, command: Command) => {
+      const { config, out } = context(command);
+      const { mirrorCopyCommand } = await import("./commands/mirror");
+      exitCode = await mirrorCopyCommand(config, options, out);
+    });
+
+  program
     .command("index")
-    .description("follow the chain into the SQLite mirror (TRACE_DB) and ingest batch contents")
+    .description("follow the chain into the mirror (TRACE_DB: SQLite or PostgreSQL) and ingest batch contents")
     .action(async (_options, command: Command) => {
       const { config, out } = context(command);
       const { runService } = await import("./commands/service");
