@@ -53,8 +53,8 @@ export function linkSetStatus(stored: StoredLinkSet, mirror: MirrorView): LinkSe
 
 export function currentLinkSets(store: LinkSetRepository, mirror: MirrorView): BrandLinkSource {
   return {
-    linkSetOf(gtin) {
-      const stored = store.get(gtin);
+    async linkSetOf(gtin) {
+      const stored = await store.get(gtin);
       if (stored === undefined || !linkSetStatus(stored, mirror).current) return undefined;
       return store.linkSetOf(gtin);
     },

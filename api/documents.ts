@@ -392,11 +392,11 @@ const NO_SCANS = `"scans":{"count":null,"firstScanAt":null}}`;
  * the tree cache, the events of a lot and class are rendered once per mirror version, and lot and
  * product documents are kept whole until the mirror changes.
  */
-export function itemDocumentJson(
+export async function itemDocumentJson(
   ctx: ItemContext,
   key: ItemKey,
   scan: { client: string; now: number } | undefined,
-): ItemDocText | undefined {
+): Promise<ItemDocText | undefined> {
   const { mirror } = ctx;
   // This turn's requests share one read transaction; caches follow the mirror's version.
   mirror.reads.enter();
@@ -408,14 +408,14 @@ export function itemDocumentJson(
   return serialDocument(ctx, renderer, { gtin: key.gtin, lot: key.lot, serial: key.serial }, cursor, owner, scan);
 }
 
-function serialDocument(
+async function serialDocument(
   ctx: ItemContext,
   renderer: ItemRenderer,
   key: { readonly gtin: string; readonly lot: string | undefined; readonly serial: string },
   cursor: CursorRow,
   owner: PrefixRow | undefined,
   scan: { client: string; now: number } | undefined,
-): ItemDocText | undefined {
+): Promise<ItemDocText | undefined> {
   const { mirror, config } = ctx;
   const rows = mirror.items.serial(key.gtin, key.serial);
   const identity = chooseIdentity(rows.identities, owner?.brandId, key.lot);
@@ -448,8 +448,8 @@ function serialDocument(
   if (ctx.scans !== undefined) {
     const counted =
       scan === undefined
-        ? ctx.scans.get(key.gtin, key.serial)
-        : ctx.scans.record(key.gtin, key.serial, scan.client, scan.now);
+        ? await ctx.scans.get(key.gtin, key.serial)
+        : await ctx.scans.record(key.gtin, key.serial, scan.client, scan.now);
     scans = counted === undefined ? { count: 0, firstScanAt: null } : counted;
   }
 
@@ -600,12 +600,12 @@ function productName(attributes: { readonly [key: string]: unknown }): string | 
 }
 
 /** The document (see `itemDocumentJson`), parsed; undefined for a serial nothing is anchored for. */
-export function itemDocument(
+export async function itemDocument(
   ctx: ItemContext,
   key: ItemKey,
   scan: { client: string; now: number } | undefined,
-): ItemDoc | undefined {
-  const doc = itemDocumentJson(ctx, key, scan);
+): Promise<ItemDoc | undefined> {
+  const doc = await itemDocumentJson(ctx, key, scan);
   return doc === undefined ? undefined : (JSON.parse(doc.text) as ItemDoc);
 }
 

@@ -33,7 +33,7 @@ export interface BrandLinkSet {
 
 export interface BrandLinkSource {
   /** The newest accepted link set for a GTIN-14, or undefined. */
-  linkSetOf(gtin: string): BrandLinkSet | undefined;
+  linkSetOf(gtin: string): Promise<BrandLinkSet | undefined>;
 }
 
-export const NO_BRAND_LINKS: BrandLinkSource = { linkSetOf: () => undefined };
+export const NO_BRAND_LINKS: BrandLinkSource = { linkSetOf: () => Promise.resolve(undefined) };

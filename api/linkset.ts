@@ -4,7 +4,7 @@
  * a `linkType` request redirects to, and the resolver description at /.well-known/gs1resolver.
  *
  *   requestedLinkType(value): "linkset" | string | undefined   linkset/all, a GS1 link type URI, or unknown
- *   linksetOf(ctx, key, doc): LinksetDoc                        every level's links, most specific anchor first
+ *   linksetOf(ctx, key, doc): Promise<LinksetDoc>              every level's links, most specific anchor first
  *   chooseLink(linkset, type, acceptLanguage): Link | undefined the redirect target for a link type
  *   redirectLocation(href, requestUrl): string                  href with the request's query, minus linkType
  *   resolverDescription(config): ResolverDescriptionDoc
@@ -128,7 +128,7 @@ function brandLinks(
  * anchor, before ours of the same type (the brand is the authority on its product's pages), with
  * `ta:signedBy`: who signed the link set, to re-check it against the chain.
  */
-export function linksetOf(ctx: ItemContext, key: ItemKey, doc: ItemDoc): LinksetDoc {
+export async function linksetOf(ctx: ItemContext, key: ItemKey, doc: ItemDoc): Promise<LinksetDoc> {
   const { config } = ctx;
   const gtin = key.gtin;
   const entries: Context[] = [];
@@ -185,7 +185,7 @@ export function linksetOf(ctx: ItemContext, key: ItemKey, doc: ItemDoc): Linkset
     title: "Product document: registered brand, items, recalled lots, with proofs",
     type: "application/json",
   };
-  const brand = brandLinks((ctx.links ?? NO_BRAND_LINKS).linkSetOf(gtin), doc.brand?.brandId);
+  const brand = brandLinks(await (ctx.links ?? NO_BRAND_LINKS).linkSetOf(gtin), doc.brand?.brandId);
   const ours: Record<string, Link[]> = {
     [DEFAULT_LINK]: [{ href: productPage, title: "Product page: the brand that owns this barcode, recalls" }],
     [PIP]: [{ href: productPage, title: "Product page", type: "text/html" }],

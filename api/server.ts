@@ -39,8 +39,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const log: Logger = options.log ?? pino({ level: config.logLevel });
   const ownDb = options.db === undefined;
   const db = options.db ?? openMirror({ db: config.dbPath, readonly: true });
-  const ownScans = options.scansDb === undefined && config.scans;
-  const scansDb = options.scansDb ?? (config.scans ? openScansDb(config.scansDbPath) : undefined);
+  const ownScans = options.scansDb === undefined && config.scans ? openScansDb(config.scansDbPath) : undefined;
+  const scansDb = options.scansDb ?? ownScans;
 
   const app = await buildApp({ ...options, db, ...(scansDb === undefined ? {} : { scansDb }), config, log });
   let closing: Promise<void> | undefined;
@@ -48,7 +48,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     closing ??= (async () => {
       await app.close();
       if (ownDb) db.close();
-      if (ownScans) scansDb?.close();
+      ownScans?.close();
     })();
     return closing;
   };

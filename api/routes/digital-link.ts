@@ -114,10 +114,10 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
   const description = JSON.stringify(resolverDescription(config));
 
   /** `?linkType=…`: a 307 to the link of that type (the request's other parameters passed on), or a 404 naming the types there are. */
-  const redirect = (request: FastifyRequest, reply: FastifyReply, key: ItemKey, type: string): void => {
-    const doc = itemDocumentJson(ctx, key, undefined);
+  const redirect = async (request: FastifyRequest, reply: FastifyReply, key: ItemKey, type: string): Promise<void> => {
+    const doc = await itemDocumentJson(ctx, key, undefined);
     if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
-    const linkset = linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
+    const linkset = await linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
     const target = chooseLink(linkset, type, request.headers["accept-language"]);
     reply.header("vary", "Accept, Accept-Language");
     if (target === undefined) {
@@ -170,8 +170,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           },
         },
       },
-      // A plain function: Fastify catches what it throws, and no promise is made per request.
-      (request, reply) => {
+      async (request, reply) => {
         for (const name in RESOLVER_CORS) reply.header(name, RESOLVER_CORS[name]);
         if (request.validationError !== undefined) {
           // Re-check with core to name the GS1 rule broken; a query problem falls through to the generic 400.
@@ -192,15 +191,15 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           );
         }
         if (wanted !== undefined && wanted !== "linkset") {
-          redirect(request, reply, key, wanted);
+          await redirect(request, reply, key, wanted);
           return;
         }
         const format = wanted === "linkset" ? "linkset" : negotiate(request.headers.accept);
         reply.header("vary", "Accept");
         if (format === "linkset") {
-          const doc = itemDocumentJson(ctx, key, undefined);
+          const doc = await itemDocumentJson(ctx, key, undefined);
           if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
-          const linkset = linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
+          const linkset = await linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
           // Exactly the RFC 9264 media type, which has no charset parameter (GS1's test suite compares it whole):
           // sent through a serializer of our own, which Fastify does not add a charset for.
           void reply
@@ -212,7 +211,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           return;
         }
         const counts = request.method === "GET" && key.serial !== undefined && ctx.scans !== undefined;
-        const doc = itemDocumentJson(
+        const doc = await itemDocumentJson(
           ctx,
           key,
           counts ? { client: request.ip, now: Math.floor(Date.now() / 1000) } : undefined,
@@ -263,13 +262,13 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           response: { 200: PreRendered(ItemDocument), ...errorResponses(400, 404, 429, 503) },
         },
       },
-      (request, reply) => {
+      async (request, reply) => {
         if (request.validationError !== undefined) {
           itemKeyFromParams(request.params);
           throw request.validationError;
         }
         const key = itemKeyFromParams(request.params);
-        const doc = itemDocumentJson(ctx, key, undefined);
+        const doc = await itemDocumentJson(ctx, key, undefined);
         if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
         void reply
           .header("cache-control", doc.level === "serial" ? itemCacheControl : classCacheControl)

@@ -85,7 +85,7 @@ function signedLinks(brandId: string, gtin = GTIN): BrandLinkSet {
 }
 
 const fakeLinks = (sets: readonly BrandLinkSet[]): BrandLinkSource => ({
-  linkSetOf: (gtin) => sets.find((set) => set.gtin === gtin),
+  linkSetOf: (gtin) => Promise.resolve(sets.find((set) => set.gtin === gtin)),
 });
 
 /** The resolver plugin alone, as app.ts registers it, over the fixture mirror and a brand link source. */
