@@ -114,7 +114,12 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
   const description = JSON.stringify(resolverDescription(config));
 
   /** `?linkType=…`: a 307 to the link of that type (the request's other parameters passed on), or a 404 naming the types there are. */
-  const redirect = async (request: FastifyRequest, reply: FastifyReply, key: ItemKey, type: string): Promise<void> => {
+  const redirect = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    key: ItemKey,
+    type: string,
+  ): Promise<FastifyReply> => {
     const doc = await itemDocumentJson(ctx, key, undefined);
     if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
     const linkset = await linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
@@ -128,7 +133,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
         "linkType",
       );
     }
-    void reply
+    return reply
       .code(307)
       .header("cache-control", `public, max-age=${ITEM_MAX_AGE}`)
       .header("location", redirectLocation(target.href, request.url))
@@ -191,8 +196,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           );
         }
         if (wanted !== undefined && wanted !== "linkset") {
-          await redirect(request, reply, key, wanted);
-          return;
+          return redirect(request, reply, key, wanted);
         }
         const format = wanted === "linkset" ? "linkset" : negotiate(request.headers.accept);
         reply.header("vary", "Accept");
@@ -202,13 +206,12 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           const linkset = await linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
           // Exactly the RFC 9264 media type, which has no charset parameter (GS1's test suite compares it whole):
           // sent through a serializer of our own, which Fastify does not add a charset for.
-          void reply
+          return reply
             .header("link", `${linksetLinkHeader(anchor)}, ${CONTEXT_LINK_HEADER}`)
             .header("cache-control", classCacheControl)
             .type("application/linkset+json")
             .serializer(String)
             .send(JSON.stringify(linkset));
-          return;
         }
         const counts = request.method === "GET" && key.serial !== undefined && ctx.scans !== undefined;
         const doc = await itemDocumentJson(
@@ -221,31 +224,28 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           if (format === "html") {
             // The browser's page for the code: "unknown item" for a serial, the document's "unregistered code" otherwise.
             if (doc === undefined && options.renderUnknownHtml !== undefined) {
-              void reply
+              return reply
                 .code(404)
                 .header("cache-control", cacheControl)
                 .type("text/html; charset=utf-8")
                 .send(options.renderUnknownHtml(key));
-              return;
             }
             if (doc !== undefined && renderHtml !== undefined) {
-              void reply
+              return reply
                 .code(404)
                 .header("cache-control", cacheControl)
                 .type("text/html; charset=utf-8")
                 .send(renderHtml(JSON.parse(doc.text) as ItemDoc));
-              return;
             }
           }
           throw unresolved(key, doc);
         }
         reply.header("cache-control", cacheControl);
         if (format === "html" && renderHtml !== undefined) {
-          void reply.type("text/html; charset=utf-8").send(renderHtml(JSON.parse(doc.text) as ItemDoc));
-          return;
+          return reply.type("text/html; charset=utf-8").send(renderHtml(JSON.parse(doc.text) as ItemDoc));
         }
         // Already the ItemDocument schema's JSON: sent as is, not re-serialised.
-        void reply.type("application/json; charset=utf-8").send(doc.text);
+        return reply.type("application/json; charset=utf-8").send(doc.text);
       },
     );
 
@@ -270,7 +270,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
         const key = itemKeyFromParams(request.params);
         const doc = await itemDocumentJson(ctx, key, undefined);
         if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
-        void reply
+        return reply
           .header("cache-control", doc.level === "serial" ? itemCacheControl : classCacheControl)
           .type("application/json; charset=utf-8")
           .send(doc.text);
