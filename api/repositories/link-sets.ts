@@ -99,7 +99,7 @@ interface Entry {
   readonly size: number;
 }
 
-/** Sets in the memo: most are a few hundred bytes; a large one is read from the file each time. */
+/** Sets in the memo: most are a few hundred bytes; a large one is read from the store each time. */
 const MEMO_ENTRIES = 20_000;
 const MEMO_MAX_SET_CHARS = 8 * 1024;
 
