@@ -10,8 +10,9 @@ import fp from "fastify-plugin";
 import compress from "@fastify/compress";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Database } from "better-sqlite3";
-import type { MirrorStore } from "../mirror/store";
+import type { MirrorStore, PgStore } from "../mirror/store";
 import type { Logger } from "pino";
+
 import type { ApiConfig } from "./config";
 import type { ItemDoc } from "./documents";
 import { currentLinkSets } from "./brand-links";
@@ -38,10 +39,13 @@ import { renderUnknownPage } from "./scan-page/render";
 export interface AppDeps {
   /** The indexer's mirror: a read-only SQLite handle, or a store over either engine (mirror/store.ts). */
   readonly db: Database | MirrorStore;
-  /** A separate writable SQLite file for scan counts; scans are off without it or with `config.scans` false. */
-  readonly scansDb?: Database;
-  /** A separate writable SQLite file for brands' signed link sets; /v1/links answers 503 without it. */
-  readonly linksDb?: Database;
+  /**
+   * Where scan counts are kept: a separate writable SQLite file, or the mirror's PostgreSQL store
+   * (schema trace_state); scans are off without it or with `config.scans` false.
+   */
+  readonly scansDb?: Database | PgStore;
+  /** Where brands' signed link sets are kept, the same way; /v1/links answers 503 without it. */
+  readonly linksDb?: Database | PgStore;
   /** Where the resolver gets brands' link sets; default: the link-set store over `linksDb`, none without it. */
   readonly links?: BrandLinkSource;
   readonly config: ApiConfig;

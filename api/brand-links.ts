@@ -54,7 +54,7 @@ export async function linkSetStatus(stored: StoredLinkSet, mirror: MirrorView): 
 export function currentLinkSets(store: LinkSetRepository, mirror: MirrorView): BrandLinkSource {
   return {
     async linkSetOf(gtin) {
-      const stored = store.get(gtin);
+      const stored = await store.get(gtin);
       if (stored === undefined || !(await linkSetStatus(stored, mirror)).current) return undefined;
       return store.linkSetOf(gtin);
     },

@@ -473,8 +473,8 @@ async function serialDocument(
   if (ctx.scans !== undefined) {
     const counted =
       scan === undefined
-        ? ctx.scans.get(key.gtin, key.serial)
-        : ctx.scans.record(key.gtin, key.serial, scan.client, scan.now);
+        ? await ctx.scans.get(key.gtin, key.serial)
+        : await ctx.scans.record(key.gtin, key.serial, scan.client, scan.now);
     scans = counted === undefined ? { count: 0, firstScanAt: null } : counted;
   }
 

@@ -4,7 +4,7 @@
  * a `linkType` request redirects to, and the resolver description at /.well-known/gs1resolver.
  *
  *   requestedLinkType(value): "linkset" | string | undefined   linkset/all, a GS1 link type URI, or unknown
- *   linksetOf(ctx, key, doc): LinksetDoc                        every level's links, most specific anchor first
+ *   linksetOf(ctx, key, doc): Promise<LinksetDoc>              every level's links, most specific anchor first
  *   chooseLink(linkset, type, acceptLanguage): Link | undefined the redirect target for a link type
  *   redirectLocation(href, requestUrl): string                  href with the request's query, minus linkType
  *   resolverDescription(config): ResolverDescriptionDoc

@@ -46,16 +46,29 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(config.dbReadUrl === undefined ? {} : { readUrl: config.dbReadUrl }),
       application: "traceanchor-api",
     }));
-  const ownScans = options.scansDb === undefined && config.scans;
-  const scansDb = options.scansDb ?? (config.scans ? openScansDb(config.scansDbPath) : undefined);
+  // On PostgreSQL the scan counts and link sets live in the mirror's database (schema trace_state).
+  const pgState = "engine" in db && db.engine === "postgres" ? db : undefined;
+  const ownScans =
+    options.scansDb === undefined && config.scans && pgState === undefined
+      ? openScansDb(config.scansDbPath)
+      : undefined;
+  const scansDb = options.scansDb ?? (config.scans ? (pgState ?? ownScans) : undefined);
 
-  const app = await buildApp({ ...options, db, ...(scansDb === undefined ? {} : { scansDb }), config, log });
+  const linksDb = options.linksDb ?? pgState;
+  const app = await buildApp({
+    ...options,
+    db,
+    ...(scansDb === undefined ? {} : { scansDb }),
+    ...(linksDb === undefined ? {} : { linksDb }),
+    config,
+    log,
+  });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await app.close();
       if (ownDb) await Promise.resolve(db.close());
-      if (ownScans) scansDb?.close();
+      ownScans?.close();
     })();
     return closing;
   };

@@ -1,16 +1,26 @@
 /**
- * Scan counts, in their own writable SQLite file (the mirror is read-only to the API). Nothing
- * personal is stored: only a salted hash of the last scanning client, so that one client
- * re-scanning the same label does not count twice in a row. The salt lives in the file.
+ * Scan counts, on either engine. Nothing personal is stored: only a salted hash of the last
+ * scanning client, so that one client re-scanning the same label does not count twice in a row. The
+ * salt lives with the counts.
  *
- * Reads run on the caller's connection. Writes of a file database run in a worker thread with its
- * own connection (WAL lets it commit while the event loop reads), so the random-page upserts and
- * the WAL writes of a flush never stall requests; an in-memory database is written in line.
+ *   createScansRepository(target, options?): ScansRepository
+ *
+ * `target` is a writable SQLite handle (its own file, TRACE_SCANS_DB: the mirror is read-only to the
+ * API) or the mirror's PostgreSQL store (table trace_state.scan_counts, shared by every replica; see
+ * mirror/pg/scans.ts for how it batches and counts under concurrency).
+ *
+ * SQLite: reads run on the caller's connection. Writes of a file database run in a worker thread
+ * with its own connection (WAL lets it commit while the event loop reads), so the random-page
+ * upserts and the WAL writes of a flush never stall requests; an in-memory database is written in
+ * line. The methods are synchronous inside; their promises are already settled.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import type { Database } from "better-sqlite3";
+import { lift } from "../../mirror/async";
+import { createPgScanCounter, pgScanSalt } from "../../mirror/pg/scans";
 import { readBatch } from "../../mirror/read";
+import type { PgStore } from "../../mirror/store";
 
 export interface ScanCount {
   readonly count: number;
@@ -19,12 +29,95 @@ export interface ScanCount {
 }
 
 export interface ScansRepository {
-  /** Counts one scan of (gtin, serial) by `client` (an address; only its salted hash is kept). */
+  /**
+   * Counts one scan of (gtin, serial) by `client` (an address; only its salted hash is kept) and
+   * returns the count with it.
+   */
+  record(gtin: string, serial: string, client: string, now: number): Promise<ScanCount>;
+  get(gtin: string, serial: string): Promise<ScanCount | undefined>;
+  /**
+   * Writes buffered scans now (SQLite also does every `flushMs` and when `maxPending` keys wait);
+   * resolves once they are written or failed (see `onWriteError`).
+   */
+  flush(): Promise<void>;
+  /** Flushes, stops the timer, and waits for the writer thread to commit and close. */
+  close(): Promise<void>;
+}
+
+/**
+ * SQLite buffers scans in memory and writes them in one transaction per `flushMs` (a commit per scan
+ * would cost more than the rest of the request); a crash loses at most that window of counts. A
+ * flush also happens once `maxPending` serials wait, kept small so one flush stalls the event loop
+ * ~2 ms, not ~20. PostgreSQL writes every scan before answering, batched per event-loop turn (no
+ * timer); `maxPending` caps the serials of one statement.
+ */
+export interface ScansOptions {
+  readonly flushMs?: number;
+  readonly maxPending?: number;
+  /** SQLite: where writes run, a worker thread (default for a file database) or in line. */
+  readonly writer?: "worker" | "inline";
+  /**
+   * Told when a batch of counts could not be written. SQLite keeps it and retries it with the next
+   * flush; PostgreSQL rejects the requests it carried.
+   */
+  readonly onWriteError?: (message: string) => void;
+}
+
+export function createScansRepository(target: Database | PgStore, options: ScansOptions = {}): ScansRepository {
+  return isPgStore(target) ? pgScans(target, options) : lift(sqliteScans(target, options));
+}
+
+const isPgStore = (target: Database | PgStore): target is PgStore => (target as Partial<PgStore>).engine === "postgres";
+
+const MAX_CLIENT_HASHES = 10_000;
+
+/**
+ * The salted hash of each recent client address, so a busy client costs one sha256, not one per
+ * scan. Kept in memory only, bounded, dropped whole when full.
+ */
+function clientHasher(salt: string): (client: string) => string {
+  const hashes = new Map<string, string>();
+  return (client) => {
+    let hash = hashes.get(client);
+    if (hash === undefined) {
+      hash = createHash("sha256").update(salt).update(client).digest("base64url").slice(0, 16);
+      if (hashes.size >= MAX_CLIENT_HASHES) hashes.clear();
+      hashes.set(client, hash);
+    }
+    return hash;
+  };
+}
+
+function pgScans(store: PgStore, options: ScansOptions): ScansRepository {
+  const counter = createPgScanCounter(store.pool, {
+    maxPending: options.maxPending,
+    onWriteError: options.onWriteError,
+  });
+  // Read once, on the first scan; its failure is that scan's (and the next one tries again).
+  let hasher: Promise<(client: string) => string> | undefined;
+  let hash: ((client: string) => string) | undefined;
+  const hashOf = async (client: string): Promise<string> => {
+    if (hash !== undefined) return hash(client);
+    hasher ??= pgScanSalt(store.pool, randomBytes(16).toString("hex")).then(clientHasher, (error: unknown) => {
+      hasher = undefined;
+      throw error;
+    });
+    hash = await hasher;
+    return hash(client);
+  };
+  return {
+    record: async (gtin, serial, client, now) => counter.record(gtin, serial, await hashOf(client), now),
+    get: (gtin, serial) => counter.get(gtin, serial),
+    flush: () => counter.flush(),
+    close: () => counter.close(),
+  };
+}
+
+/** The SQLite repository, synchronous inside (`createScansRepository` lifts it). */
+interface SqliteScans {
   record(gtin: string, serial: string, client: string, now: number): ScanCount;
   get(gtin: string, serial: string): ScanCount | undefined;
-  /** Writes buffered scans (also done every `flushMs` and when `maxPending` keys wait). */
-  flush(): void;
-  /** Flushes, stops the timer, and waits for the writer thread to commit and close. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,8 +132,6 @@ CREATE TABLE IF NOT EXISTS scan_counts (
   PRIMARY KEY (gtin, serial)
 ) WITHOUT ROWID;
 `;
-
-const MAX_CLIENT_HASHES = 10_000;
 
 /**
  * Every write adds only its own scans (`count` is the number added), so the result does not depend
@@ -83,21 +174,7 @@ interface Pending {
   last: string | null;
 }
 
-/**
- * Scans are buffered in memory and written in one transaction per `flushMs` (a commit per scan would
- * cost more than the rest of the request); a crash loses at most that window of counts. A flush also
- * happens once `maxPending` serials wait, kept small so one flush stalls the event loop ~2 ms, not ~20.
- */
-export interface ScansOptions {
-  readonly flushMs?: number;
-  readonly maxPending?: number;
-  /** Where writes run: a worker thread (default for a file database) or in line. */
-  readonly writer?: "worker" | "inline";
-  /** Told when a batch of counts could not be written (it is kept and retried with the next flush). */
-  readonly onWriteError?: (message: string) => void;
-}
-
-export function createScansRepository(db: Database, options: ScansOptions = {}): ScansRepository {
+function sqliteScans(db: Database, options: ScansOptions): SqliteScans {
   const flushMs = options.flushMs ?? 250;
   const maxPending = options.maxPending ?? 4000;
   db.exec(SCHEMA);
@@ -110,18 +187,7 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
     upsert: db.prepare<Row>(UPSERT),
   };
   const pending = new Map<string, Pending>();
-  // The salted hash of each recent client address, so a busy client costs one sha256, not one per scan.
-  // Kept in memory only, bounded, dropped whole when full.
-  const clientHashes = new Map<string, string>();
-  const clientHash = (client: string): string => {
-    let hash = clientHashes.get(client);
-    if (hash === undefined) {
-      hash = createHash("sha256").update(salt).update(client).digest("base64url").slice(0, 16);
-      if (clientHashes.size >= MAX_CLIENT_HASHES) clientHashes.clear();
-      clientHashes.set(client, hash);
-    }
-    return hash;
-  };
+  const clientHash = clientHasher(salt);
 
   // The reads of one event-loop turn share a transaction; it ends before every write.
   const reads = readBatch(db);
@@ -137,6 +203,8 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
   // Counts handed to the writer thread and not yet committed, by key: reads see them until then.
   const inflight = new Map<string, Pending>();
   const batches = new Map<number, Pending[]>();
+  // Settled when the writer has answered each batch in flight: what `flush()` waits for.
+  const answers = new Map<number, { readonly promise: Promise<void>; readonly resolve: () => void }>();
   let nextBatch = 0;
   const walOk = (): boolean => String(db.pragma("journal_mode = WAL", { simple: true })).toLowerCase() === "wal";
   // The writer thread needs WAL, so that it can commit while this connection reads.
@@ -159,6 +227,8 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
     const batch = batches.get(id) ?? [];
     batches.delete(id);
     finish(batch, error);
+    answers.get(id)?.resolve();
+    answers.delete(id);
   };
   const finish = (batch: readonly Pending[], error: string | undefined): void => {
     // A read transaction opened before the commit would not see it: end it before reads lose the
@@ -210,6 +280,9 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
     }
     const id = nextBatch++;
     batches.set(id, batch);
+    let resolve = (): void => undefined;
+    const promise = new Promise<void>((done) => (resolve = done));
+    answers.set(id, { promise, resolve });
     for (const p of batch) inflight.set(keyOf(p.gtin, p.serial), p);
     worker.postMessage({ id, rows: batch.map(rowOf) });
   };
@@ -256,7 +329,10 @@ export function createScansRepository(db: Database, options: ScansOptions = {}):
       const row = statements.get.get(gtin, serial);
       return row === undefined ? undefined : { count: row.count, firstScanAt: row.first_scan_at };
     },
-    flush: () => flush(),
+    async flush() {
+      flush();
+      await Promise.all([...answers.values()].map((answer) => answer.promise));
+    },
     async close() {
       clearInterval(timer);
       flush();

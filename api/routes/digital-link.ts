@@ -114,7 +114,12 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
   const description = JSON.stringify(resolverDescription(config));
 
   /** `?linkType=…`: a 307 to the link of that type (the request's other parameters passed on), or a 404 naming the types there are. */
-  const redirect = async (request: FastifyRequest, reply: FastifyReply, key: ItemKey, type: string): Promise<void> => {
+  const redirect = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    key: ItemKey,
+    type: string,
+  ): Promise<FastifyReply> => {
     const doc = await itemDocumentJson(ctx, key, undefined);
     if (doc === undefined || !resolves(doc)) throw unresolved(key, doc);
     const linkset = await linksetOf(ctx, key, JSON.parse(doc.text) as ItemDoc);
@@ -128,7 +133,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
         "linkType",
       );
     }
-    void reply
+    return reply
       .code(307)
       .header("cache-control", `public, max-age=${ITEM_MAX_AGE}`)
       .header("location", redirectLocation(target.href, request.url))
@@ -192,8 +197,7 @@ const plugin: FastifyPluginAsyncTypebox<RouteOptions> = async (app, options) => 
           );
         }
         if (wanted !== undefined && wanted !== "linkset") {
-          await redirect(request, reply, key, wanted);
-          return reply;
+          return redirect(request, reply, key, wanted);
         }
         const format = wanted === "linkset" ? "linkset" : negotiate(request.headers.accept);
         reply.header("vary", "Accept");

@@ -1,11 +1,14 @@
 /**
  * For link-set tests: the shared fixture mirror with brand admins whose keys the test holds (the
- * fixture's own admins are bare addresses), an app with a links file, and signing as a brand does.
+ * fixture's own admins are bare addresses), a link-set store on either engine (a SQLite file, or a
+ * PostgreSQL database's trace_state schema) and an app over both, and signing as a brand does.
  */
 import Database from "better-sqlite3";
 import { Wallet } from "ethers";
 import { LINK_SET_TYPES, linkSetDomain, type LinkSetLink, type LinkSetMessage } from "../../core/link-set";
 import { openDatabase } from "../../mirror/db";
+import { openStore, type Engine, type PgStore } from "../../mirror/store";
+import { testMirrorLocation } from "../helpers/engines";
 import { createSeeder } from "../../mirror/write/seed";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
@@ -35,20 +38,43 @@ export function setBrandAdmin(fixture: MirrorFixture, brandId: number, admin: st
   }
 }
 
-export interface LinksTestApp extends TestApp {
-  readonly linksDb: Database.Database;
+/** Where link sets are kept: a SQLite handle, or a PostgreSQL store. */
+export type LinkStore = Database.Database | PgStore;
+
+/** A new, empty link-set store's location on `engine`: ":memory:" for SQLite unless `file` is asked for. */
+export async function linkStoreLocation(engine: Engine, name: string, file = false): Promise<string> {
+  return engine === "sqlite" && !file ? ":memory:" : testMirrorLocation(engine, name);
 }
 
-/** The API over the fixture with a links file (in memory unless `file` is given). */
-export async function buildLinksApp(fixture: MirrorFixture, file = ":memory:"): Promise<LinksTestApp> {
-  const linksDb = new Database(file);
+/** Opens the store at `location` (a SQLite path or a postgres:// URL, migrated on first open). */
+export async function openLinkStore(location: string): Promise<LinkStore> {
+  if (/^postgres(ql)?:/.test(location)) {
+    const store = await openStore({ db: location });
+    if (store.engine !== "postgres") throw new Error(`expected PostgreSQL at ${location}`);
+    return store;
+  }
+  return new Database(location);
+}
+
+export async function closeLinkStore(store: LinkStore): Promise<void> {
+  if ("pool" in store) await store.close();
+  else store.close();
+}
+
+export interface LinksTestApp extends TestApp {
+  readonly linksDb: LinkStore;
+}
+
+/** The API over the fixture with a link-set store at `location` (a SQLite file in memory by default). */
+export async function buildLinksApp(fixture: MirrorFixture, location = ":memory:"): Promise<LinksTestApp> {
+  const linksDb = await openLinkStore(location);
   const t = await buildTestApp(fixture, { linksDb });
   return {
     ...t,
     linksDb,
     async close() {
       await t.close();
-      linksDb.close();
+      await closeLinkStore(linksDb);
     },
   };
 }

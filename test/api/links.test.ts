@@ -1,18 +1,22 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { expect } from "chai";
 import { verifyTypedData } from "ethers";
 import type { LightMyRequestResponse } from "fastify";
 import { currentLinkSets } from "../../api/brand-links";
 import { parseLinksEnv } from "../../api/links-config";
 import { createMirror } from "../../api/mirror";
-import { createLinkSetRepository } from "../../api/repositories/link-sets";
+import {
+  LINK_SET_POLL_MS,
+  createLinkSetRepository,
+  type LinkSetRepository,
+  type StoredLinkSet,
+} from "../../api/repositories/link-sets";
 import { MAX_CLOCK_SKEW_SECONDS } from "../../api/routes/v1/links";
 import type { LinkSetMessage } from "../../core/link-set";
 import { openDatabase } from "../../mirror/db";
 import { createSeeder } from "../../mirror/write/seed";
+import { describeEngines } from "../helpers/engines";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, type MirrorFixture } from "./fixtures";
 import { buildTestApp } from "./helper";
 import {
@@ -21,12 +25,16 @@ import {
   FIXTURE_DOMAIN,
   STRANGER,
   buildLinksApp,
+  closeLinkStore,
   createLinksFixture,
+  linkStoreLocation,
+  openLinkStore,
   pip,
   secondsAgo,
   setBrandAdmin,
   sign,
   signedBody,
+  type LinkStore,
   type LinksTestApp,
 } from "./links-helper";
 
@@ -79,7 +87,9 @@ const acmeSet = (overrides: Partial<LinkSetMessage> = {}): LinkSetMessage => ({
   ...overrides,
 });
 
-describe("api: /v1/links", function () {
+// The mirror these routes read is SQLite (its reader is not async yet); the link sets they keep are
+// on each engine.
+describeEngines("api: /v1/links", function (engine) {
   let fixture: MirrorFixture;
   let t: LinksTestApp;
 
@@ -90,7 +100,7 @@ describe("api: /v1/links", function () {
     fixture.cleanup();
   });
   beforeEach(async function () {
-    t = await buildLinksApp(fixture);
+    t = await buildLinksApp(fixture, await linkStoreLocation(engine, "links_http"));
   });
   afterEach(async function () {
     await t.close();
@@ -367,23 +377,22 @@ describe("api: /v1/links", function () {
   });
 });
 
-describe("api: brand link sets the resolver serves", function () {
+describeEngines("api: brand link sets the resolver serves", function (engine) {
   let fixture: MirrorFixture;
-  let dir: string;
+  let location: string;
 
   beforeEach(async function () {
     fixture = await createLinksFixture();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-links-"));
+    location = await linkStoreLocation(engine, "links_resolver", true);
   });
   afterEach(function () {
     fixture.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (engine === "sqlite") fs.rmSync(path.dirname(location), { recursive: true, force: true });
   });
 
-  /** Accepts a set through the API into a links file, and returns the file. */
+  /** Accepts a set through the API into the store, and returns where the store is. */
   const accept = async (message: LinkSetMessage): Promise<string> => {
-    const file = path.join(dir, "links.db");
-    const t = await buildLinksApp(fixture, file);
+    const t = await buildLinksApp(fixture, location);
     try {
       const res = await t.app.inject({
         method: "PUT",
@@ -394,14 +403,14 @@ describe("api: brand link sets the resolver serves", function () {
     } finally {
       await t.close();
     }
-    return file;
+    return location;
   };
 
-  it("gives the resolver the stored links as BrandLinks, kept in the file across restarts", async function () {
+  it("gives the resolver the stored links as BrandLinks, kept in the store across restarts", async function () {
     const message = acmeSet();
-    const file = await accept(message);
+    const where = await accept(message);
     const mirrorDb = openDatabase(fixture.dbPath, { readonly: true });
-    const linksDb = new Database(file);
+    const linksDb = await openLinkStore(where);
     try {
       const source = currentLinkSets(
         createLinkSetRepository(linksDb),
@@ -427,94 +436,15 @@ describe("api: brand link sets the resolver serves", function () {
       expect(set?.signature).to.match(/^0x[0-9a-f]{130}$/);
       expect(await source.linkSetOf(acmeGtin("12121"))).to.equal(undefined);
     } finally {
-      linksDb.close();
+      await closeLinkStore(linksDb);
       mirrorDb.close();
     }
   });
 
-  it("serves a large set (not memoised) and then the smaller one that replaces it", async function () {
-    const db = new Database(":memory:");
-    try {
-      const repo = createLinkSetRepository(db);
-      const keep = async (message: LinkSetMessage) =>
-        repo.put({
-          chainId: "31337",
-          contract: CONTRACT,
-          message,
-          signature: await sign(ACME_ADMIN, message),
-          signer: ACME_ADMIN.address.toLowerCase(),
-          acceptedAt: 1,
-        });
-      const languages = [
-        "en",
-        "fr",
-        "de",
-        "es",
-        "it",
-        "nl",
-        "pt",
-        "pl",
-        "sv",
-        "da",
-        "fi",
-        "cs",
-        "ro",
-        "hu",
-        "el",
-        "bg",
-        "sk",
-        "sl",
-        "hr",
-        "lt",
-      ];
-      const large = acmeSet({
-        issuedAt: secondsAgo(100),
-        links: languages.map((hreflang) =>
-          pip({ hreflang, href: `https://acme.example/${hreflang}/${"p".repeat(600)}` }),
-        ),
-      });
-      expect(JSON.stringify(large).length).to.be.above(8 * 1024);
-      expect((await keep(large)).ok).to.equal(true);
-      expect((await repo.linkSetOf(GTIN))?.links).to.have.length(languages.length);
-      expect(repo.get(GTIN)?.message).to.deep.equal(large);
-      const small = acmeSet({ issuedAt: secondsAgo(50), links: [pip()] });
-      expect((await keep(small)).ok).to.equal(true);
-      expect((await repo.linkSetOf(GTIN))?.links).to.have.length(1);
-      expect((await keep(large)).ok).to.equal(false);
-      expect(repo.get(GTIN)?.message).to.deep.equal(small);
-    } finally {
-      db.close();
-    }
-  });
-
-  it("sees a set another connection wrote to the file after it had read the GTIN", async function () {
-    const file = path.join(dir, "links.db");
-    const reader = new Database(file);
-    const writer = new Database(file);
-    try {
-      const readRepo = createLinkSetRepository(reader);
-      expect(await readRepo.linkSetOf(GTIN)).to.equal(undefined);
-      const message = acmeSet();
-      const put = createLinkSetRepository(writer).put({
-        chainId: "31337",
-        contract: CONTRACT,
-        message,
-        signature: await sign(ACME_ADMIN, message),
-        signer: ACME_ADMIN.address.toLowerCase(),
-        acceptedAt: 1,
-      });
-      expect(put.ok).to.equal(true);
-      expect((await readRepo.linkSetOf(GTIN))?.issuedAt).to.equal(new Date(message.issuedAt * 1000).toISOString());
-    } finally {
-      reader.close();
-      writer.close();
-    }
-  });
-
   it("stops serving a set once its signer is no longer the brand's admin; GET says why", async function () {
-    const file = await accept(acmeSet());
+    const where = await accept(acmeSet());
     setBrandAdmin(fixture, ACME.brandId, STRANGER.address);
-    const t = await buildLinksApp(fixture, file);
+    const t = await buildLinksApp(fixture, where);
     try {
       const doc = json<LinkSetDoc>(await t.app.inject({ method: "GET", url: `/v1/links/${GTIN}` }));
       expect(doc.current).to.equal(false);
@@ -536,14 +466,14 @@ describe("api: brand link sets the resolver serves", function () {
   });
 
   it("stops serving a set once the brand no longer owns the GTIN's prefix", async function () {
-    const file = await accept(acmeSet());
+    const where = await accept(acmeSet());
     const db = openDatabase(fixture.dbPath);
     try {
       createSeeder(db).releasePrefix(ACME.prefix);
     } finally {
       db.close();
     }
-    const t = await buildLinksApp(fixture, file);
+    const t = await buildLinksApp(fixture, where);
     try {
       const doc = json<LinkSetDoc>(await t.app.inject({ method: "GET", url: `/v1/links/${GTIN}` }));
       expect(doc.current).to.equal(false);
@@ -552,6 +482,150 @@ describe("api: brand link sets the resolver serves", function () {
     } finally {
       await t.close();
     }
+  });
+});
+
+describeEngines("api: link-set repository", function (engine) {
+  const open: LinkStore[] = [];
+  afterEach(async function () {
+    for (const store of open.splice(0)) await closeLinkStore(store);
+  });
+
+  /** Two handles on one new store: two connections to one file, or two replicas' pools on one database. */
+  const handles = async (name: string): Promise<[LinkStore, LinkStore]> => {
+    const location = await linkStoreLocation(engine, name, true);
+    const stores: [LinkStore, LinkStore] = [await openLinkStore(location), await openLinkStore(location)];
+    open.push(...stores);
+    return stores;
+  };
+  const exec = async (store: LinkStore, sql: string): Promise<void> => {
+    if ("pool" in store) await store.pool.query(sql);
+    else store.exec(sql);
+  };
+  const accepted = async (message: LinkSetMessage): Promise<StoredLinkSet> => ({
+    chainId: "31337",
+    contract: CONTRACT,
+    message,
+    signature: await sign(ACME_ADMIN, message),
+    signer: ACME_ADMIN.address.toLowerCase(),
+    acceptedAt: 1,
+  });
+  /** Until `seen` holds, or `limitMs` passed: how long it took. */
+  const until = async (seen: () => Promise<boolean>, limitMs: number): Promise<number> => {
+    const start = performance.now();
+    while (!(await seen())) {
+      if (performance.now() - start > limitMs) throw new Error(`not seen within ${limitMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return performance.now() - start;
+  };
+
+  it("keeps a set only with a greater issuedAt, and gives the resolver its links", async function () {
+    const [store] = await handles("links_repo_put");
+    const repo = createLinkSetRepository(store);
+    expect(await repo.get(GTIN)).to.equal(undefined);
+    const first = acmeSet({ issuedAt: secondsAgo(100) });
+    expect(await repo.put(await accepted(first))).to.deep.equal({ ok: true });
+    const again = await repo.put(await accepted(acmeSet({ issuedAt: first.issuedAt, links: [] })));
+    expect(again.ok).to.equal(false);
+    expect(again.ok === false && again.stored.message).to.deep.equal(first);
+    expect((await repo.get(GTIN))?.message).to.deep.equal(first);
+    expect((await repo.linkSetOf(GTIN))?.links.map((link) => link.type)).to.deep.equal(["gs1:pip", "gs1:instructions"]);
+    const newer = acmeSet({ issuedAt: secondsAgo(50), links: [] });
+    expect((await repo.put(await accepted(newer))).ok).to.equal(true);
+    expect((await repo.linkSetOf(GTIN))?.links).to.deep.equal([]);
+    expect(await repo.linkSetOf(acmeGtin("12121"))).to.equal(undefined);
+  });
+
+  it("serves a large set (not memoised) and then the smaller one that replaces it", async function () {
+    const [store] = await handles("links_repo_large");
+    const repo = createLinkSetRepository(store);
+    const keep = async (message: LinkSetMessage) => repo.put(await accepted(message));
+    const languages = ["en", "fr", "de", "es", "it", "nl", "pt", "pl", "sv", "da"];
+    languages.push("fi", "cs", "ro", "hu", "el", "bg", "sk", "sl", "hr", "lt");
+    const large = acmeSet({
+      issuedAt: secondsAgo(100),
+      links: languages.map((hreflang) =>
+        pip({ hreflang, href: `https://acme.example/${hreflang}/${"p".repeat(600)}` }),
+      ),
+    });
+    expect(JSON.stringify(large).length).to.be.above(8 * 1024);
+    expect((await keep(large)).ok).to.equal(true);
+    expect((await repo.linkSetOf(GTIN))?.links).to.have.length(languages.length);
+    expect((await repo.get(GTIN))?.message).to.deep.equal(large);
+    const small = acmeSet({ issuedAt: secondsAgo(50), links: [pip()] });
+    expect((await keep(small)).ok).to.equal(true);
+    expect((await repo.linkSetOf(GTIN))?.links).to.have.length(1);
+    expect((await keep(large)).ok).to.equal(false);
+    expect((await repo.get(GTIN))?.message).to.deep.equal(small);
+  });
+
+  // SQLite: another connection to the file, seen at its next commit check (once per ms). PostgreSQL:
+  // another replica, within LINK_SET_POLL_MS.
+  const boundMs = engine === "sqlite" ? 50 : LINK_SET_POLL_MS + 100;
+  it(`serves a set put through another ${engine === "sqlite" ? "connection" : "replica"} after it had read the GTIN, within ${boundMs} ms`, async function () {
+    const [a, b] = await handles("links_repo_replicas");
+    const reader = createLinkSetRepository(a);
+    const writer = createLinkSetRepository(b);
+    expect(await reader.linkSetOf(GTIN)).to.equal(undefined);
+    for (const ago of [300, 200, 100]) {
+      const message = acmeSet({ issuedAt: secondsAgo(ago) });
+      expect((await writer.put(await accepted(message))).ok).to.equal(true);
+      const issuedAt = new Date(message.issuedAt * 1000).toISOString();
+      await until(async () => (await reader.linkSetOf(GTIN))?.issuedAt === issuedAt, boundMs);
+      expect((await reader.get(GTIN))?.message).to.deep.equal(message);
+    }
+  });
+
+  it("leaves the stored set, and what every handle serves, as they were when a put fails", async function () {
+    const [a, b] = await handles("links_repo_failed");
+    const repo = createLinkSetRepository(a);
+    const other = createLinkSetRepository(b);
+    const kept = acmeSet({ issuedAt: secondsAgo(100) });
+    expect((await repo.put(await accepted(kept))).ok).to.equal(true);
+    expect((await other.get(GTIN))?.message).to.deep.equal(kept);
+    // PostgreSQL's version row, which replicas poll (SQLite has none).
+    const version = async (): Promise<number | undefined> => {
+      if (!("pool" in a)) return undefined;
+      const rows = await a.pool.query<{ version: number }>("SELECT version FROM trace_state.link_sets_version");
+      return rows.rows[0]?.version;
+    };
+    const before = await version();
+    // The row is written, then the statement fails after it: nothing of it may stay.
+    await exec(
+      a,
+      engine === "sqlite"
+        ? "CREATE TRIGGER fail_put AFTER UPDATE ON link_sets BEGIN SELECT RAISE(ABORT, 'injected put failure'); END;"
+        : "CREATE FUNCTION trace_state.fail_put() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected put failure'; END $$; " +
+            "CREATE TRIGGER fail_put AFTER UPDATE ON trace_state.link_sets FOR EACH ROW EXECUTE FUNCTION trace_state.fail_put();",
+    );
+    const newer = acmeSet({ issuedAt: secondsAgo(50), links: [] });
+    let failure: unknown;
+    await repo.put(await accepted(newer)).catch((error: unknown) => (failure = error));
+    expect(String(failure)).to.include("injected put failure");
+    expect(await version()).to.equal(before);
+    await new Promise((resolve) => setTimeout(resolve, LINK_SET_POLL_MS + 20));
+    for (const handle of [repo, other, createLinkSetRepository(b)])
+      expect((await handle.get(GTIN))?.message).to.deep.equal(kept);
+    await exec(a, engine === "sqlite" ? "DROP TRIGGER fail_put" : "DROP TRIGGER fail_put ON trace_state.link_sets");
+    expect((await repo.put(await accepted(newer))).ok).to.equal(true);
+    expect((await repo.get(GTIN))?.message).to.deep.equal(newer);
+  });
+
+  it("keeps the newest of many puts of one GTIN racing through two handles", async function () {
+    const [a, b] = await handles("links_repo_race");
+    const repos: LinkSetRepository[] = [createLinkSetRepository(a), createLinkSetRepository(b)];
+    const messages = [7, 3, 9, 1, 8, 2, 6, 4, 5].map((n) => acmeSet({ issuedAt: secondsAgo(1000 - n), links: [] }));
+    const sets = await Promise.all(messages.map(accepted));
+    const results = await Promise.all(sets.map((set, i) => (repos[i % 2] as LinkSetRepository).put(set)));
+    const newest = messages[2] as LinkSetMessage;
+    expect(results[2]).to.deep.equal({ ok: true });
+    // A put refused was refused for a set at least as new.
+    results.forEach((result, i) => {
+      if (!result.ok) expect(result.stored.message.issuedAt).to.be.at.least(messages[i]?.issuedAt ?? Infinity);
+    });
+    await new Promise((resolve) => setTimeout(resolve, LINK_SET_POLL_MS + 20));
+    for (const repo of repos) expect((await repo.get(GTIN))?.message).to.deep.equal(newest);
   });
 });
 

@@ -214,7 +214,7 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, options)
     },
     async (request, reply) => {
       const gtin = checked(undefined, () => toGtin14(request.params.gtin, "gtin"));
-      const stored = store().get(gtin);
+      const stored = await store().get(gtin);
       if (stored === undefined) throw notFound("link set");
       reply.header("cache-control", "no-cache");
       return document(stored, mirror);
@@ -317,7 +317,7 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, options)
         });
       }
 
-      const result = linkSetStore.put({
+      const result = await linkSetStore.put({
         chainId: String(cursor.chainId),
         contract,
         message,
@@ -334,7 +334,7 @@ const plugin: FastifyPluginAsyncTypebox<LinkRouteOptions> = async (app, options)
           storedIssuedAt: storedAt,
         });
       }
-      const stored = linkSetStore.get(gtin);
+      const stored = await linkSetStore.get(gtin);
       if (stored === undefined) throw new Error(`link set for ${gtin} not found right after it was written`);
       reply.header("cache-control", "no-store");
       return document(stored, mirror);
