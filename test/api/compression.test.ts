@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import { describeEngines } from "../helpers/engines";
 import { expect } from "chai";
 import type { LightMyRequestResponse } from "fastify";
 import type { AcceptUpload } from "../../api/upload";
@@ -17,8 +18,8 @@ function decoded(res: LightMyRequestResponse): Buffer {
   throw new Error(`unexpected content-encoding ${String(encoding)}`);
 }
 
-describe("api: response compression", function () {
-  const suite = appPerTest();
+describeEngines("api: response compression", function (engine) {
+  const suite = appPerTest(engine);
   // Scans off: the item document would otherwise change between the requests compared.
   beforeEach(async function () {
     await suite.rebuild({ config: { scans: false } });

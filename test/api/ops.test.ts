@@ -6,7 +6,8 @@ import { negotiate } from "../../api/http";
 import type { IndexerHealth } from "../../api/routes/options";
 import { openDatabase, runMigrations } from "../../mirror/db";
 import { FINALIZED_BLOCK, GTIN, HEAD_BLOCK, createMirrorFixture, type MirrorFixture } from "./fixtures";
-import { buildTestApp, type TestApp } from "./helper";
+import { describeEngines } from "../helpers/engines";
+import { buildTestApp, closePgMirror, type TestApp } from "./helper";
 
 const running: IndexerHealth = {
   state: "running",
@@ -16,14 +17,15 @@ const running: IndexerHealth = {
   fatal: null,
 };
 
-describe("api: operations", function () {
+describeEngines("api: operations", function (engine) {
   let fixture: MirrorFixture;
   let t: TestApp | undefined;
 
   before(async function () {
     fixture = await createMirrorFixture();
   });
-  after(function () {
+  after(async function () {
+    await closePgMirror(fixture);
     fixture.cleanup();
   });
   afterEach(async function () {
@@ -32,7 +34,7 @@ describe("api: operations", function () {
   });
 
   const app = async (options: Parameters<typeof buildTestApp>[1] = {}) => {
-    t = await buildTestApp(fixture, options);
+    t = await buildTestApp(fixture, { engine, ...options });
     return t.app;
   };
 

@@ -1,3 +1,4 @@
+import { describeEngines } from "../helpers/engines";
 import { createHash } from "node:crypto";
 import zlib from "node:zlib";
 import { expect } from "chai";
@@ -7,8 +8,8 @@ import { appPerTest } from "./helper";
 
 const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
-describe("api: the scan page's script", function () {
-  const suite = appPerTest();
+describeEngines("api: the scan page's script", function (engine) {
+  const suite = appPerTest(engine);
   const get = (url: string, headers: Record<string, string> = {}) =>
     suite.t.app.inject({ method: "GET", url, headers });
 
