@@ -560,6 +560,8 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
       }
       // The lock is gone (or we stop): close what is left of its session before trying again.
       await leadership.release();
+      // A standby that kept polling should win the lock over the process whose session just failed.
+      if (!stopping && fatal === null) await sleep(2 * config.standbyPollMs);
     }
   }
 
