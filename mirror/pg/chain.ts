@@ -11,6 +11,9 @@
  * each event's effect from `effectOf`, so the folds are the same (`applyEffects` says why the
  * anchors may go first).
  */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { from as copyFrom } from "pg-copy-streams";
 import { decodeLog, REGISTRY_EVENTS } from "../decode";
 import type { MirrorStore } from "../store";
 import {
@@ -54,6 +57,28 @@ const EFFECT_SQL: Record<EffectOp, string> = {
     "WHERE brand_id = $7 AND root = $8",
 };
 
+const RAW_COLUMNS =
+  "block_number, block_hash, tx_hash, tx_index, log_index, address, topics, data, event, args, block_time";
+
+/** The columns of an insertAnchor effect, in its values' order. */
+const ANCHOR_COLUMNS =
+  "brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time";
+
+/** Where an events_raw row (in RAW_COLUMNS order) keeps its key. */
+const RAW_HASH = 1;
+const RAW_LOG_INDEX = 4;
+
+const rawKey = (blockHash: unknown, logIndex: unknown): string => `${String(blockHash)}/${String(logIndex)}`;
+
+/**
+ * Ranges with at least this many logs go into events_raw, and runs of at least this many anchors
+ * into anchors, by COPY; smaller ones in one INSERT over unnest() arrays, one round trip. Measured
+ * on a 10,000-log range (2 shared cores): the INSERT into events_raw 450–850 ms, COPY into a staging
+ * table + INSERT … SELECT 350–500 ms, COPY straight in (after one SELECT of the keys present)
+ * about 70–90 ms; anchors 280–400 ms by INSERT, 75–100 ms by COPY.
+ */
+const COPY_FROM_ROWS = 500;
+
 const SQL = {
   cursor: "SELECT * FROM cursor WHERE id = 1",
   insertCursor:
@@ -67,11 +92,16 @@ const SQL = {
   setHead: "UPDATE cursor SET head_block = $1, finalized_block = LEAST(block_number, $2) WHERE id = 1",
   storedBlocks: "SELECT number, hash FROM blocks WHERE number <= $1 ORDER BY number DESC",
   insertRaw:
-    "INSERT INTO events_raw (block_number, block_hash, tx_hash, tx_index, log_index, address, topics, data, event, args, block_time) " +
+    `INSERT INTO events_raw (${RAW_COLUMNS}) ` +
     "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::integer[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[]) " +
     "ON CONFLICT (block_hash, log_index) DO NOTHING RETURNING block_hash, log_index",
+  // Large ranges: the keys already there (the primary key's index), then COPY of the others.
+  presentRaw: "SELECT block_hash, log_index FROM events_raw WHERE block_hash = ANY($1::text[])",
+  copyRaw: `COPY events_raw (${RAW_COLUMNS}) FROM STDIN`,
+  // No conflict to skip here (as on SQLite, an anchor already there is an error): straight in.
+  copyAnchors: `COPY anchors (${ANCHOR_COLUMNS}) FROM STDIN`,
   insertAnchors:
-    "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time) " +
+    `INSERT INTO anchors (${ANCHOR_COLUMNS}) ` +
     "SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::integer[], $11::integer[], $12::bigint[])",
   upsertBlocks:
     "INSERT INTO blocks (number, hash, parent_hash, timestamp) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) " +
@@ -113,8 +143,16 @@ function runEffect(client: Queryable, effect: Effect): Promise<unknown> {
 }
 
 /** Inserts a run of Anchored effects in one statement, column arrays in `Effect`'s order. */
-async function insertAnchors(client: Queryable, anchors: readonly Effect[]): Promise<void> {
+async function insertAnchors(client: PoolClient, anchors: readonly Effect[]): Promise<void> {
   if (anchors.length === 0) return;
+  if (anchors.length >= COPY_FROM_ROWS) {
+    await copyRows(
+      client,
+      SQL.copyAnchors,
+      anchors.map((effect) => effect.values),
+    );
+    return;
+  }
   const columns: unknown[][] = Array.from({ length: 12 }, () => new Array<unknown>(anchors.length));
   anchors.forEach((effect, i) => {
     effect.values.forEach((value, c) => {
@@ -136,19 +174,54 @@ async function onSession<T>(client: PoolClient, work: (client: PoolClient) => Pr
   }
 }
 
+/** A value in COPY's text format (no value here is NULL). */
+function copyText(value: unknown): string {
+  return String(value).replace(/[\\\t\n\r]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
+}
+
+type RawRow = readonly unknown[];
+
+/** Sends `rows` through `COPY … FROM STDIN` (text format). */
+async function copyRows(client: PoolClient, copy: string, rows: readonly (readonly unknown[])[]): Promise<void> {
+  const text = rows.map((row) => `${row.map(copyText).join("\t")}\n`).join("");
+  await pipeline(Readable.from([text]), client.query(copyFrom(copy)));
+}
+
+/** Inserts events_raw rows unless present (same block hash and log index); returns the keys of those inserted. */
+async function insertRaw(client: PoolClient, rows: readonly RawRow[]): Promise<Set<string>> {
+  if (rows.length < COPY_FROM_ROWS) {
+    const columns = Array.from({ length: 11 }, (_, c) => rows.map((row) => row[c]));
+    const inserted = await run<{ block_hash: string; log_index: number }>(client, "insertRaw", SQL.insertRaw, columns);
+    return new Set(inserted.rows.map((row) => rawKey(row.block_hash, row.log_index)));
+  }
+  // COPY cannot skip conflicts: leave out the rows already there, and repeats within the range.
+  const hashes = [...new Set(rows.map((row) => row[RAW_HASH] as string))];
+  const present = await run<{ block_hash: string; log_index: number }>(client, "presentRaw", SQL.presentRaw, [hashes]);
+  const keys = new Set(present.rows.map((row) => rawKey(row.block_hash, row.log_index)));
+  const fresh = new Set<string>();
+  const copied = rows.filter((row) => {
+    const key = rawKey(row[RAW_HASH], row[RAW_LOG_INDEX]);
+    if (keys.has(key) || fresh.has(key)) return false;
+    fresh.add(key);
+    return true;
+  });
+  if (copied.length > 0) await copyRows(client, SQL.copyRaw, copied);
+  return fresh;
+}
+
 async function readCursor(client: Queryable): Promise<Cursor | undefined> {
   const { rows } = await run<CursorRowDb>(client, "cursor", SQL.cursor, []);
   return rows[0] === undefined ? undefined : cursorOf(rows[0]);
 }
 
-async function applyRange(client: Queryable, batch: RangeBatch, reorgWindow: number): Promise<number> {
-  const n = batch.logs.length;
-  const raw: unknown[][] = Array.from({ length: 11 }, () => new Array<unknown>(n));
-  const decoded = batch.logs.map((log, i) => {
+async function applyRange(client: PoolClient, batch: RangeBatch, reorgWindow: number): Promise<number> {
+  const decoded = batch.logs.map((log) => {
     const header = batch.headers.get(log.blockNumber);
     if (header === undefined) throw new Error(`no header for block ${log.blockNumber}`);
     const d = decodeLog(log.topics, log.data);
-    const row = [
+    const row: RawRow = [
       log.blockNumber,
       log.blockHash,
       log.txHash,
@@ -161,20 +234,19 @@ async function applyRange(client: Queryable, batch: RangeBatch, reorgWindow: num
       d.argsJson,
       header.timestamp,
     ];
-    row.forEach((value, c) => {
-      (raw[c] as unknown[])[i] = value;
-    });
-    return { log, event: d.event, blockTime: header.timestamp };
+    return { log, row, event: d.event, blockTime: header.timestamp };
   });
 
   let applied = 0;
-  if (n > 0) {
-    const inserted = await run<{ block_hash: string; log_index: number }>(client, "insertRaw", SQL.insertRaw, raw);
-    const fresh = new Set(inserted.rows.map((row) => `${row.block_hash}/${row.log_index}`));
+  if (decoded.length > 0) {
+    const fresh = await insertRaw(
+      client,
+      decoded.map((entry) => entry.row),
+    );
     const effects: Effect[] = [];
     for (const { log, event, blockTime } of decoded) {
       // Already present (same block hash and log index): its effects are applied already.
-      if (!fresh.delete(`${log.blockHash}/${log.logIndex}`) || event === null) continue;
+      if (!fresh.delete(rawKey(log.blockHash, log.logIndex)) || event === null) continue;
       effects.push(
         effectOf(
           event,
@@ -214,7 +286,7 @@ const anchorKey = (brandId: unknown, root: unknown): string => `${String(brandId
  * tables), so this differs from chain order only for a revocation of an anchor that comes later in
  * the range: in chain order it finds no row and changes nothing, so it is skipped here.
  */
-async function applyEffects(client: Queryable, effects: readonly Effect[]): Promise<void> {
+async function applyEffects(client: PoolClient, effects: readonly Effect[]): Promise<void> {
   const anchors = effects.filter((effect) => effect.op === "insertAnchor");
   const anchoredAt = new Map<string, number>();
   effects.forEach((effect, i) => {

@@ -64,7 +64,8 @@ function registryChange(state: State, random: () => number, emit: Emit, branch: 
     const id = BigInt(state.brands.length + 1);
     const admin = address(`admin-${id}`);
     state.brands.push({ id, admin, pending: null });
-    emit("BrandRegistered", [id, admin, `Brand ${id} ${branch}`]);
+    // Tabs, newlines, backslashes, quotes and non-ASCII: COPY's text format must carry them.
+    emit("BrandRegistered", [id, admin, `Brand ${id} ${branch}\t"Ünïcode" \\N\n✓`]);
     return;
   }
   if (pick < 0.35) {
@@ -162,7 +163,7 @@ export function syntheticChain(options: SyntheticOptions): SyntheticChain {
       const target = state.anchors[Math.floor(random() * state.anchors.length)];
       if (target !== undefined && !target.revoked) {
         target.revoked = true;
-        tx().emit("Revoked", [target.brand, target.root, address("revoker"), `recall ${number}`]);
+        tx().emit("Revoked", [target.brand, target.root, address("revoker"), `recall ${number}\r\n\\ "lot"`]);
       }
     }
   }
