@@ -3,7 +3,7 @@
  * PostgreSQL, mirror/store.ts).
  *
  * Each range is read (async: headers, logs, headers again), checked to belong to one chain, and
- * then applied (sync) in one transaction that also moves the cursor, if its first block's parent is
+ * then applied in one transaction (ChainStore, mirror/write/chain.ts) that also moves the cursor, if its first block's parent is
  * the indexed block. Up to `concurrency` ranges are read at once, ahead of the cursor, but applied
  * strictly in order. If the next block's parent is not the indexed block, the reads ahead are
  * dropped, the indexer walks back to the common ancestor, rolls back everything above it in one
@@ -11,8 +11,8 @@
  *
  * On PostgreSQL several indexers may share one database; one writes at a time, the leader, which
  * holds an advisory lock and writes on the lock's own session (indexer/leader.ts). The others stand
- * by (state "standby") and take over from the cursor when it goes. SQLite has one writer: always
- * the leader.
+ * by (state "standby") and take over from the cursor when it goes; a leader whose lock session
+ * fails stops writing at once and stands by too. SQLite has one writer: always the leader.
  */
 import { runMigrations } from "../mirror/db";
 import { isTransientPgError } from "../mirror/pg/chain";
@@ -119,10 +119,17 @@ export interface SyncResult {
 }
 
 export interface Indexer {
-  /** Runs until stop() or a fatal error; the promise settles then (it never rejects). */
+  /**
+   * Runs until stop() or a fatal error; the promise settles then (it never rejects). On PostgreSQL
+   * it holds the writer lock while it runs, standing by whenever another indexer holds it.
+   */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Catches up with the head once, retrying transient faults; rejects on a fatal error. */
+  /**
+   * Catches up with the head once, retrying transient faults; rejects on a fatal error. On
+   * PostgreSQL it waits for the writer lock first (standby) and gives it back after, unless start()
+   * holds it; it rejects with NotLeaderError if the lock is lost on the way.
+   */
   syncOnce(): Promise<SyncResult>;
   status(): IndexerStatus;
 }
@@ -234,6 +241,7 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
 
   leadership.onLost((cause) => {
     cursorOpened = false;
+    standingBy = true;
     log.warn({ err: errorSummary(cause) }, "writer lock lost; standing by");
     wakeAll();
   });
