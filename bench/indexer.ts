@@ -29,7 +29,7 @@ import Database from "better-sqlite3";
 import { createHttpProvider, openDatabase, runMigrations } from "../indexer";
 import { createChainClient } from "../indexer/rpc";
 import type { BlockHeader, ChainLog } from "../indexer/rpc";
-import { createStore } from "../mirror/write/chain";
+import { createSqliteChainStore } from "../mirror/write/chain";
 import { blockNumber, connectDeployment, mine, mined, request, setUpBrand } from "../test/indexer/helpers/chain";
 import { startAnvilNode, startHardhatNode } from "../test/indexer/helpers/node";
 import type { HardhatNode } from "../test/indexer/helpers/node";
@@ -400,7 +400,7 @@ async function benchReplay(
   for (let run = 0; run < RUNS; run++) {
     const db = openDatabase(path.join(tmp, `replay-${run}.db`));
     runMigrations(db);
-    const store = createStore(db, { reorgWindow: 128 });
+    const store = createSqliteChainStore(db, { reorgWindow: 128 });
     store.openCursor(31337, address, from);
     const start = performance.now();
     events = 0;

@@ -4,7 +4,7 @@
  *
  * TRACE_RPC_URL            JSON-RPC endpoint (default http://127.0.0.1:8545)
  * TRACE_CONTRACT           TraceAnchor address (default: deployments/<chainId>.json)
- * TRACE_DB                 SQLite file (default data/trace.db)
+ * TRACE_DB                 SQLite file (default data/trace.db) or postgres:// URL
  * TRACE_CONFIRMATIONS      blocks before a row is final (default 0 on chain 31337, else 12)
  * TRACE_INDEX_FROM_BLOCK   first block to read (default: deployments/<chainId>.json blockNumber, else 0)
  * TRACE_INDEX_POLL_MS      poll interval once caught up (default 2000)

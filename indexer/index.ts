@@ -1,8 +1,12 @@
 export * from "./errors";
 export { openDatabase, openMirror, runMigrations, pendingMigrations } from "../mirror/db";
 export type { Db } from "../mirror/db";
+export { openStore, sqliteStore } from "../mirror/store";
+export type { MirrorStore } from "../mirror/store";
 export { createIndexer } from "./indexer";
-export type { Indexer, IndexerConfig, IndexerStatus, Logger, SyncResult } from "./indexer";
-export { databaseChecksum, tableChecksums } from "../mirror/checksum";
+export type { Indexer, IndexerConfig, IndexerState, IndexerStatus, Logger, SyncResult } from "./indexer";
+export { INDEXER_LOCK_KEY, NotLeaderError } from "./leader";
+export type { Role } from "./leader";
+export { databaseChecksum, storeChecksum, storeTableChecksums, tableChecksums } from "../mirror/checksum";
 export { createHttpProvider } from "./http";
 export type { HttpProvider, HttpProviderOptions } from "./http";

@@ -1,15 +1,22 @@
 /**
- * Follows the TraceAnchor contract and mirrors its events into SQLite.
+ * Follows the TraceAnchor contract and mirrors its events into the mirror store (SQLite or
+ * PostgreSQL, mirror/store.ts).
  *
  * Each range is read (async: headers, logs, headers again), checked to belong to one chain, and
- * then applied (sync) in one transaction that also moves the cursor, if its first block's parent is
+ * then applied in one transaction (ChainStore, mirror/write/chain.ts) that also moves the cursor, if its first block's parent is
  * the indexed block. Up to `concurrency` ranges are read at once, ahead of the cursor, but applied
  * strictly in order. If the next block's parent is not the indexed block, the reads ahead are
  * dropped, the indexer walks back to the common ancestor, rolls back everything above it in one
  * transaction, and goes on from there. Range sizes follow the answers (indexer/range.ts).
+ *
+ * On PostgreSQL several indexers may share one database; one writes at a time, the leader, which
+ * holds an advisory lock and writes on the lock's own session (indexer/leader.ts). The others stand
+ * by (state "standby") and take over from the cursor when it goes; a leader whose lock session
+ * fails stops writing at once and stands by too. SQLite has one writer: always the leader.
  */
-import type { Db } from "../mirror/db";
 import { runMigrations } from "../mirror/db";
+import { isTransientPgError } from "../mirror/pg/chain";
+import type { MirrorStore } from "../mirror/store";
 import {
   ChainMovedError,
   IndexerConfigError,
@@ -18,10 +25,12 @@ import {
   LogRangeTooLargeError,
   ReorgTooDeepError,
 } from "./errors";
+import { createPgLeadership, NotLeaderError, soleWriter } from "./leader";
+import type { Leadership, Role } from "./leader";
 import { backoffDelay, createRangeSizer, DEFAULT_TARGET_LOGS, DEFAULT_TARGET_MS } from "./range";
 import { createChainClient } from "./rpc";
 import type { BlockHeader, ChainClient, ChainLog, ProviderLike } from "./rpc";
-import { createStore } from "../mirror/write/chain";
+import { createChainStore } from "../mirror/write/chain";
 import type { Cursor } from "../mirror/write/chain";
 
 /** pino-compatible. */
@@ -57,10 +66,13 @@ export interface IndexerConfig {
   readonly retryBaseMs?: number;
   /** Default 30 000 ms. */
   readonly retryMaxMs?: number;
+  /** PostgreSQL: how often a standby tries the writer lock. Default 1000 ms. */
+  readonly standbyPollMs?: number;
 }
 
 export interface CreateIndexerOptions {
-  readonly db: Db;
+  /** The mirror to write (writable: the indexer applies SQLite's migrations, PostgreSQL's ran at openStore). */
+  readonly store: MirrorStore;
   readonly provider: ProviderLike;
   /** The TraceAnchor contract address. */
   readonly contract: string;
@@ -68,15 +80,18 @@ export interface CreateIndexerOptions {
   readonly config?: IndexerConfig;
 }
 
-export type IndexerState = "idle" | "running" | "stopped" | "failed";
+/** "standby": waiting for the writer lock that another indexer holds (PostgreSQL). */
+export type IndexerState = "idle" | "running" | "standby" | "stopped" | "failed";
 
 export interface IndexerStatus {
   readonly state: IndexerState;
+  /** Whether this process holds the writer lock (SQLite: always the leader). */
+  readonly role: Role;
   readonly chainId: number | null;
   readonly contract: string;
   /** Latest head seen. */
   readonly head: number | null;
-  /** Last block whose events are all in the database. */
+  /** Last block whose events are all in the database (a standby reads it once a poll). */
   readonly indexedBlock: number | null;
   readonly indexedHash: string | null;
   readonly confirmations: number | null;
@@ -104,10 +119,17 @@ export interface SyncResult {
 }
 
 export interface Indexer {
-  /** Runs until stop() or a fatal error; the promise settles then (it never rejects). */
+  /**
+   * Runs until stop() or a fatal error; the promise settles then (it never rejects). On PostgreSQL
+   * it holds the writer lock while it runs, standing by whenever another indexer holds it.
+   */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Catches up with the head once, retrying transient faults; rejects on a fatal error. */
+  /**
+   * Catches up with the head once, retrying transient faults; rejects on a fatal error. On
+   * PostgreSQL it waits for the writer lock first (standby) and gives it back after, unless start()
+   * holds it; it rejects with NotLeaderError if the lock is lost on the way.
+   */
   syncOnce(): Promise<SyncResult>;
   status(): IndexerStatus;
 }
@@ -125,7 +147,7 @@ interface RangeRead {
 }
 
 export function createIndexer(options: CreateIndexerOptions): Indexer {
-  const { db, log } = options;
+  const { store: mirror, log } = options;
   if (!/^0x[0-9a-fA-F]{40}$/.test(options.contract))
     throw new IndexerConfigError(`contract is not an address: ${options.contract}`);
   const contract = options.contract.toLowerCase();
@@ -140,6 +162,7 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     stallPolls: options.config?.stallPolls ?? 30,
     retryBaseMs: options.config?.retryBaseMs ?? 250,
     retryMaxMs: options.config?.retryMaxMs ?? 30_000,
+    standbyPollMs: options.config?.standbyPollMs ?? 1000,
   };
   for (const [key, value] of Object.entries(config)) {
     if (!Number.isSafeInteger(value) || value < (key === "fromBlock" ? 0 : 1))
@@ -152,9 +175,18 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
   ) {
     throw new IndexerConfigError(`config.confirmations must be a non-negative integer, got ${configuredConfirmations}`);
   }
+  if (mirror.readonly) throw new IndexerConfigError(`the mirror at ${mirror.location} is open read-only`);
 
-  runMigrations(db);
-  const store = createStore(db, { reorgWindow: config.reorgWindow });
+  // PostgreSQL's migrations ran when the store was opened; a SQLite handle may be fresh.
+  if (mirror.engine === "sqlite") runMigrations(mirror.db);
+  const leadership: Leadership = mirror.engine === "postgres" ? createPgLeadership(mirror.pool, log) : soleWriter();
+  const store = createChainStore(mirror, {
+    reorgWindow: config.reorgWindow,
+    ...(mirror.engine === "postgres" ? { session: () => leadership.session() } : {}),
+  });
+  /** Errors worth another try: our retryable ones, SQLite's busy, PostgreSQL's connection faults. */
+  const retryable = (error: unknown): boolean =>
+    isRetryable(error) || (mirror.engine === "postgres" && isTransientPgError(error));
   const client: ChainClient = createChainClient(options.provider, {
     timeoutMs: options.config?.rpcTimeoutMs ?? 30_000,
   });
@@ -167,6 +199,12 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
   let chainId: number | null = null;
   let confirmations: number | null = null;
   let state: IndexerState = "idle";
+  let standingBy = false;
+  /** The cursor as last written or read, for status() (which is synchronous). */
+  let cursorSeen: Cursor | undefined;
+  let cursorReads = 0;
+  /** Whether this leadership term has opened (created or checked) the cursor. */
+  let cursorOpened = false;
   let head: number | null = null;
   let lastHeadChangeAt: number | null = null;
   let stallLogged = false;
@@ -194,8 +232,23 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     });
   }
 
+  const wakeAll = (): void => {
+    for (const wake of [...wakers]) wake();
+  };
+
+  // status() shows the mirror's cursor before the first sync too.
+  refreshCursor().catch(() => undefined);
+
+  leadership.onLost((cause) => {
+    cursorOpened = false;
+    standingBy = true;
+    log.warn({ err: errorSummary(cause) }, "writer lock lost; standing by");
+    wakeAll();
+  });
+
   function checkStopping(): void {
     if (stopping) throw new IndexerStoppedError();
+    if (leadership.role !== "leader") throw new NotLeaderError();
   }
 
   /** Runs `fn` until it succeeds, backing off on retryable errors; rethrows the rest. */
@@ -209,9 +262,12 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
         consecutiveFailures = 0;
         return result;
       } catch (error) {
-        if (!isRetryable(error)) throw error;
+        // Whatever failed, a lost lock means this process must not write again: stand by.
+        if (leadership.role !== "leader" && !(error instanceof IndexerStoppedError))
+          throw error instanceof NotLeaderError ? error : new NotLeaderError({ cause: error });
+        if (!retryable(error)) throw error;
         consecutiveFailures++;
-        lastError = { name: (error as Error).name, message: (error as Error).message };
+        lastError = errorSummary(error);
         if (error instanceof LogRangeTooLargeError) {
           // readRange told the sizer already; a smaller range is worth trying at once.
           log.debug(
@@ -247,12 +303,26 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     }
   }
 
+  /** Re-reads the cursor after a write (or a standby's poll), for status(). */
+  async function refreshCursor(): Promise<void> {
+    const seq = ++cursorReads;
+    const cursor = await store.cursor();
+    // Reads on a pool may come back out of order; the newest read wins.
+    if (seq === cursorReads) cursorSeen = cursor;
+  }
+
   async function ensureChain(): Promise<Cursor> {
     if (chainId === null) {
       chainId = await retrying("eth_chainId", () => client.chainId());
       confirmations = configuredConfirmations ?? (chainId === 31337 ? 0 : 12);
     }
-    return store.openCursor(chainId, contract, config.fromBlock);
+    // Created or checked once per leadership term; another leader may have moved it since, so read it.
+    const cursor = cursorOpened ? await store.cursor() : await store.openCursor(chainId, contract, config.fromBlock);
+    if (cursor === undefined) throw new Error("cursor vanished");
+    cursorOpened = true;
+    cursorReads++;
+    cursorSeen = cursor;
+    return cursor;
   }
 
   const finalizedOf = (at: number): number => Math.max(config.fromBlock - 1, at - (confirmations ?? 0));
@@ -260,7 +330,7 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
   /** Walks back to the newest stored block the chain still has, and rolls back above it. */
   async function reconcile(cursor: Cursor): Promise<void> {
     const lowest = cursor.blockNumber - config.reorgWindow;
-    const stored = store.storedBlocks(cursor.blockNumber).filter((block) => block.number >= lowest);
+    const stored = (await store.storedBlocks(cursor.blockNumber)).filter((block) => block.number >= lowest);
     let ancestor: { number: number; hash: string | null } | null = null;
     for (let i = 0; i < stored.length && ancestor === null; i += HEADER_CHUNK) {
       const chunk = stored.slice(i, i + HEADER_CHUNK);
@@ -280,7 +350,9 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
         `block ${cursor.blockNumber + 1} does not extend block ${cursor.blockNumber}, which is still canonical`,
       );
     }
-    const removedEvents = store.rollbackTo(ancestor.number, ancestor.hash);
+    checkStopping();
+    const removedEvents = await store.rollbackTo(ancestor.number, ancestor.hash);
+    await refreshCursor();
     reorgs++;
     lastReorg = { depth: cursor.blockNumber - ancestor.number, ancestor: ancestor.number, removedEvents };
     log.warn({ ...lastReorg, from: cursor.blockNumber }, "chain reorganised; rolled back to common ancestor");
@@ -356,7 +428,9 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
           return current;
         }
       }
-      store.setHead(current, finalizedOf(current));
+      checkStopping();
+      await store.setHead(current, finalizedOf(current));
+      await refreshCursor();
       return null;
     }
 
@@ -377,20 +451,21 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     for (let read = ahead.shift(); read !== undefined; read = ahead.shift()) {
       const range = await read;
       if (tipHash !== null && range.first.parentHash !== tipHash) {
-        const now = store.cursor();
+        const now = await store.cursor();
         if (now === undefined) throw new Error("cursor vanished");
         await reconcile(now);
         return current;
       }
       checkStopping();
       readAhead();
-      const applied = store.applyRange({
+      const applied = await store.applyRange({
         logs: range.logs,
         headers: range.headers,
         to: range.last,
         head: current,
         finalizedBlock: finalizedOf(current),
       });
+      await refreshCursor();
       tipHash = range.last.hash;
       eventsIndexed += applied;
       onApplied(applied);
@@ -403,18 +478,59 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     return current;
   }
 
+  let acquiring: Promise<boolean> | null = null;
+
+  /**
+   * Waits until this process holds the writer lock (true), trying every standbyPollMs and reading
+   * the cursor meanwhile, or until stop() (false). A SQLite mirror leads at once.
+   */
+  function lead(): Promise<boolean> {
+    acquiring ??= (async () => {
+      let logged = false;
+      while (!stopping) {
+        try {
+          if (await leadership.tryAcquire()) return true;
+          if (!logged) log.info({ lock: "traceanchor-indexer" }, "another indexer holds the writer lock; standing by");
+          logged = true;
+          standingBy = true;
+          await refreshCursor();
+        } catch (error) {
+          standingBy = true;
+          log.warn({ err: errorSummary(error) }, "cannot reach the writer lock; trying again");
+        }
+        await sleep(config.standbyPollMs);
+      }
+      return false;
+    })().finally(() => {
+      acquiring = null;
+      standingBy = false;
+    });
+    return acquiring;
+  }
+
   let inflight: Promise<SyncResult> | null = null;
 
   /** One catch-up at a time: a second caller shares the one in flight. */
   function syncOnce(): Promise<SyncResult> {
-    inflight ??= catchUp().finally(() => {
+    inflight ??= leadAndCatchUp().finally(() => {
       inflight = null;
     });
     return inflight;
   }
 
-  async function catchUp(): Promise<SyncResult> {
+  /** A catch-up under the writer lock: taken for it (and given back after) unless start() holds it. */
+  async function leadAndCatchUp(): Promise<SyncResult> {
     if (fatal !== null) throw fatal;
+    const held = leadership.role === "leader";
+    if (!held && !(await lead())) throw new IndexerStoppedError();
+    try {
+      return await catchUp();
+    } finally {
+      if (!held && loop === null) await leadership.release();
+    }
+  }
+
+  async function catchUp(): Promise<SyncResult> {
     let indexed = 0;
     let reached = head ?? 0;
     const count = (events: number): void => {
@@ -428,7 +544,7 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
       }
       return { head: head ?? reached, indexed };
     } catch (error) {
-      if (!(error instanceof IndexerStoppedError) && !isRetryable(error)) {
+      if (!(error instanceof IndexerStoppedError) && !(error instanceof NotLeaderError) && !retryable(error)) {
         fatal = error as Error;
         state = "failed";
         log.error({ err: { name: fatal.name, message: fatal.message } }, "indexing stopped: fatal error");
@@ -437,38 +553,52 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
     }
   }
 
+  /** start()'s loop: lead, follow the chain while leading, stand by again when the lock goes. */
+  async function run(): Promise<void> {
+    while (!stopping && fatal === null) {
+      if (!(await lead())) break;
+      while (!stopping && fatal === null && leadership.role === "leader") {
+        try {
+          await syncOnce();
+        } catch {
+          // Fatal errors are recorded by catchUp; a stop or a lost lock ends the loop below.
+        }
+        if (stopping || fatal !== null || leadership.role !== "leader") break;
+        await sleep(config.pollIntervalMs);
+      }
+      // The lock is gone (or we stop): close what is left of its session before trying again.
+      await leadership.release();
+      // A standby that kept polling should win the lock over the process whose session just failed.
+      if (!stopping && fatal === null) await sleep(2 * config.standbyPollMs);
+    }
+  }
+
   return {
     start() {
       if (loop !== null) return loop;
       stopping = false;
       state = fatal === null ? "running" : "failed";
-      loop = (async () => {
-        while (!stopping && fatal === null) {
-          try {
-            await syncOnce();
-          } catch {
-            // Fatal errors are recorded by syncOnce; a stop ends the loop below.
-          }
-          if (stopping || fatal !== null) break;
-          await sleep(config.pollIntervalMs);
-        }
+      loop = run().finally(() => {
         state = fatal === null ? "stopped" : "failed";
         loop = null;
-      })();
+      });
       return loop;
     },
     async stop() {
       stopping = true;
-      for (const wake of [...wakers]) wake();
+      wakeAll();
       if (loop !== null) await loop;
+      if (inflight !== null) await inflight.catch(() => undefined);
+      await leadership.release();
       if (fatal === null) state = "stopped";
     },
     syncOnce,
     status() {
-      const cursor = store.cursor();
+      const cursor = cursorSeen;
       const now = Date.now();
       return {
-        state,
+        state: standingBy && (state === "running" || state === "idle") ? "standby" : state,
+        role: leadership.role,
         chainId,
         contract,
         head,
@@ -491,4 +621,10 @@ export function createIndexer(options: CreateIndexerOptions): Indexer {
       };
     },
   };
+}
+
+function errorSummary(error: unknown): { readonly name: string; readonly message: string } {
+  return error instanceof Error
+    ? { name: error.name, message: error.message }
+    : { name: "Error", message: String(error) };
 }

@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { openMirror } from "../mirror/db";
+import { openStore } from "../mirror/store";
 import { indexerTuning, parseIndexerEnv } from "./config";
 import type { IndexerEnv, LogLevel } from "./config";
 import { IndexerConfigError } from "./errors";
@@ -50,8 +50,9 @@ export interface RunIndexerOptions {
 export async function runIndexer(options: RunIndexerOptions = {}): Promise<void> {
   const env = options.env ?? parseIndexerEnv();
   const log = options.log ?? createJsonLogger(env.logLevel);
+  // Opened first: a bad TRACE_DB fails here, naming the variable, before anything else starts.
+  const store = await openStore({ db: env.dbPath, application: "traceanchor-indexer" });
   const provider = createHttpProvider(env.rpcUrl, { timeoutMs: 30_000 });
-  const db = openMirror({ db: env.dbPath });
   let indexer: Indexer | undefined;
   const onAbort = (): void => void indexer?.stop();
   try {
@@ -64,7 +65,7 @@ export async function runIndexer(options: RunIndexerOptions = {}): Promise<void>
     if (contract === undefined)
       throw new IndexerConfigError("no TRACE_CONTRACT and no deployments/<chainId>.json with a contract");
     indexer = createIndexer({
-      db,
+      store,
       provider,
       contract,
       log,
@@ -72,7 +73,7 @@ export async function runIndexer(options: RunIndexerOptions = {}): Promise<void>
     });
     if (options.signal?.aborted === true) return;
     options.signal?.addEventListener("abort", onAbort);
-    log.info({ contract, db: env.dbPath }, "indexer starting");
+    log.info({ contract, db: store.location, engine: store.engine }, "indexer starting");
     await indexer.start();
     const fatal = indexer.status().fatal;
     if (fatal !== null) throw new Error(`${fatal.name}: ${fatal.message}`);
@@ -80,7 +81,7 @@ export async function runIndexer(options: RunIndexerOptions = {}): Promise<void>
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
     provider.destroy();
-    db.close();
+    await store.close();
   }
 }
 

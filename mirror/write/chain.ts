@@ -1,13 +1,25 @@
 /**
- * The mirror's chain writes (the indexer's side; content has mirror/write/content.ts). Everything here is synchronous and runs inside one SQLite transaction per
- * call: a range of logs with its cursor move, or a rollback to a common ancestor with its cursor
- * move. Derived tables are a fold of `events_raw` in (block, tx index, log index) order; see
- * docs/indexer.md for why a rollback can undo them exactly.
+ * The mirror's chain writes (the indexer's side; content has mirror/write/content.ts), behind one
+ * engine-neutral, asynchronous `ChainStore`:
+ *
+ *   createChainStore(store, { reorgWindow, session? }): ChainStore     picks the engine by store.engine
+ *   createSqliteChainStore(db, { reorgWindow }): SqliteChainStore       synchronous (better-sqlite3)
+ *
+ * Each write is one transaction: a range of logs with its cursor move, or a rollback to a common
+ * ancestor with its cursor move. Derived tables are a fold of `events_raw` in (block, tx index, log
+ * index) order; see docs/indexer.md for why a rollback can undo them exactly. What one event does to
+ * them is decided once, here (`effectOf`), and each engine runs that effect with its own statement,
+ * so both engines fold (and replay after a reorg) the same values. The PostgreSQL twin is
+ * mirror/pg/chain.ts.
  */
+import { lift } from "../async";
 import { decodeLog, REGISTRY_EVENTS, roleLabel } from "../decode";
 import type { TraceEvent } from "../decode";
 import type { Db } from "../db";
 import { ChainMismatchError } from "../errors";
+import { createPgChainStore } from "../pg/chain";
+import type { PoolClient } from "../pg/db";
+import type { MirrorStore } from "../store";
 import type { BlockHeaderRow as BlockHeader, ChainLogRow as ChainLog } from "../types";
 
 export interface Cursor {
@@ -33,21 +45,195 @@ export interface RangeBatch {
   readonly finalizedBlock: number;
 }
 
-export interface Store {
-  cursor(): Cursor | undefined;
+/** The chain writes, on either engine. Every write is one transaction that also moves the cursor. */
+export interface ChainStore {
+  cursor(): Promise<Cursor | undefined>;
   /** The cursor, created for this chain and contract if the database is new. */
-  openCursor(chainId: number, contract: string, fromBlock: number): Cursor;
+  openCursor(chainId: number, contract: string, fromBlock: number): Promise<Cursor>;
   /** Stored headers at or below `number`, newest first. */
-  storedBlocks(atOrBelow: number): { number: number; hash: string }[];
-  /** Writes a range's events and derived rows and moves the cursor, in one transaction. */
-  applyRange(batch: RangeBatch): number;
-  /** Removes everything above block `number` and moves the cursor there, in one transaction. */
-  rollbackTo(number: number, hash: string | null): number;
+  storedBlocks(atOrBelow: number): Promise<{ number: number; hash: string }[]>;
+  /** Writes a range's events and derived rows and moves the cursor, in one transaction; returns the events applied. */
+  applyRange(batch: RangeBatch): Promise<number>;
+  /** Removes everything above block `number` and moves the cursor there, in one transaction; returns the events removed. */
+  rollbackTo(number: number, hash: string | null): Promise<number>;
   /** Records the head seen when nothing new was indexed. */
+  setHead(head: number, finalizedBlock: number): Promise<void>;
+}
+
+/** SQLite's chain store: the same methods, synchronous (each write one IMMEDIATE transaction). */
+export interface SqliteChainStore {
+  cursor(): Cursor | undefined;
+  openCursor(chainId: number, contract: string, fromBlock: number): Cursor;
+  storedBlocks(atOrBelow: number): { number: number; hash: string }[];
+  applyRange(batch: RangeBatch): number;
+  rollbackTo(number: number, hash: string | null): number;
   setHead(head: number, finalizedBlock: number): void;
 }
 
-interface CursorRowDb {
+export interface ChainStoreOptions {
+  /** Block headers kept below the cursor for reorg detection; older ones are pruned. */
+  readonly reorgWindow: number;
+  /**
+   * PostgreSQL only: the session every write runs on (the indexer's leader session, which holds the
+   * advisory lock, so that no write can commit once the lock is lost). It may throw to refuse the
+   * write. Default: a pooled client per transaction.
+   */
+  readonly session?: () => PoolClient;
+}
+
+/** The chain store over either engine's mirror. */
+export function createChainStore(store: MirrorStore, options: ChainStoreOptions): ChainStore {
+  if (store.engine === "sqlite") return lift(createSqliteChainStore(store.db, options));
+  return createPgChainStore(store, options);
+}
+
+/** Where a log sits and when its block was made; the columns every derived row records. */
+export interface LogMeta {
+  readonly blockNumber: number;
+  readonly txHash: string;
+  readonly logIndex: number;
+  readonly blockTime: number;
+}
+
+/**
+ * What one event does to the derived tables: a statement (named by `op`) and its values in
+ * parameter order. Both engines hold one statement per op, with these parameters in this order.
+ */
+export type Effect =
+  | {
+      readonly op: "insertBrand";
+      readonly values: readonly [bigint, string, string, number, string, number, number, number];
+    }
+  | { readonly op: "setPendingAdmin"; readonly values: readonly [string | null, number, bigint] }
+  | { readonly op: "setAdmin"; readonly values: readonly [string, number, bigint] }
+  | { readonly op: "insertPrefix"; readonly values: readonly [string, bigint, number, string, number, number] }
+  | { readonly op: "deletePrefix"; readonly values: readonly [string] }
+  | {
+      readonly op: "upsertSubmitter";
+      readonly values: readonly [bigint, string, string | null, string, number, string, number, number];
+    }
+  | { readonly op: "deleteSubmitter"; readonly values: readonly [bigint, string] }
+  | {
+      readonly op: "insertAnchor";
+      readonly values: readonly [
+        bigint,
+        string,
+        bigint,
+        bigint,
+        string,
+        string,
+        number,
+        string,
+        string,
+        number,
+        number,
+        number,
+      ];
+    }
+  | {
+      readonly op: "revokeAnchor";
+      readonly values: readonly [number, string, string, string, number, number, bigint, string];
+    };
+
+export type EffectOp = Effect["op"];
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+/** The effect of `event` (at `meta`, in block `blockHash`, transaction `txIndex`) on the derived tables. */
+export function effectOf(event: TraceEvent, meta: LogMeta, blockHash: string, txIndex: number): Effect {
+  const { blockNumber, txHash, logIndex, blockTime } = meta;
+  switch (event.name) {
+    case "BrandRegistered": {
+      const { brandId, admin, name } = event.args;
+      return {
+        op: "insertBrand",
+        values: [brandId, admin, name, blockNumber, txHash, logIndex, blockTime, blockNumber],
+      };
+    }
+    case "BrandAdminTransferStarted": {
+      const { brandId, pendingAdmin } = event.args;
+      return {
+        op: "setPendingAdmin",
+        values: [pendingAdmin === ZERO_ADDRESS ? null : pendingAdmin, blockNumber, brandId],
+      };
+    }
+    case "BrandAdminTransferred": {
+      const { brandId, newAdmin } = event.args;
+      return { op: "setAdmin", values: [newAdmin, blockNumber, brandId] };
+    }
+    case "PrefixAssigned": {
+      const { brandId, prefix } = event.args;
+      return { op: "insertPrefix", values: [prefix, brandId, blockNumber, txHash, logIndex, blockTime] };
+    }
+    case "PrefixReleased":
+      return { op: "deletePrefix", values: [event.args.prefix] };
+    case "SubmitterRoleSet": {
+      const { brandId, account, role } = event.args;
+      return {
+        op: "upsertSubmitter",
+        values: [brandId, account, roleLabel(role), role.toLowerCase(), blockNumber, txHash, logIndex, blockTime],
+      };
+    }
+    case "SubmitterRemoved":
+      return { op: "deleteSubmitter", values: [event.args.brandId, event.args.account] };
+    case "Anchored": {
+      const { brandId, root, submitter, kind, leafCount, contentURI } = event.args;
+      return {
+        op: "insertAnchor",
+        values: [
+          brandId,
+          root,
+          kind,
+          leafCount,
+          contentURI,
+          submitter,
+          blockNumber,
+          blockHash,
+          txHash,
+          txIndex,
+          logIndex,
+          blockTime,
+        ],
+      };
+    }
+    case "Revoked": {
+      const { brandId, root, admin, reason } = event.args;
+      return { op: "revokeAnchor", values: [blockNumber, admin, reason, txHash, logIndex, blockTime, brandId, root] };
+    }
+  }
+}
+
+/** A stored registry event, as replayed after a reorg that removed one. */
+export interface RegistryEventRow {
+  readonly block_number: number;
+  readonly tx_hash: string;
+  readonly log_index: number;
+  readonly topics: string;
+  readonly data: string;
+  readonly block_time: number;
+}
+
+/** The effect of a stored registry event, or null if it no longer decodes to one. */
+export function replayEffectOf(row: RegistryEventRow): Effect | null {
+  const decoded = decodeLog(JSON.parse(row.topics) as string[], row.data);
+  if (decoded.event === null) return null;
+  // Registry effects record neither the block hash nor the transaction index.
+  return effectOf(
+    decoded.event,
+    { blockNumber: row.block_number, txHash: row.tx_hash, logIndex: row.log_index, blockTime: row.block_time },
+    "",
+    0,
+  );
+}
+
+/** The error for a database that mirrors another chain or contract than the one configured. */
+export function chainMismatch(existing: Cursor, chainId: number, contract: string): ChainMismatchError {
+  return new ChainMismatchError(
+    `database mirrors contract ${existing.contract} on chain ${existing.chainId}, not ${contract} on chain ${chainId}; use another TRACE_DB`,
+  );
+}
+
+export interface CursorRowDb {
   chain_id: number;
   contract: string;
   from_block: number;
@@ -57,16 +243,19 @@ interface CursorRowDb {
   finalized_block: number;
 }
 
-interface LogMeta {
-  readonly blockNumber: number;
-  readonly txHash: string;
-  readonly logIndex: number;
-  readonly blockTime: number;
+export function cursorOf(row: CursorRowDb): Cursor {
+  return {
+    chainId: row.chain_id,
+    contract: row.contract,
+    fromBlock: row.from_block,
+    blockNumber: row.block_number,
+    blockHash: row.block_hash,
+    headBlock: row.head_block,
+    finalizedBlock: row.finalized_block,
+  };
 }
 
-const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
-
-export function createStore(db: Db, options: { readonly reorgWindow: number }): Store {
+export function createSqliteChainStore(db: Db, options: { readonly reorgWindow: number }): SqliteChainStore {
   const statements = {
     cursor: db.prepare("SELECT * FROM cursor WHERE id = 1"),
     insertCursor: db.prepare(
@@ -86,6 +275,22 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
       "INSERT OR IGNORE INTO events_raw (block_number, block_hash, tx_hash, tx_index, log_index, address, topics, data, event, args, block_time) " +
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
+    rollbackAnchors: db.prepare("DELETE FROM anchors WHERE block_number > ?"),
+    rollbackRevocations: db.prepare(
+      "UPDATE anchors SET revoked_at_block = NULL, revoked_by = NULL, revoke_reason = NULL, revoke_tx = NULL, revoke_log = NULL, revoked_time = NULL " +
+        "WHERE revoked_at_block > ?",
+    ),
+    removedRegistryEvents: db.prepare(
+      `SELECT count(*) AS n FROM events_raw WHERE block_number > ? AND event IN (${REGISTRY_EVENTS.map(() => "?").join(", ")})`,
+    ),
+    rollbackRaw: db.prepare("DELETE FROM events_raw WHERE block_number > ?"),
+    rollbackBlocks: db.prepare("DELETE FROM blocks WHERE number > ?"),
+    registryEvents: db.prepare(
+      `SELECT block_number, tx_hash, log_index, topics, data, block_time FROM events_raw WHERE event IN (${REGISTRY_EVENTS.map(() => "?").join(", ")}) ` +
+        "ORDER BY block_number, tx_index, log_index",
+    ),
+  };
+  const effects: Record<EffectOp, { run(...params: unknown[]): unknown }> = {
     insertBrand: db.prepare(
       "INSERT INTO brands (brand_id, admin, pending_admin, name, registered_block, registered_tx, registered_log, registered_time, updated_block) " +
         "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
@@ -110,127 +315,24 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
       "UPDATE anchors SET revoked_at_block = ?, revoked_by = ?, revoke_reason = ?, revoke_tx = ?, revoke_log = ?, revoked_time = ? " +
         "WHERE brand_id = ? AND root = ?",
     ),
-    rollbackAnchors: db.prepare("DELETE FROM anchors WHERE block_number > ?"),
-    rollbackRevocations: db.prepare(
-      "UPDATE anchors SET revoked_at_block = NULL, revoked_by = NULL, revoke_reason = NULL, revoke_tx = NULL, revoke_log = NULL, revoked_time = NULL " +
-        "WHERE revoked_at_block > ?",
-    ),
-    removedRegistryEvents: db.prepare(
-      `SELECT count(*) AS n FROM events_raw WHERE block_number > ? AND event IN (${REGISTRY_EVENTS.map(() => "?").join(", ")})`,
-    ),
-    rollbackRaw: db.prepare("DELETE FROM events_raw WHERE block_number > ?"),
-    rollbackBlocks: db.prepare("DELETE FROM blocks WHERE number > ?"),
-    registryEvents: db.prepare(
-      `SELECT block_number, tx_hash, log_index, topics, data, block_time FROM events_raw WHERE event IN (${REGISTRY_EVENTS.map(() => "?").join(", ")}) ` +
-        "ORDER BY block_number, tx_index, log_index",
-    ),
   };
 
-  function applyEvent(event: TraceEvent, meta: LogMeta, blockHash: string, txIndex: number): void {
-    const { blockNumber, txHash, logIndex, blockTime } = meta;
-    switch (event.name) {
-      case "BrandRegistered": {
-        const { brandId, admin, name } = event.args;
-        statements.insertBrand.run(brandId, admin, name, blockNumber, txHash, logIndex, blockTime, blockNumber);
-        return;
-      }
-      case "BrandAdminTransferStarted": {
-        const { brandId, pendingAdmin } = event.args;
-        statements.setPendingAdmin.run(pendingAdmin === ZERO_ADDRESS ? null : pendingAdmin, blockNumber, brandId);
-        return;
-      }
-      case "BrandAdminTransferred": {
-        const { brandId, newAdmin } = event.args;
-        statements.setAdmin.run(newAdmin, blockNumber, brandId);
-        return;
-      }
-      case "PrefixAssigned": {
-        const { brandId, prefix } = event.args;
-        statements.insertPrefix.run(prefix, brandId, blockNumber, txHash, logIndex, blockTime);
-        return;
-      }
-      case "PrefixReleased":
-        statements.deletePrefix.run(event.args.prefix);
-        return;
-      case "SubmitterRoleSet": {
-        const { brandId, account, role } = event.args;
-        statements.upsertSubmitter.run(
-          brandId,
-          account,
-          roleLabel(role),
-          role.toLowerCase(),
-          blockNumber,
-          txHash,
-          logIndex,
-          blockTime,
-        );
-        return;
-      }
-      case "SubmitterRemoved":
-        statements.deleteSubmitter.run(event.args.brandId, event.args.account);
-        return;
-      case "Anchored": {
-        const { brandId, root, submitter, kind, leafCount, contentURI } = event.args;
-        statements.insertAnchor.run(
-          brandId,
-          root,
-          kind,
-          leafCount,
-          contentURI,
-          submitter,
-          blockNumber,
-          blockHash,
-          txHash,
-          txIndex,
-          logIndex,
-          blockTime,
-        );
-        return;
-      }
-      case "Revoked": {
-        const { brandId, root, admin, reason } = event.args;
-        statements.revokeAnchor.run(blockNumber, admin, reason, txHash, logIndex, blockTime, brandId, root);
-        return;
-      }
-    }
-  }
+  const run = (effect: Effect): void => {
+    effects[effect.op].run(...effect.values);
+  };
 
   /** Rebuilds brands, prefixes and submitters by replaying their events from events_raw. */
   function replayRegistry(): void {
     db.exec("DELETE FROM brands; DELETE FROM prefixes; DELETE FROM submitters;");
-    const rows = statements.registryEvents.all(...REGISTRY_EVENTS) as {
-      block_number: number;
-      tx_hash: string;
-      log_index: number;
-      topics: string;
-      data: string;
-      block_time: number;
-    }[];
-    for (const row of rows) {
-      const decoded = decodeLog(JSON.parse(row.topics) as string[], row.data);
-      if (decoded.event === null) continue;
-      applyEvent(
-        decoded.event,
-        { blockNumber: row.block_number, txHash: row.tx_hash, logIndex: row.log_index, blockTime: row.block_time },
-        "",
-        0,
-      );
+    for (const row of statements.registryEvents.all(...REGISTRY_EVENTS) as RegistryEventRow[]) {
+      const effect = replayEffectOf(row);
+      if (effect !== null) run(effect);
     }
   }
 
   const readCursor = (): Cursor | undefined => {
     const row = statements.cursor.get() as CursorRowDb | undefined;
-    return row === undefined
-      ? undefined
-      : {
-          chainId: row.chain_id,
-          contract: row.contract,
-          fromBlock: row.from_block,
-          blockNumber: row.block_number,
-          blockHash: row.block_hash,
-          headBlock: row.head_block,
-          finalizedBlock: row.finalized_block,
-        };
+    return row === undefined ? undefined : cursorOf(row);
   };
 
   const applyRange = db.transaction((batch: RangeBatch): number => {
@@ -254,11 +356,13 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
       );
       // Already present (same block hash and log index): its effects are applied already.
       if (inserted.changes === 0 || decoded.event === null) continue;
-      applyEvent(
-        decoded.event,
-        { blockNumber: log.blockNumber, txHash: log.txHash, logIndex: log.logIndex, blockTime: header.timestamp },
-        log.blockHash,
-        log.txIndex,
+      run(
+        effectOf(
+          decoded.event,
+          { blockNumber: log.blockNumber, txHash: log.txHash, logIndex: log.logIndex, blockTime: header.timestamp },
+          log.blockHash,
+          log.txIndex,
+        ),
       );
       applied++;
     }
@@ -304,11 +408,7 @@ export function createStore(db: Db, options: { readonly reorgWindow: number }): 
         if (created === undefined) throw new Error("cursor row missing after insert");
         return created;
       }
-      if (existing.chainId !== chainId || existing.contract !== wanted) {
-        throw new ChainMismatchError(
-          `database mirrors contract ${existing.contract} on chain ${existing.chainId}, not ${wanted} on chain ${chainId}; use another TRACE_DB`,
-        );
-      }
+      if (existing.chainId !== chainId || existing.contract !== wanted) throw chainMismatch(existing, chainId, wanted);
       return existing;
     },
     storedBlocks: (atOrBelow) => statements.storedBlocks.all(atOrBelow) as { number: number; hash: string }[],

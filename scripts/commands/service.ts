@@ -9,6 +9,7 @@ import { FetchRequest, JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
 import { openMirror, type Db } from "../../mirror/db";
 import { createCursorRepository } from "../../mirror/read/cursor";
+import { sqliteStore } from "../../mirror/store";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
 import { createHttpProvider, type HttpProvider } from "../../indexer/http";
 import { createIngester } from "../../indexer/ingest";
@@ -93,7 +94,7 @@ export async function runService(
     // The indexer reads logs through its own fetch-based transport: ethers' is slow on large answers.
     rpc = createHttpProvider(config.rpcUrl, { timeoutMs: 30_000 });
     indexer = createIndexer({
-      db,
+      store: sqliteStore(db),
       provider: rpc,
       contract,
       log,

@@ -9,6 +9,7 @@ import { JsonRpcProvider } from "ethers";
 import { ethers } from "hardhat";
 import { openDatabase, runMigrations, type Db } from "../../mirror/db";
 import { createIndexer } from "../../indexer/indexer";
+import { sqliteStore } from "../../mirror/store";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
 import { cli, type CliResult } from "../scripts/cli-harness";
@@ -57,7 +58,13 @@ export async function createTestSystem(rpcUrl: string): Promise<TestSystem> {
   const db: Db = openDatabase(env.TRACE_DB);
   runMigrations(db);
   const provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 });
-  const indexer = createIndexer({ db, provider, contract, log: silent, config: { fromBlock, confirmations: 0 } });
+  const indexer = createIndexer({
+    store: sqliteStore(db),
+    provider,
+    contract,
+    log: silent,
+    config: { fromBlock, confirmations: 0 },
+  });
   const ingester = createIngester({
     db,
     source: createContentSource({ contentDir: env.TRACE_CONTENT_DIR, maxBytes: 2 ** 30, timeoutMs: 10_000 }),

@@ -1,8 +1,14 @@
+import { createHash } from "node:crypto";
 import { expect } from "chai";
-import { IndexerConfigError } from "../../indexer";
+import { createIndexer, IndexerConfigError, INDEXER_LOCK_KEY, openDatabase, sqliteStore } from "../../indexer";
 import { indexerTuning, parseIndexerEnv } from "../../indexer/config";
 import { backoffDelay, createRangeSizer, parseRangeRefusal } from "../../indexer/range";
-import { cleanupTempDbs } from "./helpers/db";
+import { isTransientPgError } from "../../mirror/pg/chain";
+import { cleanupTempDbs, closeLater, tempDbPath } from "./helpers/db";
+import { memoryLogger } from "./helpers/log";
+
+const noChain = { send: () => Promise.reject(new Error("no chain in unit tests")) };
+const CONTRACT = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 
 describe("indexer units", function () {
   after(cleanupTempDbs);
@@ -275,6 +281,56 @@ describe("indexer units", function () {
       expect(backoffDelay(0, 100, 10_000, () => 1)).to.equal(100);
       expect(backoffDelay(3, 100, 10_000, () => 1)).to.equal(800);
       expect(backoffDelay(40, 100, 10_000, () => 1)).to.equal(10_000);
+    });
+  });
+
+  describe("createIndexer", function () {
+    it("refuses a read-only mirror and a bad standby poll", function () {
+      const file = tempDbPath();
+      openDatabase(file).close();
+      const readonly = closeLater(sqliteStore(openDatabase(file, { readonly: true })));
+      expect(() =>
+        createIndexer({ store: readonly, provider: noChain, contract: CONTRACT, log: memoryLogger() }),
+      ).to.throw(IndexerConfigError, /read-only/);
+      const writable = closeLater(sqliteStore(openDatabase(tempDbPath())));
+      expect(() =>
+        createIndexer({
+          store: writable,
+          provider: noChain,
+          contract: CONTRACT,
+          log: memoryLogger(),
+          config: { standbyPollMs: 0 },
+        }),
+      ).to.throw(IndexerConfigError, /standbyPollMs/);
+    });
+
+    it("leads at once on SQLite (one file, one writer)", function () {
+      const store = closeLater(sqliteStore(openDatabase(tempDbPath())));
+      const indexer = createIndexer({ store, provider: noChain, contract: CONTRACT, log: memoryLogger() });
+      expect(indexer.status()).to.include({ role: "leader", state: "idle", indexedBlock: null });
+    });
+  });
+
+  describe("the writer lock", function () {
+    it("is keyed by the first 8 bytes of sha256('traceanchor-indexer'), as a signed bigint", function () {
+      const digest = createHash("sha256").update("traceanchor-indexer").digest();
+      expect(INDEXER_LOCK_KEY).to.equal(digest.readBigInt64BE(0).toString());
+      expect(INDEXER_LOCK_KEY).to.equal("-5637909590028221161");
+    });
+  });
+
+  describe("isTransientPgError", function () {
+    it("retries lost connections, shutdowns, serialization failures and deadlocks, by code", function () {
+      for (const code of ["08006", "08001", "57P01", "57P03", "53300", "40001", "40P01", "ECONNREFUSED", "ECONNRESET"])
+        expect(isTransientPgError(Object.assign(new Error("x"), { code })), code).to.equal(true);
+    });
+
+    it("does not retry constraint violations, syntax errors or errors without a code", function () {
+      for (const code of ["23505", "23503", "42601", "42P01", undefined])
+        expect(isTransientPgError(Object.assign(new Error("connection terminated"), { code })), String(code)).to.equal(
+          false,
+        );
+      expect(isTransientPgError(null)).to.equal(false);
     });
   });
 
