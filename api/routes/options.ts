@@ -9,6 +9,8 @@ import type { AcceptUpload } from "../upload";
 /** The parts of the indexer's status /readyz looks at (indexer/indexer.ts `IndexerStatus`). */
 export interface IndexerHealth {
   readonly state: string;
+  /** "leader" (indexes and ingests) or "standby" (waits for the writer lock another replica holds). */
+  readonly role?: string;
   readonly head: number | null;
   readonly indexedBlock: number | null;
   readonly stalled: boolean;

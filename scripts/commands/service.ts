@@ -7,9 +7,8 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FetchRequest, JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
-import { openMirror, type Db } from "../../mirror/db";
-import { createCursorRepository } from "../../mirror/read/cursor";
-import { sqliteStore } from "../../mirror/store";
+import { openStore, type MirrorStore } from "../../mirror/store";
+import { createMirrorReader } from "../../mirror/read";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
 import { createHttpProvider, type HttpProvider } from "../../indexer/http";
 import { createIngester } from "../../indexer/ingest";
@@ -41,11 +40,25 @@ function signals(): Promise<NodeJS.Signals> {
   });
 }
 
-/** Ingests due contents until stopped; sleeps while there is nothing to do. */
-async function ingestLoop(db: Db, config: Config, log: Logger, stopped: () => boolean): Promise<void> {
+/**
+ * Ingests due contents until stopped; sleeps while there is nothing to do. On PostgreSQL only the
+ * replica whose indexer holds the writer lock ingests (`leads`), so replicas never fetch and check
+ * the same content twice; a new leader picks up the pending anchors where the old one stopped.
+ */
+async function ingestLoop(
+  store: MirrorStore,
+  config: Config,
+  log: Logger,
+  stopped: () => boolean,
+  leads: () => boolean,
+): Promise<void> {
   const source = createContentSource({ contentDir: config.contentDir, maxBytes: MAX_CONTENT_BYTES, timeoutMs: 30_000 });
-  const ingester = createIngester({ db, source, log, config: { retryDelayMs: 5_000 } });
+  const ingester = createIngester({ store, source, log, config: { retryDelayMs: 5_000 } });
   while (!stopped()) {
+    if (!leads()) {
+      await sleep(500);
+      continue;
+    }
     try {
       const result = await ingester.ingestPending();
       if (result.ingested + result.mismatched > 0) continue;
@@ -73,7 +86,8 @@ export async function runService(
   const request = new FetchRequest(config.rpcUrl);
   request.timeout = 30_000;
   const provider = new JsonRpcProvider(request, undefined, { cacheTimeout: -1 });
-  const db = openMirror({ db: config.db });
+  // A bad TRACE_DB (a typo, an unreachable server, wrong credentials) fails here, naming the variable.
+  const store = await openStore({ db: config.db, application: "traceanchor-serve" });
 
   let indexer: Indexer | undefined;
   let rpc: HttpProvider | undefined;
@@ -85,7 +99,9 @@ export async function runService(
     const deployment = readDeployment(config.deploymentsDir, chainId);
     // The indexer's own knobs; the log level is the API's (pino's) and is read above.
     // Read before the indexer starts, which writes the cursor of a new database.
-    const cursor = createCursorRepository(db).get();
+    const reader = createMirrorReader(store);
+    const cursor = await reader.cursor.get();
+    reader.close();
     const tuning = parseIndexerEnv({ ...env, TRACE_LOG_LEVEL: undefined });
     const fromBlock =
       tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
@@ -94,7 +110,7 @@ export async function runService(
     // The indexer reads logs through its own fetch-based transport: ethers' is slow on large answers.
     rpc = createHttpProvider(config.rpcUrl, { timeoutMs: 30_000 });
     indexer = createIndexer({
-      store: sqliteStore(db),
+      store,
       provider: rpc,
       contract,
       log,
@@ -108,11 +124,11 @@ export async function runService(
     });
     const running = indexer;
     tasks.push(running.start().catch((error: unknown) => log.error({ err: error }, "indexer stopped")));
-    tasks.push(ingestLoop(db, config, log, () => stopping));
+    tasks.push(ingestLoop(store, config, log, () => stopping, () => running.status().role === "leader"));
     out.note(
       cursor
-        ? `indexing ${contract} on chain ${chainId} into ${config.db}, resuming after block ${cursor.blockNumber}`
-        : `indexing ${contract} on chain ${chainId} from block ${fromBlock} into ${config.db}`,
+        ? `indexing ${contract} on chain ${chainId} into ${store.location}, resuming after block ${cursor.blockNumber}`
+        : `indexing ${contract} on chain ${chainId} from block ${fromBlock} into ${store.location}`,
     );
   }
 
@@ -134,23 +150,44 @@ export async function runService(
       contentDir: config.contentDir,
     });
     const links = parseLinksEnv(env);
-    const readonlyDb = openMirror({ db: config.db, readonly: true });
-    const scansDb = api.scans ? openScansDb(api.scansDbPath) : undefined;
-    const linksDb = openScansDb(links.dbPath === ":memory:" ? links.dbPath : path.resolve(config.cwd, links.dbPath));
+    // SQLite: the API reads through its own read-only handle and keeps scans and link sets in files
+    // of their own. PostgreSQL: everything lives in the one database (TRACE_DB_READ_URL: mirror reads
+    // from a standby), so replicas hold no state of their own.
+    const pg = store.engine === "postgres";
+    const readonlyDb = await openStore({
+      db: config.db,
+      readonly: true,
+      ...(config.dbReadUrl === undefined ? {} : { readUrl: config.dbReadUrl }),
+      application: "traceanchor-api",
+    });
+    const stateStore = readonlyDb.engine === "postgres" ? readonlyDb : undefined;
+    const scansFile = api.scans && !pg ? openScansDb(api.scansDbPath) : undefined;
+    const linksFile = pg
+      ? undefined
+      : openScansDb(links.dbPath === ":memory:" ? links.dbPath : path.resolve(config.cwd, links.dbPath));
+    const scansDb = api.scans ? (stateStore ?? scansFile) : undefined;
+    const linksDb = stateStore ?? linksFile;
     const status = indexer;
     server = await startServer({
       config: api,
       db: readonlyDb,
       ...(scansDb ? { scansDb } : {}),
-      linksDb,
+      ...(linksDb ? { linksDb } : {}),
       log,
       handleSignals: false,
-      acceptUpload: createIngestUpload({ db, contentDir: config.contentDir }),
+      acceptUpload: createIngestUpload({ store, contentDir: config.contentDir }),
       ...(status
         ? {
             indexerStatus: () => {
               const s = status.status();
-              return { state: s.state, head: s.head, indexedBlock: s.indexedBlock, stalled: s.stalled, fatal: s.fatal };
+              return {
+                state: s.state,
+                role: s.role,
+                head: s.head,
+                indexedBlock: s.indexedBlock,
+                stalled: s.stalled,
+                fatal: s.fatal,
+              };
             },
           }
         : {}),
@@ -161,9 +198,9 @@ export async function runService(
       url: server.url,
       close: async () => {
         await close();
-        readonlyDb.close();
-        scansDb?.close();
-        linksDb.close();
+        await readonlyDb.close();
+        scansFile?.close();
+        linksFile?.close();
       },
     };
   }
@@ -176,5 +213,5 @@ export async function runService(
   await indexer?.stop();
   await Promise.all(tasks);
   rpc?.destroy();
-  db.close();
+  await store.close();
 }
