@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { FetchRequest, JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
 import { openMirror, type Db } from "../../mirror/db";
+import { sqliteStore } from "../../mirror/store";
 import { createCursorRepository } from "../../mirror/read/cursor";
 import { createIndexer, type Indexer } from "../../indexer/indexer";
 import { createHttpProvider, type HttpProvider } from "../../indexer/http";
@@ -43,7 +44,7 @@ function signals(): Promise<NodeJS.Signals> {
 /** Ingests due contents until stopped; sleeps while there is nothing to do. */
 async function ingestLoop(db: Db, config: Config, log: Logger, stopped: () => boolean): Promise<void> {
   const source = createContentSource({ contentDir: config.contentDir, maxBytes: MAX_CONTENT_BYTES, timeoutMs: 30_000 });
-  const ingester = createIngester({ db, source, log, config: { retryDelayMs: 5_000 } });
+  const ingester = createIngester({ store: sqliteStore(db), source, log, config: { retryDelayMs: 5_000 } });
   while (!stopped()) {
     try {
       const result = await ingester.ingestPending();
@@ -144,7 +145,7 @@ export async function runService(
       linksDb,
       log,
       handleSignals: false,
-      acceptUpload: createIngestUpload({ db, contentDir: config.contentDir }),
+      acceptUpload: createIngestUpload({ store: sqliteStore(db), contentDir: config.contentDir }),
       ...(status
         ? {
             indexerStatus: () => {

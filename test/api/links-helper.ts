@@ -6,7 +6,7 @@ import Database from "better-sqlite3";
 import { Wallet } from "ethers";
 import { LINK_SET_TYPES, linkSetDomain, type LinkSetLink, type LinkSetMessage } from "../../core/link-set";
 import { openDatabase } from "../../mirror/db";
-import { createSeeder } from "../../mirror/write/seed";
+import { createSqliteSeeder } from "../../mirror/write/seed";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
@@ -29,7 +29,7 @@ export async function createLinksFixture(): Promise<MirrorFixture> {
 export function setBrandAdmin(fixture: MirrorFixture, brandId: number, admin: string): void {
   const db = openDatabase(fixture.dbPath);
   try {
-    createSeeder(db).setAdmin(brandId, admin.toLowerCase());
+    createSqliteSeeder(db).setAdmin(brandId, admin.toLowerCase());
   } finally {
     db.close();
   }

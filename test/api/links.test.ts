@@ -12,7 +12,7 @@ import { createLinkSetRepository } from "../../api/repositories/link-sets";
 import { MAX_CLOCK_SKEW_SECONDS } from "../../api/routes/v1/links";
 import type { LinkSetMessage } from "../../core/link-set";
 import { openDatabase } from "../../mirror/db";
-import { createSeeder } from "../../mirror/write/seed";
+import { createSqliteSeeder } from "../../mirror/write/seed";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, type MirrorFixture } from "./fixtures";
 import { buildTestApp } from "./helper";
 import {
@@ -539,7 +539,7 @@ describe("api: brand link sets the resolver serves", function () {
     const file = await accept(acmeSet());
     const db = openDatabase(fixture.dbPath);
     try {
-      createSeeder(db).releasePrefix(ACME.prefix);
+      createSqliteSeeder(db).releasePrefix(ACME.prefix);
     } finally {
       db.close();
     }

@@ -8,6 +8,7 @@ import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { ethers } from "hardhat";
 import { openDatabase, runMigrations, type Db } from "../../mirror/db";
+import { sqliteStore } from "../../mirror/store";
 import { createIndexer } from "../../indexer/indexer";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
@@ -59,7 +60,7 @@ export async function createTestSystem(rpcUrl: string): Promise<TestSystem> {
   const provider = new JsonRpcProvider(rpcUrl, undefined, { cacheTimeout: -1 });
   const indexer = createIndexer({ db, provider, contract, log: silent, config: { fromBlock, confirmations: 0 } });
   const ingester = createIngester({
-    db,
+    store: sqliteStore(db),
     source: createContentSource({ contentDir: env.TRACE_CONTENT_DIR, maxBytes: 2 ** 30, timeoutMs: 10_000 }),
     log: silent,
   });
