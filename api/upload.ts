@@ -1,14 +1,14 @@
 /**
  * The contract between the upload route and whoever writes content into the mirror. The API's own
- * handle is read-only, so `traceanchor serve` injects `acceptUpload` bound to a writable handle and
- * the content directory (mirror/write/upload.ts); tests may inject a fake.
+ * handle is read-only, so `traceanchor serve` injects `acceptUpload` bound to a writable mirror
+ * store (either engine) and the content directory (mirror/write/upload.ts); tests may inject a fake.
  *
  * Every failed outcome has a code, and UPLOAD_STATUS maps each code to its HTTP status: the route
  * never reads a reason to decide.
  */
 import type { Readable } from "node:stream";
 import type { RecordKind } from "../core/record";
-import type { Db } from "../mirror/db";
+import type { MirrorStore } from "../mirror/store";
 import { acceptUpload, type UploadCode, type UploadOutcome } from "../mirror/write/upload";
 
 export type { UploadCode, UploadOutcome } from "../mirror/write/upload";
@@ -46,17 +46,17 @@ export const UPLOAD_STATUS: Readonly<Record<UploadCode, number>> = {
 };
 
 /**
- * `acceptUpload` over a WRITABLE mirror handle: what `traceanchor serve` injects. It checks against
+ * `acceptUpload` over a WRITABLE mirror store: what `traceanchor serve` injects. It checks against
  * the anchor row, never the upload's header.
  */
 export function createIngestUpload(options: {
-  readonly db: Db;
+  readonly store: MirrorStore;
   readonly contentDir: string;
   readonly maxLineLength?: number;
 }): AcceptUpload {
   return ({ anchor, stream, maxBytes }) =>
     acceptUpload({
-      db: options.db,
+      store: options.store,
       contentDir: options.contentDir,
       anchor: { brandId: Number(anchor.brandId), root: anchor.root },
       stream,

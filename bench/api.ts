@@ -36,8 +36,9 @@ import {
   traceRecord,
 } from "../core";
 import { openDatabase, runMigrations } from "../mirror/db";
+import { sqliteStore } from "../mirror/store";
 import { createContentStore, storeContent } from "../mirror/write/content";
-import { createSeeder } from "../mirror/write/seed";
+import { createSqliteSeeder } from "../mirror/write/seed";
 import { buildIsFresh } from "../bin/build-fresh";
 import type { ServerMode } from "./api-server";
 import { writeBenchSection } from "./report";
@@ -70,8 +71,8 @@ async function buildMirror(file: string): Promise<{ seconds: number; bytes: numb
   db.pragma("synchronous = OFF");
   const salt = createSaltSource(new Uint8Array(32).fill(7));
   const hex = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
-  const seed = createSeeder(db);
-  const store = createContentStore(db);
+  const seed = createSqliteSeeder(db);
+  const store = createContentStore(sqliteStore(db));
   seed.cursor({
     chainId: 31337,
     contract: CONTRACT,
@@ -120,7 +121,7 @@ async function buildMirror(file: string): Promise<{ seconds: number; bytes: numb
       logIndex: 0,
       blockTime: 1709250000 + 12 * block,
     });
-    const anchor = store.anchor({ brandId: 1, root });
+    const anchor = await store.anchor({ brandId: 1, root });
     if (anchor === undefined) throw new Error("bench anchor not stored");
     const header = contentHeaderLine({ v: 1, kind: kind === 1 ? "identity" : "trace", root, leafCount: texts.length });
     const content = (function* () {

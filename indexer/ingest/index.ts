@@ -8,7 +8,7 @@
  * - checking it: core's checkContentStream (core/content.ts), the one content checker;
  * - storing it: mirror/write/content.ts (staging, the commit transaction, content status).
  *
- *   createIngester({ db, source, log, config }): Ingester
+ *   createIngester({ store, source, log, config }): Ingester       store: the mirror, either engine
  *     ingestPending()           anchors 'pending' and due for retry, one batch of them, in chain order
  *     ingestOne(anchor)         one anchor, from its content source
  *     ingestStream(anchor, s)   one anchor, from the given stream
@@ -20,7 +20,7 @@
  * (5xx, timeout), or the source was refused (path escape, too large): tried again after a delay
  * that doubles per attempt (content_attempts, content_retry_at).
  */
-import type { Db } from "../../mirror/db";
+import type { MirrorStore } from "../../mirror/store";
 import { createContentStore, storeContent, type AnchorKey, type ContentAnchor } from "../../mirror/write/content";
 import { ContentRefusedError, ContentUnavailableError, type ContentSource } from "../content-source";
 import type { Logger } from "../indexer";
@@ -40,7 +40,8 @@ export interface IngesterConfig {
 }
 
 export interface CreateIngesterOptions {
-  readonly db: Db;
+  /** The mirror (SQLite or PostgreSQL), writable. */
+  readonly store: MirrorStore;
   readonly source: ContentSource;
   readonly log: Logger;
   readonly config?: IngesterConfig;
@@ -77,7 +78,7 @@ export interface Ingester {
 
 export function createIngester(options: CreateIngesterOptions): Ingester {
   const { source, log } = options;
-  const store = createContentStore(options.db);
+  const store = createContentStore(options.store);
   const now = options.now ?? Date.now;
   const batchSize = positive(options.config?.batchSize ?? 10, "batchSize");
   const retryDelayMs = nonNegative(options.config?.retryDelayMs ?? 60_000, "retryDelayMs");
@@ -90,9 +91,9 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
     return now() + delay;
   }
 
-  function pending(anchor: ContentAnchor, reason: string): IngestOutcome {
+  async function pending(anchor: ContentAnchor, reason: string): Promise<IngestOutcome> {
     const at = retryAt(anchor.attempts);
-    store.markPending(anchor, reason, at);
+    await store.markPending(anchor, reason, at);
     log.info(
       { brandId: String(anchor.brandId), root: anchor.root, reason, attempts: anchor.attempts + 1, retryAt: at },
       "content not ingested yet",
@@ -100,8 +101,8 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
     return { status: "pending", reason, retryAt: at };
   }
 
-  /** Source problems keep the anchor pending; anything else (a bug, a SQLite error) propagates. */
-  function sourceFailure(anchor: ContentAnchor, err: unknown): IngestOutcome {
+  /** Source problems keep the anchor pending; anything else (a bug, a database error) propagates. */
+  function sourceFailure(anchor: ContentAnchor, err: unknown): Promise<IngestOutcome> {
     if (err instanceof ContentUnavailableError) return pending(anchor, `unavailable: ${err.message}`);
     if (err instanceof ContentRefusedError) return pending(anchor, `refused: ${err.message}`);
     throw err;
@@ -130,7 +131,7 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
           // Not the content's fault, so not a mismatch: it stays pending, with the reason.
           return pending(anchor, `refused: ${anchor.root.toLowerCase()}: ${outcome.reason}`);
         default:
-          store.markMismatch(anchor, outcome.reason);
+          await store.markMismatch(anchor, outcome.reason);
           log.warn(
             { brandId: String(anchor.brandId), root: anchor.root, reason: outcome.reason },
             "content does not match its anchor",
@@ -179,7 +180,7 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
 
   return {
     async ingestPending() {
-      const due = store.due(now(), batchSize);
+      const due = await store.due(now(), batchSize);
       let ingested = 0;
       let mismatched = 0;
       let stillPending = 0;
@@ -192,11 +193,11 @@ export function createIngester(options: CreateIngesterOptions): Ingester {
       return { ingested, mismatched, pending: stillPending };
     },
     async ingestOne(key) {
-      const anchor = store.anchor(key);
+      const anchor = await store.anchor(key);
       return anchor === undefined ? { status: "absent" } : ingestAnchor(anchor);
     },
     async ingestStream(key, stream) {
-      const anchor = store.anchor(key);
+      const anchor = await store.anchor(key);
       if (anchor === undefined || anchor.status === "ok") {
         destroy(stream);
         return anchor === undefined ? { status: "absent" } : { status: "ok", records: anchor.leafCount, already: true };

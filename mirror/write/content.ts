@@ -1,20 +1,24 @@
 /**
  * The mirror's content writes: batch contents that passed core's content check, and the content
- * status of anchors. Both the indexer's ingester and API uploads store through `storeContent`.
+ * status of anchors, over either engine. Both the indexer's ingester and API uploads store through
+ * `storeContent`.
  *
- *   createContentStore(db): ContentStore
+ *   createContentStore(store: MirrorStore): ContentStore
  *     anchor(key) / due(now, limit)            the anchor rows content is checked against
  *     markMismatch / markPending               content status and retry schedule
  *   storeContent(store, anchor, chunks, { maxLineLength?, beforeCommit? }): Promise<StoreOutcome>
  *
  * Two phases, so that the mirror only ever holds whole batches and a kill leaves nothing behind:
- * 1. stage (async): core's checkContentStream streams and checks the content; every record it
- *    accepts is spilled into TEMP tables of this connection (a temp file, not memory), a few
- *    thousand rows per synchronous transaction. Memory holds 32 bytes per record plus the tree.
- * 2. commit (sync): one IMMEDIATE transaction re-reads the anchor (a reorg may have removed or
- *    replaced it meanwhile), copies the staged rows into records / item_keys, stores the
- *    serialised tree and sets content_status = 'ok'. A kill before it commits leaves the anchor
- *    'pending' and no rows (temp tables die with the connection).
+ * 1. stage: core's checkContentStream streams and checks the content; every record it accepts, with
+ *    its item keys, goes into the engine's staging area (TEMP tables of one connection, spilled to
+ *    a temp file, not memory). Memory holds 32 bytes per record plus the tree.
+ * 2. commit: one transaction re-reads the anchor (a reorg may have removed or replaced it
+ *    meanwhile), copies the staged rows into records / item_keys, stores the serialised tree and
+ *    sets content_status = 'ok'. A kill before it commits leaves the anchor 'pending' and no rows
+ *    (temp tables die with the connection).
+ *
+ * SQLite stages with a few thousand inserts per synchronous transaction (here); PostgreSQL with one
+ * binary COPY on one client held from the first row to the COMMIT (mirror/pg/content.ts).
  *
  * The check is against the ANCHOR ROW (the chain's kind, root and leafCount), never the header's
  * claims. A failed check changes nothing here: the caller decides whether it marks the anchor
@@ -24,9 +28,11 @@ import { checkContentStream, type ContentCheck } from "../../core/content";
 import { extractItemKeys, type ItemKey } from "../../core/epcis";
 import { isGtin14 } from "../../core/gs1";
 import type { MerkleTree } from "../../core/merkle";
-import { kindOfCode, type EpcisEvent, type TraceAnchorRecord } from "../../core/record";
+import { kindOfCode, type EpcisEvent, type RecordKind } from "../../core/record";
 import { ValidationError } from "../../core/errors";
 import type { Db } from "../db";
+import { createPgContentStore } from "../pg/content";
+import type { Engine, MirrorStore } from "../store";
 import type { ContentStatus } from "../types";
 
 /** Which anchor: the rest (kind, leafCount, contentURI) is always read from the anchors table. */
@@ -49,14 +55,36 @@ export interface ContentAnchor {
 }
 
 export interface ContentStore {
-  readonly db: Db;
-  anchor(key: AnchorKey): ContentAnchor | undefined;
+  readonly engine: Engine;
+  anchor(key: AnchorKey): Promise<ContentAnchor | undefined>;
   /** Anchors 'pending' whose retry time has come (or that were never tried), in chain order. */
-  due(now: number, limit: number): ContentAnchor[];
+  due(now: number, limit: number): Promise<ContentAnchor[]>;
   /** 'mismatch' with the reason, unless the anchor is 'ok' or no longer the one checked. */
-  markMismatch(anchor: ContentAnchor, reason: string): void;
+  markMismatch(anchor: ContentAnchor, reason: string): Promise<void>;
   /** Still 'pending', with the reason and the time of the next try; unless it is 'ok'. */
-  markPending(anchor: ContentAnchor, reason: string, retryAt: number): void;
+  markPending(anchor: ContentAnchor, reason: string, retryAt: number): Promise<void>;
+  /** A staging area for one batch's checked rows: storeContent's, not for other callers. */
+  stage(kind: RecordKind): Promise<ContentStaging>;
+}
+
+/** An identity record's item key: gtin, serial, lot (null when the record has none). */
+export type StagedItem = readonly [gtin: string, serial: string, lot: string | null];
+
+/**
+ * One batch's checked rows on their way into the mirror: an engine's staging area and its commit.
+ * `record` and `key` are called synchronously, in leaf order, from core's onRecord; `hashes` is the
+ * checker's hash buffer (the leaf's record hash at leaf * 32; read it there, keep no reference).
+ */
+export interface ContentStaging {
+  record(leaf: number, hashes: Uint8Array, canonical: string, item: StagedItem | undefined): void;
+  /** A trace record's item key ('' for the serial or lot it does not name). */
+  key(leaf: number, hashes: Uint8Array, gtin: string, serial: string, lot: string): void;
+  /** Undefined when more rows may come now; else settles when they may (rejects when staging failed). */
+  ready(): Promise<void> | undefined;
+  /** Re-reads the anchor and moves the staged rows into the mirror, in one transaction. */
+  commit(anchor: ContentAnchor, tree: MerkleTree): Promise<"ingested" | "already" | "gone">;
+  /** Drops whatever is staged and gives the connection back; safe to call more than once. */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -94,51 +122,20 @@ export interface StoreContentOptions {
 }
 
 /**
- * The serialised tree (68 bytes per leaf) is one BLOB, and SQLite's largest value is 10^9 bytes
- * (better-sqlite3's SQLITE_MAX_LENGTH): larger batches cannot be stored as the schema stands.
+ * The serialised tree (68 bytes per leaf) is one value, and both engines' largest value is about
+ * 10^9 bytes (SQLite's SQLITE_MAX_LENGTH in better-sqlite3, PostgreSQL's 1 GB field limit): larger
+ * batches cannot be stored as the schema stands.
  */
 export const MAX_STORABLE_LEAVES = Math.floor((1_000_000_000 + 24) / 68);
-/** Records per spill transaction: large enough to amortise the commit, small enough to stay cheap. */
-const SPILL_EVERY = 4096;
-/** Upper bound of the page cache a commit may use (see commit). */
-const DEFAULT_COMMIT_CACHE_MIB = 256;
 
-const ANCHOR_COLUMNS =
-  "brand_id AS brandId, root, kind, leaf_count AS leafCount, content_uri AS contentUri, content_status AS status, content_attempts AS attempts";
-
-export function createContentStore(db: Db): ContentStore {
-  const statements = {
-    anchor: db.prepare(`SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE brand_id = ? AND root = ?`),
-    due: db.prepare(
-      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE content_status = 'pending' AND (content_retry_at IS NULL OR content_retry_at <= ?) ` +
-        "ORDER BY block_number, log_index LIMIT ?",
-    ),
-    markMismatch: db.prepare(
-      "UPDATE anchors SET content_status = 'mismatch', content_error = ?, content_attempts = content_attempts + 1, content_retry_at = NULL " +
-        "WHERE brand_id = ? AND root = ? AND kind = ? AND leaf_count = ? AND content_status <> 'ok'",
-    ),
-    markPending: db.prepare(
-      "UPDATE anchors SET content_status = 'pending', content_error = ?, content_attempts = content_attempts + 1, content_retry_at = ? " +
-        "WHERE brand_id = ? AND root = ? AND content_status <> 'ok'",
-    ),
-  };
-  return {
-    db,
-    anchor: (key) => statements.anchor.get(key.brandId, key.root.toLowerCase()) as ContentAnchor | undefined,
-    due: (now, limit) => statements.due.all(now, limit) as ContentAnchor[],
-    markMismatch(anchor, reason) {
-      statements.markMismatch.run(reason, anchor.brandId, anchor.root, anchor.kind, anchor.leafCount);
-    },
-    markPending(anchor, reason, retryAt) {
-      statements.markPending.run(reason, retryAt, anchor.brandId, anchor.root);
-    },
-  };
+export function createContentStore(store: MirrorStore): ContentStore {
+  return store.engine === "sqlite" ? createSqliteContentStore(store.db) : createPgContentStore(store.pool);
 }
 
 /**
  * Checks `chunks` against the anchor with core's checkContentStream and, if they match, stores the
- * records, item keys and tree and sets the anchor 'ok'. A failure of the stream itself rejects,
- * with nothing stored.
+ * records, item keys and tree and sets the anchor 'ok'. A failure of the stream itself (or of the
+ * database while staging) rejects, with nothing stored.
  */
 export async function storeContent(
   store: ContentStore,
@@ -157,25 +154,35 @@ export async function storeContent(
     return {
       ok: false,
       code: "UNSTORABLE",
-      reason: `${anchor.leafCount} leaves: the tree of a batch over ${MAX_STORABLE_LEAVES} leaves does not fit in one tree_nodes BLOB`,
+      reason: `${anchor.leafCount} leaves: the tree of a batch over ${MAX_STORABLE_LEAVES} leaves does not fit in one tree_nodes value`,
     };
   }
   const started = Date.now();
-  const staging = stage(store.db, kind);
+  const staging = await store.stage(kind);
   try {
+    let skipped = 0;
     const check = await checkContentStream(
-      chunks,
+      paced(chunks, staging),
       { root: anchor.root, kind, leafCount: anchor.leafCount },
       {
         ...(options.maxLineLength === undefined ? {} : { maxLineLength: options.maxLineLength }),
-        onRecord: staging.add,
+        onRecord(leaf, canonical, record, hashes) {
+          if (record.kind === "identity") {
+            const { gtin, serial, lot } = record.item;
+            staging.record(leaf, hashes, canonical, [gtin, serial, lot ?? null]);
+            return;
+          }
+          staging.record(leaf, hashes, canonical, undefined);
+          const decoded = traceItemKeys(record.event);
+          skipped += decoded.skipped;
+          for (const [gtin, serial, lot] of decoded.keys) staging.key(leaf, hashes, gtin, serial, lot);
+        },
       },
     );
     if (!check.ok) return { ok: false, code: check.code, reason: check.reason };
-    staging.flush();
     await options.beforeCommit?.();
     const staged = Date.now();
-    const result = commit(store.db, anchor, staging, check.tree, check.leafCount);
+    const result = await staging.commit(anchor, check.tree);
     if (result === "gone") {
       return {
         ok: false,
@@ -187,30 +194,83 @@ export async function storeContent(
       ok: true,
       result,
       records: check.leafCount,
-      skippedIdentifiers: staging.skippedIdentifiers(),
+      skippedIdentifiers: skipped,
       stageMs: staged - started,
       commitMs: Date.now() - staged,
     };
   } finally {
-    staging.dispose();
+    await staging.dispose();
   }
 }
 
-// ---- stage: checked records → TEMP tables -----------------------------------------------------
+/** The chunks, each only once the staging area can take the rows of the last one (backpressure). */
+async function* paced(
+  chunks: AsyncIterable<string | Uint8Array>,
+  staging: ContentStaging,
+): AsyncGenerator<string | Uint8Array> {
+  for await (const chunk of chunks) {
+    const wait = staging.ready();
+    if (wait !== undefined) await wait;
+    yield chunk;
+  }
+  const wait = staging.ready();
+  if (wait !== undefined) await wait;
+}
 
-interface Staging {
-  readonly recordsTable: string;
-  readonly keysTable: string;
-  /** core's onRecord: buffers the row, spilling every SPILL_EVERY records. */
-  readonly add: (leaf: number, canonical: string, record: TraceAnchorRecord, hashes: Uint8Array) => void;
-  flush(): void;
-  skippedIdentifiers(): number;
-  dispose(): void;
+// ---- SQLite: statements, staging in TEMP tables, the commit -------------------------------------
+
+/** Records per spill transaction: large enough to amortise the commit, small enough to stay cheap. */
+const SPILL_EVERY = 4096;
+/** Upper bound of the page cache a commit may use (see commitSqlite). */
+const DEFAULT_COMMIT_CACHE_MIB = 256;
+
+const ANCHOR_COLUMNS =
+  "brand_id AS brandId, root, kind, leaf_count AS leafCount, content_uri AS contentUri, content_status AS status, content_attempts AS attempts";
+
+/** The SQLite implementation: synchronous inside (better-sqlite3), settled promises outside. */
+export function createSqliteContentStore(db: Db): ContentStore {
+  const statements = {
+    anchor: db.prepare(`SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE brand_id = ? AND root = ?`),
+    due: db.prepare(
+      `SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE content_status = 'pending' AND (content_retry_at IS NULL OR content_retry_at <= ?) ` +
+        "ORDER BY block_number, log_index LIMIT ?",
+    ),
+    markMismatch: db.prepare(
+      "UPDATE anchors SET content_status = 'mismatch', content_error = ?, content_attempts = content_attempts + 1, content_retry_at = NULL " +
+        "WHERE brand_id = ? AND root = ? AND kind = ? AND leaf_count = ? AND content_status <> 'ok'",
+    ),
+    markPending: db.prepare(
+      "UPDATE anchors SET content_status = 'pending', content_error = ?, content_attempts = content_attempts + 1, content_retry_at = ? " +
+        "WHERE brand_id = ? AND root = ? AND content_status <> 'ok'",
+    ),
+  };
+  const settle = <T>(work: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+  return {
+    engine: "sqlite",
+    anchor: (key) =>
+      settle(() => statements.anchor.get(key.brandId, key.root.toLowerCase()) as ContentAnchor | undefined),
+    due: (now, limit) => settle(() => statements.due.all(now, limit) as ContentAnchor[]),
+    markMismatch: (anchor, reason) =>
+      settle(() => {
+        statements.markMismatch.run(reason, anchor.brandId, anchor.root, anchor.kind, anchor.leafCount);
+      }),
+    markPending: (anchor, reason, retryAt) =>
+      settle(() => {
+        statements.markPending.run(reason, retryAt, anchor.brandId, anchor.root);
+      }),
+    stage: () => settle(() => stageSqlite(db)),
+  };
 }
 
 let stageSequence = 0;
 
-function stage(db: Db, kind: "identity" | "trace"): Staging {
+function stageSqlite(db: Db): ContentStaging {
   stageSequence++;
   const recordsTable = `ingest_records_${stageSequence}`;
   const keysTable = `ingest_keys_${stageSequence}`;
@@ -220,10 +280,12 @@ function stage(db: Db, kind: "identity" | "trace"): Staging {
       `CREATE TEMP TABLE ${keysTable} (leaf_index INTEGER NOT NULL, gtin TEXT NOT NULL, serial TEXT NOT NULL, lot TEXT NOT NULL);`,
   );
   let disposed = false;
-  const dispose = (): void => {
-    if (disposed) return;
-    disposed = true;
-    db.exec(`DROP TABLE IF EXISTS temp.${recordsTable}; DROP TABLE IF EXISTS temp.${keysTable};`);
+  const dispose = (): Promise<void> => {
+    if (!disposed) {
+      disposed = true;
+      db.exec(`DROP TABLE IF EXISTS temp.${recordsTable}; DROP TABLE IF EXISTS temp.${keysTable};`);
+    }
+    return Promise.resolve();
   };
   try {
     const insertRecord = db.prepare(
@@ -233,27 +295,23 @@ function stage(db: Db, kind: "identity" | "trace"): Staging {
     const spillRecords: string[] = [];
     /** The checker's hash buffer as last passed: it holds the hashes of every leaf so far. */
     let hashes: Uint8Array = new Uint8Array(0);
-    /** Identity records: gtin, serial, lot (or null) per record. */
+    /** gtin, serial, lot (or null) per record; all null for trace records. */
     const spillItems: (string | null)[] = [];
     let spillFrom = 0;
     /** Trace records: leaf, gtin, serial, lot per key. */
     const spillKeys: (string | number)[] = [];
-    let skipped = 0;
     const spill = db.transaction(() => {
       for (let i = 0; i < spillRecords.length; i++) {
-        const canonical = spillRecords[i];
         // A view, not a copy.
         const hash = Buffer.from(hashes.buffer, hashes.byteOffset + (spillFrom + i) * 32, 32);
-        if (kind === "identity")
-          insertRecord.run(
-            spillFrom + i,
-            hash,
-            canonical,
-            spillItems[3 * i],
-            spillItems[3 * i + 1],
-            spillItems[3 * i + 2],
-          );
-        else insertRecord.run(spillFrom + i, hash, canonical, null, null, null);
+        insertRecord.run(
+          spillFrom + i,
+          hash,
+          spillRecords[i],
+          spillItems[3 * i],
+          spillItems[3 * i + 1],
+          spillItems[3 * i + 2],
+        );
       }
       for (let i = 0; i < spillKeys.length; i += 4)
         insertKey.run(spillKeys[i], spillKeys[i + 1], spillKeys[i + 2], spillKeys[i + 3]);
@@ -267,81 +325,40 @@ function stage(db: Db, kind: "identity" | "trace"): Staging {
       spillKeys.length = 0;
     };
     return {
-      recordsTable,
-      keysTable,
-      add(leaf, canonical, record, latest) {
+      record(_leaf, latest, canonical, item) {
         hashes = latest;
-        if (record.kind === "identity") {
-          spillItems.push(record.item.gtin, record.item.serial, record.item.lot ?? null);
-        } else {
-          const decoded = traceItemKeys(record.event);
-          skipped += decoded.skipped;
-          for (const [gtin, serial, lot] of decoded.keys) spillKeys.push(leaf, gtin, serial, lot);
-        }
-        spillRecords.push(canonical);
         if (spillRecords.length >= SPILL_EVERY) flush();
+        if (item === undefined) spillItems.push(null, null, null);
+        else spillItems.push(item[0], item[1], item[2]);
+        spillRecords.push(canonical);
       },
-      flush,
-      skippedIdentifiers: () => skipped,
+      key(leaf, latest, gtin, serial, lot) {
+        hashes = latest;
+        spillKeys.push(leaf, gtin, serial, lot);
+      },
+      ready: () => undefined,
+      commit(anchor, tree) {
+        try {
+          flush();
+          return Promise.resolve(commitSqlite(db, anchor, { recordsTable, keysTable }, tree, spillFrom));
+        } catch (error) {
+          return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
       dispose,
     };
   } catch (err) {
-    dispose();
+    void dispose();
     throw err;
   }
 }
 
-// ---- item keys of trace events ------------------------------------------------------------------
-
-/**
- * Item keys of a trace event as [gtin, serial, lot] ('' for absent). SSCC, SGLN and other non-item
- * identifiers give none. core's extractItemKeys gives up on the whole event at the first identifier
- * it cannot decode; then each identifier is decoded alone, so one bad EPC does not hide the others.
- */
-function traceItemKeys(event: EpcisEvent): { keys: [string, string, string][]; skipped: number } {
-  let itemKeys: ItemKey[];
-  let skipped = 0;
-  try {
-    itemKeys = extractItemKeys(event);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    itemKeys = [];
-    for (const single of singleIdentifierEvents(event)) {
-      try {
-        itemKeys.push(...extractItemKeys(single));
-      } catch (inner) {
-        if (!(inner instanceof ValidationError)) throw inner;
-        skipped++;
-      }
-    }
-  }
-  const keys: [string, string, string][] = [];
-  for (const key of itemKeys) {
-    if (key.type === "other" || !isGtin14(key.gtin)) continue;
-    if (key.type === "serial") keys.push([key.gtin, key.serial, ""]);
-    else if (key.type === "lot") keys.push([key.gtin, "", key.lot]);
-    else keys.push([key.gtin, "", ""]);
-  }
-  return { keys, skipped };
-}
-
-const EPC_LISTS = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] as const;
-const QUANTITY_LISTS = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"] as const;
-
-function* singleIdentifierEvents(event: EpcisEvent): Generator<EpcisEvent> {
-  for (const field of [...EPC_LISTS, ...QUANTITY_LISTS]) {
-    const list = event[field];
-    if (Array.isArray(list)) for (const entry of list) yield { type: event.type, [field]: [entry] };
-  }
-  if (event.parentID !== undefined) yield { type: event.type, parentID: event.parentID };
-}
-
 // ---- commit: TEMP tables → the mirror, in one transaction ------------------------------------------
 
-function commit(
+function commitSqlite(
   db: Db,
   anchor: ContentAnchor,
-  staging: Staging,
+  staging: { readonly recordsTable: string; readonly keysTable: string },
   tree: MerkleTree,
   records: number,
   maxCacheMiB = DEFAULT_COMMIT_CACHE_MIB,
@@ -397,4 +414,49 @@ function commit(
   } finally {
     if (grow) db.pragma(`cache_size = ${previous}`);
   }
+}
+
+// ---- item keys of trace events ------------------------------------------------------------------
+
+/**
+ * Item keys of a trace event as [gtin, serial, lot] ('' for absent). SSCC, SGLN and other non-item
+ * identifiers give none. core's extractItemKeys gives up on the whole event at the first identifier
+ * it cannot decode; then each identifier is decoded alone, so one bad EPC does not hide the others.
+ */
+function traceItemKeys(event: EpcisEvent): { keys: [string, string, string][]; skipped: number } {
+  let itemKeys: ItemKey[];
+  let skipped = 0;
+  try {
+    itemKeys = extractItemKeys(event);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    itemKeys = [];
+    for (const single of singleIdentifierEvents(event)) {
+      try {
+        itemKeys.push(...extractItemKeys(single));
+      } catch (inner) {
+        if (!(inner instanceof ValidationError)) throw inner;
+        skipped++;
+      }
+    }
+  }
+  const keys: [string, string, string][] = [];
+  for (const key of itemKeys) {
+    if (key.type === "other" || !isGtin14(key.gtin)) continue;
+    if (key.type === "serial") keys.push([key.gtin, key.serial, ""]);
+    else if (key.type === "lot") keys.push([key.gtin, "", key.lot]);
+    else keys.push([key.gtin, "", ""]);
+  }
+  return { keys, skipped };
+}
+
+const EPC_LISTS = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] as const;
+const QUANTITY_LISTS = ["quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"] as const;
+
+function* singleIdentifierEvents(event: EpcisEvent): Generator<EpcisEvent> {
+  for (const field of [...EPC_LISTS, ...QUANTITY_LISTS]) {
+    const list = event[field];
+    if (Array.isArray(list)) for (const entry of list) yield { type: event.type, [field]: [entry] };
+  }
+  if (event.parentID !== undefined) yield { type: event.type, parentID: event.parentID };
 }

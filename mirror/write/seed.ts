@@ -3,9 +3,15 @@
  * (a mirror of a chain that never ran). The indexer never uses this; contents still go through
  * `storeContent` (mirror/write/content.ts), so seeded batches are stored exactly as ingested ones.
  *
- *   createSeeder(db): Seeder
+ *   createSeeder(store: MirrorStore): Seeder        either engine; every method returns a promise
+ *   createSqliteSeeder(db): SeedRows                SQLite, synchronous (inside a db.transaction)
+ *
+ * PostgreSQL's twin is mirror/pg/seed.ts: the same statements, the same rows.
  */
+import { lift, type Async } from "../async";
 import type { Db } from "../db";
+import { createPgSeeder } from "../pg/seed";
+import type { MirrorStore } from "../store";
 import type { AnchorRow, ContentStatus } from "../types";
 
 /** An anchor row to seed: the mirror's own fields, plus the block hash the reorg window keys on. */
@@ -36,7 +42,7 @@ export interface SeedAnchor extends Pick<
   readonly contentError?: string | null;
 }
 
-export interface Seeder {
+export interface SeedRows {
   cursor(row: {
     chainId: number;
     contract: string;
@@ -78,77 +84,106 @@ export interface Seeder {
   releasePrefix(prefix: string): void;
 }
 
-export function createSeeder(db: Db): Seeder {
-  const statements = {
-    cursor: db.prepare(
-      "INSERT INTO cursor (id, chain_id, contract, from_block, block_number, block_hash, head_block, finalized_block) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
-    ),
-    block: db.prepare("INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?)"),
-    brand: db.prepare(
+export type Seeder = Async<SeedRows>;
+
+/** One seeding write: its SQL (`?` placeholders, in both engines' dialect otherwise) and its parameters. */
+export interface SeedWrite<Row extends unknown[]> {
+  readonly sql: string;
+  readonly args: (...row: Row) => unknown[];
+}
+
+export type SeedWrites = { readonly [K in keyof SeedRows]: SeedWrite<Parameters<SeedRows[K]>> };
+
+export const SEED_WRITES: SeedWrites = {
+  cursor: {
+    sql: "INSERT INTO cursor (id, chain_id, contract, from_block, block_number, block_hash, head_block, finalized_block) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+    args: (r) => [r.chainId, r.contract, r.fromBlock, r.blockNumber, r.blockHash, r.headBlock, r.finalizedBlock],
+  },
+  block: {
+    sql: "INSERT INTO blocks (number, hash, parent_hash, timestamp) VALUES (?, ?, ?, ?)",
+    args: (r) => [r.number, r.hash, r.parentHash, r.timestamp],
+  },
+  brand: {
+    sql:
       "INSERT INTO brands (brand_id, admin, pending_admin, name, registered_block, registered_tx, registered_log, registered_time, updated_block) " +
-        "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
-    ),
-    prefix: db.prepare(
-      "INSERT INTO prefixes (prefix, brand_id, assigned_block, assigned_tx, assigned_log, assigned_time) VALUES (?, ?, ?, ?, ?, ?)",
-    ),
-    submitter: db.prepare(
-      "INSERT INTO submitters (brand_id, account, role, role_raw, set_block, set_tx, set_log, set_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    ),
-    anchor: db.prepare(
+      "VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+    args: (r) => [r.brandId, r.admin, r.name, r.block, r.tx, r.log, r.time, r.block],
+  },
+  prefix: {
+    sql: "INSERT INTO prefixes (prefix, brand_id, assigned_block, assigned_tx, assigned_log, assigned_time) VALUES (?, ?, ?, ?, ?, ?)",
+    args: (r) => [r.prefix, r.brandId, r.block, r.tx, r.log, r.time],
+  },
+  submitter: {
+    sql: "INSERT INTO submitters (brand_id, account, role, role_raw, set_block, set_tx, set_log, set_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    args: (r) => [r.brandId, r.account, r.role, r.roleRaw, r.block, r.tx, r.log, r.time],
+  },
+  anchor: {
+    sql:
       "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time, " +
-        "revoked_at_block, revoked_by, revoke_reason, revoke_tx, revoke_log, revoked_time, content_status, content_error) " +
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ),
-    revoke: db.prepare(
-      "UPDATE anchors SET revoked_at_block = ?, revoked_by = ?, revoke_reason = ? WHERE brand_id = ? AND root = ?",
-    ),
-    removeAnchor: db.prepare("DELETE FROM anchors WHERE brand_id = ? AND root = ?"),
-    setAdmin: db.prepare("UPDATE brands SET admin = ? WHERE brand_id = ?"),
-    releasePrefix: db.prepare("DELETE FROM prefixes WHERE prefix = ?"),
-  };
+      "revoked_at_block, revoked_by, revoke_reason, revoke_tx, revoke_log, revoked_time, content_status, content_error) " +
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    args: (a) => [
+      a.brandId,
+      a.root,
+      a.kind,
+      a.leafCount,
+      a.contentUri,
+      a.submitter,
+      a.blockNumber,
+      a.blockHash,
+      a.txHash,
+      a.logIndex,
+      a.blockTime,
+      a.revoked?.block ?? null,
+      a.revoked?.by ?? null,
+      a.revoked?.reason ?? null,
+      a.revoked?.tx ?? null,
+      a.revoked?.log ?? null,
+      a.revoked?.time ?? null,
+      a.contentStatus ?? "pending",
+      a.contentError ?? null,
+    ],
+  },
+  revoke: {
+    sql: "UPDATE anchors SET revoked_at_block = ?, revoked_by = ?, revoke_reason = ? WHERE brand_id = ? AND root = ?",
+    args: (brandId, root, r) => [r.block, r.by, r.reason, brandId, root],
+  },
+  removeAnchor: {
+    sql: "DELETE FROM anchors WHERE brand_id = ? AND root = ?",
+    args: (brandId, root) => [brandId, root],
+  },
+  setAdmin: {
+    sql: "UPDATE brands SET admin = ? WHERE brand_id = ?",
+    args: (brandId, admin) => [admin, brandId],
+  },
+  releasePrefix: {
+    sql: "DELETE FROM prefixes WHERE prefix = ?",
+    args: (prefix) => [prefix],
+  },
+};
+
+export function createSeeder(store: MirrorStore): Seeder {
+  return store.engine === "sqlite" ? lift(createSqliteSeeder(store.db)) : createPgSeeder(store.pool, SEED_WRITES);
+}
+
+/** SQLite's seeder: synchronous, so that a fixture may seed inside one db.transaction. */
+export function createSqliteSeeder(db: Db): SeedRows {
+  const w = SEED_WRITES;
   return {
-    cursor: (r) =>
-      void statements.cursor.run(
-        r.chainId,
-        r.contract,
-        r.fromBlock,
-        r.blockNumber,
-        r.blockHash,
-        r.headBlock,
-        r.finalizedBlock,
-      ),
-    block: (r) => void statements.block.run(r.number, r.hash, r.parentHash, r.timestamp),
-    brand: (r) => void statements.brand.run(r.brandId, r.admin, r.name, r.block, r.tx, r.log, r.time, r.block),
-    prefix: (r) => void statements.prefix.run(r.prefix, r.brandId, r.block, r.tx, r.log, r.time),
-    submitter: (r) =>
-      void statements.submitter.run(r.brandId, r.account, r.role, r.roleRaw, r.block, r.tx, r.log, r.time),
-    anchor(a) {
-      const r = a.revoked;
-      statements.anchor.run(
-        a.brandId,
-        a.root,
-        a.kind,
-        a.leafCount,
-        a.contentUri,
-        a.submitter,
-        a.blockNumber,
-        a.blockHash,
-        a.txHash,
-        a.logIndex,
-        a.blockTime,
-        r?.block ?? null,
-        r?.by ?? null,
-        r?.reason ?? null,
-        r?.tx ?? null,
-        r?.log ?? null,
-        r?.time ?? null,
-        a.contentStatus ?? "pending",
-        a.contentError ?? null,
-      );
-    },
-    revoke: (brandId, root, r) => void statements.revoke.run(r.block, r.by, r.reason, brandId, root),
-    removeAnchor: (brandId, root) => void statements.removeAnchor.run(brandId, root),
-    setAdmin: (brandId, admin) => void statements.setAdmin.run(admin, brandId),
-    releasePrefix: (prefix) => void statements.releasePrefix.run(prefix),
+    cursor: prepare(db, w.cursor),
+    block: prepare(db, w.block),
+    brand: prepare(db, w.brand),
+    prefix: prepare(db, w.prefix),
+    submitter: prepare(db, w.submitter),
+    anchor: prepare(db, w.anchor),
+    revoke: prepare(db, w.revoke),
+    removeAnchor: prepare(db, w.removeAnchor),
+    setAdmin: prepare(db, w.setAdmin),
+    releasePrefix: prepare(db, w.releasePrefix),
   };
+}
+
+function prepare<Row extends unknown[]>(db: Db, write: SeedWrite<Row>): (...row: Row) => void {
+  const statement = db.prepare(write.sql);
+  return (...row) => void statement.run(...write.args(...row));
 }

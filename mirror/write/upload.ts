@@ -3,7 +3,7 @@
  * and store as the indexer's ingester (core's checkContentStream, storeContent), plus keeping the
  * checked file as `<contentDir>/<root>.ndjson` so that it can be served and re-ingested.
  *
- *   acceptUpload({ db, contentDir, anchor, stream, maxBytes, maxLineLength? }): Promise<UploadOutcome>
+ *   acceptUpload({ store, contentDir, anchor, stream, maxBytes, maxLineLength? }): Promise<UploadOutcome>
  *
  * Unlike the ingester, a failed upload changes nothing: whoever sends wrong content does not get to
  * mark the anchor 'mismatch'. Every outcome has a code (UPLOAD_CODES); the API maps codes to HTTP
@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import type { Db } from "../db";
+import type { MirrorStore } from "../store";
 import { createContentStore, storeContent, type AnchorKey, type ContentCheckCode } from "./content";
 
 export const UPLOAD_CODES = [
@@ -44,8 +44,8 @@ export type UploadOutcome =
     };
 
 export interface AcceptUploadOptions {
-  /** A WRITABLE mirror handle. */
-  readonly db: Db;
+  /** A WRITABLE mirror, either engine. */
+  readonly store: MirrorStore;
   readonly contentDir: string;
   readonly anchor: AnchorKey;
   readonly stream: NodeJS.ReadableStream;
@@ -61,9 +61,9 @@ export interface AcceptUploadOptions {
  * ingester to pick up.
  */
 export async function acceptUpload(options: AcceptUploadOptions): Promise<UploadOutcome> {
-  const { db, contentDir, stream, maxBytes } = options;
-  const store = createContentStore(db);
-  const anchor = store.anchor(options.anchor);
+  const { contentDir, stream, maxBytes } = options;
+  const store = createContentStore(options.store);
+  const anchor = await store.anchor(options.anchor);
   if (anchor === undefined) {
     destroy(stream);
     return {

@@ -11,6 +11,7 @@ import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import { createIngestUpload } from "../../api/upload";
 import { openDatabase } from "../../mirror/db";
+import { sqliteStore } from "../../mirror/store";
 import { TraceAnchor__factory } from "../../typechain-types";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
@@ -79,7 +80,7 @@ describe("end to end: chain → CLI → indexer → API", function () {
       db,
       config: apiConfig({ rateLimit: 0, scans: false, contentDir: system.env.TRACE_CONTENT_DIR! }),
       processMetrics: false,
-      acceptUpload: createIngestUpload({ db: writable, contentDir: system.env.TRACE_CONTENT_DIR! }),
+      acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: system.env.TRACE_CONTENT_DIR! }),
     });
     try {
       return await fn(app);

@@ -16,9 +16,10 @@ import { sgtinUrn, lgtinUrn, sgtinPatternUrn } from "../../core/epc";
 import { gs1CheckDigit } from "../../core/gs1";
 import { parseRecord, type TraceAnchorRecord } from "../../core/record";
 import { openDatabase, runMigrations, type Db } from "../../mirror/db";
+import { sqliteStore } from "../../mirror/store";
 import type { ContentStatus } from "../../mirror/types";
 import { createContentStore, storeContent } from "../../mirror/write/content";
-import { createSeeder } from "../../mirror/write/seed";
+import { createSqliteSeeder } from "../../mirror/write/seed";
 
 export const CHAIN_ID = 31337;
 export const CONTRACT = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
@@ -72,7 +73,7 @@ export interface AnchorInput {
 
 export function insertAnchor(db: Db, a: AnchorInput): void {
   const logIndex = a.logIndex ?? 0;
-  createSeeder(db).anchor({
+  createSqliteSeeder(db).anchor({
     brandId: a.brandId,
     root: a.root,
     kind: a.kind,
@@ -103,8 +104,8 @@ export function insertAnchor(db: Db, a: AnchorInput): void {
 
 /** Stores a batch's content file as the ingester does (mirror/write/content.ts), for an anchor inserted 'pending'. */
 export async function insertContents(db: Db, brandId: number, built: BuildBatchResult): Promise<TraceAnchorRecord[]> {
-  const store = createContentStore(db);
-  const anchor = store.anchor({ brandId, root: built.root });
+  const store = createContentStore(sqliteStore(db));
+  const anchor = await store.anchor({ brandId, root: built.root });
   if (anchor === undefined) throw new Error(`no anchor ${built.root} for brand ${brandId} in the fixture`);
   const outcome = await storeContent(store, anchor, fs.createReadStream(built.content));
   if (!outcome.ok || outcome.result !== "ingested")
@@ -215,7 +216,7 @@ export async function createMirrorFixture(): Promise<MirrorFixture> {
     );
 
     db.transaction(() => {
-      const seed = createSeeder(db);
+      const seed = createSqliteSeeder(db);
       seed.cursor({
         chainId: CHAIN_ID,
         contract: CONTRACT,

@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { createIngestUpload } from "../../api/upload";
 import { databaseChecksum } from "../../mirror/checksum";
 import { openDatabase, type Db } from "../../mirror/db";
+import { sqliteStore } from "../../mirror/store";
 import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
@@ -83,7 +84,7 @@ describe("api: fuzz (no input produces a 5xx)", function () {
     writable = openDatabase(fixture.dbPath);
     before_ = stored(writable, fixture.contentDir);
     t = await buildTestApp(fixture, {
-      acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+      acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
       config: { rateLimit: 1_000_000, maxUploadBytes: 4096 },
     });
   });
@@ -322,7 +323,7 @@ describe('api: fuzz\'s "mirror unchanged" check can fail', function () {
     const fixture = await createMirrorFixture();
     const writable = openDatabase(fixture.dbPath);
     const t = await buildTestApp(fixture, {
-      acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+      acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
     });
     try {
       const url = `/v1/batches/1/${fixture.pending.root}/content`;

@@ -19,7 +19,7 @@ import { createTreeCache } from "../../api/trees";
 import { mirrorVersion } from "../../mirror/read";
 import { ApiError } from "../../api/errors";
 import { openDatabase } from "../../mirror/db";
-import { createSeeder } from "../../mirror/write/seed";
+import { createSqliteSeeder } from "../../mirror/write/seed";
 import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, insertAnchor, insertContents } from "./fixtures";
 import { appPerTest, buildTestApp } from "./helper";
 
@@ -105,7 +105,7 @@ describe("api: item route fast path", function () {
       await tick();
       expect(await events()).to.deep.equal([...before, "receiving"]);
 
-      createSeeder(writable).revoke(ACME.brandId, built.root, { block: 111, by: ADDR.acmeAdmin, reason: "test" });
+      createSqliteSeeder(writable).revoke(ACME.brandId, built.root, { block: 111, by: ADDR.acmeAdmin, reason: "test" });
       await tick();
       expect(await events()).to.deep.equal(before);
     } finally {
@@ -141,13 +141,13 @@ describe("api: item route fast path", function () {
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 8, 3]);
       expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["registered", 2, 1]);
 
-      createSeeder(writable).revoke(ACME.brandId, built.root, { block: 113, by: ADDR.acmeAdmin, reason: "test" });
+      createSqliteSeeder(writable).revoke(ACME.brandId, built.root, { block: 113, by: ADDR.acmeAdmin, reason: "test" });
       await tick();
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);
       expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["unlisted", 0, 0]);
 
       // A reorg drops the anchor; its records, keys and counts go with it.
-      createSeeder(writable).removeAnchor(ACME.brandId, built.root);
+      createSqliteSeeder(writable).removeAnchor(ACME.brandId, built.root);
       await tick();
       expect(writable.prepare("SELECT count(*) FROM identity_counts WHERE root = ?").pluck().get(built.root)).to.equal(
         0,

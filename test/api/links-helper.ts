@@ -9,7 +9,7 @@ import { LINK_SET_TYPES, linkSetDomain, type LinkSetLink, type LinkSetMessage } 
 import { openDatabase } from "../../mirror/db";
 import { openStore, type Engine, type PgStore } from "../../mirror/store";
 import { testMirrorLocation } from "../helpers/engines";
-import { createSeeder } from "../../mirror/write/seed";
+import { createSqliteSeeder } from "../../mirror/write/seed";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
@@ -32,7 +32,7 @@ export async function createLinksFixture(): Promise<MirrorFixture> {
 export function setBrandAdmin(fixture: MirrorFixture, brandId: number, admin: string): void {
   const db = openDatabase(fixture.dbPath);
   try {
-    createSeeder(db).setAdmin(brandId, admin.toLowerCase());
+    createSqliteSeeder(db).setAdmin(brandId, admin.toLowerCase());
   } finally {
     db.close();
   }

@@ -15,7 +15,7 @@ import {
 import { MAX_CLOCK_SKEW_SECONDS } from "../../api/routes/v1/links";
 import type { LinkSetMessage } from "../../core/link-set";
 import { openDatabase } from "../../mirror/db";
-import { createSeeder } from "../../mirror/write/seed";
+import { createSqliteSeeder } from "../../mirror/write/seed";
 import { describeEngines } from "../helpers/engines";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, type MirrorFixture } from "./fixtures";
 import { buildTestApp } from "./helper";
@@ -469,7 +469,7 @@ describeEngines("api: brand link sets the resolver serves", function (engine) {
     const where = await accept(acmeSet());
     const db = openDatabase(fixture.dbPath);
     try {
-      createSeeder(db).releasePrefix(ACME.prefix);
+      createSqliteSeeder(db).releasePrefix(ACME.prefix);
     } finally {
       db.close();
     }

@@ -12,6 +12,7 @@ import {
 import { UPLOAD_CODES } from "../../mirror/write/upload";
 import { databaseChecksum } from "../../mirror/checksum";
 import { openDatabase } from "../../mirror/db";
+import { sqliteStore } from "../../mirror/store";
 import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
 import { buildTestApp, type TestApp } from "./helper";
 
@@ -169,7 +170,7 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
       const writable = openDatabase(fixture.dbPath);
       try {
         t = await buildTestApp(fixture, {
-          acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+          acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
         });
         expect((await t.app.inject({ url: `/01/${GTIN}/21/PEND1` })).statusCode).to.equal(404);
         const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
@@ -188,7 +189,7 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
       const writable = openDatabase(fixture.dbPath);
       try {
         t = await buildTestApp(fixture, {
-          acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+          acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
         });
         const lines = fs.readFileSync(fixture.pending.content, "utf8").split(/(?<=\n)/);
         // What the indexer's rollback does to the anchor, between the upload's first read of it and its commit.
@@ -222,7 +223,7 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
       const writable = openDatabase(fixture.dbPath);
       try {
         t = await buildTestApp(fixture, {
-          acceptUpload: createIngestUpload({ db: writable, contentDir: fixture.contentDir }),
+          acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
         });
         const before = databaseChecksum(writable);
         const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.batches.revoked.content));

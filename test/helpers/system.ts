@@ -8,8 +8,8 @@ import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { ethers } from "hardhat";
 import { openDatabase, runMigrations, type Db } from "../../mirror/db";
-import { createIndexer } from "../../indexer/indexer";
 import { sqliteStore } from "../../mirror/store";
+import { createIndexer } from "../../indexer/indexer";
 import { createIngester } from "../../indexer/ingest";
 import { createContentSource } from "../../indexer/content-source";
 import { cli, type CliResult } from "../scripts/cli-harness";
@@ -66,7 +66,7 @@ export async function createTestSystem(rpcUrl: string): Promise<TestSystem> {
     config: { fromBlock, confirmations: 0 },
   });
   const ingester = createIngester({
-    db,
+    store: sqliteStore(db),
     source: createContentSource({ contentDir: env.TRACE_CONTENT_DIR, maxBytes: 2 ** 30, timeoutMs: 10_000 }),
     log: silent,
   });

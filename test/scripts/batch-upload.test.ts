@@ -9,6 +9,7 @@ import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import { createIngestUpload } from "../../api/upload";
 import { openDatabase } from "../../mirror/db";
+import { sqliteStore } from "../../mirror/store";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "./rpc";
 
@@ -33,7 +34,7 @@ describe("traceanchor batch submit with TRACE_API_URL", function () {
       db,
       config: apiConfig({ rateLimit: 0, scans: false, contentDir: apiContent }),
       processMetrics: false,
-      acceptUpload: createIngestUpload({ db: writable, contentDir: apiContent }),
+      acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: apiContent }),
     });
     const api = (await app.listen({ port: 0, host: "127.0.0.1" })).replace(/\/$/, "");
     // The API's indexer, running while the CLI waits for it to see the anchor.
