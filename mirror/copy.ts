@@ -34,9 +34,7 @@ function copyText(value: unknown): string {
   if (Buffer.isBuffer(value)) return `\\\\x${value.toString("hex")}`;
   if (typeof value === "number" || typeof value === "bigint") return String(value);
   if (typeof value !== "string") throw new TypeError(`cannot COPY a ${typeof value} value`);
-  return value.replace(/[\\\t\n\r]/g, (c) =>
-    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
-  );
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
 }
 
 function columnsOf(db: Db, table: string): string[] {

@@ -124,7 +124,15 @@ export async function runService(
     });
     const running = indexer;
     tasks.push(running.start().catch((error: unknown) => log.error({ err: error }, "indexer stopped")));
-    tasks.push(ingestLoop(store, config, log, () => stopping, () => running.status().role === "leader"));
+    tasks.push(
+      ingestLoop(
+        store,
+        config,
+        log,
+        () => stopping,
+        () => running.status().role === "leader",
+      ),
+    );
     out.note(
       cursor
         ? `indexing ${contract} on chain ${chainId} into ${store.location}, resuming after block ${cursor.blockNumber}`
