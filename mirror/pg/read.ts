@@ -16,11 +16,20 @@ import { KIND_CODE } from "../../core/record";
 import type { Async } from "../async";
 import type { AnchorsRepository, ListAnchorsQuery } from "../read/anchors";
 import { ANCHOR_COLUMNS, toAnchor, type AnchorDb } from "../read/anchors";
-import type { BrandsRepository } from "../read/brands";
+import {
+  BRAND_COLUMNS,
+  PREFIX_COLUMNS,
+  PREFIX_LENGTHS,
+  toBrand,
+  toPrefix,
+  type BrandDb,
+  type BrandsRepository,
+  type PrefixDb,
+} from "../read/brands";
 import { memoAsync, mirrorVersion, polledVersion, versionedCache } from "../read/cache";
 import type { CursorRepository } from "../read/cursor";
 import type { MirrorReader, StandbyLag } from "../read";
-import type { ItemsRepository } from "../read/items";
+import { mergeEventLists, type ItemsRepository } from "../read/items";
 import type { RecordsRepository } from "../read/records";
 import type { TreeNodesRepository } from "../read/tree-nodes";
 import type { PgStore } from "../store";
@@ -45,9 +54,6 @@ export const VERSION_POLL_MS = 100;
 /** The same caps as SQLite's items repository (mirror/read/items.ts). */
 const MAX_IDENTITIES = 16;
 const MAX_EVENTS = 200;
-
-/** GS1 company prefixes are 6 to 12 digits. */
-const PREFIX_LENGTHS = [12, 11, 10, 9, 8, 7, 6];
 
 const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.root AND r.leaf_index = k.leaf_index";
 const JOIN_ANCHOR = "JOIN anchors a ON a.brand_id = k.brand_id AND a.root = k.root";
@@ -147,45 +153,6 @@ function cursorRepository(pool: Pool, version: MirrorReader["version"]): Async<C
   };
   return { get: () => memoAsync(memo, 0, read) };
 }
-
-const BRAND_COLUMNS = "brand_id, name, admin, pending_admin, registered_block, registered_tx, registered_time";
-const PREFIX_COLUMNS = "prefix, brand_id, assigned_block, assigned_tx, assigned_time";
-
-interface BrandDb {
-  brand_id: number;
-  name: string;
-  admin: string;
-  pending_admin: string | null;
-  registered_block: number;
-  registered_tx: string;
-  registered_time: number;
-}
-
-interface PrefixDb {
-  prefix: string;
-  brand_id: number;
-  assigned_block: number;
-  assigned_tx: string;
-  assigned_time: number;
-}
-
-const toBrand = (row: BrandDb): BrandRow => ({
-  brandId: row.brand_id,
-  name: row.name,
-  admin: row.admin,
-  pendingAdmin: row.pending_admin,
-  registeredBlock: row.registered_block,
-  registeredTx: row.registered_tx,
-  registeredTime: row.registered_time,
-});
-
-const toPrefix = (row: PrefixDb): PrefixRow => ({
-  prefix: row.prefix,
-  brandId: row.brand_id,
-  assignedBlock: row.assigned_block,
-  assignedTx: row.assigned_tx,
-  assignedTime: row.assigned_time,
-});
 
 function brandsRepository(pool: Pool, version: MirrorReader["version"]): Async<BrandsRepository> {
   const owners = versionedCache<string, Promise<PrefixRow | undefined>>(version, 100_000);
@@ -443,17 +410,7 @@ function itemsRepository(pool: Pool): Async<ItemsRepository> {
         key.lot === undefined ? [] : level(key.gtin, key.lot),
         level(key.gtin, ""),
       ]);
-      const seen = new Set<string>();
-      const out: TraceEventRow[] = [];
-      for (const list of lists) {
-        for (const row of list) {
-          const id = `${row.anchor.brandId}:${row.anchor.root}:${row.leafIndex}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          out.push(row);
-        }
-      }
-      return out.sort(byAnchorOrder);
+      return mergeEventLists(lists);
     },
   };
 }

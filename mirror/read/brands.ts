@@ -12,7 +12,7 @@ export interface BrandsRepository {
   ownerOfGtin(gtin14: string): PrefixRow | undefined;
 }
 
-interface BrandDb {
+export interface BrandDb {
   brand_id: number;
   name: string;
   admin: string;
@@ -22,7 +22,7 @@ interface BrandDb {
   registered_time: number;
 }
 
-interface PrefixDb {
+export interface PrefixDb {
   prefix: string;
   brand_id: number;
   assigned_block: number;
@@ -39,11 +39,11 @@ interface SubmitterDb {
   set_time: number;
 }
 
-const BRAND_COLUMNS = "brand_id, name, admin, pending_admin, registered_block, registered_tx, registered_time";
-const PREFIX_COLUMNS = "prefix, brand_id, assigned_block, assigned_tx, assigned_time";
+export const BRAND_COLUMNS = "brand_id, name, admin, pending_admin, registered_block, registered_tx, registered_time";
+export const PREFIX_COLUMNS = "prefix, brand_id, assigned_block, assigned_tx, assigned_time";
 
 /** GS1 company prefixes are 6 to 12 digits. */
-const PREFIX_LENGTHS = [12, 11, 10, 9, 8, 7, 6];
+export const PREFIX_LENGTHS = [12, 11, 10, 9, 8, 7, 6];
 
 export function createBrandsRepository(db: Database, version?: MirrorVersion): BrandsRepository {
   const statements = {
@@ -95,7 +95,7 @@ export function createBrandsRepository(db: Database, version?: MirrorVersion): B
   };
 }
 
-function toBrand(row: BrandDb): BrandRow {
+export function toBrand(row: BrandDb): BrandRow {
   return {
     brandId: row.brand_id,
     name: row.name,
@@ -107,7 +107,7 @@ function toBrand(row: BrandDb): BrandRow {
   };
 }
 
-function toPrefix(row: PrefixDb): PrefixRow {
+export function toPrefix(row: PrefixDb): PrefixRow {
   return {
     prefix: row.prefix,
     brandId: row.brand_id,

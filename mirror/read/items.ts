@@ -240,17 +240,25 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
       if (key.serial !== undefined) lists.push(serial(key.gtin, key.serial).events);
       if (key.lot !== undefined) lists.push(level(key.gtin, key.lot));
       lists.push(level(key.gtin, ""));
-      const seen = new Set<string>();
-      const out: TraceEventRow[] = [];
-      for (const list of lists) {
-        for (const row of list) {
-          const id = `${row.anchor.brandId}:${row.anchor.root}:${row.leafIndex}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          out.push(row);
-        }
-      }
-      return out.sort(byAnchorOrder);
+      return mergeEventLists(lists);
     },
   };
+}
+
+/** Event lists as one, each record once (at its first list's level), oldest anchor first: both engines' `events`. */
+export function mergeEventLists(lists: readonly (readonly TraceEventRow[])[]): TraceEventRow[] {
+  const seen = new Set<string>();
+  const out: TraceEventRow[] = [];
+  for (const list of lists) {
+    for (const row of list) {
+      const id = `${row.anchor.brandId}:${row.anchor.root}:${row.leafIndex}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(row);
+    }
+  }
+  return out.sort(
+    (a, b) =>
+      a.anchor.blockNumber - b.anchor.blockNumber || a.anchor.logIndex - b.anchor.logIndex || a.leafIndex - b.leafIndex,
+  );
 }
