@@ -15,8 +15,9 @@ export async function readiness(
   status: IndexerHealth | undefined,
   nowSeconds: number,
 ): Promise<ReadinessDoc> {
+  // A mirror that cannot be read (the standby or the server down) is not ready: 503, never a 500.
   const [cursor, standby] = await Promise.all([
-    mirror.cursor.get(),
+    mirror.cursor.get().catch(() => "unreadable" as const),
     mirror.standbyLag().then(
       (lag) => (lag === null ? null : { lagSeconds: lag.seconds, lagBytes: lag.bytes }),
       () => "unreachable" as const,
@@ -24,10 +25,11 @@ export async function readiness(
   ]);
   const indexer = status === undefined ? null : status.state;
   const where = { engine: mirror.engine, ...(standby === "unreachable" ? { standby: null } : { standby }) };
-  if (cursor === undefined) {
+  if (cursor === undefined || cursor === "unreadable") {
     return {
       status: "not-ready",
-      reason: "not-indexed",
+      reason:
+        cursor === undefined ? "not-indexed" : standby === "unreachable" ? "standby-unreachable" : "mirror-unreachable",
       chainId: null,
       contract: null,
       indexedBlock: null,
