@@ -75,6 +75,20 @@ function ensureOsUser(): void {
   execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OS_USER]);
 }
 
+/** Stops a cluster once (pg_ctl stop -m immediate, synchronous) and removes its directory. */
+function stopper(binDir: string, dataDir: string, dir: string, env: NodeJS.ProcessEnv): () => void {
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      runPg(path.join(binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"], { env });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
 /** initdb + pg_ctl start from `binDir` into a new temporary directory on a free port. */
 export async function startCluster(
   binDir: string,
@@ -109,22 +123,13 @@ export async function startCluster(
   const logFile = path.join(dir, "server.log");
   runPg(path.join(binDir, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "start"], { env });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  let stopped = false;
   return {
     url,
     source,
     binDir,
     dataDir,
     port,
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      try {
-        runPg(path.join(binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"], { env });
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    },
+    stop: stopper(binDir, dataDir, dir, env),
   };
 }
 
@@ -170,22 +175,13 @@ export async function startStandby(
   runPg(path.join(binDir, "pg_ctl"), ["-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"], {
     env,
   });
-  let stopped = false;
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     source: primary.source,
     binDir,
     dataDir,
     port,
-    stop: () => {
-      if (stopped) return;
-      stopped = true;
-      try {
-        runPg(path.join(binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"], { env });
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    },
+    stop: stopper(binDir, dataDir, dir, env),
   };
 }
 
