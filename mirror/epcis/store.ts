@@ -1,0 +1,47 @@
+/**
+ * Where the EPCIS 2.0 capture and query state lives (tokens, capture jobs, captured events and their
+ * query index, the capture worker's batches, named queries, subscriptions): not in the mirror,
+ * which the chain rebuilds and this state cannot be.
+ *
+ *   openEpcisStore(mirror, sqliteFile): EpcisStore
+ *
+ * With a SQLite mirror it is a SQLite file of its own (TRACE_EPCIS_DB, default data/epcis.db),
+ * migrated from migrations/epcis-sqlite/. With a PostgreSQL mirror it is the trace_state schema of
+ * the same database (migration postgres/008_epcis.sql, applied with the mirror's), shared by every
+ * replica; the tables and columns are the same on both engines.
+ */
+import path from "node:path";
+import { openDatabase, runMigrations, type Db } from "../db";
+import type { Pool } from "../pg/db";
+import type { MirrorStore } from "../store";
+
+export const EPCIS_SQLITE_MIGRATIONS = path.join(__dirname, "..", "migrations", "epcis-sqlite");
+
+export interface SqliteEpcisStore {
+  readonly engine: "sqlite";
+  /** A writable handle on the EPCIS file (WAL). */
+  readonly db: Db;
+  close(): Promise<void>;
+}
+
+export interface PgEpcisStore {
+  readonly engine: "postgres";
+  /** The mirror's primary pool; the tables are in schema trace_state. */
+  readonly pool: Pool;
+  /** Closing leaves the pool to the mirror store that owns it. */
+  close(): Promise<void>;
+}
+
+export type EpcisStore = SqliteEpcisStore | PgEpcisStore;
+
+/** Opens (and on SQLite migrates) the EPCIS store beside `mirror`. */
+export function openEpcisStore(mirror: MirrorStore, sqliteFile: string): EpcisStore {
+  if (mirror.engine === "postgres") return { engine: "postgres", pool: mirror.pool, close: () => Promise.resolve() };
+  return sqliteEpcisStore(openDatabase(sqliteFile));
+}
+
+/** A SQLite handle (a file or `:memory:`) as an EPCIS store, migrated. Closing it closes the handle. */
+export function sqliteEpcisStore(db: Db): SqliteEpcisStore {
+  runMigrations(db, EPCIS_SQLITE_MIGRATIONS);
+  return { engine: "sqlite", db, close: () => Promise.resolve(void db.close()) };
+}
