@@ -18,6 +18,7 @@ import type { ItemDoc } from "./documents";
 import { currentLinkSets } from "./brand-links";
 import { NO_BRAND_LINKS, type BrandLinkSource } from "./link-source";
 import { createMirror } from "./mirror";
+import { epcisRoutes, type EpcisDeps } from "./epcis";
 import docs from "./plugins/docs";
 import errors from "./plugins/errors";
 import metrics from "./plugins/metrics";
@@ -59,6 +60,8 @@ export interface AppDeps {
   readonly renderHtml?: ((doc: ItemDoc) => string | Promise<string>) | null;
   /** Process metrics in /metrics (default true). */
   readonly processMetrics?: boolean;
+  /** The EPCIS 2.0 capture and query interface under /epcis (api/epcis); absent without it. */
+  readonly epcis?: EpcisDeps;
 }
 
 /** Largest request body outside the streamed content upload. */
@@ -119,6 +122,7 @@ export const traceAnchorApp: FastifyPluginAsync<AppDeps> = async (app, deps) => 
   await app.register(batchRoutes, options);
   await app.register(uploadRoutes, options);
   await app.register(linkRoutes, { mirror, linkSets });
+  if (deps.epcis !== undefined) await app.register(epcisRoutes, { ...deps.epcis, prefix: "/epcis" });
   if (options.renderHtml !== undefined) await app.register(scanAssets);
 };
 
