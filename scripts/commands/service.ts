@@ -21,6 +21,9 @@ import { confirmationsFor, type Config } from "../lib/config";
 import { chainIdOf, contractAddress } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
 import type { Output } from "../lib/output";
+import { openEpcisStore } from "../../mirror/epcis/store";
+import { createEpcisQueryStore } from "../../mirror/epcis/query";
+import { startQueryIndexer, type QueryIndexerLoop } from "../../mirror/epcis/query-indexer";
 
 export interface ServiceOptions {
   index: boolean;
@@ -51,6 +54,7 @@ async function ingestLoop(
   log: Logger,
   stopped: () => boolean,
   leads: () => boolean,
+  afterIngest?: () => void,
 ): Promise<void> {
   const source = createContentSource({ contentDir: config.contentDir, maxBytes: MAX_CONTENT_BYTES, timeoutMs: 30_000 });
   const ingester = createIngester({ store, source, log, config: { retryDelayMs: 5_000 } });
@@ -61,6 +65,7 @@ async function ingestLoop(
     }
     try {
       const result = await ingester.ingestPending();
+      if (result.ingested > 0) afterIngest?.();
       if (result.ingested + result.mismatched > 0) continue;
     } catch (error) {
       log.error({ err: error }, "content ingestion failed; retrying");
@@ -93,6 +98,15 @@ export async function runService(
   let rpc: HttpProvider | undefined;
   let stopping = false;
   const tasks: Array<Promise<unknown>> = [];
+
+  // --- EPCIS query (issue 14, docs/epcis.md "Query") -----------------------------------------
+  // The EPCIS store (SQLite: TRACE_EPCIS_DB, default data/epcis.db; PostgreSQL: trace_state), the
+  // query indexer of anchored CLI trace batches (with the chain indexer, on PostgreSQL only while
+  // it leads), and the /epcis query routes' deps (when serving).
+  const epcisStore = openEpcisStore(store, path.resolve(config.cwd, env.TRACE_EPCIS_DB || "data/epcis.db"));
+  let queryIndexer: QueryIndexerLoop | undefined;
+  const queryReader = options.index ? createMirrorReader(store) : undefined;
+  // --- end EPCIS query ------------------------------------------------------------------------
   if (options.index) {
     const chainId = await chainIdOf(provider, config);
     const contract = await contractAddress(config, provider);
@@ -124,6 +138,16 @@ export async function runService(
     });
     const running = indexer;
     tasks.push(running.start().catch((error: unknown) => log.error({ err: error }, "indexer stopped")));
+    // EPCIS query: index anchored trace batches every second and right after content is ingested.
+    if (queryReader !== undefined) {
+      queryIndexer = startQueryIndexer({
+        reader: queryReader,
+        query: createEpcisQueryStore(epcisStore),
+        log,
+        intervalMs: 1_000,
+        leads: () => running.status().role === "leader",
+      });
+    }
     tasks.push(
       ingestLoop(
         store,
@@ -131,6 +155,7 @@ export async function runService(
         log,
         () => stopping,
         () => running.status().role === "leader",
+        () => queryIndexer?.poke(),
       ),
     );
     out.note(
@@ -184,6 +209,15 @@ export async function runService(
       log,
       handleSignals: false,
       acceptUpload: createIngestUpload({ store, contentDir: config.contentDir }),
+      // EPCIS query routes under /epcis (issue 14).
+      epcis: {
+        query: {
+          store: epcisStore,
+          mirror: readonlyDb,
+          treeCacheBytes: api.treeCacheBytes,
+          ...(env.TRACE_PUBLIC_URL ? { publicUrl: api.publicUrl } : {}),
+        },
+      },
       ...(status
         ? {
             indexerStatus: () => {
@@ -218,8 +252,11 @@ export async function runService(
   out.note(`stopping (${String(reason)})…`);
   stopping = true;
   await server?.close();
+  await queryIndexer?.stop();
   await indexer?.stop();
   await Promise.all(tasks);
   rpc?.destroy();
+  queryReader?.close();
+  await epcisStore.close();
   await store.close();
 }
