@@ -211,7 +211,8 @@ async function benchEngine(engine: Engine, tmp: string): Promise<EngineResult> {
   } finally {
     await epcis.close();
     await mirror.close();
-    if (engine === "postgres") await dropDatabase(location);
+    if (engine === "postgres" && process.env.BENCH_EPCIS_KEEP === "1") process.stderr.write(`kept ${location}\n`);
+    else if (engine === "postgres") await dropDatabase(location);
   }
 }
 
@@ -232,7 +233,8 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-epcis-"));
   try {
     const results: EngineResult[] = [];
-    for (const engine of ["sqlite", "postgres"] as const) {
+    const engines = (process.env.BENCH_EPCIS_ENGINES ?? "sqlite,postgres").split(",") as Engine[];
+    for (const engine of engines) {
       const pgTmp = path.join(tmp, engine);
       fs.mkdirSync(pgTmp);
       results.push(await benchEngine(engine, pgTmp));

@@ -2,7 +2,7 @@
  * EPCISQueryDocuments whose events carry their TraceAnchor proofs.
  *
  *   createProofs({ mirror, anchored }): (events: StoredEvent[]) => Promise<(TaProof | null)[]>
- *   queryDocument(queryName, events): object
+ *   queryDocument(queryName, events, { now?, subscriptionId? }): object
  *
  * Each anchored event gets `"ta:proof": {salt, recordHash, proof, root, anchor}`, where
  * recordHash = keccak256(JCS({"v":1, "kind":"trace", "salt": salt, "event": <the event without
@@ -78,13 +78,18 @@ export function eventsWithProofs(events: readonly StoredEvent[], proofs: readonl
   }));
 }
 
-export function queryDocument(queryName: string, eventList: readonly object[], now: Date = new Date()): object {
+export function queryDocument(
+  queryName: string,
+  eventList: readonly object[],
+  options: { readonly now?: Date; readonly subscriptionId?: string } = {},
+): object {
+  const subscription = options.subscriptionId === undefined ? {} : { subscriptionID: options.subscriptionId };
   return {
     "@context": QUERY_CONTEXT,
     type: "EPCISQueryDocument",
     schemaVersion: "2.0",
-    creationDate: now.toISOString(),
-    epcisBody: { queryResults: { queryName, resultsBody: { eventList } } },
+    creationDate: (options.now ?? new Date()).toISOString(),
+    epcisBody: { queryResults: { queryName, ...subscription, resultsBody: { eventList } } },
   };
 }
 

@@ -23,6 +23,7 @@ import { normalEpc, normalVocabularyValue } from "../../mirror/epcis/event-rows"
 import type { EpcisStore } from "../../mirror/epcis/store";
 import type { MirrorStore } from "../../mirror/store";
 import { epcisProblem } from "./problem";
+import { namedQueryRoutes } from "./query-named";
 import { collection, createProofs, eventsWithProofs, queryDocument, type ProofsOf } from "./query-document";
 import {
   ALL_ROLES,
@@ -46,6 +47,23 @@ export interface QueryDeps {
   readonly treeCacheBytes?: number;
   /** Absolute Link headers under this origin (e.g. https://id.example.com); relative without it. */
   readonly publicUrl?: string;
+  /** Subscription destinations on loopback or private addresses are allowed (TRACE_WEBHOOK_ALLOW_PRIVATE=on). */
+  readonly allowPrivateWebhooks?: boolean;
+}
+
+/** What the named query routes (query-named.ts) reuse of this plugin. */
+export interface QueryContext {
+  readonly index: EpcisQueryStore;
+  readonly store: EpcisStore;
+  readonly allowPrivateWebhooks: boolean;
+  readonly publicUrl: string | undefined;
+  /** One page of events for `fixed`, named `queryName`; `pageOnly`: the query string may hold only perPage and nextPageToken. */
+  eventsPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    fixed: EventFilter | undefined,
+    options?: { readonly queryName?: string; readonly pageOnly?: boolean },
+  ): Promise<FastifyReply>;
 }
 
 /** The query name in the documents of ad-hoc queries (the REST binding's SimpleEventQuery). */
@@ -127,7 +145,6 @@ function nextLink(request: FastifyRequest, pager: Pager, perPage: number, token:
   return `<${pager.publicUrl ?? ""}${path}?${params.toString()}>; rel="next"`;
 }
 
-// eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles
 export const queryRoutes: FastifyPluginAsync<QueryDeps> = async (app, deps) => {
   const mirror = createMirror(deps.mirror, { treeCacheBytes: deps.treeCacheBytes ?? 64 * 2 ** 20 });
   app.addHook("onClose", () => Promise.resolve(mirror.close()));
@@ -139,19 +156,20 @@ export const queryRoutes: FastifyPluginAsync<QueryDeps> = async (app, deps) => {
     reply.header("cache-control", "no-store").type(type).send(body);
 
   /** One page of events matching the request's parameters and `fixed`. */
-  const eventsPage = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    fixed?: EventFilter,
-  ): Promise<FastifyReply> => {
+  const eventsPage: QueryContext["eventsPage"] = async (request, reply, fixed, options = {}) => {
     const type = acceptedType(request.headers.accept);
+    if (options.pageOnly === true) checkNames(singleValues(request.query as RawQuery), PAGE_ONLY);
     const parsed = parseEventQuery(request.query as RawQuery, fixed === undefined ? {} : { fixed });
     const rows = await index.events(parsed.filter, parsed.afterSeq, parsed.perPage + 1);
     const page = rows.slice(0, parsed.perPage);
     const last = page[page.length - 1];
     if (rows.length > parsed.perPage && last !== undefined)
       reply.header("link", nextLink(request, pager, parsed.perPage, pageToken(last.seq, parsed.fingerprint)));
-    return send(reply, type, queryDocument(SIMPLE_EVENT_QUERY, eventsWithProofs(page, await proofs(page))));
+    return send(
+      reply,
+      type,
+      queryDocument(options.queryName ?? SIMPLE_EVENT_QUERY, eventsWithProofs(page, await proofs(page))),
+    );
   };
 
   /** One page of a discovery collection, keyed by the last value. */
@@ -184,7 +202,7 @@ export const queryRoutes: FastifyPluginAsync<QueryDeps> = async (app, deps) => {
     return send(reply, type, collection(["events"]));
   };
 
-  app.get("/events", (request, reply) => eventsPage(request, reply));
+  app.get("/events", (request, reply) => eventsPage(request, reply, undefined));
 
   app.get<{ Params: { eventID: string } }>("/events/:eventID", async (request, reply) => {
     const type = acceptedType(request.headers.accept);
@@ -222,4 +240,12 @@ export const queryRoutes: FastifyPluginAsync<QueryDeps> = async (app, deps) => {
       eventsPage(request, reply, resource.filter(request.params[resource.param] ?? "")),
     );
   }
+
+  await app.register(namedQueryRoutes, {
+    index,
+    store: deps.store,
+    allowPrivateWebhooks: deps.allowPrivateWebhooks ?? false,
+    publicUrl: pager.publicUrl,
+    eventsPage,
+  });
 };

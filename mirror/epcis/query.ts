@@ -38,6 +38,12 @@ export interface EventFilter {
   readonly bizLocations?: readonly string[];
   readonly eventIds?: readonly string[];
   readonly epcs?: readonly EpcCondition[];
+  /** Subscriptions: only events neither sent nor claimed for this subscription yet. */
+  readonly notDeliveredTo?: string;
+  /** Subscriptions: only events claimed for this subscription and not sent yet. */
+  readonly claimedBy?: string;
+  /** Subscriptions: only mirror events and captured events whose batch is anchored. */
+  readonly anchoredOnly?: boolean;
 }
 
 export interface StoredEvent {
@@ -129,18 +135,22 @@ interface Sql {
 }
 
 /** Tables' names on an engine: PostgreSQL keeps them in schema trace_state. */
-interface Tables {
+export interface Tables {
   readonly events: string;
   readonly epcs: string;
   readonly indexed: string;
+  readonly deliveries: string;
+  readonly batches: string;
 }
 
-const tablesOf = (engine: EpcisStore["engine"]): Tables => {
+export const tablesOf = (engine: EpcisStore["engine"]): Tables => {
   const schema = engine === "postgres" ? "trace_state." : "";
   return {
     events: `${schema}epcis_events`,
     epcs: `${schema}epcis_event_epcs`,
     indexed: `${schema}epcis_indexed_batches`,
+    deliveries: `${schema}epcis_deliveries`,
+    batches: `${schema}epcis_batches`,
   };
 };
 
@@ -207,6 +217,21 @@ export function eventsSql(tables: Tables, filter: EventFilter, afterSeq: number,
         `AND x.role IN (${placeholders(condition.roles.length)}) AND x.seq > ?)`,
     );
     values.push(...matchValues, ...condition.roles, afterSeq);
+  }
+  if (filter.notDeliveredTo !== undefined) {
+    where.push(`NOT EXISTS (SELECT 1 FROM ${tables.deliveries} d WHERE d.subscription_id = ? AND d.seq = e.seq)`);
+    values.push(filter.notDeliveredTo);
+  }
+  if (filter.claimedBy !== undefined) {
+    where.push(
+      `e.seq IN (SELECT d.seq FROM ${tables.deliveries} d WHERE d.subscription_id = ? AND d.delivered_at = 0)`,
+    );
+    values.push(filter.claimedBy);
+  }
+  if (filter.anchoredOnly === true) {
+    where.push(
+      `(e.capture_id IS NULL OR e.batch_id IN (SELECT b.batch_id FROM ${tables.batches} b WHERE b.state = 'anchored'))`,
+    );
   }
   values.push(limit);
   return {

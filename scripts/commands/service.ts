@@ -105,7 +105,9 @@ export async function runService(
   // it leads), and the /epcis query routes' deps (when serving).
   const epcisStore = openEpcisStore(store, path.resolve(config.cwd, env.TRACE_EPCIS_DB || "data/epcis.db"));
   let queryIndexer: QueryIndexerLoop | undefined;
+  let deliverer: { stop(): Promise<void> } | undefined;
   const queryReader = options.index ? createMirrorReader(store) : undefined;
+  const allowPrivateWebhooks = env.TRACE_WEBHOOK_ALLOW_PRIVATE === "on";
   // --- end EPCIS query ------------------------------------------------------------------------
   if (options.index) {
     const chainId = await chainIdOf(provider, config);
@@ -143,6 +145,15 @@ export async function runService(
       queryIndexer = startQueryIndexer({
         reader: queryReader,
         query: createEpcisQueryStore(epcisStore),
+        log,
+        intervalMs: 1_000,
+        leads: () => running.status().role === "leader",
+      });
+      const { startDeliverer } = await import("../../api/epcis/query-subscriptions");
+      deliverer = startDeliverer({
+        store: epcisStore,
+        mirror: store,
+        allowPrivate: allowPrivateWebhooks,
         log,
         intervalMs: 1_000,
         leads: () => running.status().role === "leader",
@@ -215,6 +226,7 @@ export async function runService(
           store: epcisStore,
           mirror: readonlyDb,
           treeCacheBytes: api.treeCacheBytes,
+          allowPrivateWebhooks,
           ...(env.TRACE_PUBLIC_URL ? { publicUrl: api.publicUrl } : {}),
         },
       },
@@ -253,6 +265,7 @@ export async function runService(
   stopping = true;
   await server?.close();
   await queryIndexer?.stop();
+  await deliverer?.stop();
   await indexer?.stop();
   await Promise.all(tasks);
   rpc?.destroy();
