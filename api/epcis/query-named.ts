@@ -11,7 +11,14 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { createNamedQueryStore, type NamedQuery, type Subscription } from "../../mirror/epcis/query-named";
 import { epcisProblem } from "./problem";
 import type { QueryContext } from "./query";
-import { parseEventQuery, perPage as perPageOf, singleValues, checkNames, type RawQuery } from "./query-params";
+import {
+  checkNames,
+  checkText,
+  parseEventQuery,
+  perPage as perPageOf,
+  singleValues,
+  type RawQuery,
+} from "./query-params";
 import { checkDestination, parseSchedule, type StoredSchedule } from "./query-subscriptions";
 
 /** How many named queries and subscriptions the service keeps, so that an open endpoint cannot fill it. */
@@ -98,7 +105,7 @@ export const namedQueryRoutes: FastifyPluginAsync<QueryContext> = async (app, ct
     const perPage = perPageOf(params.get("perPage"));
     const after = params.get("nextPageToken");
     const list = await named.listQueries(
-      after === undefined ? null : Buffer.from(after, "base64url").toString("utf8"),
+      after === undefined ? null : checkText("nextPageToken", Buffer.from(after, "base64url").toString("utf8")),
       perPage + 1,
     );
     const page = list.slice(0, perPage);
@@ -112,19 +119,19 @@ export const namedQueryRoutes: FastifyPluginAsync<QueryContext> = async (app, ct
 
   app.get<{ Params: { name: string } }>("/queries/:name", async (request, reply) => {
     noQuery(request);
-    const query = await named.getQuery(request.params.name);
+    const query = await named.getQuery(checkText("name", request.params.name));
     if (query === undefined) throw noSuchQuery(request.params.name);
     return json(reply, 200, queryView(query));
   });
 
   app.delete<{ Params: { name: string } }>("/queries/:name", async (request, reply) => {
     noQuery(request);
-    if (!(await named.deleteQuery(request.params.name))) throw noSuchQuery(request.params.name);
+    if (!(await named.deleteQuery(checkText("name", request.params.name)))) throw noSuchQuery(request.params.name);
     return reply.code(204).send();
   });
 
   app.get<{ Params: { name: string } }>("/queries/:name/events", async (request, reply) => {
-    const query = await named.getQuery(request.params.name);
+    const query = await named.getQuery(checkText("name", request.params.name));
     if (query === undefined) throw noSuchQuery(request.params.name);
     const { filter } = parseEventQuery(query.query);
     return ctx.eventsPage(request, reply, filter, { queryName: query.name, pageOnly: true });
@@ -132,7 +139,7 @@ export const namedQueryRoutes: FastifyPluginAsync<QueryContext> = async (app, ct
 
   app.post<{ Params: { name: string } }>("/queries/:name/subscriptions", async (request, reply) => {
     noQuery(request);
-    const query = await named.getQuery(request.params.name);
+    const query = await named.getQuery(checkText("name", request.params.name));
     if (query === undefined) throw noSuchQuery(request.params.name);
     const body = request.body;
     if (!isObject(body)) throw invalid("the body is not a JSON object");
@@ -142,7 +149,10 @@ export const namedQueryRoutes: FastifyPluginAsync<QueryContext> = async (app, ct
     if (typeof body.dest !== "string") throw epcisProblem(400, "SubscriptionControlsException", "dest: required");
     const url = await checkDestination(body.dest, { allowPrivate: ctx.allowPrivateWebhooks });
     const token = body.signatureToken;
-    if (token !== undefined && (typeof token !== "string" || token.length === 0 || token.length > 500))
+    if (
+      token !== undefined &&
+      (typeof token !== "string" || token.length === 0 || token.length > 500 || token.includes("\u0000"))
+    )
       throw epcisProblem(400, "SubscriptionControlsException", "signatureToken: a string of 1 to 500 characters");
     const stream = body.stream === true;
     if (stream === (body.schedule !== undefined))
@@ -179,20 +189,25 @@ export const namedQueryRoutes: FastifyPluginAsync<QueryContext> = async (app, ct
 
   app.get<{ Params: { name: string } }>("/queries/:name/subscriptions", async (request, reply) => {
     noQuery(request);
-    if ((await named.getQuery(request.params.name)) === undefined) throw noSuchQuery(request.params.name);
-    return json(reply, 200, (await named.listSubscriptions(request.params.name)).map(subscriptionView));
+    if ((await named.getQuery(checkText("name", request.params.name))) === undefined)
+      throw noSuchQuery(request.params.name);
+    return json(
+      reply,
+      200,
+      (await named.listSubscriptions(checkText("name", request.params.name))).map(subscriptionView),
+    );
   });
 
   app.get<{ Params: { name: string; id: string } }>("/queries/:name/subscriptions/:id", async (request, reply) => {
     noQuery(request);
-    const s = await named.getSubscription(request.params.name, request.params.id);
+    const s = await named.getSubscription(checkText("name", request.params.name), checkText("id", request.params.id));
     if (s === undefined) throw epcisProblem(404, "NoSuchResourceException", "no such subscription");
     return json(reply, 200, subscriptionView(s));
   });
 
   app.delete<{ Params: { name: string; id: string } }>("/queries/:name/subscriptions/:id", async (request, reply) => {
     noQuery(request);
-    if (!(await named.deleteSubscription(request.params.name, request.params.id)))
+    if (!(await named.deleteSubscription(checkText("name", request.params.name), checkText("id", request.params.id))))
       throw epcisProblem(404, "NoSuchResourceException", "no such subscription");
     return reply.code(204).send();
   });

@@ -78,9 +78,16 @@ export function singleValues(query: RawQuery): Map<string, string> {
   for (const [name, value] of Object.entries(query)) {
     if (Array.isArray(value)) throw bad(`${name}: given more than once; separate values with "|"`);
     if (typeof value !== "string") throw bad(`${name}: not a string`);
-    out.set(name, value);
+    out.set(checkText("parameter name", name), checkText(name, value));
   }
   return out;
+}
+
+/** Refuses a NUL character (no SQL text may hold one) and values over 10,000 characters; returns the value. */
+export function checkText(name: string, value: string): string {
+  if (value.includes("\u0000")) throw bad(`${name.split("\u0000").join("")}: contains a NUL character`);
+  if (value.length > 10_000) throw bad(`${name.slice(0, 60)}: longer than 10,000 characters`);
+  return value;
 }
 
 /** Refuses any parameter outside `allowed`, naming it. */

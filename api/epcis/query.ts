@@ -29,6 +29,7 @@ import {
   ALL_ROLES,
   PAGE_PARAMS,
   checkNames,
+  checkText,
   fingerprintOf,
   pageToken,
   parseEventQuery,
@@ -207,7 +208,7 @@ export const queryRoutes: FastifyPluginAsync<QueryDeps> = async (app, deps) => {
   app.get<{ Params: { eventID: string } }>("/events/:eventID", async (request, reply) => {
     const type = acceptedType(request.headers.accept);
     checkNames(singleValues(request.query as RawQuery), new Set());
-    const found: StoredEvent[] = await index.byEventId(request.params.eventID);
+    const found: StoredEvent[] = await index.byEventId(checkText("eventID", request.params.eventID));
     if (found.length === 0)
       throw epcisProblem(404, "NoSuchResourceException", `no event ${request.params.eventID.slice(0, 120)}`);
     return send(reply, type, queryDocument(SIMPLE_EVENT_QUERY, eventsWithProofs(found, await proofs(found))));
@@ -226,7 +227,7 @@ export const queryRoutes: FastifyPluginAsync<QueryDeps> = async (app, deps) => {
     subResources(request, reply),
   );
   app.get<{ Params: { eventType: string } }>("/eventTypes/:eventType/events", (request, reply) =>
-    eventsPage(request, reply, { eventTypes: [request.params.eventType] }),
+    eventsPage(request, reply, { eventTypes: [checkText("eventType", request.params.eventType)] }),
   );
 
   for (const resource of RESOURCES) {
@@ -237,7 +238,7 @@ export const queryRoutes: FastifyPluginAsync<QueryDeps> = async (app, deps) => {
       subResources(request, reply),
     );
     app.get<{ Params: Record<string, string> }>(`/${resource.path}/:${resource.param}/events`, (request, reply) =>
-      eventsPage(request, reply, resource.filter(request.params[resource.param] ?? "")),
+      eventsPage(request, reply, resource.filter(checkText(resource.param, request.params[resource.param] ?? ""))),
     );
   }
 

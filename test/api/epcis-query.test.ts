@@ -477,6 +477,35 @@ describeEngines("EPCIS query", function (engine) {
       );
     });
 
+    it("answers malformed query strings and paths with 4xx problems, never 5xx", async function () {
+      const urls = [
+        "/epcis/events?EQ_bizStep=%00",
+        "/epcis/events?%00=1",
+        `/epcis/events?MATCH_epc=${"x".repeat(20_000)}`,
+        `/epcis/events?MATCH_epc=${Array.from({ length: 101 }, (_, i) => `e${i}`).join("|")}`,
+        "/epcis/events?MATCH_epc=urn:epc:idpat:sgtin:*",
+        "/epcis/events?GE_eventTime=2024-13-45T99:99:99Z",
+        "/epcis/events?perPage=99999999999999999999",
+        "/epcis/events?perPage=-1",
+        "/epcis/events?nextPageToken=WzEsIngiLDFd",
+        `/epcis/events?nextPageToken=${Buffer.from('[1,"x","y"]').toString("base64url")}`,
+        "/epcis/events?a[b]=c",
+        "/epcis/events?eventType",
+        "/epcis/events/%00",
+        "/epcis/epcs/%00/events",
+        "/epcis/bizSteps/%00/events",
+        "/epcis/bizSteps?nextPageToken=%00",
+        "/epcis/bizSteps?nextPageToken=WzEsIngiLDFd",
+        "/epcis/events/%E0%A4%A",
+        "/epcis/nothing",
+      ];
+      for (const url of urls) {
+        const res = await get(url);
+        expect(res.statusCode, `${url}: ${res.body}`).to.be.within(400, 499);
+        expect(res.headers["content-type"], url).to.match(/^application\/(problem\+)?json/);
+      }
+    });
+
     it("is 406 for an Accept it cannot answer", async function () {
       await problem("/epcis/events", 406, "NotAcceptableException", { accept: "application/xml" });
       const ok = await get("/epcis/events?perPage=1", { accept: "application/ld+json" });
