@@ -250,7 +250,10 @@ describeEngines("api: PUT /v1/batches/{brandId}/{root}/content", function (engin
         expect(res.statusCode, res.body).to.equal(409);
         expect(JSON.parse(res.body)).to.include({ error: "ANCHOR_CHANGED" });
         expect(
-          await writable.run("SELECT CAST(count(*) AS integer) AS n FROM records WHERE root = $1", fixture.pending.root),
+          await writable.run(
+            "SELECT CAST(count(*) AS integer) AS n FROM records WHERE root = $1",
+            fixture.pending.root,
+          ),
         ).to.deep.equal([{ n: 0 }]);
       } finally {
         writable.close();

@@ -185,8 +185,8 @@ describePg("serve: two replicas on one PostgreSQL database, the leader killed wi
 
     expect(doc.verdict).to.equal("genuine");
     expect(doc.identity.root).to.equal(newRoot);
-    expect(StandardMerkleTree.verify(doc.identity.root, ["bytes32"], [doc.identity.recordHash], doc.identity.proof)).to
-      .be.true;
+    const { root, recordHash, proof } = doc.identity;
+    expect(StandardMerkleTree.verify(root, ["bytes32"], [recordHash], proof)).to.equal(true);
     const registry = TraceAnchor__factory.connect(system.contract, ethers.provider);
     const leaf = await registry.leafOf(doc.identity.recordHash);
     expect(await registry.verify(doc.identity.anchor.brandId, doc.identity.root, doc.identity.proof, leaf)).to.equal(
