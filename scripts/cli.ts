@@ -234,7 +234,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option("--brand <id>", "only this brand's batches")
     .option("--from-block <n>", "first block to read (default: the deployment block)")
     .option("--api <url>", "also fetch content from this API's record pages when no file is found")
-    .option("--compare-db <path>", "compare the indexer's SQLite database with the chain, row by row")
+    .option(
+      "--compare-db <path>",
+      "compare the indexer's database (a SQLite file or a postgres:// URL) with the chain, row by row",
+    )
     .option("--allow-missing", "do not fail on batches whose content is not available")
     .action(
       async (
