@@ -134,7 +134,9 @@ describe("traceanchor audit --compare-db (the indexer's database against the cha
 
   it("fails, naming the batch, when a stored record was altered", async function () {
     const db = new Database(system.dbPath);
-    db.prepare("UPDATE records SET record = replace(record, '\"SN2\"', '\"SN7\"') WHERE root = ?").run(root);
+    db.prepare(
+      "UPDATE records SET record = replace(record, '\"SN2\"', '\"SN7\"') WHERE batch_id = (SELECT batch_id FROM anchors WHERE root = ?)",
+    ).run(root);
     db.close();
     const result = await audit();
     expect(result.code).to.equal(3);
