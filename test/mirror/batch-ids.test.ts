@@ -191,7 +191,7 @@ describeEngines("mirror: integer batch ids (migration 007)", function (engine) {
     await chain.openCursor(31337, `0x${"12".repeat(20)}`, 1);
     await chain.setHead(50, 40);
     /** Moves with every write to the cursor: mirror_version on PostgreSQL, another connection's data_version on SQLite. */
-    const written = await writeCounter(mirror);
+    const written = writeCounter(mirror);
     const before = await written();
     await chain.setHead(50, 40);
     await chain.setHead(50, 40);
@@ -202,7 +202,7 @@ describeEngines("mirror: integer batch ids (migration 007)", function (engine) {
   });
 });
 
-async function writeCounter(mirror: MirrorStore): Promise<() => Promise<number>> {
+function writeCounter(mirror: MirrorStore): () => Promise<number> {
   if (mirror.engine === "postgres")
     return async () =>
       (await mirror.pool.query<{ version: number }>("SELECT version FROM mirror_version WHERE id = 1")).rows[0]
