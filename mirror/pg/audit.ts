@@ -31,7 +31,7 @@ export async function openPgMirrorAudit(url: string, variable = "--compare-db"):
       ),
     records: (brandId, root) =>
       rows<RecordRow>(
-        "SELECT leaf_index, record_hash, record FROM records WHERE brand_id = $1 AND root = $2 ORDER BY leaf_index",
+        "SELECT leaf_index, record_hash, record FROM records WHERE batch_id = (SELECT batch_id FROM anchors WHERE brand_id = $1 AND root = $2) ORDER BY leaf_index",
         [brandId, root],
       ),
     prefixes: () => rows<{ prefix: string; brand_id: number }>("SELECT prefix, brand_id FROM prefixes"),

@@ -251,7 +251,7 @@ describeEngines("api: PUT /v1/batches/{brandId}/{root}/content", function (engin
         expect(JSON.parse(res.body)).to.include({ error: "ANCHOR_CHANGED" });
         expect(
           await writable.run(
-            "SELECT CAST(count(*) AS integer) AS n FROM records WHERE root = $1",
+            "SELECT CAST(count(*) AS integer) AS n FROM records r JOIN anchors a USING (batch_id) WHERE a.root = $1",
             fixture.pending.root,
           ),
         ).to.deep.equal([{ n: 0 }]);

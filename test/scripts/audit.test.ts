@@ -157,7 +157,10 @@ describeEngines("traceanchor audit --compare-db (the indexer's database against 
   });
 
   it("fails, naming the batch, when a stored record was altered", async function () {
-    await tamper("UPDATE records SET record = replace(record, '\"SN2\"', '\"SN7\"') WHERE root = ?", root);
+    await tamper(
+      "UPDATE records SET record = replace(record, '\"SN2\"', '\"SN7\"') WHERE batch_id = (SELECT batch_id FROM anchors WHERE root = ?)",
+      root,
+    );
     const result = await audit();
     expect(result.code).to.equal(3);
     const found = (result.json.discrepancies as Array<{ root: string; source: string; reason: string }>).filter(
