@@ -11,6 +11,7 @@
  * counter (migration 005), polled every VERSION_POLL_MS, so a replica serves a memo at most that
  * much older than the last commit it can see.
  */
+import { createHash } from "node:crypto";
 import type { EventLevel } from "../../core/verdict";
 import { KIND_CODE } from "../../core/record";
 import type { Async } from "../async";
@@ -77,8 +78,23 @@ function sorted<T extends AnchoredRecordRow>(rows: T[]): T[] {
   return rows.length > 1 ? rows.sort(byAnchorOrder) : rows;
 }
 
+/**
+ * Every read is a named prepared statement: each connection parses and plans a statement once, not
+ * on every request (the item read joins four tables, and planning it cost about as much as running
+ * it). Names come from the text, so equal texts share one.
+ */
+const statementNames = new Map<string, string>();
+export function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `ta_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 async function query<T>(pool: Pool, text: string, values: unknown[]): Promise<T[]> {
-  return (await pool.query({ text, values })).rows as T[];
+  return (await pool.query({ name: statementName(text), text, values })).rows as T[];
 }
 
 export function createPgReader(store: PgStore): MirrorReader {
