@@ -75,6 +75,8 @@ export interface CaptureWorkerDeps {
   readonly config: CaptureWorkerConfig;
   /** Injected for tests; default Date.now. */
   readonly now?: () => number;
+  /** Whether to work now (on PostgreSQL: while this process's indexer leads); default always. */
+  readonly active?: () => boolean;
   /** Runs before each step of a batch (tests kill the process there). */
   readonly onStep?: (step: "built" | "content" | "sent" | "anchored", batch: CaptureBatch) => void | Promise<void>;
 }
@@ -206,6 +208,10 @@ export function createCaptureWorker(deps: CaptureWorkerDeps): CaptureWorker {
       stopping = false;
       running = (async () => {
         while (!stopping) {
+          if (deps.active !== undefined && !deps.active()) {
+            await sleep(pollMs);
+            continue;
+          }
           try {
             const result = await tick();
             if (result.built > 0 && result.failed === 0) continue;

@@ -5,12 +5,16 @@
  * file TRACE_EPCIS_DB (default data/epcis.db) beside a SQLite TRACE_DB, or the PostgreSQL database
  * of a postgres:// TRACE_DB.
  */
+import type { JsonRpcProvider } from "ethers";
+import type { Logger } from "pino";
+import type { CaptureDeps } from "../../api/epcis/capture";
 import { isPostgresUrl } from "../../mirror/engine";
 import { openDatabase } from "../../mirror/db";
 import { openEpcisStore, sqliteEpcisStore, type EpcisStore } from "../../mirror/epcis/store";
 import { createToken, listTokens, revokeToken } from "../../mirror/epcis/tokens";
-import { openStore } from "../../mirror/store";
-import { ConfigError, type Config } from "../lib/config";
+import { openStore, type MirrorStore } from "../../mirror/store";
+import { ConfigError, confirmationsFor, type Config } from "../lib/config";
+import { readDeployment } from "../lib/deployments";
 import type { Output } from "../lib/output";
 import { parseBrandId } from "./brand";
 
@@ -77,4 +81,87 @@ export async function revokeTokenCommand(config: Config, tokenId: string, out: O
   if (!revoked) throw new ConfigError(`no valid capture token ${tokenId} (unknown, or already revoked)`);
   out.info(`capture token ${tokenId} revoked: it is refused from now on`);
   out.result({ tokenId, revoked: true });
+}
+
+export interface CaptureServiceOptions {
+  readonly config: Config;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The writable mirror store: the EPCIS state lives beside it (or in it, on PostgreSQL). */
+  readonly mirror: MirrorStore;
+  /** The API's mirror store, to read the brands' submitters from. */
+  readonly reader: MirrorStore;
+  readonly provider: JsonRpcProvider;
+  readonly log: Logger;
+  readonly out: Output;
+  /** Whether this process anchors captured events now (on PostgreSQL: while its indexer leads). */
+  readonly leads: () => boolean;
+}
+
+export interface CaptureService {
+  readonly deps: CaptureDeps;
+  stop(): Promise<void>;
+}
+
+/**
+ * `serve`'s part of EPCIS capture: the capture routes' deps and the anchoring worker, with the
+ * service's key. Without a key that needs no prompt (TRACE_PRIVATE_KEY, or TRACE_KEYSTORE with
+ * TRACE_KEYSTORE_PASSWORD) capture stays off: events nobody can anchor are not accepted.
+ */
+export async function startCaptureService(options: CaptureServiceOptions): Promise<CaptureService | undefined> {
+  const { config, env, log, out } = options;
+  if (config.privateKey === undefined && (config.keystore === undefined || config.keystorePassword === undefined)) {
+    out.note("EPCIS capture is off: set TRACE_PRIVATE_KEY (or TRACE_KEYSTORE and TRACE_KEYSTORE_PASSWORD)");
+    return undefined;
+  }
+  // Loaded only by `serve`: the token commands start without ethers, Fastify or the worker.
+  const [
+    { createAnchorChain },
+    { parseCaptureLimitsEnv },
+    { createMirrorReader },
+    workerModule,
+    { chainIdOf, connectRegistry, createSigner },
+  ] = await Promise.all([
+    import("../../api/epcis/anchor-chain"),
+    import("../../api/epcis/capture"),
+    import("../../mirror/read"),
+    import("../../mirror/epcis/worker"),
+    import("../lib/chain"),
+  ]);
+  const { createCaptureWorker, parseCaptureBatchEnv } = workerModule;
+  const limits = parseCaptureLimitsEnv(env);
+  const batching = parseCaptureBatchEnv(env);
+  const signer = await createSigner(config, options.provider);
+  const registry = await connectRegistry(config, signer, options.provider);
+  const chainId = await chainIdOf(options.provider, config);
+  const deployment = readDeployment(config.deploymentsDir, chainId);
+  const address = await registry.getAddress();
+  const fromBlock = deployment?.contract.toLowerCase() === address.toLowerCase() ? deployment.blockNumber : 0;
+  const chain = await createAnchorChain({
+    registry,
+    signer,
+    fromBlock,
+    confirmations: confirmationsFor(config, chainId),
+  });
+  const store = openEpcisStore(options.mirror, config.epcisDb);
+  const reader = createMirrorReader(options.reader);
+  const worker = createCaptureWorker({
+    store,
+    chain,
+    contentDir: config.contentDir,
+    log,
+    config: batching,
+    active: options.leads,
+  });
+  worker.start();
+  out.note(
+    `EPCIS capture on: anchored by ${chain.account} every ${batching.batchSeconds} s or ${batching.batchEvents} events`,
+  );
+  return {
+    deps: { store, account: chain.account, submitters: (brandId) => reader.brands.submitters(brandId), limits },
+    async stop() {
+      await worker.stop();
+      reader.close();
+      await store.close();
+    },
+  };
 }
