@@ -12,6 +12,7 @@ import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import type { CaptureDeps } from "../../api/epcis/capture";
 import { recordHash, traceRecord, type EpcisEvent } from "../../core/record";
+import { eventIndexRows, normalCbv, normalEpc } from "../../mirror/epcis/event-rows";
 import { openEpcisStore, type EpcisStore } from "../../mirror/epcis/store";
 import { createToken, revokeToken } from "../../mirror/epcis/tokens";
 import type { MirrorStore } from "../../mirror/store";
@@ -352,5 +353,40 @@ describeEngines("EPCIS capture", function (engine) {
         expect(await count(store, "epcis_captures")).to.equal(jobs);
       });
     }
+  });
+});
+
+describe("EPCIS event index rows", function () {
+  it("names every identifier by role, in the Digital Link form the URN and Digital Link spellings share", function () {
+    const transformation = eventIndexRows({
+      type: "TransformationEvent",
+      inputEPCList: ["urn:epc:id:sgtin:9506000.013435.I1", "https://example.com/01/09506000134352/21/I1?x=1"],
+      outputEPCList: ["urn:uuid:3c4a0c6e-0000-4000-8000-000000000001"],
+      inputQuantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.LOT7", quantity: 2 }],
+      outputQuantityList: [{ epcClass: "urn:epc:idpat:sgtin:9506000.013435.*" }],
+    });
+    expect(transformation).to.deep.equal([
+      { epc: "https://id.gs1.org/01/09506000134352/21/I1", role: "input" },
+      { epc: "urn:uuid:3c4a0c6e-0000-4000-8000-000000000001", role: "output" },
+      { epc: "https://id.gs1.org/01/09506000134352/10/LOT7", role: "inputClass" },
+      { epc: "https://id.gs1.org/01/09506000134352", role: "outputClass" },
+    ]);
+    const aggregation = eventIndexRows({
+      type: "AggregationEvent",
+      parentID: "urn:epc:id:sscc:9506000.0000000001",
+      childEPCs: ["urn:epc:id:sgtin:9506000.013435.C1"],
+      childQuantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L1", quantity: 1 }],
+      epcList: ["urn:epc:id:sgtin:9506000.013435.E1"],
+      quantityList: [{ epcClass: "urn:epc:class:lgtin:9506000.013435.L2", quantity: 1 }],
+    });
+    expect(aggregation.map((r) => r.role)).to.deep.equal(["epc", "child", "parent", "epcClass", "childClass"]);
+  });
+
+  it("keeps business steps and dispositions bare when they are CBV terms, in any spelling", function () {
+    for (const value of ["shipping", "urn:epcglobal:cbv:bizstep:shipping", "https://ref.gs1.org/cbv/BizStep-shipping"])
+      expect(normalCbv("bizStep", value)).to.equal("shipping");
+    expect(normalCbv("disposition", "urn:epcglobal:cbv:disp:in_transit")).to.equal("in_transit");
+    expect(normalCbv("bizStep", "https://example.com/bizStep/dancing")).to.equal("https://example.com/bizStep/dancing");
+    expect(normalEpc(" urn:epc:id:sgtin:9506000.013435.X ")).to.equal("https://id.gs1.org/01/09506000134352/21/X");
   });
 });
