@@ -14,7 +14,8 @@
  *      sent (state sent, with its hash), and once mined the batch is anchored (txHash, block).
  * A process killed anywhere resumes at the batch's step: events are never lost (they are in the
  * store before the 202) and never anchored twice (a root is checked on chain before it is sent, and
- * the contract refuses the same root twice for a brand).
+ * the contract refuses the same root twice for a brand). While a brand's batch cannot be sent (RPC
+ * down, consent withdrawn on chain) it is retried every pass and that brand gets no new batch.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -179,13 +180,18 @@ export function createCaptureWorker(deps: CaptureWorkerDeps): CaptureWorker {
     let built = 0;
     let anchored = 0;
     let failed = 0;
+    // A brand whose batch cannot be sent now gets no new batch; the others are not held up by it.
+    const blocked = new Set<number>();
     for (const batch of await unfinishedBatches(store)) {
       if (await finish(batch)) anchored++;
-      else failed++;
+      else {
+        failed++;
+        blocked.add(batch.brandId);
+      }
     }
-    if (failed > 0) return { built, anchored, failed };
     const due = (await pendingByBrand(store)).filter(
-      (p) => p.events >= config.batchEvents || now() - p.oldest >= config.batchSeconds * 1000,
+      (p) =>
+        !blocked.has(p.brandId) && (p.events >= config.batchEvents || now() - p.oldest >= config.batchSeconds * 1000),
     );
     for (const { brandId } of due) {
       const batch = await buildPendingBatch(store, brandId, config.batchEvents, now());

@@ -101,7 +101,7 @@ describeEngines("EPCIS capture anchoring", function (engine) {
     ]);
     expect(named.code, named.stderr).to.equal(0);
     mirror = await openTestStore(engine, "epcis_anchor");
-    epcisLocation = engine === "sqlite" ? path.join(system.dir, "epcis.db") : (mirror.location);
+    epcisLocation = engine === "sqlite" ? path.join(system.dir, "epcis.db") : mirror.location;
     store = openEpcisStore(mirror, epcisLocation);
     reader = createMirrorReader(mirror);
     const fromBlock = (await provider.getBlockNumber()) - 10;
@@ -227,6 +227,59 @@ describeEngines("EPCIS capture anchoring", function (engine) {
     );
     expect(Number(batches[0]?.event_count)).to.equal(4);
     expect(await worker.tick()).to.deep.equal({ built: 0, anchored: 0, failed: 0 }); // 2 left, not due
+  });
+
+  it("a batch that cannot be sent is retried every pass, and holds up only its own brand", async function () {
+    const anchoredOn = new Map<string, { txHash: string; block: number }>();
+    let brand7Down = true;
+    const fake: AnchorChain = {
+      account: service.address,
+      findAnchor: (brandId, root) => Promise.resolve(anchoredOn.get(`${brandId}:${root}`)),
+      async sendAnchor(brandId, batch, onSent) {
+        if (brandId === 7 && brand7Down) throw new Error("RPC down");
+        await onSent(`0x${"ab".repeat(32)}`);
+        const found = { txHash: `0x${"ab".repeat(32)}`, block: 1 };
+        anchoredOn.set(`${brandId}:${batch.root}`, found);
+        return found;
+      },
+    };
+    // A store of its own: the batches this fake chain "anchors" are not on the real one.
+    const ownMirror = await openTestStore(engine, "epcis_anchor_fake");
+    const own = openEpcisStore(ownMirror, path.join(system.dir, "epcis-fake.db"));
+    for (const brandId of [7, 8])
+      await storeCapture(own, {
+        captureId: `cap_fail_${engine}_${brandId}`,
+        brandId,
+        tokenId: "tok_test",
+        behaviour: "rollback",
+        eventCount: 1,
+        events: [{ eventIndex: 0, prepared: prepareEvent(objectEvent(`F${brandId}`)) }],
+        errors: [],
+        now: Date.now(),
+      });
+    const dir = fs.mkdtempSync(path.join(system.dir, "fake-content-"));
+    const worker = createCaptureWorker({
+      store: own,
+      chain: fake,
+      contentDir: dir,
+      log: silent,
+      config: { batchSeconds: 1, batchEvents: 10_000 },
+      now: () => Date.now() + 5_000,
+    });
+    expect(await worker.tick()).to.deep.equal({ built: 2, anchored: 1, failed: 1 });
+    expect(await worker.tick()).to.deep.equal({ built: 0, anchored: 0, failed: 1 });
+    brand7Down = false;
+    expect(await worker.tick()).to.deep.equal({ built: 0, anchored: 1, failed: 0 });
+    const states = await query<{ brand_id: number; state: string }>(
+      own,
+      "SELECT brand_id, state FROM epcis_batches ORDER BY brand_id",
+    );
+    await own.close();
+    await ownMirror.close();
+    expect(states.map((b) => [Number(b.brand_id), b.state])).to.deep.equal([
+      [7, "anchored"],
+      [8, "anchored"],
+    ]);
   });
 
   it("kill -9 at every step of a batch, restarted: every event is anchored exactly once", async function () {
