@@ -130,18 +130,20 @@ export async function startCaptureService(options: CaptureServiceOptions): Promi
   const { createCaptureWorker, parseCaptureBatchEnv } = workerModule;
   const limits = parseCaptureLimitsEnv(env);
   const batching = parseCaptureBatchEnv(env);
-  const signer = await createSigner(config, options.provider);
-  const registry = await connectRegistry(config, signer, options.provider);
-  const chainId = await chainIdOf(options.provider, config);
-  const deployment = readDeployment(config.deploymentsDir, chainId);
-  const address = await registry.getAddress();
-  const fromBlock = deployment?.contract.toLowerCase() === address.toLowerCase() ? deployment.blockNumber : 0;
-  const chain = await createAnchorChain({
-    registry,
-    signer,
-    fromBlock,
-    confirmations: confirmationsFor(config, chainId),
-  });
+  let chain: Awaited<ReturnType<typeof createAnchorChain>>;
+  try {
+    const signer = await createSigner(config, options.provider);
+    const registry = await connectRegistry(config, signer, options.provider);
+    const chainId = await chainIdOf(options.provider, config);
+    const deployment = readDeployment(config.deploymentsDir, chainId);
+    const address = await registry.getAddress();
+    const fromBlock = deployment?.contract.toLowerCase() === address.toLowerCase() ? deployment.blockNumber : 0;
+    chain = await createAnchorChain({ registry, signer, fromBlock, confirmations: confirmationsFor(config, chainId) });
+  } catch (error) {
+    // The API serves without the chain (serve --no-index); only capture, which must anchor, waits for it.
+    out.note(`EPCIS capture is off: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
   const store = openEpcisStore(options.mirror, config.epcisDb);
   const reader = createMirrorReader(options.reader);
   const worker = createCaptureWorker({
