@@ -113,39 +113,107 @@ const INSERT_JOB =
   "INSERT INTO epcis_captures (capture_id, brand_id, token_id, created_at, finished_at, running, success, " +
   "error_behaviour, event_count, stored_count, errors) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)";
 
+/** PostgreSQL: a document's events in one statement (round trips, not rows, cost there). */
+const INSERT_EVENTS_PG =
+  "INSERT INTO trace_state.epcis_events (event_id, correction, brand_id, capture_id, content_hash, record_hash, salt, " +
+  "event, event_type, event_time, record_time, action, biz_step, disposition, read_point, biz_location) " +
+  "SELECT u.event_id, u.correction, $11::bigint, $12::text, u.content_hash, u.record_hash, u.salt, u.event, u.event_type, " +
+  "u.event_time, $13::bigint, u.action, u.biz_step, u.disposition, u.read_point, u.biz_location " +
+  "FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::bigint[], " +
+  "$9::text[], $10::text[], $14::text[], $15::text[], $16::text[]) WITH ORDINALITY AS " +
+  "u(event_id, correction, content_hash, record_hash, salt, event, event_type, event_time, action, biz_step, disposition, " +
+  "read_point, biz_location, n) ORDER BY u.n ON CONFLICT DO NOTHING RETURNING seq, content_hash";
+const INSERT_EPCS_PG =
+  "INSERT INTO trace_state.epcis_event_epcs (epc, role, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) " +
+  "ON CONFLICT DO NOTHING";
+
+type Events = CaptureJobInput["events"];
+
+/** SQLite: one prepared INSERT per event and per identifier, inside the job's transaction. */
+function* insertEach(job: CaptureJobInput): Generator<Statement, CaptureResult, unknown> {
+  const duplicates: number[] = [];
+  let stored = 0;
+  for (const { eventIndex, prepared: p } of job.events) {
+    const c = p.columns;
+    const rows = yield* all<{ seq: number }>(INSERT_EVENT, [
+      p.eventId,
+      p.correction ? 1 : 0,
+      job.brandId,
+      job.captureId,
+      p.contentHash,
+      p.recordHash,
+      p.salt,
+      JSON.stringify(p.event),
+      c.eventType,
+      c.eventTime,
+      job.now,
+      c.action,
+      c.bizStep,
+      c.disposition,
+      c.readPoint,
+      c.bizLocation,
+    ]);
+    const seq = rows[0]?.seq;
+    if (seq === undefined) {
+      duplicates.push(eventIndex);
+      continue;
+    }
+    stored++;
+    for (const { epc, role } of p.epcs) yield* run(INSERT_EPC, [epc, role, Number(seq)]);
+  }
+  return { stored, duplicates };
+}
+
+/** PostgreSQL: all events in one INSERT, all identifiers in another; duplicates are the rows not returned. */
+function* insertBulk(job: CaptureJobInput): Generator<Statement, CaptureResult, unknown> {
+  const events: Events = job.events;
+  if (events.length === 0) return { stored: 0, duplicates: [] };
+  const column = <T>(pick: (p: PreparedEvent) => T): T[] => events.map((e) => pick(e.prepared));
+  const rows = yield* all<{ seq: number; content_hash: Buffer }>({ sqlite: "", postgres: INSERT_EVENTS_PG }, [
+    column((p) => p.eventId),
+    column((p) => (p.correction ? 1 : 0)),
+    column((p) => p.contentHash),
+    column((p) => p.recordHash),
+    column((p) => p.salt),
+    column((p) => JSON.stringify(p.event)),
+    column((p) => p.columns.eventType),
+    column((p) => p.columns.eventTime),
+    column((p) => p.columns.action),
+    column((p) => p.columns.bizStep),
+    job.brandId,
+    job.captureId,
+    job.now,
+    column((p) => p.columns.disposition),
+    column((p) => p.columns.readPoint),
+    column((p) => p.columns.bizLocation),
+  ]);
+  const seqOf = new Map(rows.map((r) => [Buffer.from(r.content_hash).toString("hex"), Number(r.seq)]));
+  const duplicates: number[] = [];
+  const epcs: string[] = [];
+  const roles: string[] = [];
+  const seqs: number[] = [];
+  for (const { eventIndex, prepared } of events) {
+    const key = prepared.contentHash.toString("hex");
+    const seq = seqOf.get(key);
+    if (seq === undefined) {
+      duplicates.push(eventIndex);
+      continue;
+    }
+    seqOf.delete(key); // the same content later in the document is a duplicate of this one
+    for (const { epc, role } of prepared.epcs) {
+      epcs.push(epc);
+      roles.push(role);
+      seqs.push(seq);
+    }
+  }
+  if (epcs.length > 0) yield* run({ sqlite: "", postgres: INSERT_EPCS_PG }, [epcs, roles, seqs]);
+  return { stored: rows.length, duplicates };
+}
+
 export function storeCapture(store: EpcisStore, job: CaptureJobInput): Promise<CaptureResult> {
   return runEpcis(store, function* () {
-    const duplicates: number[] = [];
-    let stored = 0;
-    for (const { eventIndex, prepared: p } of job.events) {
-      const c = p.columns;
-      const rows = yield* all<{ seq: number }>(INSERT_EVENT, [
-        p.eventId,
-        p.correction ? 1 : 0,
-        job.brandId,
-        job.captureId,
-        p.contentHash,
-        p.recordHash,
-        p.salt,
-        JSON.stringify(p.event),
-        c.eventType,
-        c.eventTime,
-        job.now,
-        c.action,
-        c.bizStep,
-        c.disposition,
-        c.readPoint,
-        c.bizLocation,
-      ]);
-      const seq = rows[0]?.seq;
-      if (seq === undefined) {
-        duplicates.push(eventIndex);
-        continue;
-      }
-      stored++;
-      for (const { epc, role } of p.epcs) yield* run(INSERT_EPC, [epc, role, Number(seq)]);
-    }
-    if (job.single === true && stored === 0) return { stored, duplicates };
+    const result = store.engine === "postgres" ? yield* insertBulk(job) : yield* insertEach(job);
+    if (job.single === true && result.stored === 0) return result;
     yield* run(INSERT_JOB, [
       job.captureId,
       job.brandId,
@@ -155,10 +223,10 @@ export function storeCapture(store: EpcisStore, job: CaptureJobInput): Promise<C
       job.errors.length === 0 ? 1 : 0,
       job.behaviour,
       job.eventCount,
-      stored,
+      result.stored,
       JSON.stringify(job.errors),
     ]);
-    return { stored, duplicates };
+    return result;
   });
 }
 
