@@ -92,13 +92,18 @@ export interface CaptureJob {
 export function prepareEvent(event: EpcisEvent, options: { context?: unknown } = {}): PreparedEvent {
   const withId = withEventId(event, { context: options.context });
   const salt = randomSalt();
+  const canonical = canonicalJson(withId);
+  traceRecord(withId, salt); // checks the salt and the event's shape
+  // JCS of {v:1, kind:"trace", salt, event}: its keys sort event, kind, salt, v, so the event's JCS
+  // text is reused rather than canonicalised a second time.
+  const record = `{"event":${canonical},"kind":"trace","salt":${JSON.stringify(salt)},"v":1}`;
   return {
     event: withId,
     eventId: withId.eventID as string,
     correction: withId.errorDeclaration !== undefined,
     salt,
-    recordHash: Buffer.from(recordHash(traceRecord(withId, salt)).slice(2), "hex"),
-    contentHash: createHash("sha256").update(canonicalJson(withId), "utf8").digest(),
+    recordHash: Buffer.from(recordHash(record).slice(2), "hex"),
+    contentHash: createHash("sha256").update(canonical, "utf8").digest(),
     columns: eventColumns(withId),
     epcs: eventIndexRows(withId),
   };

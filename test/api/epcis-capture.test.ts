@@ -4,6 +4,7 @@
  * (413/415), and every shared sample accepted or refused as its folder says, with nothing stored
  * on refusal.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,7 +12,7 @@ import { expect } from "chai";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import type { CaptureDeps } from "../../api/epcis/capture";
-import { recordHash, traceRecord, type EpcisEvent } from "../../core/record";
+import { canonicalJson, recordHash, traceRecord, type EpcisEvent } from "../../core/record";
 import { eventIndexRows, normalCbv, normalEpc } from "../../mirror/epcis/event-rows";
 import { openEpcisStore, type EpcisStore } from "../../mirror/epcis/store";
 import { createToken, revokeToken } from "../../mirror/epcis/tokens";
@@ -341,6 +342,19 @@ describeEngines("EPCIS capture", function (engine) {
         expect(job.success).to.equal(true);
       });
     }
+    it("every stored event's record hash is that of its Protocol v1 record, and its content hash that of the event", async function () {
+      const all = await rows<{ event: string; salt: string; record_hash: Buffer; content_hash: Buffer }>(
+        store,
+        "SELECT event, salt, record_hash, content_hash FROM epcis_events",
+      );
+      expect(all.length).to.be.greaterThan(19);
+      for (const row of all) {
+        const event = JSON.parse(row.event) as EpcisEvent;
+        expect(`0x${Buffer.from(row.record_hash).toString("hex")}`).to.equal(recordHash(traceRecord(event, row.salt)));
+        const content = createHash("sha256").update(canonicalJson(event)).digest("hex");
+        expect(Buffer.from(row.content_hash).toString("hex")).to.equal(content);
+      }
+    });
     for (const file of [...samples("invalid"), ...samples("more-invalid")]) {
       it(`refuses ${path.basename(file)}, naming the event and the field, storing nothing`, async function () {
         const before = await stored();
