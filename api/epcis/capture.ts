@@ -12,7 +12,7 @@
  * validated with core/epcis-validate.ts; each refusal names the event's index and the field. Under
  * `GS1-Capture-Error-Behaviour: rollback` (the default) a document with an invalid event is refused
  * (400) and nothing is stored; under `proceed` the valid events are stored and the job lists the
- * others. An event already stored (same eventID, or the same content) is skipped, not stored twice;
+ * others (a document with no valid event is refused under either). An event already stored (same eventID, or the same content) is skipped, not stored twice;
  * the job's storedCount says how many were new. Everything a 202 or 201 reports is committed.
  */
 import { randomBytes } from "node:crypto";
@@ -237,7 +237,8 @@ export const captureRoutes: FastifyPluginAsync<CaptureDeps> = async (app, deps) 
       if (problems.length > 0) errors.push(...problems.map((p) => toCaptureError(p, eventIndex)));
       else valid.push({ eventIndex, prepared: prepareEvent(event as EpcisEvent, { context }) });
     });
-    if (errors.length > 0 && behaviour === "rollback") throw refusal(errors);
+    // Under proceed a document with no valid event at all is refused too: there is nothing to proceed with.
+    if (errors.length > 0 && (behaviour === "rollback" || valid.length === 0)) throw refusal(errors);
     const captureId = `cap_${randomBytes(12).toString("hex")}`;
     await storeCapture(deps.store, {
       captureId,

@@ -333,6 +333,58 @@ describeEngines("EPCIS capture", function (engine) {
     expectProblem(other, 404, "NoSuchResourceException");
   });
 
+  it("malformed bodies and headers get 4xx problems, never a 5xx, and store nothing", async function () {
+    const before = await stored();
+    const jobs = await count(store, "epcis_captures");
+    const event = JSON.stringify(objectEvent("Z1"));
+    const bodies = [
+      "",
+      "null",
+      "[]",
+      "42",
+      '"text"',
+      "{}",
+      '{"type":"EPCISDocument"}',
+      JSON.stringify({ ...documentOf([]), epcisBody: { eventList: {} } }),
+      JSON.stringify({ ...documentOf([]), epcisBody: null }),
+      JSON.stringify(documentOf([null, 1, "x", []])),
+      JSON.stringify(
+        documentOf([{ ...objectEvent("Z2"), quantityList: [{ epcClass: "urn:x", quantity: 1 }] }]),
+      ).replace('"quantity":1', '"quantity":1e999'),
+      // A raw NUL in the JSON text (an escaped one is stored as written, escaped).
+      JSON.stringify(documentOf([objectEvent("Z3\u0000")])).replace("Z3\\u0000", "Z3\u0000"),
+      `{"__proto__":{"x":1},${JSON.stringify(documentOf([objectEvent("Z5")])).slice(1)}`,
+      `{"epcisBody":{"eventList":[${event}]}`,
+    ];
+    for (const body of bodies) {
+      for (const behaviour of ["rollback", "proceed"]) {
+        const response = await capture(body, { "GS1-Capture-Error-Behaviour": behaviour });
+        expect(response.statusCode, `${body.slice(0, 80)}: ${response.body}`).to.be.within(400, 499);
+        expect(response.headers["content-type"]).to.match(/^application\/problem\+json/);
+      }
+      const single = await app.inject({
+        method: "POST",
+        url: "/epcis/events",
+        payload: body,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      });
+      expect(single.statusCode, `${body.slice(0, 80)}: ${single.body}`).to.be.within(400, 499);
+    }
+    for (const headers of [
+      { "GS1-Capture-Error-Behaviour": "all" },
+      { "GS1-Capture-Error-Behaviour": "x".repeat(5000) },
+      { "content-type": "application/jsonx" },
+      { "content-type": "application/json-seq" },
+      { authorization: `Bearer ${token} extra` },
+      { authorization: `Bearer ${"é".repeat(10)}` },
+    ]) {
+      const response = await capture(documentOf([objectEvent("Z6")]), headers);
+      expect(response.statusCode, `${JSON.stringify(headers).slice(0, 80)}: ${response.body}`).to.be.within(400, 499);
+    }
+    expect(await stored()).to.equal(before);
+    expect(await count(store, "epcis_captures")).to.equal(jobs);
+  });
+
   describe("the shared samples", function () {
     for (const file of [...samples("valid"), ...samples("more-valid")]) {
       it(`accepts ${path.basename(file)}`, async function () {
