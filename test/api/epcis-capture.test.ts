@@ -37,7 +37,7 @@ function objectEvent(serial: string, extra: Record<string, unknown> = {}): Recor
   };
 }
 
-function documentOf(events: readonly object[]): Record<string, unknown> {
+function documentOf(events: readonly unknown[]): Record<string, unknown> {
   return {
     "@context": [CONTEXT],
     type: "EPCISDocument",
