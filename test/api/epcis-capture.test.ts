@@ -370,14 +370,15 @@ describeEngines("EPCIS capture", function (engine) {
       });
       expect(single.statusCode, `${body.slice(0, 80)}: ${single.body}`).to.be.within(400, 499);
     }
-    for (const headers of [
+    const headerSets: Record<string, string>[] = [
       { "GS1-Capture-Error-Behaviour": "all" },
       { "GS1-Capture-Error-Behaviour": "x".repeat(5000) },
       { "content-type": "application/jsonx" },
       { "content-type": "application/json-seq" },
       { authorization: `Bearer ${token} extra` },
       { authorization: `Bearer ${"é".repeat(10)}` },
-    ]) {
+    ];
+    for (const headers of headerSets) {
       const response = await capture(documentOf([objectEvent("Z6")]), headers);
       expect(response.statusCode, `${JSON.stringify(headers).slice(0, 80)}: ${response.body}`).to.be.within(400, 499);
     }
