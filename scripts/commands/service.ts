@@ -21,6 +21,7 @@ import { confirmationsFor, type Config } from "../lib/config";
 import { chainIdOf, contractAddress } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
 import type { Output } from "../lib/output";
+import type { CaptureService } from "./capture";
 
 export interface ServiceOptions {
   index: boolean;
@@ -141,6 +142,7 @@ export async function runService(
   }
 
   let server: RunningServer | undefined;
+  let capture: CaptureService | undefined;
   if (apiEnv !== undefined) {
     // Loaded only to serve: Fastify and the API cost `traceanchor index` a quarter of a second to start.
     const [{ createIngestUpload }, { openScansDb, startServer }] = await Promise.all([
@@ -176,6 +178,20 @@ export async function runService(
     const scansDb = api.scans ? (stateStore ?? scansFile) : undefined;
     const linksDb = stateStore ?? linksFile;
     const status = indexer;
+    // --- EPCIS capture (issue 14; scripts/commands/capture.ts): routes' deps and the anchoring
+    // worker, which on PostgreSQL runs only while this process's indexer holds the writer lock.
+    const { startCaptureService } = await import("./capture");
+    capture = await startCaptureService({
+      config,
+      env,
+      mirror: store,
+      reader: readonlyDb,
+      provider,
+      log,
+      out,
+      leads: () => (status === undefined ? store.engine === "sqlite" : status.status().role === "leader"),
+    });
+    // --- end EPCIS capture
     server = await startServer({
       config: api,
       db: readonlyDb,
@@ -184,6 +200,7 @@ export async function runService(
       log,
       handleSignals: false,
       acceptUpload: createIngestUpload({ store, contentDir: config.contentDir }),
+      ...(capture === undefined ? {} : { epcis: { capture: capture.deps } }),
       ...(status
         ? {
             indexerStatus: () => {
@@ -218,6 +235,7 @@ export async function runService(
   out.note(`stopping (${String(reason)})…`);
   stopping = true;
   await server?.close();
+  await capture?.stop();
   await indexer?.stop();
   await Promise.all(tasks);
   rpc?.destroy();

@@ -77,6 +77,7 @@ CREATE UNIQUE INDEX epcis_events_id ON trace_state.epcis_events (event_id) WHERE
 CREATE INDEX epcis_events_corrections ON trace_state.epcis_events (event_id) WHERE correction = 1;
 CREATE INDEX epcis_events_pending ON trace_state.epcis_events (brand_id, seq) WHERE batch_id IS NULL AND capture_id IS NOT NULL;
 CREATE INDEX epcis_events_batch ON trace_state.epcis_events (batch_id);
+CREATE INDEX epcis_events_capture ON trace_state.epcis_events (capture_id) WHERE capture_id IS NOT NULL; -- a capture job's events
 CREATE INDEX epcis_events_type ON trace_state.epcis_events (event_type, seq);
 CREATE INDEX epcis_events_time ON trace_state.epcis_events (event_time);
 CREATE INDEX epcis_events_record_time ON trace_state.epcis_events (record_time);
