@@ -60,7 +60,7 @@ CREATE TABLE epcis_events (
   batch_id INTEGER REFERENCES epcis_batches (batch_id), -- the capture worker's batch, once built
   content_hash BLOB NOT NULL UNIQUE, -- SHA-256 of JCS(event): the same event sent twice is one row
   record_hash BLOB NOT NULL UNIQUE,
-  salt TEXT NOT NULL, -- 0x + 64 hex
+  salt TEXT NOT NULL, -- Protocol v1: 32 lowercase hex characters, as in the leaf
   event TEXT NOT NULL, -- the event as JSON, with its eventID, exactly as hashed
   event_type TEXT NOT NULL,
   event_time INTEGER NOT NULL,

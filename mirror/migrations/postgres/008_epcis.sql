@@ -60,7 +60,7 @@ CREATE TABLE trace_state.epcis_events (
   batch_id bigint REFERENCES trace_state.epcis_batches (batch_id), -- the capture worker's batch, once built
   content_hash bytea NOT NULL UNIQUE, -- SHA-256 of JCS(event): the same event sent twice is one row
   record_hash bytea NOT NULL UNIQUE,
-  salt text COLLATE "C" NOT NULL, -- 0x + 64 hex
+  salt text COLLATE "C" NOT NULL, -- Protocol v1: 32 lowercase hex characters, as in the leaf
   event text COLLATE "C" NOT NULL, -- the event as JSON, with its eventID, exactly as hashed
   event_type text COLLATE "C" NOT NULL,
   event_time bigint NOT NULL,
