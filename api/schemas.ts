@@ -283,6 +283,12 @@ export const Readiness = Type.Object({
   lagSeconds: Nullable(Type.Integer()),
   indexer: Nullable(Type.String()),
   engine: Type.Optional(Type.String({ enum: ["sqlite", "postgres"], description: "where the mirror is kept" })),
+  role: Type.Optional(
+    Type.String({
+      enum: ["leader", "standby"],
+      description: "the in-process indexer's role: the leader writes the mirror, a standby waits for the writer lock",
+    }),
+  ),
   standby: Type.Optional(
     NullableObject(
       Type.Object(

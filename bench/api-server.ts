@@ -4,6 +4,8 @@
  * through ts-node, whose REPL support loads node:domain and slows every EventEmitter.
  *
  *   node dist/bench/api-server.js item <mirror.db> <scans.db>   the real app over the mirror
+ *   node dist/bench/api-server.js item-pg <postgres://…>        the real app over a PostgreSQL mirror,
+ *       scans in its trace_state schema, as `TRACE_DB=postgres://… traceanchor serve` runs it
  *   node dist/bench/api-server.js bare                          bare Fastify, a constant JSON object
  *   node dist/bench/api-server.js bare-doc <body.json>          bare Fastify, a fixed item document
  *   node dist/bench/api-server.js bare-seek <mirror.db> <body.json>
@@ -20,8 +22,9 @@ import { buildApp } from "../api/app";
 import { apiConfig } from "../api/config";
 import { createMirror } from "../api/mirror";
 import { openDatabase } from "../mirror/db";
+import { openStore } from "../mirror/store";
 
-export const SERVER_MODES = ["item", "bare", "bare-doc", "bare-seek", "bare-read"] as const;
+export const SERVER_MODES = ["item", "item-pg", "bare", "bare-doc", "bare-seek", "bare-read"] as const;
 export type ServerMode = (typeof SERVER_MODES)[number];
 
 /**
@@ -66,6 +69,12 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
       );
     return bareWithRead(body, (gtin, serial) => mirror.items.isKeyed(gtin, serial));
   }
+  const config = apiConfig({ rateLimit: 0, scanThreshold: 1_000_000, publicUrl: "https://id.example.com" });
+  if (mode === "item-pg") {
+    const store = await openStore({ db: args[0] ?? "", readonly: true, application: "bench-api" });
+    if (store.engine !== "postgres") throw new Error("item-pg needs a postgres:// URL");
+    return (await buildApp({ db: store, scansDb: store, config, processMetrics: true })) as unknown as FastifyInstance;
+  }
   const db = openDatabase(args[0] ?? "", { readonly: true });
   const scansDb = new Database(args[1] ?? "");
   scansDb.pragma("journal_mode = WAL");
@@ -73,7 +82,7 @@ async function build(mode: ServerMode, args: string[]): Promise<FastifyInstance>
   return (await buildApp({
     db,
     scansDb,
-    config: apiConfig({ rateLimit: 0, scanThreshold: 1_000_000, publicUrl: "https://id.example.com" }),
+    config,
     processMetrics: true,
   })) as unknown as FastifyInstance;
 }

@@ -5,15 +5,18 @@
  * 1. Builds the mirror directly in bulk (no chain, no content file): 4 identity batches of 250,000
  *    records (100 GTINs, serials, 1,000 lots) with their trees, plus a trace batch naming 1,000 lots,
  *    written exactly as the indexer's schema expects.
+ * 1b. Copies that mirror into a fresh PostgreSQL database (TRACE_TEST_PG_URL's server, else a
+ *    throwaway cluster as the tests start one) with mirror/copy.ts.
  * 2. Runs each server of bench/api-server.ts from the compiled build (built first when dist/ is stale)
  *    in a plain-node child: the real app (buildApp, read-only mirror, scans on, rate limit off, no
- *    request logs), a bare Fastify route, and (reference only) bare routes sending one item document:
+ *    request logs) over each engine, a bare Fastify route, and (reference only) bare routes sending one item document:
  *    alone, after one key seek in the mirror, and after the item route's own read of the item.
  * 3. autocannon in this process, 32 connections, 10 s each after a warm-up; item requests spread at
  *    random over all items. Checks that a sample of item responses are genuine with verifying proofs.
  *
  * Prints a table, rewrites its section of docs/benchmarks.md, and ends with one JSON line:
- * {"records","itemReqPerSec","bareReqPerSec","ratio","p99Ms"}. Targets: ratio ≥ 0.40, p99 ≤ 25 ms.
+ * {"records","itemReqPerSec","bareReqPerSec","ratio","p99Ms"} and the same keys prefixed pg for the
+ * PostgreSQL mirror. Targets: ratio ≥ 0.40, p99 ≤ 25 ms, on both engines.
  *
  *   node --max-old-space-size=4096 -r ts-node/register/transpile-only bench/api.ts
  */
@@ -36,7 +39,9 @@ import {
   traceRecord,
 } from "../core";
 import { openDatabase, runMigrations } from "../mirror/db";
-import { sqliteStore } from "../mirror/store";
+import { copyMirror } from "../mirror/copy";
+import { openStore, sqliteStore } from "../mirror/store";
+import { createTestDatabase, dropTestDatabase } from "../test/helpers/postgres";
 import { createContentStore, storeContent } from "../mirror/write/content";
 import { createSqliteSeeder } from "../mirror/write/seed";
 import { buildIsFresh } from "../bin/build-fresh";
@@ -224,6 +229,55 @@ async function load(url: string, seconds: number, randomItems: boolean): Promise
   });
 }
 
+/** Checks a few item answers are genuine with verifying proofs (keeping one in `docFile`), warms up, then loads at random items. */
+async function measureItem(
+  server: { child: ChildProcess; url: string },
+  docFile: string | undefined,
+  what: string,
+): Promise<autocannon.Result> {
+  try {
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${server.url}${randomItemPath()}`);
+      const text = await res.text();
+      const doc = JSON.parse(text) as {
+        verdict: string;
+        identity: { root: string; recordHash: string; proof: string[] };
+      };
+      if (
+        doc.verdict !== "genuine" ||
+        !StandardMerkleTree.verify(doc.identity.root, ["bytes32"], [doc.identity.recordHash], doc.identity.proof)
+      ) {
+        throw new Error(`${what}: item check failed: ${text.slice(0, 300)}`);
+      }
+      if (docFile !== undefined) fs.writeFileSync(docFile, text);
+    }
+    await load(server.url, WARMUP_S, true);
+    logLoad(what);
+    return await load(server.url, DURATION_S, true);
+  } finally {
+    await stop(server.child);
+  }
+}
+
+/** Copies the SQLite mirror into a fresh PostgreSQL database (migrated, COPY, analysed). */
+async function copyToPostgres(dbPath: string, url: string): Promise<{ seconds: number; bytes: number }> {
+  const started = process.hrtime.bigint();
+  const store = await openStore({ db: url, application: "bench-api-copy" });
+  const db = openDatabase(dbPath, { readonly: true });
+  try {
+    if (store.engine !== "postgres") throw new Error("not a PostgreSQL store");
+    await copyMirror(db, store.pool);
+    await store.pool.query("ANALYZE");
+    const size = await store.pool.query<{ bytes: number }>(
+      "SELECT pg_database_size(current_database())::bigint AS bytes",
+    );
+    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes: size.rows[0]?.bytes ?? 0 };
+  } finally {
+    db.close();
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-api-"));
   // BENCH_API_DB: keep the built mirror at this path and reuse it on later runs (same RECORDS).
@@ -245,29 +299,22 @@ async function main(): Promise<void> {
 
     ensureBuild();
     const docFile = path.join(dir, "item.json");
-    const item = await start("item", [dbPath, path.join(dir, "scans.db")]);
-    let itemResult: autocannon.Result;
+    const itemResult = await measureItem(
+      await start("item", [dbPath, path.join(dir, "scans.db")]),
+      docFile,
+      "item run",
+    );
+    // The same mirror, copied row for row into PostgreSQL, behind the same app.
+    const pgUrl = await createTestDatabase("bench_api");
+    const copied = await copyToPostgres(dbPath, pgUrl);
+    process.stderr.write(
+      `copied into PostgreSQL in ${copied.seconds.toFixed(1)} s, ${(copied.bytes / 2 ** 20).toFixed(0)} MiB\n`,
+    );
+    let pgItemResult: autocannon.Result;
     try {
-      for (let i = 0; i < 5; i++) {
-        const res = await fetch(`${item.url}${randomItemPath()}`);
-        const text = await res.text();
-        const doc = JSON.parse(text) as {
-          verdict: string;
-          identity: { root: string; recordHash: string; proof: string[] };
-        };
-        if (
-          doc.verdict !== "genuine" ||
-          !StandardMerkleTree.verify(doc.identity.root, ["bytes32"], [doc.identity.recordHash], doc.identity.proof)
-        ) {
-          throw new Error(`item check failed: ${text.slice(0, 300)}`);
-        }
-        fs.writeFileSync(docFile, text);
-      }
-      await load(item.url, WARMUP_S, true);
-      logLoad("item run");
-      itemResult = await load(item.url, DURATION_S, true);
+      pgItemResult = await measureItem(await start("item-pg", [pgUrl]), undefined, "item-pg run");
     } finally {
-      await stop(item.child);
+      await dropTestDatabase(pgUrl);
     }
     const measureBare = async (
       mode: ServerMode,
@@ -311,7 +358,10 @@ async function main(): Promise<void> {
     const bareReqPerSec = Math.round(bareResult.requests.average);
     const ratio = Number((itemReqPerSec / bareReqPerSec).toFixed(3));
     const p99Ms = itemResult.latency.p99;
-    const errors = itemResult.errors + itemResult.non2xx;
+    const pgItemReqPerSec = Math.round(pgItemResult.requests.average);
+    const pgRatio = Number((pgItemReqPerSec / bareReqPerSec).toFixed(3));
+    const pgP99Ms = pgItemResult.latency.p99;
+    const errors = itemResult.errors + itemResult.non2xx + pgItemResult.errors + pgItemResult.non2xx;
     if (errors > 0) process.stderr.write(`warning: ${errors} item requests failed or were not 2xx\n`);
     const rowOf = (what: string, r: autocannon.Result): string[] => [
       what,
@@ -322,7 +372,8 @@ async function main(): Promise<void> {
     ];
     const rows = [
       ["route", "req/s", "p50 ms", "p99 ms", "errors + non-2xx"],
-      rowOf("GET /01/{gtin}/21/{serial} (random item)", itemResult),
+      rowOf("GET /01/{gtin}/21/{serial} (random item), SQLite mirror", itemResult),
+      rowOf("GET /01/{gtin}/21/{serial} (random item), PostgreSQL mirror", pgItemResult),
       rowOf("bare Fastify, constant JSON", bareResult),
       ...references.map(([what, r]) => rowOf(`${what} (reference)`, r)),
     ];
@@ -344,14 +395,27 @@ async function main(): Promise<void> {
         "",
         table,
         "",
-        `Ratio item / bare: **${ratio}** (target ≥ 0.40); item p99 **${p99Ms} ms** (target ≤ 25 ms).`,
+        `The PostgreSQL mirror is the same rows copied with \`mirror copy\`'s COPY (${(copied.bytes / 2 ** 20).toFixed(0)} MiB database); the app reads it through its pool and counts scans in trace_state, as \`TRACE_DB=postgres://… serve\` does.`,
+        "",
+        `Ratio item / bare: SQLite **${ratio}**, PostgreSQL **${pgRatio}** (target ≥ 0.40); item p99: SQLite **${p99Ms} ms**, PostgreSQL **${pgP99Ms} ms** (target ≤ 25 ms).`,
         "The reference rows are not in the ratio. Each is a bare Fastify route requested at random item paths like the item route, sending the bytes of one item document:",
         "alone (what the response's size costs), after one key seek in the mirror (the cheapest read of an item there is), and after the item route's own read of the item's rows (no proof, rendering, scan count, validation or hooks).",
       ].join("\n"),
       // BENCH_API_REPORT_FILE: write the section elsewhere (default docs/benchmarks.md).
       process.env.BENCH_API_REPORT_FILE,
     );
-    console.log(JSON.stringify({ records: RECORDS, itemReqPerSec, bareReqPerSec, ratio, p99Ms }));
+    console.log(
+      JSON.stringify({
+        records: RECORDS,
+        itemReqPerSec,
+        bareReqPerSec,
+        ratio,
+        p99Ms,
+        pgItemReqPerSec,
+        pgRatio,
+        pgP99Ms,
+      }),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

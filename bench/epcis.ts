@@ -28,7 +28,7 @@ import { Client } from "pg";
 import { buildApp } from "../api/app";
 import { apiConfig } from "../api/config";
 import { sgtinUrn } from "../core/epc";
-import { eventIndexRows } from "../mirror/epcis/event-rows";
+import { eventColumns, eventIndexRows } from "../mirror/epcis/event-rows";
 import { createEpcisQueryStore, type NewEvent } from "../mirror/epcis/query";
 import { openEpcisStore, type EpcisStore } from "../mirror/epcis/store";
 import { openStore, type Engine, type MirrorStore } from "../mirror/store";
@@ -81,7 +81,6 @@ function eventRow(i: number, random: () => number): NewEvent {
     readPoint: { id: `urn:epc:id:sgln:9506000.${String(i % 100).padStart(5, "0")}.0` },
   };
   const text = JSON.stringify(event);
-  const rows = eventIndexRows(event);
   const hash = createHash("sha256").update(text).digest();
   return {
     eventId,
@@ -92,15 +91,9 @@ function eventRow(i: number, random: () => number): NewEvent {
     recordHash: createHash("sha256").update(hash).update("record").digest(),
     salt: hash.toString("hex", 0, 16),
     event: text,
-    eventType: rows.eventType,
-    eventTime: rows.eventTime,
+    ...eventColumns(event),
     recordTime: T0 + i * 1000,
-    action: rows.action,
-    bizStep: rows.bizStep,
-    disposition: rows.disposition,
-    readPoint: rows.readPoint,
-    bizLocation: rows.bizLocation,
-    epcs: rows.epcs,
+    epcs: eventIndexRows(event),
   };
 }
 

@@ -4,7 +4,8 @@
  * (`traceanchor mirror copy --to postgres://…`), and how the API suites run on both engines over one
  * fixture. The target's mirror tables are emptied first, so a copy is also a re-sync; identity_counts
  * is not copied but rebuilt by the target's own triggers from item_keys, as the indexer's writes
- * would have built it. Same chain ⇒ same digest (`storeChecksum`) afterwards.
+ * would have built it. Batch ids are kept (rows reference them) and the target's id sequence moves
+ * past them. Same chain ⇒ same digest (`storeChecksum`) afterwards.
  *
  *   copyMirror(sqlite, pg): Promise<Record<string, number>>     rows copied per table
  */
@@ -67,6 +68,10 @@ export async function copyMirror(sqlite: Db, pg: Pool): Promise<Record<string, n
       await pipeline(Readable.from(lines(sqlite, table, columns, counted)), sink);
       copied[table] = counted.rows;
     }
+    // Batch ids are copied as they are; new anchors continue after the largest.
+    await client.query(
+      "SELECT setval(pg_get_serial_sequence('anchors', 'batch_id'), coalesce(max(batch_id), 0) + 1, false) FROM anchors",
+    );
   });
   return copied;
 }

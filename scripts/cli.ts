@@ -190,6 +190,41 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       await showLinksCommand(config, options, out);
     });
 
+  // EPCIS capture tokens (scripts/commands/capture.ts).
+  const captureTokens = program
+    .command("capture")
+    .description("the EPCIS 2.0 capture interface (/epcis/capture)")
+    .command("token")
+    .description("bearer tokens a brand's systems capture events with");
+  captureTokens
+    .command("create")
+    .description("make a capture token for a brand; it is printed once and stored only as a hash")
+    .requiredOption("--brand <id>", "brand id")
+    .option("--label <text>", "what the token is for (the ERP, a partner's WMS, …)")
+    .action(async (options: { brand: string; label?: string }, command: Command) => {
+      const { config, out } = context(command);
+      const { createTokenCommand } = await import("./commands/capture");
+      await createTokenCommand(config, options, out);
+    });
+  captureTokens
+    .command("list")
+    .description("list capture tokens (never the tokens themselves)")
+    .option("--brand <id>", "only this brand's")
+    .action(async (options: { brand?: string }, command: Command) => {
+      const { config, out } = context(command);
+      const { listTokensCommand } = await import("./commands/capture");
+      await listTokensCommand(config, options, out);
+    });
+  captureTokens
+    .command("revoke")
+    .description("revoke a capture token: requests with it are refused from now on")
+    .argument("<tokenId>", "the token's id (tok_…)")
+    .action(async (tokenId: string, _options: unknown, command: Command) => {
+      const { config, out } = context(command);
+      const { revokeTokenCommand } = await import("./commands/capture");
+      await revokeTokenCommand(config, tokenId, out);
+    });
+
   program
     .command("qr")
     .description("QR codes (GS1 Digital Link) for every item of an identity batch, plus a printable A4 sheet")
@@ -234,7 +269,10 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     .option("--brand <id>", "only this brand's batches")
     .option("--from-block <n>", "first block to read (default: the deployment block)")
     .option("--api <url>", "also fetch content from this API's record pages when no file is found")
-    .option("--compare-db <path>", "compare the indexer's SQLite database with the chain, row by row")
+    .option(
+      "--compare-db <path>",
+      "compare the indexer's database (a SQLite file or a postgres:// URL) with the chain, row by row",
+    )
     .option("--allow-missing", "do not fail on batches whose content is not available")
     .action(
       async (

@@ -13,7 +13,7 @@
  * support, is refused naming it, as is a parameter given twice.
  */
 import { createHash } from "node:crypto";
-import { normalEpc, normalVocabularyValue, type EpcRole } from "../../mirror/epcis/event-rows";
+import { normalEpc, normalCbv, type EpcRole } from "../../mirror/epcis/event-rows";
 import { MAX_VALUES, type EpcCondition, type EpcValueMatch, type EventFilter } from "../../mirror/epcis/query";
 import { epcisProblem } from "./problem";
 
@@ -168,20 +168,20 @@ export function parseEventQuery(query: RawQuery, options: { fixed?: EventFilter 
       case "EQ_bizStep":
         filter.bizSteps = and(
           filter.bizSteps,
-          pipeList(name, value).map((v) => normalVocabularyValue("bizStep", v)),
+          pipeList(name, value).map((v) => normalCbv("bizStep", v)),
         );
         break;
       case "EQ_disposition":
         filter.dispositions = and(
           filter.dispositions,
-          pipeList(name, value).map((v) => normalVocabularyValue("disposition", v)),
+          pipeList(name, value).map((v) => normalCbv("disposition", v)),
         );
         break;
       case "EQ_readPoint":
-        filter.readPoints = and(filter.readPoints, pipeList(name, value).map(normalEpc));
+        filter.readPoints = and(filter.readPoints, pipeList(name, value).flatMap(locationForms));
         break;
       case "EQ_bizLocation":
-        filter.bizLocations = and(filter.bizLocations, pipeList(name, value).map(normalEpc));
+        filter.bizLocations = and(filter.bizLocations, pipeList(name, value).flatMap(locationForms));
         break;
       case "EQ_eventID":
         filter.eventIds = pipeList(name, value);
@@ -214,6 +214,12 @@ export function parseEventQuery(query: RawQuery, options: { fixed?: EventFilter 
     afterSeq: token === undefined ? 0 : seqOf(readPageToken(token, fingerprint)),
     fingerprint,
   };
+}
+
+/** A read point or business location as written and, when it carries a GS1 key, as its canonical Digital Link. */
+export function locationForms(value: string): string[] {
+  const normal = normalEpc(value);
+  return normal === value ? [value] : [value, normal];
 }
 
 /** perPage as given, at most MAX_PER_PAGE (the REST binding lets a server cap it). */

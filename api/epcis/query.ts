@@ -19,7 +19,7 @@ import {
   type StoredEvent,
   type ValueColumn,
 } from "../../mirror/epcis/query";
-import { normalEpc, normalVocabularyValue } from "../../mirror/epcis/event-rows";
+import { normalEpc, normalCbv } from "../../mirror/epcis/event-rows";
 import type { EpcisStore } from "../../mirror/epcis/store";
 import type { MirrorStore } from "../../mirror/store";
 import { epcisProblem } from "./problem";
@@ -31,6 +31,7 @@ import {
   checkNames,
   checkText,
   fingerprintOf,
+  locationForms,
   pageToken,
   parseEventQuery,
   perPage as perPageOf,
@@ -89,20 +90,20 @@ const RESOURCES: readonly {
     path: "bizSteps",
     param: "bizStep",
     column: "biz_step",
-    filter: (v) => ({ bizSteps: [normalVocabularyValue("bizStep", v)] }),
+    filter: (v) => ({ bizSteps: [normalCbv("bizStep", v)] }),
   },
   {
     path: "bizLocations",
     param: "bizLocation",
     column: "biz_location",
-    filter: (v) => ({ bizLocations: [normalEpc(v)] }),
+    filter: (v) => ({ bizLocations: locationForms(v) }),
   },
-  { path: "readPoints", param: "readPoint", column: "read_point", filter: (v) => ({ readPoints: [normalEpc(v)] }) },
+  { path: "readPoints", param: "readPoint", column: "read_point", filter: (v) => ({ readPoints: locationForms(v) }) },
   {
     path: "dispositions",
     param: "disposition",
     column: "disposition",
-    filter: (v) => ({ dispositions: [normalVocabularyValue("disposition", v)] }),
+    filter: (v) => ({ dispositions: [normalCbv("disposition", v)] }),
   },
 ];
 

@@ -24,7 +24,12 @@ export async function readiness(
     ),
   ]);
   const indexer = status === undefined ? null : status.state;
-  const where = { engine: mirror.engine, ...(standby === "unreachable" ? { standby: null } : { standby }) };
+  const where = {
+    engine: mirror.engine,
+    ...(standby === "unreachable" ? { standby: null } : { standby }),
+    // Which replica writes the shared mirror (PostgreSQL): "leader" or "standby"; absent without an indexer.
+    ...(status?.role === undefined ? {} : { role: status.role }),
+  };
   if (cursor === undefined || cursor === "unreadable") {
     return {
       status: "not-ready",

@@ -18,10 +18,10 @@
  */
 import { createHash } from "node:crypto";
 import { eventHashId } from "../../core/event-hash";
-import { canonicalJson, parseRecord, type JsonObject } from "../../core/record";
+import { canonicalJson, parseRecord, type EpcisEvent, type JsonObject } from "../../core/record";
 import type { MirrorReader } from "../read";
 import type { AnchorRow } from "../types";
-import { eventIndexRows } from "./event-rows";
+import { eventColumns, eventIndexRows } from "./event-rows";
 import type { EpcisQueryStore, NewEvent } from "./query";
 
 /** Anchors listed per statement, and records read per page. */
@@ -141,7 +141,6 @@ export function traceEventRow(
   if (record.kind !== "trace") return undefined;
   const event = record.event as JsonObject;
   const text = canonicalJson(event);
-  const rows = eventIndexRows(event);
   return {
     eventId: typeof event.eventID === "string" ? event.eventID : eventHashId(event),
     correction: event.errorDeclaration !== undefined,
@@ -151,15 +150,9 @@ export function traceEventRow(
     recordHash,
     salt: record.salt,
     event: text,
-    eventType: rows.eventType,
-    eventTime: rows.eventTime,
+    ...eventColumns(event as EpcisEvent),
     recordTime,
-    action: rows.action,
-    bizStep: rows.bizStep,
-    disposition: rows.disposition,
-    readPoint: rows.readPoint,
-    bizLocation: rows.bizLocation,
-    epcs: rows.epcs,
+    epcs: eventIndexRows(event as EpcisEvent),
   };
 }
 

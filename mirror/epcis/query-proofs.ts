@@ -39,9 +39,11 @@ export function createAnchoredLookup(
         const { rows } = await pool.query<RecordJoinDb>({
           text:
             `SELECT r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS} FROM records r ` +
-            "JOIN anchors a ON a.brand_id = r.brand_id AND a.root = r.root " +
-            "WHERE r.record_hash = ANY($1::bytea[]) ORDER BY a.block_number, a.log_index, r.leaf_index",
-          values: [recordHashes],
+            "JOIN anchors a ON a.batch_id = r.batch_id " +
+            // records_hash indexes the first 8 bytes of the hash.
+            "WHERE substring(r.record_hash FROM 1 FOR 8) = ANY($1::bytea[]) AND r.record_hash = ANY($2::bytea[]) " +
+            "ORDER BY a.block_number, a.log_index, r.leaf_index",
+          values: [recordHashes.map((hash) => hash.subarray(0, 8)), recordHashes],
         });
         for (const row of rows) {
           const key = row.record_hash.toString("hex");

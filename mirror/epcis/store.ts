@@ -43,5 +43,9 @@ export function openEpcisStore(mirror: MirrorStore, sqliteFile: string): EpcisSt
 /** A SQLite handle (a file or `:memory:`) as an EPCIS store, migrated. Closing it closes the handle. */
 export function sqliteEpcisStore(db: Db): SqliteEpcisStore {
   runMigrations(db, EPCIS_SQLITE_MIGRATIONS);
+  // A capture's 202 promises its events are stored: every commit reaches the disk, not only the WAL
+  // in the page cache (which survives a killed process, not a power cut). Measured: no visible cost
+  // at 100 events per commit.
+  db.pragma("synchronous = FULL");
   return { engine: "sqlite", db, close: () => Promise.resolve(void db.close()) };
 }

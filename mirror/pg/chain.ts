@@ -19,6 +19,7 @@ import type { MirrorStore } from "../store";
 import {
   chainMismatch,
   cursorOf,
+  headUnchanged,
   effectOf,
   replayEffectOf,
   type ChainStore,
@@ -364,7 +365,14 @@ export function createPgChainStore(store: PgStore, options: ChainStoreOptions): 
     applyRange: (batch) => write((client) => applyRange(client, batch, reorgWindow)),
     rollbackTo: (number, hash) => write((client) => rollbackTo(client, number, hash)),
     async setHead(head, finalizedBlock) {
-      await write((client) => run(client, "setHead", SQL.setHead, [head, finalizedBlock]));
+      // A caught-up indexer calls this every poll. Any UPDATE of cursor bumps mirror_version (its
+      // statement trigger fires even when no row changes), and every replica then drops its memos:
+      // an unchanged cursor is not written at all.
+      await write(async (client) => {
+        const cursor = await readCursor(client);
+        if (cursor === undefined || headUnchanged(cursor, head, finalizedBlock)) return;
+        await run(client, "setHead", SQL.setHead, [head, finalizedBlock]);
+      });
     },
   };
 }

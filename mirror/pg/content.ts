@@ -27,7 +27,7 @@ import type { ContentAnchor, ContentStaging, ContentStore, StagedItem } from "..
 import type { Pool, PoolClient } from "./db";
 
 const ANCHOR_COLUMNS =
-  'brand_id AS "brandId", root, kind, leaf_count AS "leafCount", content_uri AS "contentUri", content_status AS status, content_attempts AS attempts';
+  'brand_id AS "brandId", root, batch_id AS "batchId", kind, leaf_count AS "leafCount", content_uri AS "contentUri", content_status AS status, content_attempts AS attempts';
 
 /** Memory a commit's sorts may use (item keys of a million records sort in about 150 MB). */
 const COMMIT_WORK_MEM = "256MB";
@@ -72,10 +72,10 @@ export function createPgContentStore(pool: Pool): ContentStore {
 
 /**
  * One row per record (leaf, hash, canonical text; for identity records also gtin, serial, lot) and,
- * for trace records, one row per item key (record NULL; serial and lot '' when absent).
+ * for trace records, one row per item key (hash and record NULL; serial and lot '' when absent).
  */
 const STAGE_TABLE =
-  "CREATE TEMP TABLE ingest_stage (leaf_index bigint NOT NULL, record_hash bytea NOT NULL, record text, " +
+  "CREATE TEMP TABLE ingest_stage (leaf_index bigint NOT NULL, record_hash bytea, record text, " +
   'gtin text COLLATE "C", serial text COLLATE "C", lot text COLLATE "C") ON COMMIT DROP';
 const STAGE_COPY = "COPY ingest_stage (leaf_index, record_hash, record, gtin, serial, lot) FROM STDIN (FORMAT binary)";
 const STAGE_FIELDS = 6;
@@ -124,10 +124,10 @@ async function stagePg(pool: Pool, kind: RecordKind): Promise<ContentStaging> {
     rows.spillIfFull();
   };
 
-  const key = (leaf: number, hashes: Uint8Array, gtin: string, serial: string, lot: string): void => {
+  const key = (leaf: number, _hashes: Uint8Array, gtin: string, serial: string, lot: string): void => {
     rows.begin(STAGE_FIELDS);
     rows.int8(leaf);
-    rows.bytes(hashes, leaf * 32, 32);
+    rows.null();
     rows.null();
     rows.text(gtin);
     rows.text(serial);
@@ -183,36 +183,36 @@ async function commitStaged(
       : current.status === "ok"
         ? "already"
         : undefined;
-  if (verdict !== undefined) {
+  if (verdict !== undefined || current === undefined) {
     await client.query("ROLLBACK");
-    return verdict;
+    return verdict ?? "gone";
   }
-  const batch = [anchor.brandId, anchor.root];
+  const batch = [current.batchId];
   await client.query(`SET LOCAL work_mem = '${COMMIT_WORK_MEM}'`);
   // Defensive: 'pending' anchors have no rows, as every write below happens together.
   for (const table of ["records", "item_keys", "tree_nodes"])
-    await client.query(`DELETE FROM ${table} WHERE brand_id = $1 AND root = $2`, batch);
+    await client.query(`DELETE FROM ${table} WHERE batch_id = $1`, batch);
   // The temp table holds the records in leaf order already: no sort needed.
   await client.query(
-    "INSERT INTO records (brand_id, root, leaf_index, record_hash, record) " +
-      "SELECT $1::bigint, $2::text, leaf_index, record_hash, record FROM ingest_stage WHERE record IS NOT NULL",
+    "INSERT INTO records (batch_id, leaf_index, record_hash, record) " +
+      "SELECT $1::bigint, leaf_index, record_hash, record FROM ingest_stage WHERE record IS NOT NULL",
     batch,
   );
   for (const keys of kind === "identity" ? IDENTITY_KEYS : TRACE_KEYS)
     await client.query(
-      "INSERT INTO item_keys (gtin, serial, lot, kind, record_hash, brand_id, root, leaf_index) " +
-        `SELECT gtin, serial, lot, $3::integer, record_hash, $1::bigint, $2::text, leaf_index FROM (${keys.select}) k` +
+      "INSERT INTO item_keys (gtin, serial, lot, kind, batch_id, leaf_index) " +
+        `SELECT gtin, serial, lot, $2::integer, $1::bigint, leaf_index FROM (${keys.select}) k` +
         (keys.ignoreDuplicates ? " ON CONFLICT DO NOTHING" : ""),
       [...batch, anchor.kind],
     );
   const serialized = tree.serialize();
-  await client.query("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES ($1, $2, $3)", [
+  await client.query("INSERT INTO tree_nodes (batch_id, nodes) VALUES ($1, $2)", [
     ...batch,
     Buffer.from(serialized.buffer, serialized.byteOffset, serialized.byteLength),
   ]);
   await client.query(
     "UPDATE anchors SET content_status = 'ok', content_error = NULL, content_attempts = content_attempts + 1, content_retry_at = NULL " +
-      "WHERE brand_id = $1 AND root = $2",
+      "WHERE batch_id = $1",
     batch,
   );
   await client.query("COMMIT");
@@ -222,26 +222,21 @@ async function commitStaged(
 /**
  * The item keys to insert, each a sorted select over the staged rows (one statement per kind of
  * key, so that each sort is small enough to stay in memory). Identity: a serial key (with the lot,
- * if any) and a lot-level key. Trace: the decoded keys; an event may name one item twice, stored once.
+ * if any); lots are counted in identity_counts. Trace: the decoded keys; an event may name one item
+ * twice, stored once.
  */
 const IDENTITY_KEYS = [
   {
     select:
-      "SELECT gtin, serial, coalesce(lot, '') AS lot, leaf_index, record_hash FROM ingest_stage WHERE record IS NOT NULL AND gtin IS NOT NULL " +
+      "SELECT gtin, serial, coalesce(lot, '') AS lot, leaf_index FROM ingest_stage WHERE record IS NOT NULL AND gtin IS NOT NULL " +
       "ORDER BY gtin, serial, coalesce(lot, ''), leaf_index",
-    ignoreDuplicates: false,
-  },
-  {
-    select:
-      "SELECT gtin, '' AS serial, lot, leaf_index, record_hash FROM ingest_stage WHERE record IS NOT NULL AND lot IS NOT NULL " +
-      "ORDER BY gtin, lot, leaf_index",
     ignoreDuplicates: false,
   },
 ];
 const TRACE_KEYS = [
   {
     select:
-      "SELECT gtin, serial, lot, leaf_index, record_hash FROM ingest_stage WHERE record IS NULL ORDER BY gtin, serial, lot, leaf_index",
+      "SELECT gtin, serial, lot, leaf_index FROM ingest_stage WHERE record IS NULL ORDER BY gtin, serial, lot, leaf_index",
     ignoreDuplicates: true,
   },
 ];

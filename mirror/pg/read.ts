@@ -11,6 +11,7 @@
  * counter (migration 005), polled every VERSION_POLL_MS, so a replica serves a memo at most that
  * much older than the last commit it can see.
  */
+import { createHash } from "node:crypto";
 import type { EventLevel } from "../../core/verdict";
 import { KIND_CODE } from "../../core/record";
 import type { Async } from "../async";
@@ -55,11 +56,13 @@ export const VERSION_POLL_MS = 100;
 const MAX_IDENTITIES = 16;
 const MAX_EVENTS = 200;
 
-const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.root AND r.leaf_index = k.leaf_index";
-const JOIN_ANCHOR = "JOIN anchors a ON a.brand_id = k.brand_id AND a.root = k.root";
+const JOIN_RECORDS = "JOIN records r ON r.batch_id = k.batch_id AND r.leaf_index = k.leaf_index";
+const JOIN_ANCHOR = "JOIN anchors a ON a.batch_id = k.batch_id";
+/** The batch id of the anchor ($1, $2): batch rows are keyed by it (migration 007). */
+const BATCH_OF = "(SELECT batch_id FROM anchors WHERE brand_id = $1 AND root = $2)";
 const JOIN_ROLE = "LEFT JOIN submitters s ON s.brand_id = a.brand_id AND s.account = a.submitter";
 /** SQLite's primary-key order of item_keys, so that both engines cut at the same rows. */
-const KEY_ORDER = "ORDER BY k.lot, k.kind, k.brand_id, k.root, k.leaf_index";
+const KEY_ORDER = "ORDER BY k.lot, k.kind, k.batch_id, k.leaf_index";
 
 interface RecordJoinDb extends AnchorDb {
   leaf_index: number;
@@ -75,8 +78,23 @@ function sorted<T extends AnchoredRecordRow>(rows: T[]): T[] {
   return rows.length > 1 ? rows.sort(byAnchorOrder) : rows;
 }
 
+/**
+ * Every read is a named prepared statement: each connection parses and plans a statement once, not
+ * on every request (the item read joins four tables, and planning it cost about as much as running
+ * it). Names come from the text, so equal texts share one.
+ */
+const statementNames = new Map<string, string>();
+export function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `ta_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 async function query<T>(pool: Pool, text: string, values: unknown[]): Promise<T[]> {
-  return (await pool.query({ text, values })).rows as T[];
+  return (await pool.query({ name: statementName(text), text, values })).rows as T[];
 }
 
 export function createPgReader(store: PgStore): MirrorReader {
@@ -96,7 +114,7 @@ export function createPgReader(store: PgStore): MirrorReader {
     treeNodes: {
       get: async (brandId, root) =>
         (
-          await query<{ nodes: Buffer }>(pool, "SELECT nodes FROM tree_nodes WHERE brand_id = $1 AND root = $2", [
+          await query<{ nodes: Buffer }>(pool, `SELECT nodes FROM tree_nodes WHERE batch_id = ${BATCH_OF}`, [
             brandId,
             root,
           ])
@@ -243,9 +261,11 @@ function recordsRepository(pool: Pool): Async<RecordsRepository> {
         await query<RecordJoinDb>(
           pool,
           `SELECT r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS} FROM records r ` +
-            "JOIN anchors a ON a.brand_id = r.brand_id AND a.root = r.root " +
-            "WHERE r.record_hash = $1 ORDER BY a.block_number, a.log_index, r.leaf_index LIMIT $2",
-          [recordHash, limit],
+            "JOIN anchors a ON a.batch_id = r.batch_id " +
+            // records_hash indexes the first 8 bytes of the hash.
+            "WHERE substring(r.record_hash FROM 1 FOR 8) = $1 AND r.record_hash = $2 " +
+            "ORDER BY a.block_number, a.log_index, r.leaf_index LIMIT $3",
+          [recordHash.subarray(0, 8), recordHash, limit],
         )
       ).map((row) => ({
         leafIndex: row.leaf_index,
@@ -258,14 +278,14 @@ function recordsRepository(pool: Pool): Async<RecordsRepository> {
       return (
         await query<{ leaf_index: number; record_hash: Buffer; record: string }>(
           pool,
-          "SELECT leaf_index, record_hash, record FROM records WHERE brand_id = $1 AND root = $2 AND leaf_index > $3 ORDER BY leaf_index LIMIT $4",
+          `SELECT leaf_index, record_hash, record FROM records WHERE batch_id = ${BATCH_OF} AND leaf_index > $3 ORDER BY leaf_index LIMIT $4`,
           [brandId, root, after, limit],
         )
       ).map((row) => ({ leafIndex: row.leaf_index, recordHash: row.record_hash, record: row.record }));
     },
     async packedHashes(brandId, root) {
       const result = await pool.query({
-        text: "SELECT record_hash FROM records WHERE brand_id = $1 AND root = $2 ORDER BY leaf_index",
+        text: `SELECT record_hash FROM records WHERE batch_id = ${BATCH_OF} ORDER BY leaf_index`,
         values: [brandId, root],
         rowMode: "array",
       });
@@ -350,7 +370,7 @@ function itemsRepository(pool: Pool): Async<ItemsRepository> {
     const list = await query<AnchorDb & { lot: string; items: number; first_leaf: number }>(
       pool,
       `SELECT c.lot, c.items, c.first_leaf, ${ANCHOR_COLUMNS} FROM identity_counts c ` +
-        "JOIN anchors a ON a.brand_id = c.brand_id AND a.root = c.root " +
+        "JOIN anchors a ON a.batch_id = c.batch_id " +
         "WHERE c.gtin = $1 AND c.brand_id = $2 AND ($3::text IS NULL OR c.lot = $3) " +
         "ORDER BY a.block_number, a.log_index, c.first_leaf",
       [gtin, brandId, lot ?? null],
@@ -367,8 +387,8 @@ function itemsRepository(pool: Pool): Async<ItemsRepository> {
     const [row] = await query<RecordJoinDb>(
       pool,
       `SELECT r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS} FROM records r ` +
-        "JOIN anchors a ON a.brand_id = r.brand_id AND a.root = r.root " +
-        "WHERE r.brand_id = $1 AND r.root = $2 AND r.leaf_index = $3",
+        "JOIN anchors a ON a.batch_id = r.batch_id " +
+        "WHERE a.brand_id = $1 AND a.root = $2 AND r.leaf_index = $3",
       [brandId, root, leafIndex],
     );
     if (row === undefined) return undefined;

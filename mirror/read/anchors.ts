@@ -21,6 +21,9 @@ export const ANCHOR_COLUMNS =
   "a.brand_id, a.root, a.kind, a.leaf_count, a.content_uri, a.submitter, a.block_number, a.tx_hash, a.log_index, a.block_time, " +
   "a.revoked_at_block, a.revoked_by, a.revoke_reason, a.revoke_tx, a.revoked_time, a.content_status, a.content_error";
 
+/** The batch id of the anchor (brand_id = ?, root = ?): batch rows are keyed by it (migration 007). */
+export const BATCH_OF = "(SELECT batch_id FROM anchors WHERE brand_id = ? AND root = ?)";
+
 export interface AnchorDb {
   brand_id: number;
   root: string;

@@ -34,12 +34,19 @@ export interface MirrorAudit {
 
 export function openMirrorAudit(file: string): MirrorAudit {
   const db = openDatabase(file, { readonly: true });
+  // Any version: batch ids since migration 007, (brand_id, root) before.
+  const batchIds = (db.prepare("PRAGMA table_info(records)").all() as { name: string }[]).some(
+    (column) => column.name === "batch_id",
+  );
   const statements = {
     anchors: db.prepare<[], AuditAnchorRow>(
       "SELECT brand_id, root, kind, leaf_count, content_uri, submitter, tx_hash, block_number, revoked_at_block, revoke_reason, content_status FROM anchors",
     ),
     records: db.prepare<[number, string], { leaf_index: number; record_hash: Buffer; record: string }>(
-      "SELECT leaf_index, record_hash, record FROM records WHERE brand_id = ? AND root = ? ORDER BY leaf_index",
+      "SELECT leaf_index, record_hash, record FROM records " +
+        (batchIds
+          ? "WHERE batch_id = (SELECT batch_id FROM anchors WHERE brand_id = ? AND root = ?) ORDER BY leaf_index"
+          : "WHERE brand_id = ? AND root = ? ORDER BY leaf_index"),
     ),
     prefixes: db.prepare<[], { prefix: string; brand_id: number }>("SELECT prefix, brand_id FROM prefixes"),
     submitters: db.prepare<[], { brand_id: number; account: string; role: string | null }>(

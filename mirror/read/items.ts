@@ -54,18 +54,18 @@ const MAX_LOT_SET = 4096;
 /** How long anchor and submitter rows are reused without the mirror's version. */
 const MEMO_MS = 1000;
 
-/** Raw rows: [kind, lot, brand_id, root, leaf_index, record_hash, record]. */
-type SerialDb = [number, string, number, string, number, Buffer, string];
-/** Raw rows: [brand_id, root, leaf_index, record_hash, record]. */
-type LevelDb = [number, string, number, Buffer, string];
-/** Raw rows: [lot, brand_id, root, leaf_index, record_hash, record]. */
-type LotDb = [string, number, string, number, Buffer, string];
-/** Raw rows: [root, lot, items, first_leaf]. */
-type CountDb = [string, string, number, number];
+/** Raw rows: [kind, lot, batch_id, leaf_index, record_hash, record]. */
+type SerialDb = [number, string, number, number, Buffer, string];
+/** Raw rows: [batch_id, leaf_index, record_hash, record]. */
+type LevelDb = [number, number, Buffer, string];
+/** Raw rows: [lot, batch_id, leaf_index, record_hash, record]. */
+type LotDb = [string, number, number, Buffer, string];
+/** Raw rows: [batch_id, lot, items, first_leaf]. */
+type CountDb = [number, string, number, number];
 /** Raw rows: [record_hash, record]. */
 type RecordDb = [Buffer, string];
 
-const JOIN_RECORDS = "JOIN records r ON r.brand_id = k.brand_id AND r.root = k.root AND r.leaf_index = k.leaf_index";
+const JOIN_RECORDS = "JOIN records r ON r.batch_id = k.batch_id AND r.leaf_index = k.leaf_index";
 
 export function createItemsRepository(db: Database, version?: MirrorVersion): ItemsRepository {
   const statements = {
@@ -76,13 +76,13 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
     // naming it (lot '') are one range, read together with their records.
     serial: db
       .prepare<[string, string], SerialDb>(
-        `SELECT k.kind, k.lot, k.brand_id, k.root, k.leaf_index, k.record_hash, r.record FROM item_keys k ${JOIN_RECORDS} ` +
+        `SELECT k.kind, k.lot, k.batch_id, k.leaf_index, r.record_hash, r.record FROM item_keys k ${JOIN_RECORDS} ` +
           `WHERE k.gtin = ? AND k.serial = ? AND (k.kind = 1 OR (k.kind = 2 AND k.lot = '')) LIMIT ${MAX_IDENTITIES + MAX_EVENTS}`,
       )
       .raw(),
     level: db
       .prepare<[string, string], LevelDb>(
-        `SELECT k.brand_id, k.root, k.leaf_index, k.record_hash, r.record FROM item_keys k ${JOIN_RECORDS} ` +
+        `SELECT k.batch_id, k.leaf_index, r.record_hash, r.record FROM item_keys k ${JOIN_RECORDS} ` +
           `WHERE k.gtin = ? AND k.serial = '' AND k.lot = ? AND k.kind = 2 LIMIT ${MAX_EVENTS}`,
       )
       .raw(),
@@ -95,36 +95,39 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
       .pluck(),
     lotRecalls: db
       .prepare<[string], LotDb>(
-        `SELECT k.lot, k.brand_id, k.root, k.leaf_index, k.record_hash, r.record FROM item_keys k INDEXED BY item_keys_trace_lots ${JOIN_RECORDS} ` +
+        `SELECT k.lot, k.batch_id, k.leaf_index, r.record_hash, r.record FROM item_keys k INDEXED BY item_keys_trace_lots ${JOIN_RECORDS} ` +
           `WHERE k.gtin = ? AND k.serial = '' AND k.kind = 2 AND k.lot <> '' AND instr(r.record, 'recalled') > 0 LIMIT ${MAX_EVENTS}`,
       )
       .raw(),
     counts: db
       // Uncapped: a count must not stop short. One row per batch and lot of the GTIN.
       .prepare<[string, number], CountDb>(
-        "SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ?",
+        "SELECT batch_id, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ?",
       )
       .raw(),
     lotCounts: db
       .prepare<[string, number, string], CountDb>(
-        `SELECT root, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ? AND lot = ?`,
+        "SELECT batch_id, lot, items, first_leaf FROM identity_counts WHERE gtin = ? AND brand_id = ? AND lot = ?",
       )
       .raw(),
     record: db
-      .prepare<[number, string, number], RecordDb>(
-        "SELECT record_hash, record FROM records WHERE brand_id = ? AND root = ? AND leaf_index = ?",
+      .prepare<[number, number], RecordDb>(
+        "SELECT record_hash, record FROM records WHERE batch_id = ? AND leaf_index = ?",
       )
       .raw(),
-    anchor: db.prepare<[number, string], AnchorDb>(
-      `SELECT ${ANCHOR_COLUMNS} FROM anchors a WHERE a.brand_id = ? AND a.root = ?`,
-    ),
+    anchor: db.prepare<[number], AnchorDb>(`SELECT ${ANCHOR_COLUMNS} FROM anchors a WHERE a.batch_id = ?`),
+    batchId: db
+      .prepare<[number, string], number>("SELECT batch_id FROM anchors WHERE brand_id = ? AND root = ?")
+      .pluck(),
     role: db
       .prepare<[number, string], string | null>("SELECT role FROM submitters WHERE brand_id = ? AND account = ?")
       .pluck(),
   };
   const memo = <K, V>(max: number): TtlCache<K, V> =>
     version === undefined ? ttlCache<K, V>(MEMO_MS, max) : versionedCache<K, V>(version, max);
-  const anchors = memo<string, AnchorRow | undefined>(10_000);
+  // By batch id: ids are never reused, so a memo cannot hand out another batch's anchor.
+  const anchors = memo<number, AnchorRow | undefined>(10_000);
+  const batchIds = memo<string, number | undefined>(10_000);
   const roles = memo<string, string | null>(10_000);
   // Most lots have no event of their own: knowing a GTIN's lots with events spares their lookups.
   // undefined: more lots than MAX_LOT_SET, looked up one by one.
@@ -135,11 +138,13 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
       return lots.length > MAX_LOT_SET ? undefined : new Set(lots);
     });
 
-  const anchorOf = (brandId: number, root: string): AnchorRow | undefined =>
-    anchors.get(`${brandId}:${root}`, () => {
-      const row = statements.anchor.get(brandId, root);
+  const anchorOf = (batchId: number): AnchorRow | undefined =>
+    anchors.get(batchId, () => {
+      const row = statements.anchor.get(batchId);
       return row === undefined ? undefined : toAnchor(row);
     });
+  const batchOf = (brandId: number, root: string): number | undefined =>
+    batchIds.get(`${brandId}:${root}`, () => statements.batchId.get(brandId, root));
   const roleOf = (anchor: AnchorRow): string | null =>
     roles.get(
       `${anchor.brandId}:${anchor.submitter}`,
@@ -152,13 +157,12 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
   /** A trace row joined to its anchor; undefined when a reorg removed the anchor between reads. */
   const traceRow = (
     level: EventLevel,
-    brandId: number,
-    root: string,
+    batchId: number,
     leafIndex: number,
     recordHash: Buffer,
     record: string,
   ): TraceEventRow | undefined => {
-    const anchor = anchorOf(brandId, root);
+    const anchor = anchorOf(batchId);
     if (anchor === undefined) return undefined;
     return { leafIndex, recordHash, record, anchor, level, submitterRole: roleOf(anchor) };
   };
@@ -166,14 +170,14 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
   const serial = (gtin: string, serialValue: string): SerialRows => {
     const identities: IdentityRow[] = [];
     const events: TraceEventRow[] = [];
-    for (const [kind, lot, brandId, root, leafIndex, recordHash, record] of statements.serial.all(gtin, serialValue)) {
+    for (const [kind, lot, batchId, leafIndex, recordHash, record] of statements.serial.all(gtin, serialValue)) {
       if (kind === KIND_CODE.identity) {
         if (identities.length >= MAX_IDENTITIES) continue;
-        const anchor = anchorOf(brandId, root);
+        const anchor = anchorOf(batchId);
         if (anchor !== undefined)
           identities.push({ leafIndex, recordHash, record, anchor, lot: lot === "" ? undefined : lot });
       } else if (events.length < MAX_EVENTS) {
-        const row = traceRow("item", brandId, root, leafIndex, recordHash, record);
+        const row = traceRow("item", batchId, leafIndex, recordHash, record);
         if (row !== undefined) events.push(row);
       }
     }
@@ -186,8 +190,8 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
     const out: TraceEventRow[] = [];
     if (lot !== "" && lotsOf(gtin)?.has(lot) === false) return out;
     const name: EventLevel = lot === "" ? "class" : "lot";
-    for (const [brandId, root, leafIndex, recordHash, record] of statements.level.all(gtin, lot)) {
-      const row = traceRow(name, brandId, root, leafIndex, recordHash, record);
+    for (const [batchId, leafIndex, recordHash, record] of statements.level.all(gtin, lot)) {
+      const row = traceRow(name, batchId, leafIndex, recordHash, record);
       if (row !== undefined) out.push(row);
     }
     if (out.length > 1) out.sort(byAnchorOrder);
@@ -198,8 +202,8 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
     const out: IdentityCountRow[] = [];
     const rows =
       lot === undefined ? statements.counts.all(gtin, brandId) : statements.lotCounts.all(gtin, brandId, lot);
-    for (const [root, rowLot, items, firstLeaf] of rows) {
-      const anchor = anchorOf(brandId, root);
+    for (const [batchId, rowLot, items, firstLeaf] of rows) {
+      const anchor = anchorOf(batchId);
       if (anchor !== undefined) out.push({ anchor, lot: rowLot, items, firstLeaf });
     }
     return out.sort(
@@ -211,16 +215,17 @@ export function createItemsRepository(db: Database, version?: MirrorVersion): It
   };
 
   const identityAt = (brandId: number, root: string, leafIndex: number, lot: string): IdentityRow | undefined => {
-    const anchor = anchorOf(brandId, root);
-    const row = anchor === undefined ? undefined : statements.record.get(brandId, root, leafIndex);
+    const batchId = batchOf(brandId, root);
+    const anchor = batchId === undefined ? undefined : anchorOf(batchId);
+    const row = anchor === undefined || batchId === undefined ? undefined : statements.record.get(batchId, leafIndex);
     if (anchor === undefined || row === undefined) return undefined;
     return { leafIndex, recordHash: row[0], record: row[1], anchor, lot: lot === "" ? undefined : lot };
   };
 
   const lotRecalls = (gtin: string): LotEventRow[] => {
     const out: LotEventRow[] = [];
-    for (const [lot, brandId, root, leafIndex, recordHash, record] of statements.lotRecalls.all(gtin)) {
-      const row = traceRow("lot", brandId, root, leafIndex, recordHash, record);
+    for (const [lot, batchId, leafIndex, recordHash, record] of statements.lotRecalls.all(gtin)) {
+      const row = traceRow("lot", batchId, leafIndex, recordHash, record);
       if (row !== undefined) out.push({ ...row, lot });
     }
     if (out.length > 1) out.sort(byAnchorOrder);

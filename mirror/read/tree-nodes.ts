@@ -1,5 +1,6 @@
 /** The serialised Merkle tree of a batch, as the ingester stored it. */
 import type { Database } from "better-sqlite3";
+import { BATCH_OF } from "./anchors";
 
 export interface TreeNodesRepository {
   get(brandId: number, root: string): Buffer | undefined;
@@ -7,7 +8,7 @@ export interface TreeNodesRepository {
 
 export function createTreeNodesRepository(db: Database): TreeNodesRepository {
   const select = db.prepare<[number, string], { nodes: Buffer }>(
-    "SELECT nodes FROM tree_nodes WHERE brand_id = ? AND root = ?",
+    `SELECT nodes FROM tree_nodes WHERE batch_id = ${BATCH_OF}`,
   );
   return {
     get: (brandId, root) => select.get(brandId, root)?.nodes,

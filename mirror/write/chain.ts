@@ -56,7 +56,7 @@ export interface ChainStore {
   applyRange(batch: RangeBatch): Promise<number>;
   /** Removes everything above block `number` and moves the cursor there, in one transaction; returns the events removed. */
   rollbackTo(number: number, hash: string | null): Promise<number>;
-  /** Records the head seen when nothing new was indexed. */
+  /** Records the head seen when nothing new was indexed; writes nothing when the cursor has them already. */
   setHead(head: number, finalizedBlock: number): Promise<void>;
 }
 
@@ -231,6 +231,11 @@ export function chainMismatch(existing: Cursor, chainId: number, contract: strin
   return new ChainMismatchError(
     `database mirrors contract ${existing.contract} on chain ${existing.chainId}, not ${contract} on chain ${chainId}; use another TRACE_DB`,
   );
+}
+
+/** Whether setHead(head, finalizedBlock) would leave the cursor as it is (then it writes nothing). */
+export function headUnchanged(cursor: Cursor, head: number, finalizedBlock: number): boolean {
+  return cursor.headBlock === head && cursor.finalizedBlock === Math.min(cursor.blockNumber, finalizedBlock);
 }
 
 export interface CursorRowDb {
@@ -415,6 +420,10 @@ export function createSqliteChainStore(db: Db, options: { readonly reorgWindow: 
     applyRange: (batch) => applyRange.immediate(batch),
     rollbackTo: (number, hash) => rollbackTo.immediate(number, hash),
     setHead(head, finalizedBlock) {
+      // A caught-up indexer calls this every poll: an unchanged cursor is not rewritten, so readers'
+      // memos (which follow PRAGMA data_version) are not dropped for nothing.
+      const cursor = readCursor();
+      if (cursor === undefined || headUnchanged(cursor, head, finalizedBlock)) return;
       statements.setHead.run(head, finalizedBlock);
     },
   };

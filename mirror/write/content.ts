@@ -44,8 +44,10 @@ export interface AnchorKey {
 /** An anchor row as content ingestion needs it. */
 export interface ContentAnchor {
   readonly brandId: number | bigint;
-  /** As stored: rows reference it through the foreign key. */
+  /** As stored (0x hex). */
   readonly root: string;
+  /** The anchor row's batch id: the batch's rows reference it. */
+  readonly batchId: number;
   /** 1 identity, 2 trace (as anchored; anything else fails the check with KIND). */
   readonly kind: number;
   readonly leafCount: number;
@@ -225,7 +227,7 @@ const SPILL_EVERY = 4096;
 const DEFAULT_COMMIT_CACHE_MIB = 256;
 
 const ANCHOR_COLUMNS =
-  "brand_id AS brandId, root, kind, leaf_count AS leafCount, content_uri AS contentUri, content_status AS status, content_attempts AS attempts";
+  "brand_id AS brandId, root, batch_id AS batchId, kind, leaf_count AS leafCount, content_uri AS contentUri, content_status AS status, content_attempts AS attempts";
 
 /** The SQLite implementation: synchronous inside (better-sqlite3), settled promises outside. */
 export function createSqliteContentStore(db: Db): ContentStore {
@@ -371,33 +373,32 @@ function commitSqlite(
       .get(anchor.brandId, anchor.root) as ContentAnchor | undefined;
     if (current === undefined || current.kind !== anchor.kind || current.leafCount !== anchor.leafCount) return "gone";
     if (current.status === "ok") return "already";
-    const { brandId, root } = current;
+    const batchId = current.batchId;
     // Defensive: 'pending' anchors have no rows, as every write below happens together.
     for (const table of ["records", "item_keys", "tree_nodes"])
-      db.prepare(`DELETE FROM ${table} WHERE brand_id = ? AND root = ?`).run(brandId, root);
+      db.prepare(`DELETE FROM ${table} WHERE batch_id = ?`).run(batchId);
     db.prepare(
-      `INSERT INTO records (brand_id, root, leaf_index, record_hash, record) SELECT ?, ?, leaf_index, record_hash, record FROM temp.${recordsTable} ORDER BY leaf_index`,
-    ).run(brandId, root);
-    // Identity: a serial key (with the lot, if any) and a lot-level key. Trace: the decoded keys;
-    // an event may name one item twice, stored once. Sorted so the B-tree inserts are sequential.
+      `INSERT INTO records (batch_id, leaf_index, record_hash, record) SELECT ?, leaf_index, record_hash, record FROM temp.${recordsTable} ORDER BY leaf_index`,
+    ).run(batchId);
+    // Identity: a serial key (with the lot, if any); lots are counted in identity_counts. Trace: the
+    // decoded keys; an event may name one item twice, stored once. Sorted so the B-tree inserts are
+    // sequential.
     db.prepare(
-      "INSERT OR IGNORE INTO item_keys (gtin, serial, lot, kind, record_hash, brand_id, root, leaf_index) " +
-        "SELECT gtin, serial, lot, ?, record_hash, ?, ?, leaf_index FROM (" +
-        `SELECT gtin, serial, coalesce(lot, '') AS lot, leaf_index, record_hash FROM temp.${recordsTable} WHERE gtin IS NOT NULL ` +
-        `UNION ALL SELECT gtin, '', lot, leaf_index, record_hash FROM temp.${recordsTable} WHERE lot IS NOT NULL ` +
-        `UNION ALL SELECT k.gtin, k.serial, k.lot, k.leaf_index, r.record_hash FROM temp.${keysTable} k JOIN temp.${recordsTable} r ON r.leaf_index = k.leaf_index` +
+      "INSERT OR IGNORE INTO item_keys (gtin, serial, lot, kind, batch_id, leaf_index) " +
+        "SELECT gtin, serial, lot, ?, ?, leaf_index FROM (" +
+        `SELECT gtin, serial, coalesce(lot, '') AS lot, leaf_index FROM temp.${recordsTable} WHERE gtin IS NOT NULL ` +
+        `UNION ALL SELECT gtin, serial, lot, leaf_index FROM temp.${keysTable}` +
         ") ORDER BY gtin, serial, lot, leaf_index",
-    ).run(current.kind, brandId, root);
+    ).run(current.kind, batchId);
     const serialized = tree.serialize();
-    db.prepare("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES (?, ?, ?)").run(
-      brandId,
-      root,
+    db.prepare("INSERT INTO tree_nodes (batch_id, nodes) VALUES (?, ?)").run(
+      batchId,
       Buffer.from(serialized.buffer, serialized.byteOffset, serialized.byteLength),
     );
     db.prepare(
       "UPDATE anchors SET content_status = 'ok', content_error = NULL, content_attempts = content_attempts + 1, content_retry_at = NULL " +
-        "WHERE brand_id = ? AND root = ?",
-    ).run(brandId, root);
+        "WHERE batch_id = ?",
+    ).run(batchId);
     return "ingested";
   });
   // records_hash is keyed by a hash, so a big batch inserts all over that index: with SQLite's

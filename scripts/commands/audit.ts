@@ -23,7 +23,10 @@ import { ConfigError, type Config } from "../lib/config";
 import { chainIdOf, contractAddress, explorerTxUrl } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
 import type { Output } from "../lib/output";
-import { openMirrorAudit } from "../../mirror/read/audit";
+import { openMirrorAudit, type MirrorAudit } from "../../mirror/read/audit";
+import { lift, type Async } from "../../mirror/async";
+import { engineOf } from "../../mirror/engine";
+import { openPgMirrorAudit } from "../../mirror/pg/audit";
 
 export interface AuditFlags {
   brand?: string;
@@ -321,7 +324,14 @@ export async function runAudit(config: Config, flags: AuditFlags): Promise<Audit
 
   if (flags.db)
     discrepancies.push(
-      ...compareDatabase(path.resolve(config.cwd, flags.db), anchors, prefixes, submitters, onlyBrand, config),
+      ...(await compareDatabase(
+        engineOf(flags.db) === "postgres" ? flags.db : path.resolve(config.cwd, flags.db),
+        anchors,
+        prefixes,
+        submitters,
+        onlyBrand,
+        config,
+      )),
     );
 
   return {
@@ -356,20 +366,26 @@ async function foreignGtins(
   return foreign;
 }
 
+/** The mirror's rows at `location`: a SQLite file, or a postgres:// URL. */
+async function openAudit(location: string): Promise<Async<MirrorAudit>> {
+  if (engineOf(location) === "postgres") return openPgMirrorAudit(location);
+  if (!fs.existsSync(location)) throw new ConfigError(`--db: no database at ${location}`);
+  return lift(openMirrorAudit(location));
+}
+
 /** The indexer's database against the chain: every anchor, prefix and submitter, and every stored record. */
-function compareDatabase(
-  file: string,
+async function compareDatabase(
+  location: string,
   anchors: Map<string, ChainAnchor>,
   prefixes: Map<string, string>,
   submitters: Map<string, string | null>,
   onlyBrand: string | undefined,
   config: Config,
-): Issue[] {
-  if (!fs.existsSync(file)) throw new ConfigError(`--db: no database at ${file}`);
-  const db = openMirrorAudit(file);
+): Promise<Issue[]> {
+  const db = await openAudit(location);
   const issues: Issue[] = [];
   try {
-    const rows = db.anchors();
+    const rows = await db.anchors();
     const seen = new Set<string>();
     for (const row of rows) {
       const brandId = String(row.brand_id);
@@ -398,7 +414,7 @@ function compareDatabase(
       if (diffs.length > 0) issues.push(dbIssue(`anchor row differs from the chain: ${diffs.join(", ")}`));
 
       if (row.content_status === "ok") {
-        const records = db.records(row.brand_id, row.root);
+        const records = await db.records(row.brand_id, row.root);
         if (records.length !== chain.leafCount) {
           issues.push(dbIssue(`database holds ${records.length} records, the anchor has ${chain.leafCount}`));
           continue;
@@ -436,7 +452,7 @@ function compareDatabase(
           reason: "anchored on chain but missing from the database",
         });
     }
-    const dbPrefixes = new Map(db.prefixes().map((r) => [r.prefix, String(r.brand_id)]));
+    const dbPrefixes = new Map((await db.prefixes()).map((r) => [r.prefix, String(r.brand_id)]));
     for (const [prefix, brandId] of prefixes)
       if (dbPrefixes.get(prefix) !== brandId)
         issues.push({
@@ -447,7 +463,9 @@ function compareDatabase(
     for (const [prefix, brandId] of dbPrefixes)
       if (!prefixes.has(prefix))
         issues.push({ brandId, source: "db", reason: `prefix ${prefix} is in the database but not assigned on chain` });
-    const dbSubmitters = new Map(db.submitters().map((r) => [`${r.brand_id}/${r.account.toLowerCase()}`, r.role]));
+    const dbSubmitters = new Map(
+      (await db.submitters()).map((r) => [`${r.brand_id}/${r.account.toLowerCase()}`, r.role]),
+    );
     for (const [k, role] of submitters)
       if (dbSubmitters.get(k) !== role)
         issues.push({
@@ -463,7 +481,7 @@ function compareDatabase(
           reason: `submitter ${k.split("/")[1]} is in the database but not on chain`,
         });
   } finally {
-    db.close();
+    await db.close();
   }
   return issues;
 }

@@ -21,6 +21,7 @@ import { confirmationsFor, type Config } from "../lib/config";
 import { chainIdOf, contractAddress } from "../lib/chain";
 import { readDeployment } from "../lib/deployments";
 import type { Output } from "../lib/output";
+import type { CaptureService } from "./capture";
 import { openEpcisStore } from "../../mirror/epcis/store";
 import { createEpcisQueryStore } from "../../mirror/epcis/query";
 import { startQueryIndexer, type QueryIndexerLoop } from "../../mirror/epcis/query-indexer";
@@ -103,7 +104,7 @@ export async function runService(
   // The EPCIS store (SQLite: TRACE_EPCIS_DB, default data/epcis.db; PostgreSQL: trace_state), the
   // query indexer of anchored CLI trace batches (with the chain indexer, on PostgreSQL only while
   // it leads), and the /epcis query routes' deps (when serving).
-  const epcisStore = openEpcisStore(store, path.resolve(config.cwd, env.TRACE_EPCIS_DB || "data/epcis.db"));
+  const epcisStore = openEpcisStore(store, config.epcisDb);
   let queryIndexer: QueryIndexerLoop | undefined;
   let deliverer: { stop(): Promise<void> } | undefined;
   const queryReader = options.index ? createMirrorReader(store) : undefined;
@@ -177,6 +178,7 @@ export async function runService(
   }
 
   let server: RunningServer | undefined;
+  let capture: CaptureService | undefined;
   if (apiEnv !== undefined) {
     // Loaded only to serve: Fastify and the API cost `traceanchor index` a quarter of a second to start.
     const [{ createIngestUpload }, { openScansDb, startServer }] = await Promise.all([
@@ -212,6 +214,20 @@ export async function runService(
     const scansDb = api.scans ? (stateStore ?? scansFile) : undefined;
     const linksDb = stateStore ?? linksFile;
     const status = indexer;
+    // --- EPCIS capture (issue 14; scripts/commands/capture.ts): routes' deps and the anchoring
+    // worker, which on PostgreSQL runs only while this process's indexer holds the writer lock.
+    const { startCaptureService } = await import("./capture");
+    capture = await startCaptureService({
+      config,
+      env,
+      mirror: store,
+      reader: readonlyDb,
+      provider,
+      log,
+      out,
+      leads: () => (status === undefined ? store.engine === "sqlite" : status.status().role === "leader"),
+    });
+    // --- end EPCIS capture
     server = await startServer({
       config: api,
       db: readonlyDb,
@@ -220,8 +236,9 @@ export async function runService(
       log,
       handleSignals: false,
       acceptUpload: createIngestUpload({ store, contentDir: config.contentDir }),
-      // EPCIS query routes under /epcis (issue 14).
+      // EPCIS capture (its block above) and query (issue 14) routes under /epcis.
       epcis: {
+        ...(capture === undefined ? {} : { capture: capture.deps }),
         query: {
           store: epcisStore,
           mirror: readonlyDb,
@@ -264,6 +281,7 @@ export async function runService(
   out.note(`stopping (${String(reason)})…`);
   stopping = true;
   await server?.close();
+  await capture?.stop();
   await queryIndexer?.stop();
   await deliverer?.stop();
   await indexer?.stop();

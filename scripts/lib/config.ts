@@ -23,6 +23,8 @@ export interface Config {
   readonly db: string;
   /** TRACE_DB_READ_URL: a PostgreSQL standby the API reads from (with a postgres:// TRACE_DB). */
   readonly dbReadUrl: string | undefined;
+  /** TRACE_EPCIS_DB: the SQLite file of EPCIS capture state beside a SQLite mirror (PostgreSQL keeps it in TRACE_DB). */
+  readonly epcisDb: string;
   readonly contentDir: string;
   readonly confirmations: number | undefined;
   readonly port: number;
@@ -109,6 +111,7 @@ export function loadConfig(env: Env, flags: ConfigFlags = {}, cwd = process.cwd(
     // A postgres:// URL is a server, never a path to resolve (and never a file to create).
     db: mirrorLocation(nonEmpty(flags.db ?? env.TRACE_DB) ?? "data/trace.db", resolve),
     dbReadUrl: nonEmpty(env.TRACE_DB_READ_URL),
+    epcisDb: resolve(nonEmpty(env.TRACE_EPCIS_DB) ?? "data/epcis.db"),
     contentDir: resolve(nonEmpty(flags.contentDir ?? env.TRACE_CONTENT_DIR) ?? "data/content"),
     confirmations: integer("TRACE_CONFIRMATIONS", flags.confirmations ?? env.TRACE_CONFIRMATIONS, 0, 10_000),
     port: integer("TRACE_PORT", flags.port ?? env.TRACE_PORT, 0, 65_535) ?? 3000,

@@ -10,9 +10,8 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import { createIngestUpload } from "../../api/upload";
-import { openDatabase } from "../../mirror/db";
-import { sqliteStore } from "../../mirror/store";
 import { TraceAnchor__factory } from "../../typechain-types";
+import { describeEngines } from "../helpers/engines";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "../scripts/rpc";
 import { epcisDocument } from "../../core/epcis";
@@ -50,7 +49,7 @@ interface Proved {
   anchor: { brandId: string };
 }
 
-describe("end to end: chain → CLI → indexer → API", function () {
+describeEngines("end to end: chain → CLI → indexer → API", function (engine) {
   this.timeout(120_000);
   let rpc: RpcServer;
   let system: TestSystem;
@@ -58,7 +57,7 @@ describe("end to end: chain → CLI → indexer → API", function () {
 
   before(async function () {
     rpc = await startRpcServer();
-    system = await createTestSystem(rpc.url);
+    system = await createTestSystem(rpc.url, engine);
     fs.writeFileSync(path.join(system.dir, "items.csv"), CSV);
     fs.writeFileSync(path.join(system.dir, "events.json"), EPCIS);
     identityRoot = (
@@ -70,24 +69,24 @@ describe("end to end: chain → CLI → indexer → API", function () {
     await system.index();
   });
   after(async function () {
-    await rpc.close();
+    await system?.close();
+    await rpc?.close();
   });
 
   async function withApp<T>(fn: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
-    const db = openDatabase(system.dbPath, { readonly: true });
-    const writable = openDatabase(system.dbPath);
+    // As `serve` wires it: reads through a read-only handle, uploads through the indexer's store.
+    const db = await system.readStore();
     const app = await buildApp({
       db,
       config: apiConfig({ rateLimit: 0, scans: false, contentDir: system.env.TRACE_CONTENT_DIR! }),
       processMetrics: false,
-      acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: system.env.TRACE_CONTENT_DIR! }),
+      acceptUpload: createIngestUpload({ store: await system.store(), contentDir: system.env.TRACE_CONTENT_DIR! }),
     });
     try {
       return await fn(app);
     } finally {
       await app.close();
-      db.close();
-      writable.close();
+      await db.close();
     }
   }
 

@@ -1,26 +1,42 @@
 /**
  * Property-based fuzzing of every route: thousands of malformed paths, queries, headers and bodies.
  * Whatever comes in, the API answers below 500 with a parseable body, keeps running, and leaves the
- * mirror exactly as it was. Uploads go through the real path (`createIngestUpload` over a writable
- * handle of the fixture mirror, as `serve` wires it), fed content that is nearly right; the
- * "unchanged" check compares a digest of every mirror table's rows and the content directory, and
- * the last suite shows that one right upload does change that digest.
+ * mirror exactly as it was, on both engines. Uploads go through the real path (`createIngestUpload`
+ * over a writable handle of the fixture mirror, or of its PostgreSQL copy, as `serve` wires it), fed
+ * content that is nearly right; the "unchanged" check compares `storeChecksum` (a digest of every
+ * mirror table's rows) and the content directory, and the last suite shows that one right upload
+ * does change that digest.
  */
 import fs from "node:fs";
 import { expect } from "chai";
 import fc from "fast-check";
 import { createIngestUpload } from "../../api/upload";
-import { databaseChecksum } from "../../mirror/checksum";
-import { openDatabase, type Db } from "../../mirror/db";
-import { sqliteStore } from "../../mirror/store";
+import { storeChecksum } from "../../mirror/checksum";
+import { openDatabase } from "../../mirror/db";
+import { sqliteStore, type Engine, type MirrorStore } from "../../mirror/store";
+import { describeEngines } from "../helpers/engines";
 import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
-import { buildTestApp, type TestApp } from "./helper";
+import { buildTestApp, closePgMirror, pgMirrorOf, type TestApp } from "./helper";
 
 const RUNS = Number(process.env.TRACE_FUZZ_RUNS ?? 2500);
 
 /** What the mirror holds: every table's rows (schema_migrations aside) and the content directory's files. */
-function stored(db: Db, contentDir: string): { tables: string; files: string[] } {
-  return { tables: databaseChecksum(db), files: fs.readdirSync(contentDir).sort() };
+async function stored(store: MirrorStore, contentDir: string): Promise<{ tables: string; files: string[] }> {
+  return { tables: await storeChecksum(store), files: fs.readdirSync(contentDir).sort() };
+}
+
+/** The mirror the API reads, writable for uploads: a second handle on the SQLite fixture, or its PostgreSQL copy. */
+async function writableMirror(engine: Engine, fixture: MirrorFixture): Promise<MirrorStore> {
+  return engine === "postgres" ? pgMirrorOf(fixture) : sqliteStore(openDatabase(fixture.dbPath));
+}
+
+/** Closes what `writableMirror` opened and the fixture (with its PostgreSQL copy). */
+async function release(writable: MirrorStore | undefined, fixture: MirrorFixture | undefined): Promise<void> {
+  if (writable?.engine === "sqlite") await writable.close();
+  if (fixture !== undefined) {
+    await closePgMirror(fixture);
+    fixture.cleanup();
+  }
 }
 
 /**
@@ -72,28 +88,33 @@ function nearlyRight(content: string) {
   );
 }
 
-describe("api: fuzz (no input produces a 5xx)", function () {
-  this.timeout(600_000);
+describeEngines("api: fuzz (no input produces a 5xx)", function (engine) {
+  this.timeout(900_000);
   let fixture: MirrorFixture;
-  let t: TestApp;
-  let writable: Db;
-  let before_: ReturnType<typeof stored>;
+  let t: TestApp | undefined;
+  let writable: MirrorStore;
+  let before_: Awaited<ReturnType<typeof stored>>;
 
   before(async function () {
     fixture = await createMirrorFixture();
-    writable = openDatabase(fixture.dbPath);
-    before_ = stored(writable, fixture.contentDir);
+    writable = await writableMirror(engine, fixture);
+    before_ = await stored(writable, fixture.contentDir);
     t = await buildTestApp(fixture, {
-      acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
+      engine,
+      acceptUpload: createIngestUpload({ store: writable, contentDir: fixture.contentDir }),
       config: { rateLimit: 1_000_000, maxUploadBytes: 4096 },
     });
   });
 
   after(async function () {
-    await t.close();
-    writable.close();
-    fixture.cleanup();
+    await t?.close();
+    await release(writable, fixture);
   });
+
+  const app = () => {
+    if (t === undefined) throw new Error("the app is built in the suite's before hook");
+    return t.app;
+  };
 
   /** Built once the fixture exists: some segments are its roots. */
   function arbitraries() {
@@ -238,7 +259,7 @@ describe("api: fuzz (no input produces a 5xx)", function () {
         const payload = b === "ingested-content" ? content : b;
         let res;
         try {
-          res = await t.app.inject({
+          res = await app().inject({
             method: m as "GET",
             url: `${p}${q ?? ""}`,
             headers: h,
@@ -283,7 +304,7 @@ describe("api: fuzz (no input produces a 5xx)", function () {
         fc.option(ai82ish),
         async (gtin, lot, serial) => {
           const url = `/01/${gtin}${lot === null ? "" : `/10/${encodeURIComponent(lot)}`}${serial === null ? "" : `/21/${encodeURIComponent(serial)}`}`;
-          const res = await t.app.inject({ url });
+          const res = await app().inject({ url });
           expect(res.statusCode, `${url} → ${res.body.slice(0, 200)}`).to.be.oneOf([200, 400, 404]);
         },
       ),
@@ -296,7 +317,7 @@ describe("api: fuzz (no input produces a 5xx)", function () {
     const statuses = new Set<number>();
     await fc.assert(
       fc.asyncProperty(nearlyRight(fs.readFileSync(fixture.pending.content, "utf8")), async (payload) => {
-        const res = await t.app.inject({
+        const res = await app().inject({
           method: "PUT",
           url,
           payload,
@@ -312,26 +333,27 @@ describe("api: fuzz (no input produces a 5xx)", function () {
   });
 
   it("is still serving, and the mirror is unchanged", async function () {
-    expect((await t.app.inject({ url: "/healthz" })).statusCode).to.equal(200);
-    expect((await t.app.inject({ url: `/01/${GTIN}/21/SER1` })).statusCode).to.equal(200);
-    expect(stored(writable, fixture.contentDir)).to.deep.equal(before_);
+    expect((await app().inject({ url: "/healthz" })).statusCode).to.equal(200);
+    expect((await app().inject({ url: `/01/${GTIN}/21/SER1` })).statusCode).to.equal(200);
+    expect(await stored(writable, fixture.contentDir)).to.deep.equal(before_);
   });
 });
 
-describe('api: fuzz\'s "mirror unchanged" check can fail', function () {
+describeEngines('api: fuzz\'s "mirror unchanged" check can fail', function (engine) {
   it("a right upload through the same path changes the digest; a wrong one does not", async function () {
     const fixture = await createMirrorFixture();
-    const writable = openDatabase(fixture.dbPath);
+    const writable = await writableMirror(engine, fixture);
     const t = await buildTestApp(fixture, {
-      acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
+      engine,
+      acceptUpload: createIngestUpload({ store: writable, contentDir: fixture.contentDir }),
     });
     try {
       const url = `/v1/batches/1/${fixture.pending.root}/content`;
       const headers = { "content-type": "application/x-ndjson" };
-      const before = stored(writable, fixture.contentDir);
+      const before = await stored(writable, fixture.contentDir);
       const wrong = fs.readFileSync(fixture.pending.content, "utf8").replace(/"salt":"[0-9a-f]/, '"salt":"x');
       expect((await t.app.inject({ method: "PUT", url, payload: wrong, headers })).statusCode).to.equal(422);
-      expect(stored(writable, fixture.contentDir)).to.deep.equal(before);
+      expect(await stored(writable, fixture.contentDir)).to.deep.equal(before);
       const right = await t.app.inject({
         method: "PUT",
         url,
@@ -339,13 +361,12 @@ describe('api: fuzz\'s "mirror unchanged" check can fail', function () {
         headers,
       });
       expect(right.statusCode, right.body).to.equal(200);
-      const after = stored(writable, fixture.contentDir);
+      const after = await stored(writable, fixture.contentDir);
       expect(after.tables).to.not.equal(before.tables);
       expect(after.files).to.include(`${fixture.pending.root}.ndjson`);
     } finally {
       await t.close();
-      writable.close();
-      fixture.cleanup();
+      await release(writable, fixture);
     }
   });
 });

@@ -23,6 +23,9 @@ import { createSqliteSeeder } from "../../mirror/write/seed";
 import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, insertAnchor, insertContents } from "./fixtures";
 import { appPerTest, buildTestApp } from "./helper";
 
+/** The batch id of the anchor with the root bound to `?` (batch rows are keyed by it, migration 007). */
+const BATCH = "(SELECT batch_id FROM anchors WHERE root = ?)";
+
 const ITEM_URLS = [
   `/01/${GTIN}/21/SER1`,
   `/01/${GTIN13}/21/SER2`,
@@ -62,7 +65,7 @@ describe("api: item route fast path", function () {
     const res = await suite.t.app.inject({ url: `/01/${GTIN}/21/SER1` });
     const stored = suite.t.db
       .prepare(
-        "SELECT r.record FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.gtin = ? AND k.serial = 'SER1' AND k.kind = 1",
+        "SELECT r.record FROM item_keys k JOIN records r USING (batch_id, leaf_index) WHERE k.gtin = ? AND k.serial = 'SER1' AND k.kind = 1",
       )
       .pluck()
       .get(GTIN) as string;
@@ -147,9 +150,10 @@ describe("api: item route fast path", function () {
       expect(await counts(`/01/${GTIN}/10/LOT3`)).to.deep.equal(["unlisted", 0, 0]);
 
       // A reorg drops the anchor; its records, keys and counts go with it.
+      const batchId = writable.prepare("SELECT batch_id FROM anchors WHERE root = ?").pluck().get(built.root);
       createSqliteSeeder(writable).removeAnchor(ACME.brandId, built.root);
       await tick();
-      expect(writable.prepare("SELECT count(*) FROM identity_counts WHERE root = ?").pluck().get(built.root)).to.equal(
+      expect(writable.prepare("SELECT count(*) FROM identity_counts WHERE batch_id = ?").pluck().get(batchId)).to.equal(
         0,
       );
       expect(await counts(`/01/${GTIN}`)).to.deep.equal(["registered", 6, 2]);
@@ -165,17 +169,17 @@ describe("api: item route fast path", function () {
       const recount = () =>
         writable
           .prepare(
-            "SELECT lot, count(*) AS items FROM item_keys WHERE root = ? AND kind = 1 AND serial <> '' GROUP BY lot ORDER BY lot",
+            `SELECT lot, count(*) AS items FROM item_keys WHERE batch_id = ${BATCH} AND kind = 1 AND serial <> '' GROUP BY lot ORDER BY lot`,
           )
           .all(root);
       const kept = () =>
-        writable.prepare("SELECT lot, items FROM identity_counts WHERE root = ? ORDER BY lot").all(root);
+        writable.prepare(`SELECT lot, items FROM identity_counts WHERE batch_id = ${BATCH} ORDER BY lot`).all(root);
       expect(kept()).to.deep.equal(recount());
       // In a transaction rolled back at the end: the suite's other tests share the fixture.
       const deleteKeys = writable.transaction(() => {
-        writable.prepare("DELETE FROM item_keys WHERE root = ? AND serial = 'SER2'").run(root);
+        writable.prepare(`DELETE FROM item_keys WHERE batch_id = ${BATCH} AND serial = 'SER2'`).run(root);
         expect(kept()).to.deep.equal(recount());
-        writable.prepare("DELETE FROM item_keys WHERE root = ? AND serial = 'SER3'").run(root);
+        writable.prepare(`DELETE FROM item_keys WHERE batch_id = ${BATCH} AND serial = 'SER3'`).run(root);
         expect(kept()).to.deep.equal(recount());
         expect(kept()).to.deep.equal([
           { lot: "", items: 2 },

@@ -1,7 +1,8 @@
 /**
  * For link-set tests: the shared fixture mirror with brand admins whose keys the test holds (the
  * fixture's own admins are bare addresses), a link-set store on either engine (a SQLite file, or a
- * PostgreSQL database's trace_state schema) and an app over both, and signing as a brand does.
+ * PostgreSQL database's trace_state schema) and an app over both (reading the fixture, or its
+ * PostgreSQL copy), and signing as a brand does.
  */
 import Database from "better-sqlite3";
 import { Wallet } from "ethers";
@@ -11,7 +12,7 @@ import { openStore, type Engine, type PgStore } from "../../mirror/store";
 import { testMirrorLocation } from "../helpers/engines";
 import { createSqliteSeeder } from "../../mirror/write/seed";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, createMirrorFixture, type MirrorFixture } from "./fixtures";
-import { buildTestApp, type TestApp } from "./helper";
+import { buildTestApp, pgMirrorOf, syncFixture, type TestApp } from "./helper";
 
 /** Fixed development keys, so failures reproduce. */
 export const ACME_ADMIN = new Wallet("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
@@ -28,7 +29,7 @@ export async function createLinksFixture(): Promise<MirrorFixture> {
   return fixture;
 }
 
-/** What the indexer writes after an admin transfer is accepted on chain. */
+/** What the indexer writes after an admin transfer is accepted on chain (into the SQLite fixture). */
 export function setBrandAdmin(fixture: MirrorFixture, brandId: number, admin: string): void {
   const db = openDatabase(fixture.dbPath);
   try {
@@ -36,6 +37,41 @@ export function setBrandAdmin(fixture: MirrorFixture, brandId: number, admin: st
   } finally {
     db.close();
   }
+}
+
+/** `setBrandAdmin`, and on PostgreSQL the fixture's copy brought up to date. */
+export async function transferAdmin(
+  fixture: MirrorFixture,
+  brandId: number,
+  admin: string,
+  engine: Engine,
+): Promise<void> {
+  setBrandAdmin(fixture, brandId, admin);
+  if (engine === "postgres") await syncFixture(fixture);
+}
+
+/**
+ * What the indexer writes after a brand's prefix is released on chain; on PostgreSQL the fixture's
+ * copy is brought up to date too.
+ */
+export async function releasePrefix(fixture: MirrorFixture, prefix: string, engine: Engine): Promise<void> {
+  const db = openDatabase(fixture.dbPath);
+  try {
+    createSqliteSeeder(db).releasePrefix(prefix);
+  } finally {
+    db.close();
+  }
+  if (engine === "postgres") await syncFixture(fixture);
+}
+
+/** The fixture's mirror on `engine`, as the API reads it: a read-only SQLite handle, or its PostgreSQL copy. */
+export async function fixtureMirror(
+  fixture: MirrorFixture,
+  engine: Engine,
+): Promise<{ readonly target: Database.Database | PgStore; close(): void }> {
+  if (engine === "postgres") return { target: await pgMirrorOf(fixture), close: () => undefined };
+  const db = openDatabase(fixture.dbPath, { readonly: true });
+  return { target: db, close: () => db.close() };
 }
 
 /** Where link sets are kept: a SQLite handle, or a PostgreSQL store. */
@@ -65,10 +101,17 @@ export interface LinksTestApp extends TestApp {
   readonly linksDb: LinkStore;
 }
 
-/** The API over the fixture with a link-set store at `location` (a SQLite file in memory by default). */
-export async function buildLinksApp(fixture: MirrorFixture, location = ":memory:"): Promise<LinksTestApp> {
+/**
+ * The API over the fixture's mirror on `engine` (its PostgreSQL copy there) with a link-set store at
+ * `location` (a SQLite file in memory by default).
+ */
+export async function buildLinksApp(
+  fixture: MirrorFixture,
+  location = ":memory:",
+  engine: Engine = "sqlite",
+): Promise<LinksTestApp> {
   const linksDb = await openLinkStore(location);
-  const t = await buildTestApp(fixture, { linksDb });
+  const t = await buildTestApp(fixture, { linksDb, engine });
   return {
     ...t,
     linksDb,

@@ -14,11 +14,9 @@ import {
 } from "../../api/repositories/link-sets";
 import { MAX_CLOCK_SKEW_SECONDS } from "../../api/routes/v1/links";
 import type { LinkSetMessage } from "../../core/link-set";
-import { openDatabase } from "../../mirror/db";
-import { createSqliteSeeder } from "../../mirror/write/seed";
 import { describeEngines } from "../helpers/engines";
 import { ACME, CHAIN_ID, CONTRACT, FAKE, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, type MirrorFixture } from "./fixtures";
-import { buildTestApp } from "./helper";
+import { buildTestApp, closePgMirror } from "./helper";
 import {
   ACME_ADMIN,
   FAKE_ADMIN,
@@ -27,13 +25,15 @@ import {
   buildLinksApp,
   closeLinkStore,
   createLinksFixture,
+  fixtureMirror,
   linkStoreLocation,
   openLinkStore,
   pip,
+  releasePrefix,
   secondsAgo,
-  setBrandAdmin,
   sign,
   signedBody,
+  transferAdmin,
   type LinkStore,
   type LinksTestApp,
 } from "./links-helper";
@@ -87,8 +87,8 @@ const acmeSet = (overrides: Partial<LinkSetMessage> = {}): LinkSetMessage => ({
   ...overrides,
 });
 
-// The mirror these routes read is SQLite (its reader is not async yet); the link sets they keep are
-// on each engine.
+// On each engine both the mirror these routes read (the fixture, or its PostgreSQL copy) and the
+// link sets they keep.
 describeEngines("api: /v1/links", function (engine) {
   let fixture: MirrorFixture;
   let t: LinksTestApp;
@@ -96,11 +96,12 @@ describeEngines("api: /v1/links", function (engine) {
   before(async function () {
     fixture = await createLinksFixture();
   });
-  after(function () {
+  after(async function () {
+    await closePgMirror(fixture);
     fixture.cleanup();
   });
   beforeEach(async function () {
-    t = await buildLinksApp(fixture, await linkStoreLocation(engine, "links_http"));
+    t = await buildLinksApp(fixture, await linkStoreLocation(engine, "links_http"), engine);
   });
   afterEach(async function () {
     await t.close();
@@ -357,7 +358,7 @@ describeEngines("api: /v1/links", function (engine) {
 
   describe("without a links file", function () {
     it("answers 503 to both routes", async function () {
-      const bare = await buildTestApp(fixture);
+      const bare = await buildTestApp(fixture, { engine });
       try {
         const message = acmeSet();
         expect((await bare.app.inject({ method: "GET", url: `/v1/links/${GTIN}` })).statusCode).to.equal(503);
@@ -385,14 +386,15 @@ describeEngines("api: brand link sets the resolver serves", function (engine) {
     fixture = await createLinksFixture();
     location = await linkStoreLocation(engine, "links_resolver", true);
   });
-  afterEach(function () {
+  afterEach(async function () {
+    await closePgMirror(fixture);
     fixture.cleanup();
     if (engine === "sqlite") fs.rmSync(path.dirname(location), { recursive: true, force: true });
   });
 
   /** Accepts a set through the API into the store, and returns where the store is. */
   const accept = async (message: LinkSetMessage): Promise<string> => {
-    const t = await buildLinksApp(fixture, location);
+    const t = await buildLinksApp(fixture, location, engine);
     try {
       const res = await t.app.inject({
         method: "PUT",
@@ -409,12 +411,12 @@ describeEngines("api: brand link sets the resolver serves", function (engine) {
   it("gives the resolver the stored links as BrandLinks, kept in the store across restarts", async function () {
     const message = acmeSet();
     const where = await accept(message);
-    const mirrorDb = openDatabase(fixture.dbPath, { readonly: true });
+    const mirrorDb = await fixtureMirror(fixture, engine);
     const linksDb = await openLinkStore(where);
     try {
       const source = currentLinkSets(
         createLinkSetRepository(linksDb),
-        createMirror(mirrorDb, { treeCacheBytes: 2 ** 20 }),
+        createMirror(mirrorDb.target, { treeCacheBytes: 2 ** 20 }),
       );
       const set = await source.linkSetOf(GTIN);
       expect(set).to.deep.equal({
@@ -443,18 +445,18 @@ describeEngines("api: brand link sets the resolver serves", function (engine) {
 
   it("stops serving a set once its signer is no longer the brand's admin; GET says why", async function () {
     const where = await accept(acmeSet());
-    setBrandAdmin(fixture, ACME.brandId, STRANGER.address);
-    const t = await buildLinksApp(fixture, where);
+    await transferAdmin(fixture, ACME.brandId, STRANGER.address, engine);
+    const t = await buildLinksApp(fixture, where, engine);
     try {
       const doc = json<LinkSetDoc>(await t.app.inject({ method: "GET", url: `/v1/links/${GTIN}` }));
       expect(doc.current).to.equal(false);
       expect(doc.reason).to.include(ACME_ADMIN.address.toLowerCase()).and.include(STRANGER.address.toLowerCase());
-      const mirrorDb = openDatabase(fixture.dbPath, { readonly: true });
+      const mirrorDb = await fixtureMirror(fixture, engine);
       try {
         expect(
           await currentLinkSets(
             createLinkSetRepository(t.linksDb),
-            createMirror(mirrorDb, { treeCacheBytes: 2 ** 20 }),
+            createMirror(mirrorDb.target, { treeCacheBytes: 2 ** 20 }),
           ).linkSetOf(GTIN),
         ).to.equal(undefined);
       } finally {
@@ -467,13 +469,8 @@ describeEngines("api: brand link sets the resolver serves", function (engine) {
 
   it("stops serving a set once the brand no longer owns the GTIN's prefix", async function () {
     const where = await accept(acmeSet());
-    const db = openDatabase(fixture.dbPath);
-    try {
-      createSqliteSeeder(db).releasePrefix(ACME.prefix);
-    } finally {
-      db.close();
-    }
-    const t = await buildLinksApp(fixture, where);
+    await releasePrefix(fixture, ACME.prefix, engine);
+    const t = await buildLinksApp(fixture, where, engine);
     try {
       const doc = json<LinkSetDoc>(await t.app.inject({ method: "GET", url: `/v1/links/${GTIN}` }));
       expect(doc.current).to.equal(false);

@@ -10,11 +10,12 @@ import {
   type UploadOutcome,
 } from "../../api/upload";
 import { UPLOAD_CODES } from "../../mirror/write/upload";
-import { databaseChecksum } from "../../mirror/checksum";
+import { storeChecksum } from "../../mirror/checksum";
 import { openDatabase } from "../../mirror/db";
-import { sqliteStore } from "../../mirror/store";
+import { sqliteStore, type Engine, type MirrorStore } from "../../mirror/store";
+import { describeEngines } from "../helpers/engines";
 import { GTIN, createMirrorFixture, type MirrorFixture } from "./fixtures";
-import { buildTestApp, type TestApp } from "./helper";
+import { buildTestApp, closePgMirror, pgMirrorOf, type TestApp } from "./helper";
 
 /** A fake ingester: checks the stream against the anchor with core's checkContent and records what it saw. */
 function fakeAcceptUpload(): { fn: AcceptUpload; calls: AcceptUploadArgs[] } {
@@ -30,7 +31,35 @@ function fakeAcceptUpload(): { fn: AcceptUpload; calls: AcceptUploadArgs[] } {
   return { fn, calls };
 }
 
-describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
+/**
+ * The mirror the API serves, writable, as `serve` hands it to the upload path: a second handle on
+ * the SQLite fixture, or the fixture's PostgreSQL copy (which the fixture's cleanup closes); `run`
+ * executes one statement with `$1`-style parameters.
+ */
+async function writableMirror(
+  engine: Engine,
+  fixture: MirrorFixture,
+): Promise<{ store: MirrorStore; run(sql: string, ...params: unknown[]): Promise<unknown[]>; close(): void }> {
+  if (engine === "postgres") {
+    const store = await pgMirrorOf(fixture);
+    return {
+      store,
+      run: async (sql, ...params) => (await store.pool.query(sql, params)).rows as unknown[],
+      close: () => undefined,
+    };
+  }
+  const db = openDatabase(fixture.dbPath);
+  return {
+    store: sqliteStore(db),
+    run(sql, ...params) {
+      const statement = db.prepare(sql.replace(/\$\d+/g, "?"));
+      return Promise.resolve(statement.reader ? statement.all(...params) : (statement.run(...params), []));
+    },
+    close: () => db.close(),
+  };
+}
+
+describeEngines("api: PUT /v1/batches/{brandId}/{root}/content", function (engine) {
   let fixture: MirrorFixture;
   let t: TestApp;
 
@@ -39,6 +68,7 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
   });
   afterEach(async function () {
     await t.close();
+    await closePgMirror(fixture);
     fixture.cleanup();
   });
 
@@ -53,7 +83,11 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     let fake: ReturnType<typeof fakeAcceptUpload>;
     beforeEach(async function () {
       fake = fakeAcceptUpload();
-      t = await buildTestApp(fixture, { acceptUpload: fake.fn, config: { maxUploadBytes: 10_000 } });
+      t = await buildTestApp(fixture, {
+        engine,
+        acceptUpload: fake.fn,
+        config: { maxUploadBytes: 10_000 },
+      });
     });
 
     it("accepts content that rebuilds the anchored root, passing the anchor from the mirror", async function () {
@@ -146,6 +180,7 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
             ? { ok: false, code, check: "ROOT", reason: "a reason that names no status" }
             : { ok: false, code, reason: "a reason that names no status" };
         t = await buildTestApp(fixture, {
+          engine,
           acceptUpload: async ({ stream }) => {
             for await (const chunk of stream) void chunk;
             return outcome;
@@ -159,7 +194,7 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
   });
 
   it("503 when no acceptUpload is wired", async function () {
-    t = await buildTestApp(fixture);
+    t = await buildTestApp(fixture, { engine });
     const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
     expect(res.statusCode).to.equal(503);
     expect(JSON.parse(res.body)).to.include({ error: "UPLOADS_DISABLED" });
@@ -167,10 +202,11 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
 
   describe("with the indexer's acceptUpload on a writable handle", function () {
     it("stores matching content, after which the item resolves and its records page", async function () {
-      const writable = openDatabase(fixture.dbPath);
+      const writable = await writableMirror(engine, fixture);
       try {
         t = await buildTestApp(fixture, {
-          acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
+          engine,
+          acceptUpload: createIngestUpload({ store: writable.store, contentDir: fixture.contentDir }),
         });
         expect((await t.app.inject({ url: `/01/${GTIN}/21/PEND1` })).statusCode).to.equal(404);
         const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.pending.content));
@@ -186,10 +222,11 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
     });
 
     it("409 ANCHOR_CHANGED when a reorg removes the anchor while its content streams, storing nothing", async function () {
-      const writable = openDatabase(fixture.dbPath);
+      const writable = await writableMirror(engine, fixture);
       try {
         t = await buildTestApp(fixture, {
-          acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
+          engine,
+          acceptUpload: createIngestUpload({ store: writable.store, contentDir: fixture.contentDir }),
         });
         const lines = fs.readFileSync(fixture.pending.content, "utf8").split(/(?<=\n)/);
         // What the indexer's rollback does to the anchor, between the upload's first read of it and its commit.
@@ -197,10 +234,11 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
           read() {
             const next = lines.shift();
             if (next !== undefined) this.push(next);
-            else {
-              writable.prepare("DELETE FROM anchors WHERE root = ?").run(fixture.pending.root);
-              this.push(null);
-            }
+            else
+              void writable.run("DELETE FROM anchors WHERE root = $1", fixture.pending.root).then(
+                () => this.push(null),
+                (error: Error) => this.destroy(error),
+              );
           },
         });
         const res = await t.app.inject({
@@ -212,23 +250,27 @@ describe("api: PUT /v1/batches/{brandId}/{root}/content", function () {
         expect(res.statusCode, res.body).to.equal(409);
         expect(JSON.parse(res.body)).to.include({ error: "ANCHOR_CHANGED" });
         expect(
-          writable.prepare("SELECT count(*) AS n FROM records WHERE root = ?").get(fixture.pending.root),
-        ).to.deep.equal({ n: 0 });
+          await writable.run(
+            "SELECT CAST(count(*) AS integer) AS n FROM records r JOIN anchors a USING (batch_id) WHERE a.root = $1",
+            fixture.pending.root,
+          ),
+        ).to.deep.equal([{ n: 0 }]);
       } finally {
         writable.close();
       }
     });
 
     it("refuses mismatching content with 422 and changes nothing", async function () {
-      const writable = openDatabase(fixture.dbPath);
+      const writable = await writableMirror(engine, fixture);
       try {
         t = await buildTestApp(fixture, {
-          acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: fixture.contentDir }),
+          engine,
+          acceptUpload: createIngestUpload({ store: writable.store, contentDir: fixture.contentDir }),
         });
-        const before = databaseChecksum(writable);
+        const before = await storeChecksum(writable.store);
         const res = await put(contentUrl(fixture.pending.root), fs.readFileSync(fixture.batches.revoked.content));
         expect(res.statusCode, res.body).to.equal(422);
-        expect(databaseChecksum(writable)).to.equal(before);
+        expect(await storeChecksum(writable.store)).to.equal(before);
       } finally {
         writable.close();
       }

@@ -27,7 +27,7 @@ import { acceptUpload } from "../../mirror/write/upload";
 import { createSeeder } from "../../mirror/write/seed";
 import { describeEngines, testMirrorLocation } from "../helpers/engines";
 import { benchIngest } from "./fixtures-ingest/bench-ingest";
-import { execute, queryRow, queryRows, tempTables } from "./fixtures-ingest/query";
+import { BATCH_OF, BATCH_OF_ROOT, execute, queryRow, queryRows, tempTables } from "./fixtures-ingest/query";
 import { memoryLogger } from "./helpers/log";
 
 const FIXTURES = path.join(__dirname, "fixtures-ingest");
@@ -119,7 +119,7 @@ describeEngines("content ingestion", (engine) => {
   }): Promise<{ records: number; keys: number; trees: number }> {
     const count = async (table: string): Promise<number> =>
       (
-        await queryRow<{ n: number }>(mirror, `SELECT count(*) AS n FROM ${table} WHERE brand_id = ? AND root = ?`, [
+        await queryRow<{ n: number }>(mirror, `SELECT count(*) AS n FROM ${table} WHERE batch_id = ${BATCH_OF}`, [
           key.brandId,
           key.root,
         ])
@@ -163,14 +163,14 @@ describeEngines("content ingestion", (engine) => {
       expect(await status(key)).to.include({ content_status: "ok", content_error: null, content_retry_at: null });
       const records = await queryRows<{ leaf_index: number; record_hash: Buffer; record: string }>(
         mirror,
-        "SELECT leaf_index, record_hash, record FROM records WHERE brand_id = 1 AND root = ? ORDER BY leaf_index",
-        [b.root],
+        `SELECT leaf_index, record_hash, record FROM records WHERE batch_id = ${BATCH_OF} ORDER BY leaf_index`,
+        [1, b.root],
       );
       expect(records.map((r) => r.record)).to.deep.equal(b.lines.slice(1));
       const stored = await queryRow<{ nodes: Buffer }>(
         mirror,
-        "SELECT nodes FROM tree_nodes WHERE brand_id = 1 AND root = ?",
-        [b.root],
+        `SELECT nodes FROM tree_nodes WHERE batch_id = ${BATCH_OF}`,
+        [1, b.root],
       );
       const tree = loadTree(stored?.nodes ?? Buffer.alloc(0));
       expect(tree.root).to.equal(b.root);
@@ -182,22 +182,19 @@ describeEngines("content ingestion", (engine) => {
 
       const keys = await queryRows(
         mirror,
-        "SELECT gtin, serial, lot, kind, leaf_index FROM item_keys WHERE root = ? ORDER BY leaf_index, serial DESC",
+        `SELECT gtin, serial, lot, kind, leaf_index FROM item_keys WHERE batch_id IN ${BATCH_OF_ROOT} ORDER BY leaf_index, serial DESC`,
         [b.root],
       );
       expect(keys).to.deep.equal([
         { gtin: "09506000134352", serial: "SER1", lot: "LOT1", kind: 1, leaf_index: 0 },
-        { gtin: "09506000134352", serial: "", lot: "LOT1", kind: 1, leaf_index: 0 },
         { gtin: "04006381333931", serial: "SER2", lot: "", kind: 1, leaf_index: 1 },
         { gtin: "09506000134352", serial: "SER3", lot: "LOT1", kind: 1, leaf_index: 2 },
-        { gtin: "09506000134352", serial: "", lot: "LOT1", kind: 1, leaf_index: 2 },
         { gtin: "09506000134352", serial: "SER4", lot: "LOT2", kind: 1, leaf_index: 3 },
-        { gtin: "09506000134352", serial: "", lot: "LOT2", kind: 1, leaf_index: 3 },
         { gtin: "04006381333931", serial: "A/1", lot: "", kind: 1, leaf_index: 4 },
       ]);
       const joined = await queryRow<{ n: number }>(
         mirror,
-        "SELECT count(*) AS n FROM item_keys k JOIN records r USING (brand_id, root, leaf_index) WHERE k.record_hash = r.record_hash",
+        "SELECT count(*) AS n FROM item_keys k JOIN records r USING (batch_id, leaf_index)",
       );
       expect(joined?.n).to.equal(keys.length);
     });
@@ -210,7 +207,7 @@ describeEngines("content ingestion", (engine) => {
 
       const keys = await queryRows(
         mirror,
-        "SELECT leaf_index, gtin, serial, lot, kind FROM item_keys WHERE root = ? ORDER BY leaf_index, gtin, serial, lot",
+        `SELECT leaf_index, gtin, serial, lot, kind FROM item_keys WHERE batch_id IN ${BATCH_OF_ROOT} ORDER BY leaf_index, gtin, serial, lot`,
         [b.root],
       );
       expect(keys).to.deep.equal([
@@ -255,7 +252,7 @@ describeEngines("content ingestion", (engine) => {
       expect(await ingester().ingestOne(key)).to.deep.equal({ status: "ok", records: 5, already: false });
       const stored = await queryRows<{ record: string }>(
         mirror,
-        "SELECT record FROM records WHERE root = ? ORDER BY leaf_index",
+        `SELECT record FROM records WHERE batch_id IN ${BATCH_OF_ROOT} ORDER BY leaf_index`,
         [b.root],
       );
       expect(stored.map((r) => r.record)).to.deep.equal(b.lines.slice(1));
@@ -276,7 +273,7 @@ describeEngines("content ingestion", (engine) => {
         await anchor(b, { brandId: 3, contentUri: `batches/${b.root}.ndjson` }),
       ];
       expect(await ingester().ingestPending()).to.deep.equal({ ingested: 3, mismatched: 0, pending: 0 });
-      for (const key of keys) expect(await rows(key)).to.deep.equal({ records: 5, keys: 8, trees: 1 });
+      for (const key of keys) expect(await rows(key)).to.deep.equal({ records: 5, keys: 5, trees: 1 });
     });
   });
 
@@ -446,7 +443,7 @@ describeEngines("content ingestion", (engine) => {
       };
       clock += RETRY_MS;
       expect(await ing.ingestPending()).to.deep.equal({ ingested: 1, mismatched: 0, pending: 0 });
-      expect(await rows(key)).to.deep.equal({ records: 5, keys: 8, trees: 1 });
+      expect(await rows(key)).to.deep.equal({ records: 5, keys: 5, trees: 1 });
     });
 
     it("treats 500 as transient: pending, never missing or mismatch", async function () {
@@ -661,7 +658,7 @@ describeEngines("content ingestion", (engine) => {
         records: 10_000,
         already: false,
       });
-      expect(await rows(key)).to.deep.equal({ records: 10_000, keys: 20_000, trees: 1 });
+      expect(await rows(key)).to.deep.equal({ records: 10_000, keys: 10_000, trees: 1 });
     });
   });
 
@@ -681,7 +678,7 @@ describeEngines("content ingestion", (engine) => {
 
       expect(await upload(key, Readable.from([`${b.lines.join("\n")}\n`]))).to.deep.equal({ ok: true });
       expect((await status(key)).content_status).to.equal("ok");
-      expect(await rows(key)).to.deep.equal({ records: 5, keys: 8, trees: 1 });
+      expect(await rows(key)).to.deep.equal({ records: 5, keys: 5, trees: 1 });
     });
 
     it("acceptUpload replaces a 'mismatch' with the right content", async function () {

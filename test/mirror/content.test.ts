@@ -196,11 +196,12 @@ describeEngines("mirror/write/content: storeContent", (engine) => {
     );
     expect(records.map((r) => r.record)).to.deep.equal(many.lines.slice(1));
     expect(records.map((r) => r.leaf_index)).to.deep.equal(records.map((_, i) => i));
-    expect(await queryRow(mirror, "SELECT count(*) AS n FROM item_keys")).to.deep.equal({ n: 10_000 });
-    const counts = "SELECT gtin, brand_id, lot, root, items, first_leaf FROM identity_counts ORDER BY gtin, lot";
+    // One serial key per record: lots are counted in identity_counts, not keyed per record.
+    expect(await queryRow(mirror, "SELECT count(*) AS n FROM item_keys")).to.deep.equal({ n: 5000 });
+    const counts = "SELECT gtin, brand_id, lot, batch_id, items, first_leaf FROM identity_counts ORDER BY gtin, lot";
     const oracle =
-      "SELECT gtin, brand_id, lot, root, count(*) AS items, min(leaf_index) AS first_leaf FROM item_keys " +
-      "WHERE kind = 1 AND serial <> '' GROUP BY gtin, brand_id, lot, root ORDER BY gtin, lot";
+      "SELECT k.gtin, a.brand_id, k.lot, k.batch_id, count(*) AS items, min(k.leaf_index) AS first_leaf FROM item_keys k " +
+      "JOIN anchors a USING (batch_id) WHERE k.kind = 1 AND k.serial <> '' GROUP BY k.gtin, a.brand_id, k.lot, k.batch_id ORDER BY k.gtin, k.lot";
     const kept = await queryRows(mirror, counts);
     expect(kept).to.have.length(3 * 8);
     expect(kept).to.deep.equal(await queryRows(mirror, oracle));

@@ -50,13 +50,17 @@ describe("mirror/db", function () {
         "INSERT INTO anchors (brand_id, root, kind, leaf_count, content_uri, submitter, block_number, block_hash, tx_hash, tx_index, log_index, block_time) " +
           "VALUES (1, '0xaa', 1, 1, 'u', '0x1', 5, '0xbb', '0xcc', 0, 0, 1)",
       ).run();
+      const batch = db.prepare("SELECT batch_id FROM anchors WHERE root = '0xaa'").pluck().get();
+      db.prepare("INSERT INTO records (batch_id, leaf_index, record_hash, record) VALUES (?, 0, x'00', '{}')").run(
+        batch,
+      );
       db.prepare(
-        "INSERT INTO records (brand_id, root, leaf_index, record_hash, record) VALUES (1, '0xaa', 0, x'00', '{}')",
-      ).run();
-      db.prepare("INSERT INTO tree_nodes (brand_id, root, nodes) VALUES (1, '0xaa', x'00')").run();
+        "INSERT INTO item_keys (gtin, serial, lot, kind, batch_id, leaf_index) VALUES ('g', 's', '', 1, ?, 0)",
+      ).run(batch);
+      db.prepare("INSERT INTO tree_nodes (batch_id, nodes) VALUES (?, x'00')").run(batch);
       db.prepare("DELETE FROM anchors WHERE block_number > 4").run();
-      expect(db.prepare("SELECT count(*) AS n FROM records").get()).to.deep.equal({ n: 0 });
-      expect(db.prepare("SELECT count(*) AS n FROM tree_nodes").get()).to.deep.equal({ n: 0 });
+      for (const table of ["records", "item_keys", "tree_nodes", "identity_counts"])
+        expect(db.prepare(`SELECT count(*) AS n FROM ${table}`).get()).to.deep.equal({ n: 0 });
       db.close();
     });
   });

@@ -4,6 +4,8 @@ import path from "node:path";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import Database from "better-sqlite3";
+import pg from "pg";
+import { describeEngines } from "../helpers/engines";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { cli } from "./cli-harness";
 import { DEV_KEYS, startRpcServer, type RpcServer } from "./rpc";
@@ -106,22 +108,44 @@ describe("traceanchor audit (content and chain)", function () {
   });
 });
 
-describe("traceanchor audit --compare-db (the indexer's database against the chain)", function () {
+describeEngines("traceanchor audit --compare-db (the indexer's database against the chain)", function (engine) {
   let rpc: RpcServer;
   let system: TestSystem;
   let root: string;
 
   before(async function () {
     rpc = await startRpcServer();
-    system = await createTestSystem(rpc.url);
+    system = await createTestSystem(rpc.url, engine);
     fs.writeFileSync(path.join(system.dir, "items.csv"), CSV.split("\n").slice(0, 3).join("\n") + "\n");
     root = (await system.as(2, ["batch", "submit", "--brand", "1", "--kind", "identity", "--input", "items.csv"])).json
       .root as string;
     await system.index();
+    await system.close(); // the audit opens the mirror on its own, as an auditor would
   });
   after(async function () {
-    await rpc.close();
+    await rpc?.close();
   });
+
+  /** Changes the mirror behind the indexer's back (`?` parameters). */
+  const tamper = async (sql: string, ...params: unknown[]): Promise<void> => {
+    if (engine === "sqlite") {
+      const db = new Database(system.dbPath);
+      db.prepare(sql).run(...params);
+      db.close();
+      return;
+    }
+    const client = new pg.Client({ connectionString: system.dbPath });
+    await client.connect();
+    try {
+      let n = 0;
+      await client.query(
+        sql.replace(/\?/g, () => `$${++n}`),
+        params,
+      );
+    } finally {
+      await client.end();
+    }
+  };
 
   const audit = () =>
     cli(["audit", "--compare-db", system.dbPath, "--json"], { ...system.env, TRACE_PRIVATE_KEY: "" }, system.dir);
@@ -133,9 +157,10 @@ describe("traceanchor audit --compare-db (the indexer's database against the cha
   });
 
   it("fails, naming the batch, when a stored record was altered", async function () {
-    const db = new Database(system.dbPath);
-    db.prepare("UPDATE records SET record = replace(record, '\"SN2\"', '\"SN7\"') WHERE root = ?").run(root);
-    db.close();
+    await tamper(
+      "UPDATE records SET record = replace(record, '\"SN2\"', '\"SN7\"') WHERE batch_id = (SELECT batch_id FROM anchors WHERE root = ?)",
+      root,
+    );
     const result = await audit();
     expect(result.code).to.equal(3);
     const found = (result.json.discrepancies as Array<{ root: string; source: string; reason: string }>).filter(
@@ -147,9 +172,7 @@ describe("traceanchor audit --compare-db (the indexer's database against the cha
   });
 
   it("fails when an anchor row disagrees with the chain", async function () {
-    const db = new Database(system.dbPath);
-    db.prepare("UPDATE anchors SET leaf_count = leaf_count + 1 WHERE root = ?").run(root);
-    db.close();
+    await tamper("UPDATE anchors SET leaf_count = leaf_count + 1 WHERE root = ?", root);
     const reasons = ((await audit()).json.discrepancies as Array<{ reason: string }>).map((d) => d.reason);
     expect(reasons.some((r) => /anchor row differs from the chain: leafCount 3 ≠ 2/.test(r))).to.equal(true);
   });

@@ -8,33 +8,32 @@ import { expect } from "chai";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import { createIngestUpload } from "../../api/upload";
-import { openDatabase } from "../../mirror/db";
-import { sqliteStore } from "../../mirror/store";
+import { describeEngines } from "../helpers/engines";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "./rpc";
 
-describe("traceanchor batch submit with TRACE_API_URL", function () {
+describeEngines("traceanchor batch submit with TRACE_API_URL", function (engine) {
   this.timeout(120_000);
   let rpc: RpcServer;
   let system: TestSystem;
 
   before(async function () {
     rpc = await startRpcServer();
-    system = await createTestSystem(rpc.url);
+    system = await createTestSystem(rpc.url, engine);
   });
   after(async function () {
-    await rpc.close();
+    await system?.close();
+    await rpc?.close();
   });
 
   it("uploads the content to the API, which stores it after checking it, and names it as contentURI", async function () {
     const apiContent = path.join(system.dir, "api-content");
-    const db = openDatabase(system.dbPath, { readonly: true });
-    const writable = openDatabase(system.dbPath);
+    const db = await system.readStore();
     const app = await buildApp({
       db,
       config: apiConfig({ rateLimit: 0, scans: false, contentDir: apiContent }),
       processMetrics: false,
-      acceptUpload: createIngestUpload({ store: sqliteStore(writable), contentDir: apiContent }),
+      acceptUpload: createIngestUpload({ store: await system.store(), contentDir: apiContent }),
     });
     const api = (await app.listen({ port: 0, host: "127.0.0.1" })).replace(/\/$/, "");
     // The API's indexer, running while the CLI waits for it to see the anchor.
@@ -65,8 +64,7 @@ describe("traceanchor batch submit with TRACE_API_URL", function () {
       indexing = false;
       await loop;
       await app.close();
-      db.close();
-      writable.close();
+      await db.close();
     }
   });
 });

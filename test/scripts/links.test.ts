@@ -2,14 +2,15 @@
  * `links set | remove | show` against a real chain and API: the brand admin's signature is kept and
  * served back; any other key gets the API's 403 and the stored set stays as it was.
  */
-import Database from "better-sqlite3";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { verifyTypedData } from "ethers";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import type { LinkSetMessage } from "../../core/link-set";
-import { openDatabase, type Db } from "../../mirror/db";
+import type { MirrorStore } from "../../mirror/store";
+import { closeLinkStore, linkStoreLocation, openLinkStore, type LinkStore } from "../api/links-helper";
+import { describeEngines } from "../helpers/engines";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { startRpcServer, type RpcServer } from "./rpc";
 
@@ -26,39 +27,41 @@ interface LinkSetDoc {
   };
 }
 
-describe("traceanchor links", function () {
+describeEngines("traceanchor links", function (engine) {
   this.timeout(120_000);
   let rpc: RpcServer;
   let system: TestSystem;
-  let db: Db;
-  let linksDb: Database.Database;
+  let db: MirrorStore;
+  let linksDb: LinkStore;
   let app: Awaited<ReturnType<typeof buildApp>>;
   let api: string;
   let admin: string;
   let submitter: string;
 
-  // One chain and mirror for the suite; an API with an empty links file for each test.
+  // One chain and mirror for the suite; an API with an empty link-set store (a SQLite file in
+  // memory, or a new PostgreSQL database) for each test.
   before(async function () {
     rpc = await startRpcServer();
-    system = await createTestSystem(rpc.url);
+    system = await createTestSystem(rpc.url, engine);
     await system.index();
-    db = openDatabase(system.dbPath, { readonly: true });
+    db = await system.readStore();
     const signers = await ethers.getSigners();
     admin = signers[1]!.address;
     submitter = signers[2]!.address;
   });
   after(async function () {
-    db?.close();
+    await db?.close();
+    await system?.close();
     await rpc?.close();
   });
   beforeEach(async function () {
-    linksDb = new Database(":memory:");
+    linksDb = await openLinkStore(await linkStoreLocation(engine, "cli_links"));
     app = await buildApp({ db, linksDb, config: apiConfig({ rateLimit: 0, scans: false }), processMetrics: false });
     api = (await app.listen({ port: 0, host: "127.0.0.1" })).replace(/\/$/, "");
   });
   afterEach(async function () {
     await app.close();
-    linksDb.close();
+    await closeLinkStore(linksDb);
   });
 
   const links = (account: number, argv: string[]) => system.as(account, ["links", ...argv], { TRACE_API_URL: api });

@@ -3,16 +3,25 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { expect } from "chai";
+import pg from "pg";
+import type { Engine } from "../../mirror/store";
+import { describeEngines, testMirrorLocation } from "../helpers/engines";
 import { runService } from "../../scripts/commands/service";
 import { loadConfig } from "../../scripts/lib/config";
 import { Output } from "../../scripts/lib/output";
 import { cli } from "./cli-harness";
 
-/** Serves an empty mirror with `extra` in the environment, stops once it listens, and returns what it wrote to stderr. */
-async function serveOnce(extra: Record<string, string>): Promise<{ stderr: string; url: string | undefined }> {
+/**
+ * Serves an empty mirror on `engine` with `extra` in the environment, stops once it listens, and
+ * returns what it wrote to stderr.
+ */
+async function serveOnce(
+  engine: Engine,
+  extra: Record<string, string>,
+): Promise<{ stderr: string; url: string | undefined; db: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-serve-"));
   const env = {
-    TRACE_DB: path.join(dir, "trace.db"),
+    TRACE_DB: await testMirrorLocation(engine, "serve"),
     TRACE_SCANS: "off",
     TRACE_PORT: "0",
     TRACE_LOG_LEVEL: "silent",
@@ -31,15 +40,29 @@ async function serveOnce(extra: Record<string, string>): Promise<{ stderr: strin
     { index: false, serve: true, until, onReady: (info) => ((url = info.url), ready("test done")) },
     out,
   );
-  return { stderr: Buffer.concat(chunks).toString("utf8"), url };
+  return { stderr: Buffer.concat(chunks).toString("utf8"), url, db: env.TRACE_DB };
 }
 
-describe("traceanchor serve", function () {
+/** Whether anything was created at `location`: the SQLite file, or the migrations table in the PostgreSQL database. */
+async function opened(location: string): Promise<boolean> {
+  if (!location.startsWith("postgres")) return fs.existsSync(location);
+  const client = new pg.Client({ connectionString: location });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+    return rows[0]?.t !== null;
+  } finally {
+    await client.end();
+  }
+}
+
+describeEngines("traceanchor serve", function (engine) {
   this.timeout(60_000);
 
   it("warns at start-up that phones will not read the chain when no browser RPC is set", async function () {
-    const { stderr, url } = await serveOnce({});
+    const { stderr, url, db } = await serveOnce(engine, {});
     expect(url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await opened(db), "the mirror is created once the variables check out").to.equal(true);
     expect(stderr).to.include("warning: TRACE_BROWSER_RPC_URLS is not set: phones will check hashes and proofs only");
   });
 
@@ -49,13 +72,14 @@ describe("traceanchor serve", function () {
       { TRACE_BROWSER_RPC_URL: "https://a.example/rpc" },
     ];
     for (const extra of envs) {
-      const { stderr } = await serveOnce(extra);
+      const { stderr } = await serveOnce(engine, extra);
       expect(stderr, JSON.stringify(extra)).not.to.include("warning");
     }
   });
 
   it("fails at start-up with one line naming the variable of a bad browser RPC URL", async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-serve-"));
+    const db = await testMirrorLocation(engine, "serve_bad_rpc");
     for (const [name, value] of [
       ["TRACE_BROWSER_RPC_URLS", "https://a.example,ftp://b.example"],
       ["TRACE_BROWSER_RPC_URLS", "https://a.example/rpc?key=1"],
@@ -63,13 +87,13 @@ describe("traceanchor serve", function () {
     ] as const) {
       const result = await cli(
         ["serve", "--no-index"],
-        { TRACE_DB: path.join(dir, "trace.db"), TRACE_SCANS: "off", TRACE_PORT: "0", [name]: value },
+        { TRACE_DB: db, TRACE_SCANS: "off", TRACE_PORT: "0", [name]: value },
         dir,
       );
       expect(result.code, result.stderr).to.equal(1);
       expect(result.stderr.trimEnd().split("\n"), result.stderr).to.have.length(1);
       expect(result.stderr).to.match(new RegExp(`^error: ${name}: `));
-      expect(fs.existsSync(path.join(dir, "trace.db")), "nothing opened before the check").to.equal(false);
+      expect(await opened(db), "nothing opened before the check").to.equal(false);
     }
   });
 });

@@ -3,8 +3,8 @@ import path from "node:path";
 import { expect } from "chai";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
-import { openDatabase } from "../../mirror/db";
 import { epcisDocument } from "../../core/epcis";
+import { describeEngines } from "../helpers/engines";
 import { createTestSystem, type TestSystem } from "../helpers/system";
 import { cli } from "./cli-harness";
 import { startRpcServer, type RpcServer } from "./rpc";
@@ -28,7 +28,7 @@ const EVENTS = JSON.stringify(
   ),
 );
 
-describe("traceanchor verify", function () {
+describeEngines("traceanchor verify", function (engine) {
   this.timeout(120_000);
   let rpc: RpcServer;
   let system: TestSystem;
@@ -37,7 +37,7 @@ describe("traceanchor verify", function () {
 
   before(async function () {
     rpc = await startRpcServer();
-    system = await createTestSystem(rpc.url);
+    system = await createTestSystem(rpc.url, engine);
     fs.writeFileSync(path.join(system.dir, "items.csv"), CSV);
     fs.writeFileSync(path.join(system.dir, "later.csv"), LATER_CSV);
     fs.writeFileSync(path.join(system.dir, "events.json"), EVENTS);
@@ -51,7 +51,7 @@ describe("traceanchor verify", function () {
       ).to.equal(0);
     }
     await system.index();
-    const db = openDatabase(system.dbPath, { readonly: true });
+    const db = await system.readStore();
     const app = await buildApp({
       db,
       config: apiConfig({ port: 0, rateLimit: 0, scans: false }),
@@ -61,12 +61,13 @@ describe("traceanchor verify", function () {
     base = (await app.listen({ port: 0, host: "127.0.0.1" })).replace(/\/$/, "");
     close = async () => {
       await app.close();
-      db.close();
+      await db.close();
     };
   });
 
   after(async function () {
     await close?.();
+    await system?.close();
     await rpc?.close();
   });
 

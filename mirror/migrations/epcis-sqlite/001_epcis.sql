@@ -60,7 +60,7 @@ CREATE TABLE epcis_events (
   batch_id INTEGER REFERENCES epcis_batches (batch_id), -- the capture worker's batch, once built
   content_hash BLOB NOT NULL UNIQUE, -- SHA-256 of JCS(event): the same event sent twice is one row
   record_hash BLOB NOT NULL UNIQUE,
-  salt TEXT NOT NULL, -- 0x + 64 hex
+  salt TEXT NOT NULL, -- Protocol v1: 32 lowercase hex characters, as in the leaf
   event TEXT NOT NULL, -- the event as JSON, with its eventID, exactly as hashed
   event_type TEXT NOT NULL,
   event_time INTEGER NOT NULL,
@@ -77,6 +77,7 @@ CREATE UNIQUE INDEX epcis_events_id ON epcis_events (event_id) WHERE correction 
 CREATE INDEX epcis_events_corrections ON epcis_events (event_id) WHERE correction = 1;
 CREATE INDEX epcis_events_pending ON epcis_events (brand_id, seq) WHERE batch_id IS NULL AND capture_id IS NOT NULL;
 CREATE INDEX epcis_events_batch ON epcis_events (batch_id);
+CREATE INDEX epcis_events_capture ON epcis_events (capture_id) WHERE capture_id IS NOT NULL; -- a capture job's events
 CREATE INDEX epcis_events_type ON epcis_events (event_type, seq);
 CREATE INDEX epcis_events_time ON epcis_events (event_time);
 CREATE INDEX epcis_events_record_time ON epcis_events (record_time);

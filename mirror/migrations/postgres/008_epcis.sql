@@ -60,7 +60,7 @@ CREATE TABLE trace_state.epcis_events (
   batch_id bigint REFERENCES trace_state.epcis_batches (batch_id), -- the capture worker's batch, once built
   content_hash bytea NOT NULL UNIQUE, -- SHA-256 of JCS(event): the same event sent twice is one row
   record_hash bytea NOT NULL UNIQUE,
-  salt text COLLATE "C" NOT NULL, -- 0x + 64 hex
+  salt text COLLATE "C" NOT NULL, -- Protocol v1: 32 lowercase hex characters, as in the leaf
   event text COLLATE "C" NOT NULL, -- the event as JSON, with its eventID, exactly as hashed
   event_type text COLLATE "C" NOT NULL,
   event_time bigint NOT NULL,
@@ -77,6 +77,7 @@ CREATE UNIQUE INDEX epcis_events_id ON trace_state.epcis_events (event_id) WHERE
 CREATE INDEX epcis_events_corrections ON trace_state.epcis_events (event_id) WHERE correction = 1;
 CREATE INDEX epcis_events_pending ON trace_state.epcis_events (brand_id, seq) WHERE batch_id IS NULL AND capture_id IS NOT NULL;
 CREATE INDEX epcis_events_batch ON trace_state.epcis_events (batch_id);
+CREATE INDEX epcis_events_capture ON trace_state.epcis_events (capture_id) WHERE capture_id IS NOT NULL; -- a capture job's events
 CREATE INDEX epcis_events_type ON trace_state.epcis_events (event_type, seq);
 CREATE INDEX epcis_events_time ON trace_state.epcis_events (event_time);
 CREATE INDEX epcis_events_record_time ON trace_state.epcis_events (record_time);

@@ -7,8 +7,14 @@
  *   queryRow(store, sql, params?): Promise<T | undefined>
  *   execute(store, sql, params?): Promise<void>     a statement that returns no rows
  *   tempTables(store): Promise<number>        staging tables left behind (none, after any store)
+ *   BATCH_OF, BATCH_OF_ROOT                   SQL for an anchor's batch id, by (brand_id, root) or by root
  */
 import type { MirrorStore } from "../../../mirror/store";
+
+/** The batch id of the anchor (brand_id = ?, root = ?): batch rows are keyed by it. */
+export const BATCH_OF = "(SELECT batch_id FROM anchors WHERE brand_id = ? AND root = ?)";
+/** The batch ids of the anchors with this root (any brand). */
+export const BATCH_OF_ROOT = "(SELECT batch_id FROM anchors WHERE root = ?)";
 
 function numbered(sql: string): string {
   let n = 0;
