@@ -127,6 +127,8 @@ interface DemoCapture {
   readonly brandId: string;
   /** The service's account, named as the brand's epcis-capture submitter. */
   readonly account: string;
+  /** The TRACE_DB whose EPCIS store holds the token (a demo switched to PostgreSQL makes a new one). */
+  readonly db: string;
   readonly token: string;
   readonly tokenId: string;
   captureId?: string;
@@ -134,10 +136,10 @@ interface DemoCapture {
 
 const captureFile = (dataDir: string): string => path.join(dataDir, "demo", "capture.json");
 
-function readDemoCapture(dataDir: string, account: string): DemoCapture | undefined {
+function readDemoCapture(dataDir: string, account: string, db: string): DemoCapture | undefined {
   try {
     const saved = JSON.parse(fs.readFileSync(captureFile(dataDir), "utf8")) as DemoCapture;
-    return saved.account === account ? saved : undefined;
+    return saved.account === account && saved.db === db ? saved : undefined;
   } catch {
     return undefined;
   }
@@ -155,7 +157,8 @@ async function prepareCapture(
   out: Output,
   account: string,
 ): Promise<DemoCapture> {
-  const saved = readDemoCapture(dataDir, account);
+  const db = env.TRACE_DB ?? "";
+  const saved = readDemoCapture(dataDir, account, db);
   if (saved) return saved;
   const brand = BRANDS[CAPTURE_BRAND]!;
   const brandId = String(CAPTURE_BRAND + 1);
@@ -174,7 +177,7 @@ async function prepareCapture(
     `making a capture token for ${brand.name}`,
   );
   out.note(`  ${brand.name}: ${account} (this service) captures EPCIS events for it; demo capture token made`);
-  const demo: DemoCapture = { brandId, account, token: String(made.token), tokenId: String(made.tokenId) };
+  const demo: DemoCapture = { brandId, account, db, token: String(made.token), tokenId: String(made.tokenId) };
   fs.mkdirSync(path.dirname(captureFile(dataDir)), { recursive: true });
   fs.writeFileSync(captureFile(dataDir), `${JSON.stringify(demo, null, 2)}\n`);
   return demo;
