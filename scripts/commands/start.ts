@@ -321,9 +321,9 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
       TRACE_LINKS_DB: io.env.TRACE_LINKS_DB ?? path.join(dataDir, "links.db"),
       TRACE_EPCIS_DB: io.env.TRACE_EPCIS_DB ?? path.join(dataDir, "epcis.db"),
       // Captured events are anchored within seconds, while the user watches (the default is 60 s).
-      TRACE_CAPTURE_BATCH_SECONDS: io.env.TRACE_CAPTURE_BATCH_SECONDS ?? "5",
+      TRACE_CAPTURE_BATCH_SECONDS: io.env.TRACE_CAPTURE_BATCH_SECONDS?.trim() || "5",
       // Subscriptions of the demo may deliver to webhooks on this machine.
-      TRACE_WEBHOOK_ALLOW_PRIVATE: io.env.TRACE_WEBHOOK_ALLOW_PRIVATE ?? "on",
+      TRACE_WEBHOOK_ALLOW_PRIVATE: io.env.TRACE_WEBHOOK_ALLOW_PRIVATE?.trim() || "on",
     };
     if (embedded) {
       out.note("starting the local chain (Hardhat node)…");
