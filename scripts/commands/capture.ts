@@ -5,6 +5,7 @@
  * file TRACE_EPCIS_DB (default data/epcis.db) beside a SQLite TRACE_DB, or the PostgreSQL database
  * of a postgres:// TRACE_DB.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { JsonRpcProvider } from "ethers";
 import type { Logger } from "pino";
 import type { CaptureDeps } from "../../api/epcis/capture";
@@ -83,6 +84,22 @@ export async function revokeTokenCommand(config: Config, tokenId: string, out: O
   out.result({ tokenId, revoked: true });
 }
 
+/**
+ * Runs `connect`, and twice more after a chain error: a node may reset a kept-alive connection that
+ * sat idle while the API loaded (Hardhat's node closes them after 5 s), which is no reason to turn
+ * capture off.
+ */
+async function retryChainErrors<T>(connect: () => Promise<T>, chainError: new (...args: never[]) => Error): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (error) {
+      if (!(error instanceof chainError) || attempt === 3) throw error;
+      await sleep(500 * attempt);
+    }
+  }
+}
+
 export interface CaptureServiceOptions {
   readonly config: Config;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -119,7 +136,7 @@ export async function startCaptureService(options: CaptureServiceOptions): Promi
     { parseCaptureLimitsEnv },
     { createMirrorReader },
     workerModule,
-    { chainIdOf, connectRegistry, createSigner },
+    { ChainError, chainIdOf, connectRegistry, createSigner },
   ] = await Promise.all([
     import("../../api/epcis/anchor-chain"),
     import("../../api/epcis/capture"),
@@ -130,15 +147,18 @@ export async function startCaptureService(options: CaptureServiceOptions): Promi
   const { createCaptureWorker, parseCaptureBatchEnv } = workerModule;
   const limits = parseCaptureLimitsEnv(env);
   const batching = parseCaptureBatchEnv(env);
-  let chain: Awaited<ReturnType<typeof createAnchorChain>>;
-  try {
+  const connect = async (): Promise<Awaited<ReturnType<typeof createAnchorChain>>> => {
     const signer = await createSigner(config, options.provider);
     const registry = await connectRegistry(config, signer, options.provider);
     const chainId = await chainIdOf(options.provider, config);
     const deployment = readDeployment(config.deploymentsDir, chainId);
     const address = await registry.getAddress();
     const fromBlock = deployment?.contract.toLowerCase() === address.toLowerCase() ? deployment.blockNumber : 0;
-    chain = await createAnchorChain({ registry, signer, fromBlock, confirmations: confirmationsFor(config, chainId) });
+    return createAnchorChain({ registry, signer, fromBlock, confirmations: confirmationsFor(config, chainId) });
+  };
+  let chain: Awaited<ReturnType<typeof createAnchorChain>>;
+  try {
+    chain = await retryChainErrors(connect, ChainError);
   } catch (error) {
     // The API serves without the chain (serve --no-index); only capture, which must anchor, waits for it.
     out.note(`EPCIS capture is off: ${error instanceof Error ? error.message : String(error)}`);

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { JsonRpcProvider } from "ethers";
+import { JsonRpcProvider, Wallet } from "ethers";
 import { formatDigitalLink } from "../../core/digital-link";
 import { loadConfig, type Env } from "../lib/config";
 import { readDeployment } from "../lib/deployments";
@@ -17,6 +17,7 @@ import type { Io } from "../lib/output";
 import { Output } from "../lib/output";
 import { devAccount } from "../demo/accounts";
 import { BRANDS, LOGISTICS, OPERATOR, RECALLED, RETAIL, REVOKED, demoBatches, itemOf } from "../demo/dataset";
+import { CAPTURE_BRAND, captureItemEpc, demoCaptureDocument, demoCaptureExample } from "../demo/capture";
 import { runService } from "./service";
 
 export interface StartFlags {
@@ -121,6 +122,154 @@ async function seedDemo(run: Run, io: Io, env: Env, dataDir: string, out: Output
   }
 }
 
+/** The demo's EPCIS capture token and job, kept in data/demo/capture.json so a second start reuses them. */
+interface DemoCapture {
+  readonly brandId: string;
+  /** The service's account, named as the brand's epcis-capture submitter. */
+  readonly account: string;
+  /** The TRACE_DB whose EPCIS store holds the token (a demo switched to PostgreSQL makes a new one). */
+  readonly db: string;
+  readonly token: string;
+  readonly tokenId: string;
+  captureId?: string;
+}
+
+const captureFile = (dataDir: string): string => path.join(dataDir, "demo", "capture.json");
+
+function readDemoCapture(dataDir: string, account: string, db: string): DemoCapture | undefined {
+  try {
+    const saved = JSON.parse(fs.readFileSync(captureFile(dataDir), "utf8")) as DemoCapture;
+    return saved.account === account && saved.db === db ? saved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The brand admin names the service's account as the demo brand's `epcis-capture` submitter (its
+ * consent on chain) and makes a capture token, both through the CLI's own commands.
+ */
+async function prepareCapture(
+  run: Run,
+  io: Io,
+  env: Env,
+  dataDir: string,
+  out: Output,
+  account: string,
+): Promise<DemoCapture> {
+  const db = env.TRACE_DB ?? "";
+  const saved = readDemoCapture(dataDir, account, db);
+  if (saved) return saved;
+  const brand = BRANDS[CAPTURE_BRAND]!;
+  const brandId = String(CAPTURE_BRAND + 1);
+  await cliStep(
+    run,
+    io,
+    { ...env, TRACE_PRIVATE_KEY: devAccount(brand.admin).privateKey },
+    ["brand", "submitter", "--brand", brandId, "--account", account, "--role", "epcis-capture"],
+    `naming the epcis-capture submitter of ${brand.name}`,
+  );
+  const made = await cliStep(
+    run,
+    io,
+    env,
+    ["capture", "token", "create", "--brand", brandId, "--label", "npm start demo"],
+    `making a capture token for ${brand.name}`,
+  );
+  out.note(`  ${brand.name}: ${account} (this service) captures EPCIS events for it; demo capture token made`);
+  const demo: DemoCapture = { brandId, account, db, token: String(made.token), tokenId: String(made.tokenId) };
+  fs.mkdirSync(path.dirname(captureFile(dataDir)), { recursive: true });
+  fs.writeFileSync(captureFile(dataDir), `${JSON.stringify(demo, null, 2)}\n`);
+  return demo;
+}
+
+/**
+ * POSTs the demo document to /epcis/capture (once per data directory) and returns the job's id.
+ * Retries a 403 for a while: the indexer may not have mirrored the submitter step yet.
+ */
+async function postDemoCapture(
+  base: string,
+  demo: DemoCapture,
+  dataDir: string,
+  stopped: () => boolean,
+): Promise<string> {
+  const document = path.join(dataDir, "demo", "capture-document.json");
+  fs.writeFileSync(document, `${JSON.stringify(demoCaptureDocument(new Date()), null, 2)}\n`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const response = await fetch(`${base}/epcis/capture`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${demo.token}`, "content-type": "application/ld+json" },
+      body: fs.readFileSync(document),
+    });
+    const location = response.headers.get("location");
+    if (response.status === 202 && location) return location.split("/").pop()!;
+    if (response.status !== 403 || Date.now() > deadline || stopped())
+      throw new Error(`POST /epcis/capture answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    await sleep(1000);
+  }
+}
+
+interface CaptureAnchor {
+  root: string;
+  txHash: string;
+  block: number;
+}
+
+/** Polls the capture job until it shows its anchor (or the service stops). */
+async function waitForAnchor(
+  jobUrl: string,
+  token: string,
+  stopped: () => boolean,
+): Promise<CaptureAnchor | undefined> {
+  while (!stopped()) {
+    try {
+      const response = await fetch(jobUrl, { headers: { authorization: `Bearer ${token}` } });
+      const job = (await response.json()) as { anchor?: CaptureAnchor | null };
+      if (job.anchor) return job.anchor;
+    } catch {
+      // stopping, or not answering for a moment
+    }
+    await sleep(1000);
+  }
+  return undefined;
+}
+
+/** Captures the demo document (once), and the lines that show the token, the job and a curl example. */
+async function demoCaptureLines(
+  base: string,
+  demo: DemoCapture,
+  dataDir: string,
+  stopped: () => boolean,
+): Promise<string[]> {
+  try {
+    if (!demo.captureId) {
+      demo.captureId = await postDemoCapture(base, demo, dataDir, stopped);
+      fs.writeFileSync(captureFile(dataDir), `${JSON.stringify(demo, null, 2)}\n`);
+    }
+  } catch (error) {
+    return [`  EPCIS capture:  the demo capture failed: ${error instanceof Error ? error.message : String(error)}`];
+  }
+  const example = path.join(dataDir, "demo", "capture-example.json");
+  fs.writeFileSync(example, `${JSON.stringify(demoCaptureExample(new Date()), null, 2)}\n`);
+  const name = BRANDS[CAPTURE_BRAND]!.name;
+  return [
+    `EPCIS capture, for ${name} (brand ${demo.brandId}): shipping and receiving of ${captureItemEpc()}`,
+    `  capture token:  ${demo.token}`,
+    `  capture job:    ${base}/epcis/capture/${demo.captureId}`,
+    `  capture more:   curl -H 'Authorization: Bearer ${demo.token}' -H 'Content-Type: application/ld+json' --data @${example} ${base}/epcis/capture`,
+  ];
+}
+
+/** Prints the demo capture's anchor once the worker has made it (within TRACE_CAPTURE_BATCH_SECONDS). */
+async function reportAnchor(base: string, demo: DemoCapture, io: Io, stopped: () => boolean): Promise<void> {
+  const anchor = await waitForAnchor(`${base}/epcis/capture/${demo.captureId}`, demo.token, stopped);
+  if (anchor)
+    io.stdout.write(
+      `EPCIS capture ${demo.captureId} anchored in block ${anchor.block} (tx ${anchor.txHash}, root ${anchor.root}); the genuine item's page shows its events\n`,
+    );
+}
+
 function demoUrls(base: string): DemoUrls {
   const link = (item: { gtin: string; lot: string; serial: string }): string => formatDigitalLink(item, base);
   const genuine = itemOf(0, 0, BRANDS[0]!.products[0]!.lots[0]!, 1);
@@ -170,6 +319,11 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
       TRACE_CONTENT_DIR: io.env.TRACE_CONTENT_DIR ?? path.join(dataDir, "content"),
       TRACE_SCANS_DB: io.env.TRACE_SCANS_DB ?? path.join(dataDir, "scans.db"),
       TRACE_LINKS_DB: io.env.TRACE_LINKS_DB ?? path.join(dataDir, "links.db"),
+      TRACE_EPCIS_DB: io.env.TRACE_EPCIS_DB ?? path.join(dataDir, "epcis.db"),
+      // Captured events are anchored within seconds, while the user watches (the default is 60 s).
+      TRACE_CAPTURE_BATCH_SECONDS: io.env.TRACE_CAPTURE_BATCH_SECONDS?.trim() || "5",
+      // Subscriptions of the demo may deliver to webhooks on this machine.
+      TRACE_WEBHOOK_ALLOW_PRIVATE: io.env.TRACE_WEBHOOK_ALLOW_PRIVATE?.trim() || "on",
     };
     if (embedded) {
       out.note("starting the local chain (Hardhat node)…");
@@ -192,6 +346,8 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
       process.once("SIGINT", () => resolve("SIGINT"));
       process.once("SIGTERM", () => resolve("SIGTERM"));
     });
+    let stopped = false;
+    void stopping.then(() => (stopped = true));
 
     const config = loadConfig(env, {}, io.cwd);
     const provider = new JsonRpcProvider(config.rpcUrl, undefined, { cacheTimeout: -1 });
@@ -212,6 +368,12 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
       await seedDemo(run, io, env, dataDir, out);
       fs.writeFileSync(marker, `${JSON.stringify({ loadedAt: new Date().toISOString() })}\n`);
     }
+    // The service captures with its own key: the demo brand names that account, and gets a token.
+    const serviceAccount = config.privateKey === undefined ? undefined : new Wallet(config.privateKey).address;
+    const capture =
+      wantDemo && serviceAccount !== undefined
+        ? await prepareCapture(run, io, env, dataDir, out, serviceAccount)
+        : undefined;
 
     const base = `http://${config.host}:${config.port}`;
     const urls = wantDemo ? demoUrls(base) : undefined;
@@ -243,7 +405,11 @@ export async function startCommand(flags: StartFlags, io: Io, run: Run, projectR
               "Open a URL in a browser for the scan page; curl it for JSON. Press Ctrl-C to stop.",
               "",
             ];
-            io.stdout.write(`${lines.join("\n")}\n`);
+            const captureLines = capture
+              ? await demoCaptureLines(info.url ?? base, capture, dataDir, () => stopped)
+              : [];
+            io.stdout.write(`${[...lines.slice(0, -2), ...captureLines, ...lines.slice(-2)].join("\n")}\n`);
+            if (capture?.captureId) void reportAnchor(info.url ?? base, capture, io, () => stopped);
           })();
         },
       },

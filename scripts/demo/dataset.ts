@@ -178,7 +178,7 @@ function lgtin(prefix: string, gtin14: string, lot: string): string {
   return `urn:epc:class:lgtin:${prefix}.${itemRef}.${encodeURIComponent(lot)}`;
 }
 
-function sgtin(prefix: string, gtin14: string, serialNumber: string): string {
+export function sgtin(prefix: string, gtin14: string, serialNumber: string): string {
   const itemRef = `${gtin14[0]}${gtin14.slice(1 + prefix.length, 13)}`;
   return `urn:epc:id:sgtin:${prefix}.${itemRef}.${encodeURIComponent(serialNumber)}`;
 }
