@@ -42,7 +42,7 @@ export const ALL_ROLES: readonly EpcRole[] = [...EPC_ROLES, ...CLASS_ROLES];
 
 const ACTIONS = new Set(["ADD", "OBSERVE", "DELETE"]);
 
-const LIST_PARAMS = [
+export const LIST_PARAMS = [
   "eventType",
   "EQ_action",
   "EQ_bizStep",
@@ -51,7 +51,7 @@ const LIST_PARAMS = [
   "EQ_bizLocation",
   "EQ_eventID",
 ];
-const TIME_PARAMS = ["GE_eventTime", "LT_eventTime", "GE_recordTime", "LT_recordTime"];
+export const TIME_PARAMS = ["GE_eventTime", "LT_eventTime", "GE_recordTime", "LT_recordTime"];
 export const PAGE_PARAMS = ["perPage", "nextPageToken"];
 const EVENT_PARAMS = new Set([...LIST_PARAMS, ...TIME_PARAMS, ...Object.keys(MATCH_ROLES), ...PAGE_PARAMS]);
 

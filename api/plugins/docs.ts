@@ -37,7 +37,8 @@ const docsPlugin: FastifyPluginAsync<{ publicUrl: string }> = async (app, { publ
         { name: "Operations" },
         {
           name: "EPCIS",
-          description: "GS1 EPCIS 2.0 REST binding: capture, anchored as trace batches (docs/epcis.md)",
+          description:
+            "GS1 EPCIS 2.0 REST binding: capture, anchored as trace batches, and query with Merkle proofs (docs/epcis.md)",
         },
       ],
       components: {

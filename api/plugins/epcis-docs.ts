@@ -1,10 +1,12 @@
 /**
- * The OpenAPI description of the EPCIS 2.0 capture routes (api/epcis/capture.ts), which validate
- * their documents with GS1's JSON Schema in the handler rather than with Fastify schemas. The docs
+ * The OpenAPI description of the EPCIS 2.0 capture and query routes (api/epcis/capture.ts,
+ * query.ts, query-named.ts), which validate their documents and parameters in the handler rather
+ * than with Fastify schemas. The docs
  * plugin (./docs.ts) merges these into the generated document for the routes the app registers;
  * they change nothing a request sees. docs/epcis.md describes the interface in full.
  */
 import type { FastifySchema } from "fastify";
+import { LIST_PARAMS, MATCH_ROLES, PAGE_PARAMS, TIME_PARAMS } from "../epcis/query-params";
 
 const CAPTURE_TOKEN = [{ captureToken: [] }];
 
@@ -99,8 +101,94 @@ const refusals = {
   403: problem("the token's brand has not named this service's account as a submitter on chain"),
 };
 
+const QUERY_DOCUMENT = {
+  type: "object",
+  description:
+    'An EPCISQueryDocument; every event carries "ta:proof": {salt, recordHash, proof, root, anchor} once anchored (null before), verifiable against the chain without trusting us (docs/epcis.md).',
+  additionalProperties: true,
+};
+
+const queryResults = {
+  200: {
+    description: 'the events, oldest first; Link: <…>; rel="next" when there are more',
+    content: { "application/ld+json": { schema: QUERY_DOCUMENT }, "application/json": { schema: QUERY_DOCUMENT } },
+  },
+  400: problem("QueryParameterException: the parameter is named"),
+  406: problem("NotAcceptableException"),
+};
+
+const stringParams = (names: readonly string[], description: string) =>
+  Object.fromEntries(names.map((name) => [name, { type: "string", description }]));
+
+const EVENT_QUERY = {
+  type: "object",
+  properties: {
+    ...stringParams(LIST_PARAMS, "values separated by | match any; CBV values in bare, URN or URI form"),
+    ...stringParams(TIME_PARAMS, "ISO 8601 date-time"),
+    ...stringParams(Object.keys(MATCH_ROLES), "EPCs, classes or patterns (URN or Digital Link), | separated"),
+    ...stringParams(PAGE_PARAMS, "perPage (default 30, at most 500); nextPageToken from the Link header"),
+  },
+};
+
+const page = { type: "object", properties: stringParams(PAGE_PARAMS, "paging") };
+const values = {
+  200: { description: "the values, one page", content: json({ type: "array", items: { type: "string" } }) },
+};
+
+const discovery = (
+  path: string,
+  param: string,
+  what: string,
+): Record<string, FastifySchema & Record<string, unknown>> => ({
+  [`GET /epcis/${path}`]: { summary: `The ${what} that stored events name`, querystring: page, response: values },
+  [`GET /epcis/${path}/:${param}/events`]: {
+    summary: `Events naming one of the ${what}`,
+    params: { type: "object", properties: { [param]: { type: "string" } }, required: [param] },
+    querystring: page,
+    response: queryResults,
+  },
+});
+
 /** Keyed by method and the route's Fastify URL under the app. */
 export const EPCIS_OPERATIONS: Readonly<Record<string, FastifySchema & Record<string, unknown>>> = {
+  "GET /epcis/events": {
+    summary: "Query events (GS1 EPCIS 2.0 REST binding), with Merkle proofs",
+    querystring: EVENT_QUERY,
+    response: queryResults,
+  },
+  "GET /epcis/events/:eventID": {
+    summary: "One event with its corrections (errorDeclaration), with proofs",
+    params: { type: "object", properties: { eventID: { type: "string" } }, required: ["eventID"] },
+    response: { ...queryResults, 404: problem("NoSuchResourceException") },
+  },
+  ...discovery("eventTypes", "eventType", "event types"),
+  ...discovery("epcs", "epc", "EPCs"),
+  ...discovery("bizSteps", "bizStep", "business steps"),
+  ...discovery("bizLocations", "bizLocation", "business locations"),
+  ...discovery("readPoints", "readPoint", "read points"),
+  ...discovery("dispositions", "disposition", "dispositions"),
+  "POST /epcis/queries": {
+    summary: "Create a named query: {name, query}",
+    response: {
+      201: { description: "created; Location: /epcis/queries/{name}" },
+      409: problem("ResourceAlreadyExistsException"),
+    },
+  },
+  "GET /epcis/queries/:name/events": {
+    summary: "The events of a named query, with proofs",
+    params: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+    response: { ...queryResults, 404: problem("NoSuchNameException") },
+  },
+  "POST /epcis/queries/:name/subscriptions": {
+    summary:
+      "Subscribe: {dest, signatureToken, stream: true} or a schedule; anchored matching events are POSTed to dest as an EPCISQueryDocument signed in GS1-Signature (HMAC-SHA256 of the body keyed by signatureToken), never the same event twice",
+    params: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
+    response: {
+      201: { description: "subscribed" },
+      400: problem("SubscriptionControlsException"),
+      404: problem("NoSuchNameException"),
+    },
+  },
   "OPTIONS /epcis/capture": {
     summary: "Capture discovery: versions, limits and error behaviours",
     description:

@@ -1,5 +1,5 @@
 /**
- * /docs/json describes the EPCIS capture routes when the app serves them (api/plugins/epcis-docs.ts),
+ * /docs/json describes the EPCIS capture and query routes when the app serves them (api/plugins/epcis-docs.ts),
  * with the capture token's bearer scheme, and lists no /epcis path when it does not.
  */
 import fs from "node:fs";
@@ -33,6 +33,7 @@ async function openApiOf(withCapture: boolean): Promise<OpenApi> {
               account: "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
               submitters: () => Promise.resolve([]),
             },
+            query: { store, mirror },
           },
         }
       : {}),
@@ -50,6 +51,28 @@ async function openApiOf(withCapture: boolean): Promise<OpenApi> {
 
 describe("/docs: the EPCIS capture interface", function () {
   this.timeout(30_000);
+
+  it("lists the query routes with every event query parameter", async function () {
+    const doc = await openApiOf(true);
+    const events = doc.paths["/epcis/events"] as Record<string, { parameters?: { name: string }[] }>;
+    const names = (events.get?.parameters ?? []).map((p) => p.name);
+    expect(names).to.include.members([
+      "eventType",
+      "GE_eventTime",
+      "EQ_bizStep",
+      "MATCH_epc",
+      "MATCH_anyEPC",
+      "nextPageToken",
+    ]);
+    for (const route of [
+      "/epcis/events/{eventID}",
+      "/epcis/bizSteps/{bizStep}/events",
+      "/epcis/epcs/{epc}/events",
+      "/epcis/queries/{name}/events",
+    ])
+      expect(doc.paths, route).to.have.property(route);
+    expect(doc.paths["/epcis/queries/{name}/subscriptions"]).to.have.property("post");
+  });
 
   it("lists every capture route with its responses and the capture token's scheme", async function () {
     const doc = await openApiOf(true);
