@@ -7,6 +7,7 @@
  *                                                        record and content hashes, index rows
  *   storeCapture(store, job): { stored, duplicates }     one job and its new events; an event whose
  *                                                        eventID (or content) is already stored is skipped
+ *   storedJob(job, result): CaptureJob                   the job as getCapture reads it right after storeCapture
  *   getCapture(store, captureId, brandId?): CaptureJob | undefined
  *   listCaptures(store, brandId, { limit, before? }): CaptureJob[]   newest first
  *
@@ -17,7 +18,7 @@ import { createHash } from "node:crypto";
 import { withEventId } from "../../core/event-hash";
 import { canonicalJson, recordHash, traceRecord, type EpcisEvent } from "../../core/record";
 import { randomSalt } from "../../core/salt";
-import { all, run, runEpcis, type Statement } from "./capture-sql";
+import { all, run, runEpcis, runEpcisGrouped, type Statement } from "./capture-sql";
 import { eventColumns, eventIndexRows, type EventColumns, type EventIndexRow } from "./event-rows";
 import type { EpcisStore } from "./store";
 
@@ -216,7 +217,8 @@ function* insertBulk(job: CaptureJobInput): Generator<Statement, CaptureResult, 
 }
 
 export function storeCapture(store: EpcisStore, job: CaptureJobInput): Promise<CaptureResult> {
-  return runEpcis(store, function* () {
+  // Grouped: on SQLite the documents that arrive together share one commit (each in its savepoint).
+  return runEpcisGrouped(store, function* () {
     const result = store.engine === "postgres" ? yield* insertBulk(job) : yield* insertEach(job);
     if (job.single === true && result.stored === 0) return result;
     yield* run(INSERT_JOB, [
@@ -233,6 +235,23 @@ export function storeCapture(store: EpcisStore, job: CaptureJobInput): Promise<C
     ]);
     return result;
   });
+}
+
+/** What getCapture returns for a job just stored: finished, and not yet in any batch (so no anchor). */
+export function storedJob(job: CaptureJobInput, result: CaptureResult): CaptureJob {
+  return {
+    captureId: job.captureId,
+    brandId: job.brandId,
+    createdAt: job.now,
+    finishedAt: job.now,
+    running: false,
+    success: job.errors.length === 0,
+    captureErrorBehaviour: job.behaviour,
+    eventCount: job.eventCount,
+    storedCount: result.stored,
+    errors: job.errors,
+    anchor: null,
+  };
 }
 
 interface JobRow {
