@@ -228,7 +228,7 @@ async function fillPostgres(url: string, events: number, log: (line: string) => 
       try {
         await client.query("BEGIN");
         const inserted = await client.query<{ seq: number }>(
-          `INSERT INTO trace_state.epcis_events (brand_id, ${FILL_COLUMNS}) SELECT 1, * FROM unnest($1::text[], $2::bytea[], $3::bytea[], ` +
+          `INSERT INTO trace_state.epcis_events (brand_id, ${FILL_COLUMNS}) SELECT 1, a, b, c, d, e, f, g, h, i, j, k, l, m FROM unnest($1::text[], $2::bytea[], $3::bytea[], ` +
             "$4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) " +
             "WITH ORDINALITY AS u(a, b, c, d, e, f, g, h, i, j, k, l, m, n) ORDER BY n RETURNING seq",
           rows[0]!.values.map((_, i) => col(i)),

@@ -40,6 +40,8 @@ export interface PreparedEvent {
   readonly recordHash: Buffer;
   /** SHA-256 of JCS(event). */
   readonly contentHash: Buffer;
+  /** JCS(event): the text stored (the event exactly as hashed), serialised once. */
+  readonly text: string;
   readonly columns: EventColumns;
   readonly epcs: readonly EventIndexRow[];
 }
@@ -105,6 +107,7 @@ export function prepareEvent(event: EpcisEvent, options: { context?: unknown } =
     salt,
     recordHash: Buffer.from(recordHash(record).slice(2), "hex"),
     contentHash: createHash("sha256").update(canonical, "utf8").digest(),
+    text: canonical,
     columns: eventColumns(withId),
     epcs: eventIndexRows(withId),
   };
@@ -149,7 +152,7 @@ function* insertEach(job: CaptureJobInput): Generator<Statement, CaptureResult, 
       p.contentHash,
       p.recordHash,
       p.salt,
-      JSON.stringify(p.event),
+      p.text,
       c.eventType,
       c.eventTime,
       job.now,
@@ -181,7 +184,7 @@ function* insertBulk(job: CaptureJobInput): Generator<Statement, CaptureResult, 
     column((p) => p.contentHash),
     column((p) => p.recordHash),
     column((p) => p.salt),
-    column((p) => JSON.stringify(p.event)),
+    column((p) => p.text),
     column((p) => p.columns.eventType),
     column((p) => p.columns.eventTime),
     column((p) => p.columns.action),
