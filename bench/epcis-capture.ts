@@ -568,6 +568,12 @@ export function captureSection(results: readonly CaptureFigures[]): string {
     "| Engine | Stored before | Events/s | p50 ms | p99 ms | 202 → anchored p50 / p99 s | 202 → proof p50 / p99 s | Samples | Load (1 min) |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
+    "",
+    ...results.map(
+      (r) =>
+        `${r.engine}: window of ${fmt(r.windowDocuments)} documents (${fmt(r.storedAfter - r.storedBefore)} events) in ${r.windowSeconds.toFixed(1)} s, ${r.refused} refused; store filled in ${r.fillSeconds.toFixed(0)} s` +
+        (r.engine === "sqlite" ? `; target ${r.eventsPerSecond >= 5000 ? "met" : "not met"}.` : "."),
+    ),
   ].join("\n");
 }
 
