@@ -2,7 +2,8 @@
  * EPCIS 2.0 capture interface, as GS1's REST binding says (docs/epcis.md, "Capture"):
  *
  *   OPTIONS /epcis/capture               204: versions, capture limits, error behaviours
- *   POST    /epcis/capture               an EPCISDocument → 202, Location: /epcis/capture/{captureID}
+ *   POST    /epcis/capture               an EPCISDocument (or an EPCISQueryDocument: its eventList)
+ *                                        → 202, Location: /epcis/capture/{captureID}
  *   GET     /epcis/capture               the token's brand's capture jobs, newest first (perPage, nextPageToken)
  *   GET     /epcis/capture/{captureID}   one job: running, success, errors, and its anchor once made
  *   POST    /epcis/events                one event → 201, Location: /epcis/events/{eventID}; 409 when it exists
@@ -24,7 +25,9 @@ import {
   listCaptures,
   prepareEvent,
   storeCapture,
+  storedJob,
   type CaptureError,
+  type CaptureJobInput,
   type CaptureJob,
   type ErrorBehaviour,
   type PreparedEvent,
@@ -136,6 +139,45 @@ function parsePageToken(token: string): { createdAt: number; captureId: string }
   throw epcisProblem(400, "QueryParameterException", "nextPageToken is not a token this service issued");
 }
 
+/** Members of an event that are our annotations in query results, not part of the event. */
+const ANNOTATIONS = ["ta:proof"];
+
+function withoutAnnotations(event: unknown): unknown {
+  if (!isPlainObject(event) || !ANNOTATIONS.some((key) => key in event)) return event;
+  const copy: Record<string, unknown> = { ...event };
+  for (const key of ANNOTATIONS) delete copy[key];
+  return copy;
+}
+
+/**
+ * The REST binding lets a capture body be an EPCISQueryDocument (the result of a query, passed on
+ * from another repository): its events are epcisBody.queryResults.resultsBody.eventList. It is
+ * captured as the EPCISDocument with those events and the same header (schemaVersion and
+ * creationDate, optional in a query document, default to "2.0" and now); a "ta:proof" a TraceAnchor
+ * query result carries is dropped from each event (it is about our anchor, not part of the event,
+ * and the event's hash is without it). Any other body is returned as it is.
+ */
+export function asCaptureDocument(doc: unknown, now = Date.now()): unknown {
+  if (!isPlainObject(doc) || doc.type !== "EPCISQueryDocument") return doc;
+  const body = doc.epcisBody;
+  const results = isPlainObject(body) ? body.queryResults : undefined;
+  const resultsBody = isPlainObject(results) ? results.resultsBody : undefined;
+  const list = isPlainObject(resultsBody) ? resultsBody.eventList : undefined;
+  if (!Array.isArray(list))
+    throw epcisProblem(
+      400,
+      "ValidationException",
+      "document: epcisBody.queryResults.resultsBody.eventList: an EPCISQueryDocument needs its list of events",
+    );
+  return {
+    ...doc,
+    type: "EPCISDocument",
+    schemaVersion: doc.schemaVersion ?? "2.0",
+    creationDate: doc.creationDate ?? new Date(now).toISOString(),
+    epcisBody: { eventList: list.map(withoutAnnotations) },
+  };
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin contract: registration is done when the promise settles
 export const captureRoutes: FastifyPluginAsync<CaptureDeps> = async (app, deps) => {
   const limits: CaptureLimits = { ...CAPTURE_LIMIT_DEFAULTS, ...deps.limits };
@@ -218,7 +260,7 @@ export const captureRoutes: FastifyPluginAsync<CaptureDeps> = async (app, deps) 
   app.post("/capture", { bodyLimit: limits.bytes, onRequest: authorise }, async (request, reply) => {
     const token = tokenFrom(request);
     const behaviour = behaviourOf(request);
-    const doc: unknown = request.body;
+    const doc = asCaptureDocument(request.body);
     const envelope = validateEpcisEnvelope(doc);
     if (!envelope.ok) throw refusal(envelope.errors.map((p) => toCaptureError(p)));
     const body = isPlainObject(doc) && isPlainObject(doc.epcisBody) ? doc.epcisBody : {};
@@ -240,7 +282,7 @@ export const captureRoutes: FastifyPluginAsync<CaptureDeps> = async (app, deps) 
     // Under proceed a document with no valid event at all is refused too: there is nothing to proceed with.
     if (errors.length > 0 && (behaviour === "rollback" || valid.length === 0)) throw refusal(errors);
     const captureId = `cap_${randomBytes(12).toString("hex")}`;
-    await storeCapture(deps.store, {
+    const input: CaptureJobInput = {
       captureId,
       brandId: token.brandId,
       tokenId: token.tokenId,
@@ -249,12 +291,10 @@ export const captureRoutes: FastifyPluginAsync<CaptureDeps> = async (app, deps) 
       events: valid,
       errors,
       now: now(),
-    });
-    const job = await getCapture(deps.store, captureId);
-    return reply
-      .code(202)
-      .header("location", `/epcis/capture/${captureId}`)
-      .send(job === undefined ? {} : jobDocument(job));
+    };
+    // The job as GET /epcis/capture/{id} would read it now, without reading it back.
+    const job = storedJob(input, await storeCapture(deps.store, input));
+    return reply.code(202).header("location", `/epcis/capture/${captureId}`).send(jobDocument(job));
   });
 
   app.get("/capture", { onRequest: authorise }, async (request, reply) => {

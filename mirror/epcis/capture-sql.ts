@@ -5,6 +5,8 @@
  * statements interleave with it; on PostgreSQL it runs in one transaction on one client.
  *
  *   runEpcis(store, op): Promise<T>       op: () => Generator<Statement, T, unknown>
+ *   runEpcisGrouped(store, op): Promise<T>   the same, but on SQLite committed together with the
+ *                                         other grouped operations of this event-loop turn (group commit)
  *   all<Row>(sql, params)                 rows of a query (also INSERT … RETURNING)
  *   run(sql, params)                      the number of rows changed
  *
@@ -67,20 +69,88 @@ function statement(db: Db, sql: string): SqliteStatement {
   return stmt;
 }
 
+function runSteps<T>(db: Db, op: Operation<T>): T {
+  const steps = op();
+  let next = steps.next();
+  while (!next.done) {
+    const { sql, params, mode } = next.value;
+    const stmt = statement(db, typeof sql === "string" ? sql : sql.sqlite);
+    next = steps.next(mode === "all" ? stmt.all(...params) : stmt.run(...params).changes);
+  }
+  return next.value;
+}
+
 function runSqlite<T>(db: Db, op: Operation<T>): T {
   // IMMEDIATE: take the write lock first, so that a read-then-write never meets SQLITE_BUSY midway.
-  return db
-    .transaction(() => {
-      const steps = op();
-      let next = steps.next();
-      while (!next.done) {
-        const { sql, params, mode } = next.value;
-        const stmt = statement(db, typeof sql === "string" ? sql : sql.sqlite);
-        next = steps.next(mode === "all" ? stmt.all(...params) : stmt.run(...params).changes);
+  return db.transaction(() => runSteps(db, op)).immediate();
+}
+
+interface Queued {
+  readonly op: Operation<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+}
+
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Error };
+
+const queues = new WeakMap<Db, Queued[]>();
+const groupRunners = new WeakMap<Db, (queue: readonly Queued[]) => Outcome[]>();
+
+/**
+ * Group commit: on SQLite the operations queued during one event-loop turn (the requests whose
+ * bodies arrived together) run in one IMMEDIATE transaction, one commit and one fsync for all, each
+ * in a savepoint of its own, so one that throws is rolled back alone and only its promise rejects.
+ * Every promise settles after the commit: what it reports is durable. PostgreSQL runs `op` as
+ * runEpcis does (its commits from concurrent connections are flushed together by the server).
+ */
+export function runEpcisGrouped<T>(store: EpcisStore, op: Operation<T>): Promise<T> {
+  if (store.engine !== "sqlite") return runEpcis(store, op);
+  const db = store.db;
+  return new Promise<T>((resolve, reject) => {
+    let queue = queues.get(db);
+    if (queue === undefined) {
+      queues.set(db, (queue = []));
+      setImmediate(() => flushGroup(db));
+    }
+    queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
+  });
+}
+
+function groupRunner(db: Db): (queue: readonly Queued[]) => Outcome[] {
+  let runner = groupRunners.get(db);
+  if (runner !== undefined) return runner;
+  // A transaction function called inside another runs as a SAVEPOINT.
+  const one = db.transaction((op: Operation<unknown>) => runSteps(db, op));
+  const group = db.transaction((queue: readonly Queued[]) =>
+    queue.map((q): Outcome => {
+      try {
+        return { ok: true, value: one(q.op) };
+      } catch (error) {
+        return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
       }
-      return next.value;
-    })
-    .immediate();
+    }),
+  );
+  runner = (queue) => group.immediate(queue);
+  groupRunners.set(db, runner);
+  return runner;
+}
+
+function flushGroup(db: Db): void {
+  const queue = queues.get(db) ?? [];
+  queues.delete(db);
+  let outcomes: Outcome[];
+  try {
+    outcomes = groupRunner(db)(queue);
+  } catch (error) {
+    const failed = error instanceof Error ? error : new Error(String(error));
+    for (const q of queue) q.reject(failed);
+    return;
+  }
+  queue.forEach((q, i) => {
+    const outcome = outcomes[i]!;
+    if (outcome.ok) q.resolve(outcome.value);
+    else q.reject(outcome.error);
+  });
 }
 
 const pgCache = new Map<string, string>();

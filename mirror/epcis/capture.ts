@@ -7,6 +7,7 @@
  *                                                        record and content hashes, index rows
  *   storeCapture(store, job): { stored, duplicates }     one job and its new events; an event whose
  *                                                        eventID (or content) is already stored is skipped
+ *   storedJob(job, result): CaptureJob                   the job as getCapture reads it right after storeCapture
  *   getCapture(store, captureId, brandId?): CaptureJob | undefined
  *   listCaptures(store, brandId, { limit, before? }): CaptureJob[]   newest first
  *
@@ -17,7 +18,7 @@ import { createHash } from "node:crypto";
 import { withEventId } from "../../core/event-hash";
 import { canonicalJson, recordHash, traceRecord, type EpcisEvent } from "../../core/record";
 import { randomSalt } from "../../core/salt";
-import { all, run, runEpcis, type Statement } from "./capture-sql";
+import { all, run, runEpcis, runEpcisGrouped, type Statement } from "./capture-sql";
 import { eventColumns, eventIndexRows, type EventColumns, type EventIndexRow } from "./event-rows";
 import type { EpcisStore } from "./store";
 
@@ -39,6 +40,8 @@ export interface PreparedEvent {
   readonly recordHash: Buffer;
   /** SHA-256 of JCS(event). */
   readonly contentHash: Buffer;
+  /** JCS(event): the text stored (the event exactly as hashed), serialised once. */
+  readonly text: string;
   readonly columns: EventColumns;
   readonly epcs: readonly EventIndexRow[];
 }
@@ -104,6 +107,7 @@ export function prepareEvent(event: EpcisEvent, options: { context?: unknown } =
     salt,
     recordHash: Buffer.from(recordHash(record).slice(2), "hex"),
     contentHash: createHash("sha256").update(canonical, "utf8").digest(),
+    text: canonical,
     columns: eventColumns(withId),
     epcs: eventIndexRows(withId),
   };
@@ -148,7 +152,7 @@ function* insertEach(job: CaptureJobInput): Generator<Statement, CaptureResult, 
       p.contentHash,
       p.recordHash,
       p.salt,
-      JSON.stringify(p.event),
+      p.text,
       c.eventType,
       c.eventTime,
       job.now,
@@ -180,7 +184,7 @@ function* insertBulk(job: CaptureJobInput): Generator<Statement, CaptureResult, 
     column((p) => p.contentHash),
     column((p) => p.recordHash),
     column((p) => p.salt),
-    column((p) => JSON.stringify(p.event)),
+    column((p) => p.text),
     column((p) => p.columns.eventType),
     column((p) => p.columns.eventTime),
     column((p) => p.columns.action),
@@ -216,7 +220,8 @@ function* insertBulk(job: CaptureJobInput): Generator<Statement, CaptureResult, 
 }
 
 export function storeCapture(store: EpcisStore, job: CaptureJobInput): Promise<CaptureResult> {
-  return runEpcis(store, function* () {
+  // Grouped: on SQLite the documents that arrive together share one commit (each in its savepoint).
+  return runEpcisGrouped(store, function* () {
     const result = store.engine === "postgres" ? yield* insertBulk(job) : yield* insertEach(job);
     if (job.single === true && result.stored === 0) return result;
     yield* run(INSERT_JOB, [
@@ -233,6 +238,23 @@ export function storeCapture(store: EpcisStore, job: CaptureJobInput): Promise<C
     ]);
     return result;
   });
+}
+
+/** What getCapture returns for a job just stored: finished, and not yet in any batch (so no anchor). */
+export function storedJob(job: CaptureJobInput, result: CaptureResult): CaptureJob {
+  return {
+    captureId: job.captureId,
+    brandId: job.brandId,
+    createdAt: job.now,
+    finishedAt: job.now,
+    running: false,
+    success: job.errors.length === 0,
+    captureErrorBehaviour: job.behaviour,
+    eventCount: job.eventCount,
+    storedCount: result.stored,
+    errors: job.errors,
+    anchor: null,
+  };
 }
 
 interface JobRow {

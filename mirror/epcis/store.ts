@@ -44,8 +44,16 @@ export function openEpcisStore(mirror: MirrorStore, sqliteFile: string): EpcisSt
 export function sqliteEpcisStore(db: Db): SqliteEpcisStore {
   runMigrations(db, EPCIS_SQLITE_MIGRATIONS);
   // A capture's 202 promises its events are stored: every commit reaches the disk, not only the WAL
-  // in the page cache (which survives a killed process, not a power cut). Measured: no visible cost
-  // at 100 events per commit.
+  // in the page cache (which survives a killed process, not a power cut). Documents that arrive
+  // together share a commit (capture-sql.ts, runEpcisGrouped), so the fsync is paid once for them.
   db.pragma("synchronous = FULL");
+  // Every captured event inserts into a dozen indexes, three of them (content hash, eventID, EPC) at
+  // random places. Statement and savepoint journals in memory, not temp files: with them on disk a
+  // 100-event document cost about 4,400 pwrite calls at 1M events stored, with them here about 900.
+  db.pragma("temp_store = MEMORY");
+  // Those random index pages stay cached (128 MiB, not SQLite's 2 MiB), and the WAL is checkpointed
+  // every 64 MiB rather than 4 MiB, so that a page changed by many commits is copied back once.
+  db.pragma("cache_size = -131072");
+  db.pragma("wal_autocheckpoint = 16384");
   return { engine: "sqlite", db, close: () => Promise.resolve(void db.close()) };
 }

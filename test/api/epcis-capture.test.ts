@@ -13,8 +13,10 @@ import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import type { CaptureDeps } from "../../api/epcis/capture";
 import { canonicalJson, recordHash, traceRecord, type EpcisEvent } from "../../core/record";
+import { run, runEpcisGrouped } from "../../mirror/epcis/capture-sql";
 import { eventIndexRows, normalCbv, normalEpc } from "../../mirror/epcis/event-rows";
-import { openEpcisStore, type EpcisStore } from "../../mirror/epcis/store";
+import { openEpcisStore, sqliteEpcisStore, type EpcisStore } from "../../mirror/epcis/store";
+import { openDatabase } from "../../mirror/db";
 import { createToken, revokeToken } from "../../mirror/epcis/tokens";
 import type { MirrorStore } from "../../mirror/store";
 import { SHARED_EPCIS } from "../core/helpers";
@@ -240,6 +242,67 @@ describeEngines("EPCIS capture", function (engine) {
     expect(await stored()).to.equal(before);
   });
 
+  it("an EPCISQueryDocument is captured as its eventList, without the ta:proof of a TraceAnchor result", async function () {
+    const before = await stored();
+    const queryDocument = {
+      "@context": [CONTEXT, { ta: "https://traceanchor.example/ns#" }],
+      type: "EPCISQueryDocument",
+      schemaVersion: "2.0",
+      creationDate: "2026-11-01T00:00:00Z",
+      epcisBody: {
+        queryResults: {
+          queryName: "SimpleEventQuery",
+          resultsBody: { eventList: [objectEvent("Q1"), { ...objectEvent("Q2"), "ta:proof": null }] },
+        },
+      },
+    };
+    const response = await capture(queryDocument);
+    expect(response.statusCode, response.body).to.equal(202);
+    expect(response.json<{ storedCount: number; eventCount: number }>()).to.include({ eventCount: 2, storedCount: 2 });
+    expect(await stored()).to.equal(before + 2);
+    const events = await rows<{ event: string }>(store, "SELECT event FROM epcis_events ORDER BY seq DESC LIMIT 2");
+    for (const { event } of events) expect(JSON.parse(event) as object).to.not.have.property("ta:proof");
+    // The same events again, as an EPCISDocument: already captured.
+    const again = await capture(documentOf([objectEvent("Q1"), objectEvent("Q2")]));
+    expect(again.json<{ storedCount: number }>().storedCount).to.equal(0);
+
+    const noList = await capture({ ...queryDocument, epcisBody: { queryResults: { queryName: "q" } } });
+    expectProblem(noList, 400, "ValidationException");
+    expect(noList.json<{ detail: string }>().detail).to.include("queryResults.resultsBody.eventList");
+    const invalid = await capture({
+      ...queryDocument,
+      epcisBody: { queryResults: { resultsBody: { eventList: [objectEvent("Q3", { eventTime: "yesterday" })] } } },
+    });
+    expectProblem(invalid, 400, "ValidationException");
+    expect(invalid.json<{ detail: string }>().detail).to.include("event 0");
+    expect(await stored()).to.equal(before + 2);
+  });
+
+  it("documents sent together are each committed before their 202, a refused one alone storing nothing", async function () {
+    const before = await stored();
+    const docs = Array.from({ length: 8 }, (_doc, d) =>
+      documentOf(Array.from({ length: 20 }, (_, i) => objectEvent(`G${d}-${i}`))),
+    );
+    // The fifth repeats the first's events: stored once, counted as duplicates in whichever job is second.
+    docs[4] = documentOf(Array.from({ length: 20 }, (_, i) => objectEvent(`G0-${i}`)));
+    docs[6] = documentOf([objectEvent("G6-bad", { eventTime: "yesterday" })]);
+    const responses = await Promise.all(docs.map((doc) => capture(doc)));
+    expect(responses.map((r) => r.statusCode)).to.deep.equal([202, 202, 202, 202, 202, 202, 400, 202]);
+    const storedCounts = responses
+      .filter((r) => r.statusCode === 202)
+      .map((r) => r.json<{ storedCount: number }>().storedCount);
+    expect(storedCounts.reduce((a, b) => a + b, 0)).to.equal(6 * 20);
+    expect(await stored()).to.equal(before + 6 * 20);
+    for (const r of responses.filter((x) => x.statusCode === 202)) {
+      const job = await app.inject({
+        method: "GET",
+        url: r.headers.location as string,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(job.json<{ storedCount: number }>().storedCount).to.equal(r.json<{ storedCount: number }>().storedCount);
+    }
+  });
+
   it("POST /epcis/events: 201 with the event's Location, 409 for the same eventID, a correction stored beside it", async function () {
     const event = {
       "@context": [CONTEXT],
@@ -419,6 +482,33 @@ describeEngines("EPCIS capture", function (engine) {
         expect(await stored()).to.equal(before);
         expect(await count(store, "epcis_captures")).to.equal(jobs);
       });
+    }
+  });
+});
+
+describe("EPCIS group commit (SQLite)", function () {
+  it("runs the operations of one turn in one transaction, each in its savepoint: one that throws is undone alone", async function () {
+    const store = sqliteEpcisStore(openDatabase(":memory:"));
+    try {
+      const insert = (id: string) =>
+        runEpcisGrouped(store, function* () {
+          return yield* run("INSERT INTO epcis_queries (name, query, created_at) VALUES (?, '{}', 0)", [id]);
+        });
+      const failing = runEpcisGrouped(store, function* () {
+        yield* run("INSERT INTO epcis_queries (name, query, created_at) VALUES ('half', '{}', 0)");
+        throw new Error("refused midway");
+      });
+      const [a, b, c] = await Promise.allSettled([insert("a"), failing, insert("b"), insert("a")]);
+      expect(a.status).to.equal("fulfilled");
+      expect(b.status).to.equal("rejected");
+      expect(c.status).to.equal("fulfilled");
+      const names = (store.db.prepare("SELECT name FROM epcis_queries ORDER BY name").all() as { name: string }[]).map(
+        (r) => r.name,
+      );
+      // "half" was rolled back with its operation; the second "a" failed on the primary key, alone.
+      expect(names).to.deep.equal(["a", "b"]);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -59,7 +59,7 @@ CREATE TABLE epcis_events (
   capture_id TEXT, -- NULL for an event read from a mirror batch
   batch_id INTEGER REFERENCES epcis_batches (batch_id), -- the capture worker's batch, once built
   content_hash BLOB NOT NULL UNIQUE, -- SHA-256 of JCS(event): the same event sent twice is one row
-  record_hash BLOB NOT NULL UNIQUE,
+  record_hash BLOB NOT NULL, -- unique in practice (a random salt in each leaf); never looked up here: proofs are found in the mirror's records
   salt TEXT NOT NULL, -- Protocol v1: 32 lowercase hex characters, as in the leaf
   event TEXT NOT NULL, -- the event as JSON, with its eventID, exactly as hashed
   event_type TEXT NOT NULL,
@@ -96,7 +96,8 @@ CREATE TABLE epcis_event_epcs (
   PRIMARY KEY (epc, role, seq)
 ) WITHOUT ROWID;
 
-CREATE INDEX epcis_event_epcs_seq ON epcis_event_epcs (seq);
+-- No index on seq: the queries look identifiers up by (epc, role), and events are never deleted
+-- (the foreign key's cascade would scan). Each index costs every captured event a B-tree insert.
 
 -- Mirror trace batches whose events are in epcis_events (the query indexer's progress).
 CREATE TABLE epcis_indexed_batches (

@@ -59,7 +59,7 @@ CREATE TABLE trace_state.epcis_events (
   capture_id text COLLATE "C", -- NULL for an event read from a mirror batch
   batch_id bigint REFERENCES trace_state.epcis_batches (batch_id), -- the capture worker's batch, once built
   content_hash bytea NOT NULL UNIQUE, -- SHA-256 of JCS(event): the same event sent twice is one row
-  record_hash bytea NOT NULL UNIQUE,
+  record_hash bytea NOT NULL, -- unique in practice (a random salt in each leaf); never looked up here: proofs are found in the mirror's records
   salt text COLLATE "C" NOT NULL, -- Protocol v1: 32 lowercase hex characters, as in the leaf
   event text COLLATE "C" NOT NULL, -- the event as JSON, with its eventID, exactly as hashed
   event_type text COLLATE "C" NOT NULL,
@@ -96,7 +96,8 @@ CREATE TABLE trace_state.epcis_event_epcs (
   PRIMARY KEY (epc, role, seq)
 );
 
-CREATE INDEX epcis_event_epcs_seq ON trace_state.epcis_event_epcs (seq);
+-- No index on seq: the queries look identifiers up by (epc, role), and events are never deleted
+-- (the foreign key's cascade would scan). Each index costs every captured event a B-tree insert.
 
 -- Mirror trace batches whose events are in epcis_events (the query indexer's progress).
 CREATE TABLE trace_state.epcis_indexed_batches (
