@@ -1,6 +1,7 @@
 /**
  * `npm run bench:epcis`: EPCIS query latency over 1,000,000 events, on SQLite and PostgreSQL in one
- * run (the capture throughput part is added beside it later).
+ * run. `npm run bench:epcis` then runs bench/epcis-capture.ts (capture throughput through serve
+ * with 1M events stored, and 202 to anchored proof), which writes its own section.
  *
  * 1. Fills the query index directly in bulk (no chain, no capture), through the query store's own
  *    insert (mirror/epcis/query.ts: prepared INSERTs in transactions on SQLite, unnest INSERTs on
