@@ -34,6 +34,7 @@ import {
 } from "../../mirror/epcis/capture";
 import type { EpcisStore } from "../../mirror/epcis/store";
 import { tokenOf, type TokenInfo } from "../../mirror/epcis/tokens";
+import { wholeNumberEnv } from "../../mirror/epcis/worker";
 import { CBV_VERSION, EPCIS_VERSION, epcisProblem } from "./problem";
 
 export interface CaptureLimits {
@@ -58,13 +59,7 @@ export interface CaptureDeps {
 
 /** Parses TRACE_CAPTURE_LIMIT and TRACE_CAPTURE_FILE_SIZE_LIMIT; throws naming a bad one. */
 export function parseCaptureLimitsEnv(env: Readonly<Record<string, string | undefined>>): CaptureLimits {
-  const read = (name: string, fallback: number, max: number): number => {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === "") return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
-      throw new RangeError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
-    return Number(raw);
-  };
+  const read = (name: string, fallback: number, max: number): number => wholeNumberEnv(env, name, fallback, max);
   return {
     events: read("TRACE_CAPTURE_LIMIT", CAPTURE_LIMIT_DEFAULTS.events, 1_000_000),
     bytes: read("TRACE_CAPTURE_FILE_SIZE_LIMIT", CAPTURE_LIMIT_DEFAULTS.bytes, 2 ** 30),

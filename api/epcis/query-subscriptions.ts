@@ -29,6 +29,7 @@ import { createMirror } from "../mirror";
 import { epcisProblem } from "./problem";
 import { createProofs, eventsWithProofs, queryDocument } from "./query-document";
 import { parseEventQuery } from "./query-params";
+import { startJobLoop } from "../../mirror/epcis/loop";
 
 /** Events in one POST. */
 export const BATCH = 100;
@@ -304,31 +305,16 @@ export function startDeliverer(deps: DelivererDeps & { readonly intervalMs: numb
   stop(): Promise<void>;
 } {
   const deliverer = createDeliverer(deps);
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      if (deps.leads()) {
-        try {
-          await deliverer.runOnce();
-        } catch (error) {
-          deps.log?.error({ err: error }, "subscription delivery turn failed; retrying");
-        }
-      }
-      if (stopped) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, deps.intervalMs);
-      });
-    }
-  })();
+  const loop = startJobLoop({
+    pass: () => deliverer.runOnce(),
+    intervalMs: deps.intervalMs,
+    leads: deps.leads,
+    ...(deps.log === undefined ? {} : { log: deps.log }),
+    failure: "subscription delivery turn failed; retrying",
+  });
   return {
     async stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      wake?.();
-      await loop;
+      await loop.stop();
       deliverer.close();
     },
   };

@@ -23,6 +23,7 @@ import type { MirrorReader } from "../read";
 import type { AnchorRow } from "../types";
 import { eventColumns, eventIndexRows } from "./event-rows";
 import type { EpcisQueryStore, NewEvent } from "./query";
+import { startJobLoop, type JobLoop } from "./loop";
 
 /** Anchors listed per statement, and records read per page. */
 const ANCHOR_PAGE = 500;
@@ -156,11 +157,7 @@ export function traceEventRow(
   };
 }
 
-export interface QueryIndexerLoop {
-  /** Runs a pass soon (e.g. right after content was ingested). */
-  poke(): void;
-  stop(): Promise<void>;
-}
+export type QueryIndexerLoop = JobLoop;
 
 /**
  * Runs passes every `intervalMs` (and when poked) while `leads()` (PostgreSQL: this replica holds
@@ -170,33 +167,11 @@ export function startQueryIndexer(
   deps: QueryIndexerDeps & { readonly intervalMs: number; readonly leads: () => boolean },
 ): QueryIndexerLoop {
   const indexer = createQueryIndexer(deps);
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      if (deps.leads()) {
-        try {
-          await indexer.runOnce();
-        } catch (error) {
-          deps.log?.error({ err: error }, "EPCIS query indexing failed; retrying");
-        }
-      }
-      if (stopped) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, deps.intervalMs);
-      });
-      wake = undefined;
-    }
-  })();
-  return {
-    poke: () => wake?.(),
-    async stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      wake?.();
-      await loop;
-    },
-  };
+  return startJobLoop({
+    pass: () => indexer.runOnce(),
+    intervalMs: deps.intervalMs,
+    leads: deps.leads,
+    ...(deps.log === undefined ? {} : { log: deps.log }),
+    failure: "EPCIS query indexing failed; retrying",
+  });
 }

@@ -94,15 +94,23 @@ export interface CaptureWorker {
   stop(): Promise<void>;
 }
 
+/** A whole number 1…max from `env[name]`, `fallback` when unset or empty; throws naming the variable. */
+export function wholeNumberEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+  max: number,
+): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
+    throw new RangeError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
+  return Number(raw);
+}
+
 /** Parses TRACE_CAPTURE_BATCH_SECONDS and TRACE_CAPTURE_BATCH_EVENTS; throws naming a bad one. */
 export function parseCaptureBatchEnv(env: Readonly<Record<string, string | undefined>>): CaptureWorkerConfig {
-  const read = (name: string, fallback: number, max: number): number => {
-    const raw = env[name]?.trim();
-    if (raw === undefined || raw === "") return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > max)
-      throw new RangeError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
-    return Number(raw);
-  };
+  const read = (name: string, fallback: number, max: number): number => wholeNumberEnv(env, name, fallback, max);
   return {
     batchSeconds: read("TRACE_CAPTURE_BATCH_SECONDS", CAPTURE_BATCH_DEFAULTS.batchSeconds, 86_400),
     batchEvents: read("TRACE_CAPTURE_BATCH_EVENTS", CAPTURE_BATCH_DEFAULTS.batchEvents, 1_000_000),
