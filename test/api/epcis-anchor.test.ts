@@ -28,7 +28,7 @@ import type { MirrorStore } from "../../mirror/store";
 import { TraceAnchor__factory, type TraceAnchor } from "../../typechain-types";
 import type { EpcisEvent } from "../../core/record";
 import { describeEngines, openTestStore } from "../helpers/engines";
-import { createTestSystem, type TestSystem } from "../helpers/system";
+import { createTestSystem, type TestSystem, nameCaptureSubmitter, indexAndIngest } from "../helpers/system";
 import { DEV_KEYS, startRpcServer, type RpcServer } from "../scripts/rpc";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -89,16 +89,7 @@ describeEngines("EPCIS capture anchoring", function (engine) {
     contentDir = system.env.TRACE_CONTENT_DIR!;
     const provider = new JsonRpcProvider(rpc.url, undefined, { cacheTimeout: -1 });
     service = new Wallet(DEV_KEYS[3], provider);
-    const named = await system.as(1, [
-      "brand",
-      "submitter",
-      "--brand",
-      "1",
-      "--account",
-      service.address,
-      "--role",
-      "epcis-capture",
-    ]);
+    const named = await nameCaptureSubmitter(system, service.address);
     expect(named.code, named.stderr).to.equal(0);
     mirror = await openTestStore(engine, "epcis_anchor");
     epcisLocation = engine === "sqlite" ? path.join(system.dir, "epcis.db") : mirror.location;
@@ -127,13 +118,7 @@ describeEngines("EPCIS capture anchoring", function (engine) {
     await rpc?.close();
   });
 
-  async function index(): Promise<void> {
-    while ((await indexer.syncOnce()).indexed > 0);
-    for (;;) {
-      const result = await ingester.ingestPending();
-      if (result.ingested + result.mismatched === 0) break;
-    }
-  }
+  const index = (): Promise<void> => indexAndIngest(indexer, ingester);
 
   it("anchors due events as a trace batch the indexer ingests; the job shows the anchor and every proof verifies", async function () {
     await index();

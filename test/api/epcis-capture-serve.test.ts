@@ -13,7 +13,7 @@ import { runService } from "../../scripts/commands/service";
 import { loadConfig } from "../../scripts/lib/config";
 import { Output } from "../../scripts/lib/output";
 import { describeEngines, testMirrorLocation } from "../helpers/engines";
-import { createTestSystem, type TestSystem } from "../helpers/system";
+import { createTestSystem, type TestSystem, nameCaptureSubmitter } from "../helpers/system";
 import { DEV_KEYS, startRpcServer, type RpcServer } from "../scripts/rpc";
 
 const CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
@@ -92,16 +92,7 @@ describeEngines("EPCIS capture in traceanchor serve", function (engine) {
       expect(refused.status).to.equal(403);
       expect(((await refused.json()) as { detail: string }).detail).to.include(service.address);
 
-      const named = await system.as(1, [
-        "brand",
-        "submitter",
-        "--brand",
-        "1",
-        "--account",
-        service.address,
-        "--role",
-        "epcis-capture",
-      ]);
+      const named = await nameCaptureSubmitter(system, service.address);
       expect(named.code, named.stderr).to.equal(0);
       let accepted: Response | undefined;
       for (let i = 0; i < 50 && accepted?.status !== 202; i++) {

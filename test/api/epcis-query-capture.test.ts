@@ -27,7 +27,7 @@ import { createMirrorReader, type MirrorReader } from "../../mirror/read";
 import type { MirrorStore } from "../../mirror/store";
 import { TraceAnchor__factory } from "../../typechain-types";
 import { describeEngines, openTestStore } from "../helpers/engines";
-import { createTestSystem, type TestSystem } from "../helpers/system";
+import { createTestSystem, type TestSystem, nameCaptureSubmitter, indexAndIngest } from "../helpers/system";
 import { DEV_KEYS, startRpcServer, type RpcServer } from "../scripts/rpc";
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -69,16 +69,7 @@ describeEngines("EPCIS query of captured events", function (engine) {
     contentDir = system.env.TRACE_CONTENT_DIR!;
     const provider = new JsonRpcProvider(rpc.url, undefined, { cacheTimeout: -1 });
     const service = new Wallet(DEV_KEYS[3], provider);
-    const named = await system.as(1, [
-      "brand",
-      "submitter",
-      "--brand",
-      "1",
-      "--account",
-      service.address,
-      "--role",
-      "epcis-capture",
-    ]);
+    const named = await nameCaptureSubmitter(system, service.address);
     expect(named.code, named.stderr).to.equal(0);
     mirror = await openTestStore(engine, "epcis_query_capture");
     store = openEpcisStore(mirror, engine === "sqlite" ? path.join(system.dir, "epcis.db") : mirror.location);
@@ -108,13 +99,7 @@ describeEngines("EPCIS query of captured events", function (engine) {
     await rpc?.close();
   });
 
-  async function index(): Promise<void> {
-    while ((await indexer.syncOnce()).indexed > 0);
-    for (;;) {
-      const result = await ingester.ingestPending();
-      if (result.ingested + result.mismatched === 0) break;
-    }
-  }
+  const index = (): Promise<void> => indexAndIngest(indexer, ingester);
 
   it("shows captured events pending, then anchored with proofs the contract verifies; sends them once", async function () {
     await index();

@@ -121,3 +121,17 @@ export async function createTestSystem(rpcUrl: string, engine: Engine = "sqlite"
     },
   };
 }
+
+/** Indexes the chain to its head, then ingests every pending content file, until neither has work. */
+export async function indexAndIngest(indexer: Indexer, ingester: Ingester): Promise<void> {
+  while ((await indexer.syncOnce()).indexed > 0);
+  for (;;) {
+    const result = await ingester.ingestPending();
+    if (result.ingested + result.mismatched === 0) break;
+  }
+}
+
+/** Brand 1's admin (account 1) names `account` as its EPCIS capture submitter on chain. */
+export async function nameCaptureSubmitter(system: Pick<TestSystem, "as">, account: string): Promise<CliResult> {
+  return system.as(1, ["brand", "submitter", "--brand", "1", "--account", account, "--role", "epcis-capture"]);
+}
