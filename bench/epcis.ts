@@ -21,6 +21,7 @@
  *
  *   node --max-old-space-size=4096 -r ts-node/register/transpile-only bench/epcis.ts
  */
+import { prng } from "../test/indexer/helpers/synthetic";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -47,18 +48,6 @@ const STEPS = ["shipping", "receiving", "storing", "picking", "packing", "loadin
 const WEIGHTS = [0.3, 0.5, 0.65, 0.75, 0.83, 0.9, 0.95, 1];
 const RARE_STEP = "destroying";
 const T0 = Date.parse("2025-01-01T00:00:00.000Z");
-
-/** A small deterministic PRNG (mulberry32), so both engines get the same rows. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const stepOf = (i: number, random: () => number): string => {
   if (i % 1000 === 999) return RARE_STEP;

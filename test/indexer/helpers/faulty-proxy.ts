@@ -2,6 +2,7 @@
  * An HTTP proxy in front of a JSON-RPC node that misbehaves on a share of requests: 500s, 429s,
  * delays, dropped connections and truncated bodies. Seeded, so a failure can be replayed.
  */
+import { prng } from "./synthetic";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -21,18 +22,6 @@ export interface FaultyProxy {
   /** Changes the fault rates from now on. */
   setRates(rates: FaultRates): void;
   close(): Promise<void>;
-}
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function startFaultyProxy(

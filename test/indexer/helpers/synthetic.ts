@@ -32,8 +32,8 @@ export interface SyntheticOptions {
 
 const iface = TraceAnchor__factory.createInterface();
 
-/** mulberry32 */
-function prng(seed: number): () => number {
+/** A small deterministic PRNG (mulberry32): the same seed gives the same rows, faults and chains. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
