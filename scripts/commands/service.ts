@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { FetchRequest, JsonRpcProvider } from "ethers";
+import type { JsonRpcProvider } from "ethers";
 import pino, { type Logger } from "pino";
 import { openStore, type MirrorStore } from "../../mirror/store";
 import { createMirrorReader } from "../../mirror/read";
@@ -18,8 +18,8 @@ import { apiConfig, parseApiEnv } from "../../api/config";
 import { parseLinksEnv } from "../../api/links-config";
 import type { RunningServer } from "../../api/server";
 import { confirmationsFor, type Config } from "../lib/config";
-import { chainIdOf, contractAddress } from "../lib/chain";
-import { readDeployment } from "../lib/deployments";
+import { ChainError } from "../lib/chain-error";
+import { deployedContract, readDeployment } from "../lib/deployments";
 import type { Output } from "../lib/output";
 import type { CaptureService } from "./capture";
 import { openEpcisStore } from "../../mirror/epcis/store";
@@ -36,6 +36,15 @@ export interface ServiceOptions {
 }
 
 const MAX_CONTENT_BYTES = 4 * 2 ** 30;
+
+/** The chain id from the indexer's own transport; an unreachable node fails naming TRACE_RPC_URL's value. */
+async function chainIdOfRpc(rpc: HttpProvider, rpcUrl: string): Promise<bigint> {
+  try {
+    return BigInt(String(await rpc.request({ method: "eth_chainId" })));
+  } catch (error) {
+    throw new ChainError(`cannot reach the RPC at ${rpcUrl} (is the node running?)`, { cause: error });
+  }
+}
 
 function signals(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -89,9 +98,6 @@ export async function runService(
     );
   }
   const log = pino({ level: env.TRACE_LOG_LEVEL ?? "info" });
-  const request = new FetchRequest(config.rpcUrl);
-  request.timeout = 30_000;
-  const provider = new JsonRpcProvider(request, undefined, { cacheTimeout: -1 });
   // A bad TRACE_DB (a typo, an unreachable server, wrong credentials) fails here, naming the variable.
   const store = await openStore({ db: config.db, application: "traceanchor-serve" });
 
@@ -111,8 +117,11 @@ export async function runService(
   const allowPrivateWebhooks = env.TRACE_WEBHOOK_ALLOW_PRIVATE === "on";
   // --- end EPCIS query ------------------------------------------------------------------------
   if (options.index) {
-    const chainId = await chainIdOf(provider, config);
-    const contract = await contractAddress(config, provider);
+    // The indexer reads logs through its own fetch-based transport: ethers' is slow on large answers,
+    // and `traceanchor index` does not load ethers at all (a tenth of a second of start-up).
+    rpc = createHttpProvider(config.rpcUrl, { timeoutMs: 30_000 });
+    const chainId = await chainIdOfRpc(rpc, config.rpcUrl);
+    const contract = config.contract || deployedContract(config, chainId);
     const deployment = readDeployment(config.deploymentsDir, chainId);
     // The indexer's own knobs; the log level is the API's (pino's) and is read above.
     // Read before the indexer starts, which writes the cursor of a new database.
@@ -124,8 +133,6 @@ export async function runService(
       tuning.fromBlock ?? (deployment?.contract.toLowerCase() === contract.toLowerCase() ? deployment.blockNumber : 0);
     // A local development chain mines only when a transaction arrives: an idle head there is normal, not a stall.
     const stall = chainId === 31337n ? { stallPolls: Number.MAX_SAFE_INTEGER } : {};
-    // The indexer reads logs through its own fetch-based transport: ethers' is slow on large answers.
-    rpc = createHttpProvider(config.rpcUrl, { timeoutMs: 30_000 });
     indexer = createIndexer({
       store,
       provider: rpc,
@@ -217,6 +224,11 @@ export async function runService(
     // --- EPCIS capture (issue 14; scripts/commands/capture.ts): routes' deps and the anchoring
     // worker, which on PostgreSQL runs only while this process's indexer holds the writer lock.
     const { startCaptureService } = await import("./capture");
+    // ethers, loaded only to serve: capture signs and sends its anchoring transactions with it.
+    const { FetchRequest, JsonRpcProvider: EthersProvider } = await import("ethers");
+    const request = new FetchRequest(config.rpcUrl);
+    request.timeout = 30_000;
+    const provider: JsonRpcProvider = new EthersProvider(request, undefined, { cacheTimeout: -1 });
     capture = await startCaptureService({
       config,
       env,

@@ -12,12 +12,11 @@ import {
 } from "ethers";
 import { TraceAnchor__factory, type TraceAnchor } from "../../typechain-types";
 import { ConfigError, confirmationsFor, type Config } from "./config";
-import { readDeployment } from "./deployments";
+import { deployedContract } from "./deployments";
+import { ChainError } from "./chain-error";
 import { promptSecret } from "./prompt";
 
-export class ChainError extends Error {
-  override readonly name = "ChainError";
-}
+export { ChainError };
 
 export function createProvider(config: Config): JsonRpcProvider {
   // No response cache: ethers would otherwise hand two transactions sent within 250 ms the same nonce.
@@ -52,15 +51,7 @@ export async function createSigner(config: Config, provider: JsonRpcProvider): P
 
 /** The contract address: --contract / TRACE_CONTRACT, else deployments/<chainId>.json. */
 export async function contractAddress(config: Config, provider: JsonRpcProvider): Promise<string> {
-  if (config.contract) return config.contract;
-  const chainId = await chainIdOf(provider, config);
-  const deployment = readDeployment(config.deploymentsDir, chainId);
-  if (!deployment) {
-    throw new ConfigError(
-      `no contract: set TRACE_CONTRACT or run "traceanchor deploy" (no ${config.deploymentsDir}/${chainId}.json)`,
-    );
-  }
-  return deployment.contract;
+  return config.contract || deployedContract(config, await chainIdOf(provider, config));
 }
 
 export async function connectRegistry(

@@ -1,6 +1,7 @@
 /** `deployments/<chainId>.json`: where the contract lives on a chain and how it was compiled. */
 import fs from "node:fs";
 import path from "node:path";
+import { ConfigError } from "./config";
 
 export interface Deployment {
   contract: string;
@@ -67,4 +68,15 @@ export function compilerInfo(root: string): CompilerInfo {
     contractName,
     sources: Object.keys(info.input.sources).sort(),
   };
+}
+
+/** The address deployments/<chainId>.json names (for when --contract / TRACE_CONTRACT is not set). */
+export function deployedContract(config: { readonly deploymentsDir: string }, chainId: bigint): string {
+  const deployment = readDeployment(config.deploymentsDir, chainId);
+  if (!deployment) {
+    throw new ConfigError(
+      `no contract: set TRACE_CONTRACT or run "traceanchor deploy" (no ${config.deploymentsDir}/${chainId}.json)`,
+    );
+  }
+  return deployment.contract;
 }

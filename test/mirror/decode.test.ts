@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { hexlify, keccak256, randomBytes, toUtf8Bytes } from "ethers";
 import type { ParamType } from "ethers";
-import { decodeLog, roleLabel } from "../../mirror/decode";
+import { decodeLog, EVENT_ABI, roleLabel } from "../../mirror/decode";
 import { TraceAnchor__factory } from "../../typechain-types";
 import { role } from "../indexer/helpers/chain";
 
@@ -47,6 +47,19 @@ describe("mirror/decode", function () {
       expect(checked).to.be.greaterThan(40);
     });
 
+    it("holds the contract's event ABI exactly: every event, topic, input name, type and indexed flag", function () {
+      const theirs: unknown[] = [];
+      iface.forEachEvent((fragment) =>
+        theirs.push({
+          name: fragment.name,
+          topic: fragment.topicHash,
+          inputs: fragment.inputs.map((input) => ({ name: input.name, type: input.type, indexed: input.indexed })),
+        }),
+      );
+      const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
+      expect([...EVENT_ABI].sort(byName)).to.deep.equal((theirs as { name: string }[]).sort(byName));
+    });
+
     it("names a topic the ABI does not know 'unknown'", function () {
       expect(decodeLog([hexlify(randomBytes(32))], "0x")).to.deep.equal({
         name: "unknown",
@@ -60,6 +73,12 @@ describe("mirror/decode", function () {
     it("decodes a short text label", function () {
       expect(roleLabel(role("factory"))).to.equal("factory");
       expect(roleLabel(role("quality inspection"))).to.equal("quality inspection");
+    });
+
+    it("returns null for bytes that are not UTF-8, and for zeros", function () {
+      expect(roleLabel(`0x${"ff".repeat(4)}${"00".repeat(28)}`)).to.equal(null);
+      expect(roleLabel(`0x${"00".repeat(32)}`)).to.equal(null);
+      expect(roleLabel(`0x6100${"62".repeat(1)}${"00".repeat(29)}`)).to.equal(null);
     });
 
     it("returns null for a hashed role", function () {
