@@ -79,6 +79,8 @@ interface NodeResult {
   readonly ethers: Map<number, number>;
   readonly bestRange: number;
   readonly bestBarePerSec: number;
+  /** Median seconds to read the default reorg window's headers, as the indexer does once (batches of 100). */
+  readonly windowHeadersSeconds: number;
   readonly index: IndexRun;
   readonly indexPerSec: number;
   readonly afterStartupPerSec: number;
@@ -166,6 +168,43 @@ async function bareSweep(
     logs += result.length;
   }
   return { seconds: (performance.now() - started) / 1000, logs };
+}
+
+/** Default TRACE_INDEX_REORG_WINDOW: the indexer reads the header of every block this close to the head. */
+const REORG_WINDOW = 128;
+
+/** eth_getBlockByNumber for the last REORG_WINDOW blocks up to head, in JSON-RPC batches of 100 (the indexer's transport's batch size). */
+async function windowHeaders(url: string, head: number): Promise<number> {
+  const started = performance.now();
+  const numbers = Array.from({ length: Math.min(REORG_WINDOW, head + 1) }, (_, i) => head - i);
+  for (let i = 0; i < numbers.length; i += 100) {
+    const batch = numbers.slice(i, i + 100).map((n, j) => ({
+      jsonrpc: "2.0",
+      id: j,
+      method: "eth_getBlockByNumber",
+      params: [`0x${n.toString(16)}`, false],
+    }));
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(batch),
+    });
+    const replies = JSON.parse(await response.text()) as unknown[];
+    if (!Array.isArray(replies) || replies.length !== batch.length)
+      throw new Error("eth_getBlockByNumber batch failed");
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** Seconds from spawning a Node process that does nothing until it has exited: the floor of any whole-process Node indexer. */
+function nodeProcessSeconds(): number {
+  const times: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const started = performance.now();
+    execFileSync(process.execPath, ["-e", "0"]);
+    times.push((performance.now() - started) / 1000);
+  }
+  return median(times);
 }
 
 /** The same sweep through ethers' JsonRpcProvider.send. */
@@ -304,6 +343,8 @@ async function benchNode(
     const ethers = new Map<number, number>();
     for (const range of ETHERS_RANGES) ethers.set(range, await ethersSweep(node, d.address, from, head, range));
     const [bestRange, bestSeconds] = [...bare].reduce((best, entry) => (entry[1] < best[1] ? entry : best));
+    const headerTimes: number[] = [];
+    for (let run = 0; run < RUNS; run++) headerTimes.push(await windowHeaders(node.url, head));
 
     const runs: IndexRun[] = [];
     for (let run = 0; run < RUNS; run++) {
@@ -337,6 +378,7 @@ async function benchNode(
         ethers,
         bestRange,
         bestBarePerSec: logs / bestSeconds,
+        windowHeadersSeconds: median(headerTimes),
         index,
         indexPerSec: logs / index.seconds,
         afterStartupPerSec: logs / afterStartup,
@@ -348,7 +390,7 @@ async function benchNode(
   }
 }
 
-function nodeTable(r: NodeResult, replayPerSec?: number): string {
+function nodeTable(r: NodeResult, replayPerSec?: number, processSeconds?: number): string {
   const rows: [string, string, string][] = RANGES.map((range) => {
     const seconds = r.bare.get(range) ?? Number.NaN;
     return [
@@ -362,6 +404,19 @@ function nodeTable(r: NodeResult, replayPerSec?: number): string {
       `reference: eth_getLogs through ethers' JsonRpcProvider, ${range.toLocaleString("en-US")}-block ranges`,
       `${fmt(r.logs / seconds)} events/s`,
       `${seconds.toFixed(3)} s, one run; not the ceiling`,
+    ]);
+  }
+  const bestSeconds = r.logs / r.bestBarePerSec;
+  rows.push([
+    `reference: the reorg window's headers (eth_getBlockByNumber, the last ${REORG_WINDOW} blocks, batches of 100)`,
+    `${r.windowHeadersSeconds.toFixed(3)} s`,
+    `${pct(r.windowHeadersSeconds / bestSeconds)} of the best bare sweep's time; the indexer reads them once, bare eth_getLogs never`,
+  ]);
+  if (processSeconds !== undefined) {
+    rows.push([
+      "reference: a Node process that starts and exits (`node -e 0`)",
+      `${processSeconds.toFixed(3)} s`,
+      `${pct(processSeconds / bestSeconds)} of the best bare sweep's time; 80% of the bare rate leaves a whole process ${(bestSeconds / TARGET).toFixed(3)} s in all`,
     ]);
   }
   const ratio = r.indexPerSec / r.bestBarePerSec;
@@ -444,6 +499,7 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-indexer-"));
   try {
     const results: NodeResult[] = [];
+    const processSeconds = nodeProcessSeconds();
     let replay: { perSec: number; events: number } | undefined;
     for (const kind of NODES) {
       const { result, node, address } = await benchNode(kind, tmp);
@@ -453,7 +509,7 @@ async function main(): Promise<void> {
       } finally {
         await node.stop();
       }
-      console.log(`\n${kind}\n${nodeTable(result, replay?.perSec)}`);
+      console.log(`\n${kind}\n${nodeTable(result, replay?.perSec, processSeconds)}`);
     }
     if (replay === undefined) throw new Error("no node measured");
     if (!PARTS.has("ingest")) {
@@ -508,7 +564,7 @@ async function main(): Promise<void> {
       ...results.flatMap((r) => [
         `### ${r.kind === "anvil" ? "anvil (@foundry-rs/anvil)" : "Hardhat node"}`,
         "",
-        nodeTable(r, replay.perSec),
+        nodeTable(r, replay.perSec, processSeconds),
         "",
       ]),
       "### Replay and content ingestion",

@@ -17,12 +17,12 @@
  * event's problems, to the document otherwise), the event's index in the eventList when there is
  * one, and `pointer`, the RFC 6901 JSON pointer into the validated value.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import addFormats from "ajv-formats";
+import type { default as AjvClass, ErrorObject, ValidateFunction } from "ajv";
+import type { default as AddFormats } from "ajv-formats";
 import { CBV_VOCABULARIES, MEASUREMENT_TYPE_NAME, vocabularyOf, type VocabularyName } from "./cbv";
 import { ValidationError } from "./errors";
 import { isPlainObject, type EpcisEvent } from "./record";
-import gs1Schema from "./schemas/EPCIS-JSON-Schema.json";
+import type gs1SchemaJson from "./schemas/EPCIS-JSON-Schema.json";
 
 export interface EpcisProblem {
   /** 0-based index in epcisBody.eventList, for a problem in an event of a document. */
@@ -188,6 +188,12 @@ function problem(path: readonly Segment[], message: string, rule = "schema"): Ep
 function validators(allErrors: boolean): Compiled {
   const cached = allErrors ? detailed : fast;
   if (cached !== undefined) return cached;
+  // ajv, its formats and GS1's schema are loaded on the first validation, not with core: they cost
+  // every process that imports core (`traceanchor index`, say) about a tenth of a second of start-up.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const Ajv = (require("ajv") as { default: typeof AjvClass }).default;
+  const addFormats = (require("ajv-formats") as { default: typeof AddFormats }).default;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   // GS1's schema lists, in some anyOf branches, required properties that branch does not define.
   const ajv = new Ajv({ strict: true, strictRequired: false, allErrors, verbose: allErrors });
   addFormats(ajv, ["uri"]);
@@ -206,6 +212,8 @@ function validators(allErrors: boolean): Compiled {
 }
 
 function amendedSchema(): Schema {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const gs1Schema = require("./schemas/EPCIS-JSON-Schema.json") as typeof gs1SchemaJson;
   const schema = structuredClone(gs1Schema) as Schema;
   schema.$id = SCHEMA_ID;
   const defs = node(schema, "definitions");
