@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { captureRoutes, type CaptureDeps } from "./capture";
+import { addDiscovery, collectRoutes } from "./discovery";
 import { GS1_VERSION_HEADERS, epcisProblem, toProblem, type EpcisProblem } from "./problem";
 import { queryRoutes, type QueryDeps } from "./query";
 
@@ -41,6 +42,9 @@ export const epcisRoutes: FastifyPluginAsync<EpcisDeps> = async (app, deps) => {
       ),
     ),
   );
+  const routes = collectRoutes(app);
   if (deps.capture !== undefined) await app.register(captureRoutes, deps.capture);
   if (deps.query !== undefined) await app.register(queryRoutes, deps.query);
+  // OPTIONS on every resource (the binding's discovery), with the methods each one has.
+  addDiscovery(app, routes);
 };

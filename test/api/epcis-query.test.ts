@@ -441,6 +441,54 @@ describeEngines("EPCIS query", function (engine) {
     });
   });
 
+  describe("OPTIONS (the binding's discovery)", function () {
+    it("answers 204 with the methods of each resource and the versions, without a token", async function () {
+      const cases: [string, string][] = [
+        // POST /epcis/events is capture's, not registered in this app.
+        ["/epcis/events", "OPTIONS, GET, HEAD"],
+        [`/epcis/events/${encodeURIComponent("urn:uuid:anything")}`, "OPTIONS, GET, HEAD"],
+        ["/epcis/eventTypes", "OPTIONS, GET, HEAD"],
+        ["/epcis/eventTypes/ObjectEvent/events", "OPTIONS, GET, HEAD"],
+        [`/epcis/epcs/${encodeURIComponent(SER("Q1"))}/events`, "OPTIONS, GET, HEAD"],
+        ["/epcis/bizSteps/shipping", "OPTIONS, GET, HEAD"],
+        ["/epcis/queries", "OPTIONS, GET, HEAD, POST"],
+      ];
+      for (const [url, allow] of cases) {
+        const res = await t.app.inject({ method: "OPTIONS", url });
+        expect(res.statusCode, url).to.equal(204);
+        expect(res.headers, url).to.include({
+          allow,
+          "gs1-epcis-version": "2.0.0",
+          "gs1-epcis-min": "2.0.0",
+          "gs1-epcis-max": "2.0.0",
+          "gs1-cbv-version": "2.0.0",
+          "gs1-cbv-min": "2.0.0",
+          "gs1-cbv-max": "2.0.0",
+          "gs1-epc-format": "Never_Translates",
+        });
+        expect(res.body, url).to.equal("");
+      }
+    });
+
+    it("still answers a browser's CORS preflight, as the app's preflight route does", async function () {
+      const headers = { origin: "https://example.org", "access-control-request-method": "GET" };
+      const ours = await t.app.inject({
+        method: "OPTIONS",
+        url: "/epcis/events",
+        headers: { ...headers, "access-control-request-headers": "gs1-epcis-min" },
+      });
+      expect(ours.statusCode).to.equal(204);
+      expect(ours.headers).to.include({
+        "access-control-allow-origin": "*",
+        "access-control-allow-methods": "GET, HEAD, OPTIONS",
+        "access-control-allow-headers": "gs1-epcis-min",
+      });
+      expect((await t.app.inject({ method: "OPTIONS", url: "/epcis/events" })).headers).to.not.have.property(
+        "access-control-allow-methods",
+      );
+    });
+  });
+
   describe("errors", function () {
     const problem = async (url: string, status: number, type: string, headers: Record<string, string> = {}) => {
       const res = await get(url, headers);
