@@ -303,7 +303,11 @@ const showsEvent = (row: TraceEventRow, brand: number | undefined): boolean =>
   row.anchor.kind === KIND_CODE.trace &&
   row.anchor.brandId === brand;
 
-/** The events naming the lot (`lot` non-empty) or the class (`lot` ""), shown for `brand`, with the recall facts of all. */
+/**
+ * The events naming the lot (`lot` non-empty) or the class (`lot` ""), shown for `brand`, with the
+ * recall facts of all. `read`: the lot's rows when the serial's read brought them (PostgreSQL), so
+ * that no statement of its own is needed.
+ */
 async function levelFragment(
   ctx: ItemContext,
   renderer: ItemRenderer,
@@ -311,11 +315,12 @@ async function levelFragment(
   lot: string,
   brand: number | undefined,
   cursor: CursorRow,
+  read?: readonly TraceEventRow[],
 ): Promise<LevelFragment> {
   const key = `${gtin}\u0000${lot}\u0000${brand ?? ""}`;
   const hit = renderer.levels.peek(key);
   if (hit !== undefined && hit.cursor === cursor) return hit;
-  const rows = await ctx.mirror.items.level(gtin, lot);
+  const rows = read ?? (await ctx.mirror.items.level(gtin, lot));
   const entries = await Promise.all(
     rows.filter((row) => showsEvent(row, brand)).map((row) => eventEntry(ctx.mirror, renderer, row, cursor)),
   );
@@ -446,7 +451,10 @@ async function serialDocument(
   // The events the prefix owner anchored; without an owner, those of the brand that registered the item.
   const eventsBrand = owner?.brandId ?? identity.anchor.brandId;
 
-  const pendingLot = lot === undefined ? undefined : levelFragment(ctx, renderer, key.gtin, lot, eventsBrand, cursor);
+  const pendingLot =
+    lot === undefined
+      ? undefined
+      : levelFragment(ctx, renderer, key.gtin, lot, eventsBrand, cursor, rows.lotEvents?.get(lot));
   const pendingClass = levelFragment(ctx, renderer, key.gtin, "", eventsBrand, cursor);
   const pendingIdentity = provedJson(mirror, renderer, identity, cursor);
   const pendingBrand = brandJson(mirror, owner);

@@ -104,6 +104,12 @@ export interface SerialRows {
   readonly identities: IdentityRow[];
   /** Trace events naming the serial itself, oldest anchor first. */
   readonly events: TraceEventRow[];
+  /**
+   * The lot-level events (`items.level(gtin, lot)`, the same rows) of lots of the identities, read
+   * in the same statement where that saves a round trip (PostgreSQL); a lot not in the map was not
+   * read. Absent on SQLite, where reading a lot costs no round trip.
+   */
+  readonly lotEvents?: ReadonlyMap<string, TraceEventRow[]>;
 }
 
 /** Serialised identity records of one brand in one batch, for a GTIN and one lot ("" for items without a lot). */

@@ -6,7 +6,9 @@
  *
  * Every method is one statement, a network round trip, so reads are coarse: the item reads join
  * item_keys to records, anchors and the submitter's role in one statement (SQLite reads the anchor
- * rows from a memo instead, which costs nothing there). Rarely changing rows (the cursor, brands,
+ * rows from a memo instead, which costs nothing there). `items.serial` goes further: the serials
+ * asked for in one event-loop turn share one statement, which also brings the level events of their
+ * identities' lots (see SERIAL_BATCH_READ). Rarely changing rows (the cursor, brands,
  * prefix owners) are memoised until the mirror's version moves; the version is mirror_version's
  * counter (migration 005), polled every VERSION_POLL_MS, so a replica serves a memo at most that
  * much older than the last commit it can see.
@@ -71,6 +73,14 @@ interface RecordJoinDb extends AnchorDb {
   role: string | null;
 }
 
+/** A row of SERIAL_BATCH_READ: one of a serial's own rows, or (`lot_level`) one of a lot's events, all nulls when it has none. */
+interface SerialJoinDb extends RecordJoinDb {
+  lot_level: boolean;
+  i: number;
+  key_kind: number;
+  lot: string;
+}
+
 const byAnchorOrder = (a: AnchoredRecordRow, b: AnchoredRecordRow): number =>
   a.anchor.blockNumber - b.anchor.blockNumber || a.anchor.logIndex - b.anchor.logIndex || a.leafIndex - b.leafIndex;
 
@@ -95,6 +105,140 @@ export function statementName(text: string): string {
 
 async function query<T>(pool: Pool, text: string, values: unknown[]): Promise<T[]> {
   return (await pool.query({ name: statementName(text), text, values })).rows as T[];
+}
+
+/** Most serials one item read carries; more wait for the next statement. */
+export const MAX_SERIAL_BATCH = 64;
+/** Item reads in flight at once: under load the serials that arrive meanwhile share the next one. */
+export const MAX_SERIAL_READS = 2;
+
+/**
+ * The item read of every serial asked for in one event-loop turn (and of those asked for while
+ * MAX_SERIAL_READS statements run), as one statement: each serial's rows (`own`) exactly as its own
+ * statement would return them (the same joins, order and limit, per serial), numbered by its place
+ * in the arrays; then, for up to MAX_READ_LOTS lots of its identity rows, that lot's level events
+ * as `items.level` reads them (`lot_level`; a lot with none gives one row of nulls, so that every
+ * lot read is known). A statement and its answer cost the app about as much CPU as the rest of an
+ * item request, and the lot's events would be a second round trip after the first: one statement
+ * per turn instead of two per request. All serials of a statement read one snapshot.
+ */
+const RECORD_JOIN_COLUMNS = `r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS}, s.role`;
+export const MAX_READ_LOTS = 4;
+const SERIAL_BATCH_READ =
+  "WITH q AS (SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q (gtin, serial, i)), " +
+  "own AS (SELECT q.i, x.* FROM q CROSS JOIN LATERAL (" +
+  `SELECT k.kind AS key_kind, k.lot, ${RECORD_JOIN_COLUMNS} FROM item_keys k ${JOIN_RECORDS} ${JOIN_ANCHOR} ${JOIN_ROLE} ` +
+  `WHERE k.gtin = q.gtin AND k.serial = q.serial AND (k.kind = 1 OR (k.kind = 2 AND k.lot = '')) ${KEY_ORDER} LIMIT ${MAX_IDENTITIES + MAX_EVENTS}) x), ` +
+  "lots AS (SELECT w.i, w.lot, q.gtin FROM (SELECT d.i, d.lot, row_number() OVER (PARTITION BY d.i ORDER BY d.lot) AS n " +
+  `FROM (SELECT DISTINCT i, lot FROM own WHERE key_kind = 1 AND lot <> '') d) w JOIN q ON q.i = w.i WHERE w.n <= ${MAX_READ_LOTS}) ` +
+  "SELECT false AS lot_level, own.* FROM own UNION ALL " +
+  `SELECT true, lots.i, e.key_kind, lots.lot, ${RECORD_JOIN_COLUMNS.replace(/\b[ras]\./g, "e.")} FROM lots LEFT JOIN LATERAL (` +
+  `SELECT k.kind AS key_kind, ${RECORD_JOIN_COLUMNS} FROM item_keys k ${JOIN_RECORDS} ${JOIN_ANCHOR} ${JOIN_ROLE} ` +
+  `WHERE k.gtin = lots.gtin AND k.serial = '' AND k.lot = lots.lot AND k.kind = 2 ${KEY_ORDER} LIMIT ${MAX_EVENTS}) e ON true`;
+
+interface SerialRead {
+  readonly gtin: string;
+  readonly serial: string;
+  readonly waiters: { resolve(rows: SerialRows): void; reject(error: Error): void }[];
+}
+
+export interface SerialBatcherOptions {
+  readonly maxBatch?: number;
+  readonly maxRunning?: number;
+}
+
+/** Reads serials through SERIAL_BATCH_READ: `read` resolves with the serial's rows, or rejects with its statement's error. */
+export function serialBatcher(
+  pool: Pool,
+  rowsOf: (
+    own: readonly SerialJoinDb[],
+    lots: ReadonlyMap<string, SerialJoinDb[]>,
+    anchor: (row: RecordJoinDb) => AnchorRow,
+  ) => SerialRows,
+  anchorsOf: () => (row: RecordJoinDb) => AnchorRow,
+  options: SerialBatcherOptions = {},
+): { read(gtin: string, serial: string): Promise<SerialRows> } {
+  const maxBatch = options.maxBatch ?? MAX_SERIAL_BATCH;
+  const maxRunning = options.maxRunning ?? MAX_SERIAL_READS;
+  // Serials waiting for a statement, by key: a serial asked for twice is read once.
+  const queue = new Map<string, SerialRead>();
+  let running = 0;
+  let scheduled = false;
+
+  const run = async (batch: readonly SerialRead[]): Promise<void> => {
+    try {
+      const { rows } = await pool.query<SerialJoinDb>({
+        name: statementName(SERIAL_BATCH_READ),
+        text: SERIAL_BATCH_READ,
+        values: [batch.map((r) => r.gtin), batch.map((r) => r.serial)],
+      });
+      const own: SerialJoinDb[][] = batch.map(() => []);
+      const lots: Map<string, SerialJoinDb[]>[] = batch.map(() => new Map<string, SerialJoinDb[]>());
+      for (const row of rows) {
+        const i = row.i - 1;
+        if (!row.lot_level) {
+          own[i]?.push(row);
+          continue;
+        }
+        const ofLot = lots[i];
+        if (ofLot === undefined) continue;
+        let list = ofLot.get(row.lot);
+        if (list === undefined) ofLot.set(row.lot, (list = []));
+        // A lot without events: the row of nulls that says it was read.
+        if (row.record !== null) list.push(row);
+      }
+      // One AnchorRow object per batch of the answer, as a single read gives (the renderer keys on them).
+      const anchor = anchorsOf();
+      // Each waiter its own arrays (a serial asked for twice in a turn is rare).
+      batch.forEach((read, i) => {
+        for (const waiter of read.waiters)
+          waiter.resolve(rowsOf(own[i] ?? [], lots[i] ?? new Map<string, SerialJoinDb[]>(), anchor));
+      });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const read of batch) for (const waiter of read.waiters) waiter.reject(error);
+    }
+  };
+  const start = (): void => {
+    while (running < maxRunning && queue.size > 0) {
+      const batch: SerialRead[] = [];
+      for (const [key, read] of queue) {
+        if (batch.length >= maxBatch) break;
+        batch.push(read);
+        queue.delete(key);
+      }
+      running++;
+      void run(batch).finally(() => {
+        running--;
+        schedule();
+      });
+    }
+  };
+  // After the turn's I/O callbacks, so that the requests of one turn share a statement.
+  const schedule = (): void => {
+    if (scheduled || queue.size === 0 || running >= maxRunning) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      start();
+    });
+  };
+  return {
+    read(gtin, serial) {
+      // PostgreSQL text holds no NUL, so no key has one; in a statement it would fail every serial of it.
+      if (gtin.includes("\u0000") || serial.includes("\u0000")) return Promise.resolve({ identities: [], events: [] });
+      return new Promise<SerialRows>((resolve, reject) => {
+        const key = `${gtin}\u0000${serial}`;
+        let read = queue.get(key);
+        if (read === undefined) {
+          read = { gtin, serial, waiters: [] };
+          queue.set(key, read);
+        }
+        read.waiters.push({ resolve, reject });
+        schedule();
+      });
+    },
+  };
 }
 
 export function createPgReader(store: PgStore): MirrorReader {
@@ -308,8 +452,11 @@ function itemsRepository(pool: Pool): Async<ItemsRepository> {
       return anchor;
     };
   };
-  const traceRows = <T extends RecordJoinDb>(level: EventLevel, list: T[]): (TraceEventRow & { source: T })[] => {
-    const anchor = anchorsOf();
+  const traceRows = <T extends RecordJoinDb>(
+    level: EventLevel,
+    list: T[],
+    anchor: (row: RecordJoinDb) => AnchorRow = anchorsOf(),
+  ): (TraceEventRow & { source: T })[] => {
     return list.map((row) => ({
       leafIndex: row.leaf_index,
       recordHash: row.record_hash,
@@ -322,18 +469,16 @@ function itemsRepository(pool: Pool): Async<ItemsRepository> {
   };
   const strip = ({ source: _source, ...row }: TraceEventRow & { source: unknown }): TraceEventRow => row;
 
-  const serial = async (gtin: string, serialValue: string): Promise<SerialRows> => {
-    const list = await query<RecordJoinDb & { kind: number; lot: string }>(
-      pool,
-      `SELECT k.kind, k.lot, r.leaf_index, r.record_hash, r.record, ${ANCHOR_COLUMNS}, s.role FROM item_keys k ${JOIN_RECORDS} ${JOIN_ANCHOR} ${JOIN_ROLE} ` +
-        `WHERE k.gtin = $1 AND k.serial = $2 AND (k.kind = 1 OR (k.kind = 2 AND k.lot = '')) ${KEY_ORDER} LIMIT ${MAX_IDENTITIES + MAX_EVENTS}`,
-      [gtin, serialValue],
-    );
-    const anchor = anchorsOf();
+  /** One serial's rows of a batched read (SQLite's order and caps), with one AnchorRow object per batch of the answer. */
+  const serialRowsOf = (
+    list: readonly SerialJoinDb[],
+    lots: ReadonlyMap<string, SerialJoinDb[]>,
+    anchor: (row: RecordJoinDb) => AnchorRow,
+  ): SerialRows => {
     const identities: IdentityRow[] = [];
     const events: TraceEventRow[] = [];
     for (const row of list) {
-      if (row.kind === KIND_CODE.identity) {
+      if (row.key_kind === KIND_CODE.identity) {
         if (identities.length < MAX_IDENTITIES)
           identities.push({
             leafIndex: row.leaf_index,
@@ -353,8 +498,12 @@ function itemsRepository(pool: Pool): Async<ItemsRepository> {
         });
       }
     }
-    return { identities: sorted(identities), events: sorted(events) };
+    const lotEvents = new Map<string, TraceEventRow[]>();
+    for (const [lot, rows] of lots) lotEvents.set(lot, sorted(traceRows("lot", rows, anchor).map(strip)));
+    return { identities: sorted(identities), events: sorted(events), lotEvents };
   };
+  const serials = serialBatcher(pool, serialRowsOf, anchorsOf);
+  const serial = (gtin: string, serialValue: string): Promise<SerialRows> => serials.read(gtin, serialValue);
 
   const level = async (gtin: string, lot: string): Promise<TraceEventRow[]> => {
     const list = await query<RecordJoinDb>(

@@ -21,7 +21,7 @@ import { ApiError } from "../../api/errors";
 import { openDatabase } from "../../mirror/db";
 import { createSqliteSeeder } from "../../mirror/write/seed";
 import { ACME, ADDR, GTIN, GTIN13, ORPHAN_GTIN, acmeGtin, insertAnchor, insertContents } from "./fixtures";
-import { appPerTest, buildTestApp } from "./helper";
+import { appPerTest, buildTestApp, pgMirrorOf } from "./helper";
 
 /** The batch id of the anchor with the root bound to `?` (batch rows are keyed by it, migration 007). */
 const BATCH = "(SELECT batch_id FROM anchors WHERE root = ?)";
@@ -231,6 +231,43 @@ describe("api: item route fast path", function () {
     expect(config, "scan-config in the page").to.not.equal(null);
     expect(JSON.parse(config?.[1] ?? "{}")).to.deep.include({ rpcUrls, scanThreshold: 7 });
     await app.close();
+  });
+});
+
+describe("api: item route on PostgreSQL", function () {
+  this.timeout(60_000);
+  const suite = appPerTest("postgres");
+
+  it("reads an item and its lot's events in one statement, and its class's only once", async function () {
+    const store = await pgMirrorOf(suite.fixture);
+    const pool = store.readPool;
+    const query = pool.query.bind(pool) as (config: { text: string; values?: unknown[] }) => Promise<unknown>;
+    const statements: { text: string; values: unknown[] }[] = [];
+    pool.query = ((config: { text: string; values?: unknown[] }) => {
+      if (typeof config === "object") statements.push({ text: config.text, values: config.values ?? [] });
+      return query(config);
+    }) as unknown as typeof pool.query;
+    try {
+      const bizSteps = async (serial: string): Promise<string[]> => {
+        const res = await suite.t.app.inject({ url: `/01/${GTIN}/21/${serial}`, remoteAddress: "198.51.100.9" });
+        expect(res.statusCode, serial).to.equal(200);
+        return (JSON.parse(res.body) as { events: { record: { event: { bizStep: string } } }[] }).events.map(
+          (e) => e.record.event.bizStep,
+        );
+      };
+      // LOT1's shipping, the class's inspection.
+      expect(await bizSteps("SER2")).to.include.members(["shipping", "inspecting"]);
+      const items = statements.filter((s) => s.text.startsWith("WITH q AS"));
+      // Level reads are (gtin, lot): only the class's, "", once for both requests.
+      const levels = statements.filter((s) => s.text.includes("k.serial = '' AND k.lot = $2"));
+      expect(items).to.have.length(1);
+      expect(levels.map((s) => s.values[1])).to.deep.equal([""]);
+      expect(await bizSteps("SER3")).to.include("inspecting");
+      expect(statements.filter((s) => s.text.startsWith("WITH q AS"))).to.have.length(2);
+      expect(statements.filter((s) => s.text.includes("k.serial = '' AND k.lot = $2"))).to.have.length(1);
+    } finally {
+      pool.query = query as unknown as typeof pool.query;
+    }
   });
 });
 
