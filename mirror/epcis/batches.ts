@@ -76,7 +76,7 @@ function toBatch(row: BatchRow): CaptureBatch {
  * capture_id, no batch_id): with 1M of those stored each worker tick read them all (about 300 ms,
  * a third of the capture benchmark's main thread).
  */
-const PENDING_BY_BRAND = {
+export const PENDING_BY_BRAND = {
   sqlite: `SELECT brand_id, count(*) AS n, min(record_time) AS oldest FROM epcis_events INDEXED BY epcis_events_pending WHERE ${PENDING} GROUP BY brand_id ORDER BY brand_id`,
   postgres: `SELECT brand_id, count(*) AS n, min(record_time) AS oldest FROM trace_state.epcis_events WHERE ${PENDING} GROUP BY brand_id ORDER BY brand_id`,
 };
