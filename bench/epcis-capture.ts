@@ -20,7 +20,9 @@
  *
  *   benchCapture(engine, options?): Promise<CaptureFigures>
  *   node --max-old-space-size=4096 -r ts-node/register/transpile-only bench/epcis-capture.ts
- *       [BENCH_ENGINES=sqlite,postgres BENCH_FILL=1000000 BENCH_DOCS=1500 BENCH_ANCHOR_SAMPLES=6]
+ *       [BENCH_ENGINES=sqlite,postgres BENCH_FILL=1000000 BENCH_DOCS=1500 BENCH_ANCHOR_SAMPLES=6
+ *        BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (to profile serve)
+ *        BENCH_SERVE_ENV="TRACE_CAPTURE_PREPARE_THREADS=0" (more environment for serve)]
  *   writes its section of docs/benchmarks.md (bench/report.ts) when run alone.
  *
  * PostgreSQL: TRACE_TEST_PG_URL (else test/helpers/postgres.ts starts a cluster); the database is
@@ -70,6 +72,10 @@ export interface CaptureOptions {
   readonly anchorGapSeconds?: number;
   /** Keep the store (temp dir / database) for another benchmark; its location is in the figures. */
   readonly keep?: boolean;
+  /** Node options for the `serve` process, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] (default none). */
+  readonly serveNodeArgs?: readonly string[];
+  /** More environment for `serve` (e.g. { TRACE_CAPTURE_PREPARE_THREADS: "0" }); default none. */
+  readonly serveEnv?: Readonly<Record<string, string>>;
   readonly log?: (line: string) => void;
 }
 
@@ -313,9 +319,9 @@ interface Served {
   stderr(): string;
 }
 
-async function startServe(env: Record<string, string>): Promise<Served> {
+async function startServe(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<Served> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, "serve"], {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, "serve"], {
     cwd: ROOT,
     env: childEnv({ ...env, TRACE_PORT: String(port), TRACE_PRIVATE_KEY: KEYS.service }),
     stdio: ["ignore", "ignore", "pipe"],
@@ -477,7 +483,7 @@ export async function benchCapture(engine: Engine, options: CaptureOptions = {})
     else await fillPostgres(epcisDb, fill, log);
     const fillSeconds = (performance.now() - fillStarted) / 1000;
     log(`${engine}: filled in ${fillSeconds.toFixed(0)} s; starting serve…`);
-    served = await startServe(env);
+    served = await startServe({ ...env, ...options.serveEnv }, options.serveNodeArgs);
     // The brand's consent is read from the mirror serve indexes: 403 until its indexer has caught up.
     let next = fill;
     for (let i = 0; ; i++) {
@@ -583,6 +589,13 @@ async function main(): Promise<void> {
     fill: Number(process.env.BENCH_FILL ?? 1_000_000),
     documents: Number(process.env.BENCH_DOCS ?? 1500),
     anchorSamples: Number(process.env.BENCH_ANCHOR_SAMPLES ?? 6),
+    serveNodeArgs: (process.env.BENCH_SERVE_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+    serveEnv: Object.fromEntries(
+      (process.env.BENCH_SERVE_ENV ?? "")
+        .split(" ")
+        .filter((a) => a.includes("="))
+        .map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]),
+    ),
   };
   const results: CaptureFigures[] = [];
   for (const engine of engines) results.push(await benchCapture(engine, options));

@@ -21,8 +21,7 @@
  * extension namespaces); an event's own @context adds to it. The prefixes of GS1's EPCIS 2.0
  * context are always known.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { createHash } from "node:crypto";
 import { canonicalDigitalLink } from "./canonical-dl";
 import { CBV_VOCABULARIES, isMeasurementTypeName, vocabularyOf, vocabularyTermUri } from "./cbv";
 import { isPlainObject, type EpcisEvent, type JsonObject, type JsonValue } from "./record";
@@ -54,7 +53,8 @@ export const EPCIS_CONTEXT_PREFIXES: Namespaces = {
 };
 
 export function eventHashId(event: JsonObject, options: EventHashOptions = {}): string {
-  return `ni:///sha-256;${bytesToHex(sha256(utf8ToBytes(eventPreHash(event, options))))}?ver=${EVENT_HASH_VERSION}`;
+  const digest = createHash("sha256").update(eventPreHash(event, options), "utf8").digest("hex");
+  return `ni:///sha-256;${digest}?ver=${EVENT_HASH_VERSION}`;
 }
 
 /** The event unchanged if it has an eventID; otherwise a copy with its hash id as eventID. */
@@ -110,31 +110,42 @@ const COMMENTS = new Set(["comment", "rdfs:comment", "{http://www.w3.org/2000/01
 const TYPED_LISTS = new Set(["bizTransactionList", "sourceList", "destinationList"]);
 const TYPED_ELEMENTS = ["bizTransaction", "source", "destination"];
 
-/** `names`: the keys from the event down to `value` (list indexes left out), for vocabularyOf. */
+/**
+ * `names`: the keys from the event down to `value` (list indexes left out), for vocabularyOf; only
+ * its first four matter (no vocabulary field is deeper than three keys), so it stops growing there.
+ */
 function toNode(value: JsonValue, names: readonly string[], namespaces: Namespaces, ignore: ReadonlySet<string>): Node {
   if (Array.isArray(value)) {
-    return node(
-      "",
-      "",
-      value
-        .filter((v) => v !== null)
-        .map((v) => toNode(v, names, namespaces, NONE))
-        .sort(compareChildren),
-    );
+    const children: Node[] = [];
+    value.forEach((v) => {
+      if (v !== null) children.push(toNode(v, names, namespaces, NONE));
+    });
+    if (children.length > 1) children.sort(compareChildren);
+    return node("", "", children);
   }
   if (isPlainObject(value)) {
-    const children: Child[] = [];
+    const children: Node[] = [];
     for (const key of Object.keys(value)) {
       const v = value[key];
       if (v === null || v === undefined || COMMENTS.has(key) || ignore.has(key) || key === "@context") continue;
       const name = expandName(key, namespaces);
       if (COMMENTS.has(name)) continue;
-      const child = toNode(v, [...names, key], namespaces, NONE);
-      if (Array.isArray(v))
-        for (const element of child.children as Node[]) children.push(node(name, element.value, element.children));
-      else children.push(node(name, child.value, child.children));
+      const path = names.length < 4 ? [...names, key] : names;
+      if (Array.isArray(v)) {
+        // Each element under the field's name. Not sorted here: this object's sort below orders them
+        // (elements it finds equal are equal in every part, so their order cannot show).
+        v.forEach((element) => {
+          if (element === null) return;
+          const child = toNode(element, path, namespaces, NONE);
+          children.push(node(name, child.value, child.children));
+        });
+      } else {
+        const child = toNode(v, path, namespaces, NONE);
+        children.push(node(name, child.value, child.children));
+      }
     }
-    return node(typeof value.type === "string" ? value.type : "", "", children.sort(compareChildren));
+    if (children.length > 1) children.sort(compareChildren);
+    return node(typeof value.type === "string" ? value.type : "", "", children);
   }
   if (value === null) return node("", "", []);
   return node(
@@ -177,43 +188,45 @@ function scalarText(value: string | number | boolean, namespaces: Namespaces): s
  * destination elements become (type, identifier) pairs; childEPCs elements become epc.
  */
 function correctStructure(n: Node): Node {
-  const children = [...n.children];
-  const lists = new Map<string, Node[]>();
-  for (const element of n.children) {
-    if (element.kind !== "node" || !element.name.endsWith("List")) continue;
-    const items = lists.get(element.name) ?? [];
-    items.push(node(element.name.slice(0, -4), element.value, element.children));
-    lists.set(element.name, items);
-    children.splice(children.indexOf(element), 1);
+  // The children in their order, then the lists in the order their first element came, then childEPCs.
+  const corrected: Child[] = [];
+  let lists: Map<string, Node[]> | undefined;
+  let childEpcs: Node[] | undefined;
+  for (const element of n.children as readonly Node[]) {
+    const name = element.name;
+    if (name.endsWith("List")) {
+      const item = node(name.slice(0, -4), element.value, element.children);
+      const items = (lists ??= new Map<string, Node[]>()).get(name);
+      if (items === undefined) lists.set(name, [item]);
+      else items.push(item);
+    } else if (name === "childEPCs") {
+      (childEpcs ??= []).push(node("epc", element.value, []));
+    } else {
+      corrected.push(element.children.length === 0 ? renamed(element, 0) : correctStructure(element));
+    }
   }
-  for (const [name, items] of lists) {
-    children.push(TYPED_LISTS.has(name) ? node(name, "", items.map(pairOf)) : node(name, "", items));
+  if (lists !== undefined) {
+    for (const [name, items] of lists)
+      corrected.push(
+        TYPED_LISTS.has(name) ? node(name, "", items.map(pairOf)) : correctStructure(node(name, "", items)),
+      );
   }
-  const childEpcs = children.filter((c): c is Node => c.kind === "node" && c.name === "childEPCs");
-  if (childEpcs.length > 0) {
-    for (const c of childEpcs) children.splice(children.indexOf(c), 1);
-    children.push(
-      node(
-        "childEPCs",
-        "",
-        childEpcs.map((c) => node("epc", c.value, [])),
-      ),
-    );
-  }
-  const corrected = children.map((c) =>
-    c.kind === "node" && !(TYPED_LISTS.has(c.name) && lists.has(c.name)) ? correctStructure(c) : c,
-  );
-  let name = n.name;
-  if (name === "inputEPC" || name === "outputEPC") name = "epc";
-  else if (
+  if (childEpcs !== undefined) corrected.push(node("childEPCs", "", childEpcs));
+  return renamed(node(n.name, n.value, corrected), corrected.length);
+}
+
+/** `n` under the name the reference gives its kind of element, given how many children it has. */
+function renamed(n: Node, children: number): Node {
+  const name = n.name;
+  if (name === "inputEPC" || name === "outputEPC") return node("epc", n.value, n.children);
+  if (
     name === "inputQuantity" ||
     name === "outputQuantity" ||
     name === "childQuantity" ||
-    (name === "quantity" && corrected.length > 0)
-  ) {
-    name = "quantityElement";
-  }
-  return node(name, n.value, corrected);
+    (name === "quantity" && children > 0)
+  )
+    return node("quantityElement", n.value, n.children);
+  return n;
 }
 
 function pairOf(element: Node): Pair {
@@ -327,18 +340,68 @@ const NOT_HASHED = new Set(["recordTime", "eventID", "type", "errorDeclaration"]
  * sensorReport, …) follow that field's own fields.
  */
 function ordered(list: Child[], order: Order): string {
-  let out = "";
   const extensions = takeExtensions(list);
-  for (const [name, sub] of order) {
-    const values: string[] = [];
-    for (const child of list.filter((c): c is Node => c.kind === "node" && c.name === name)) {
-      const text = fieldText(child, sub);
-      if (text !== "") values.push(text);
-      if (child.children.length === 0) list.splice(list.indexOf(child), 1);
+  // The children of each name in `order`, in list order: one pass instead of one per name.
+  const index = orderIndex(order);
+  const byName: (Node[] | undefined)[] = [];
+  let found = false;
+  for (const c of list) {
+    if (c.kind !== "node") continue;
+    const at = index.get(c.name);
+    if (at === undefined) continue;
+    const named = byName[at];
+    if (named === undefined) byName[at] = [c];
+    else named.push(c);
+    found = true;
+  }
+  let out = "";
+  if (found) {
+    for (let at = 0; at < order.length; at++) {
+      const named = byName[at];
+      if (named === undefined) continue;
+      const sub = (order[at] as Order[number])[1];
+      if (named.length === 1) {
+        out += fieldText(named[0] as Node, sub);
+        continue;
+      }
+      const values: string[] = [];
+      for (const child of named) {
+        const text = fieldText(child, sub);
+        if (text !== "") values.push(text);
+      }
+      out += values.sort(compareText).join("");
     }
-    out += values.sort(compareText).join("");
+    // A field whose children were all written is done; the rest goes to `remainder`.
+    let kept = 0;
+    for (const c of list) {
+      if (c.kind === "node" && c.children.length === 0 && index.has(c.name)) continue;
+      list[kept++] = c;
+    }
+    list.length = kept;
   }
   return extensions.length > 0 ? out + remainder(extensions, true) : out;
+}
+
+const orderIndexes = new WeakMap<Order, ReadonlyMap<string, number>>();
+
+/** Each name of `order` and its position. */
+function orderIndex(order: Order): ReadonlyMap<string, number> {
+  let index = orderIndexes.get(order);
+  if (index === undefined) orderIndexes.set(order, (index = new Map(order.map(([name], at) => [name, at]))));
+  return index;
+}
+
+/** Whether a field's value is a time (written in UTC), by its name: cached, the names are the standard ones. */
+const timeNames = new Map<string, boolean>();
+
+function isTimeName(name: string): boolean {
+  let time = timeNames.get(name);
+  if (time === undefined) {
+    const lower = name.toLowerCase();
+    time = lower.includes("time") && !lower.includes("offset");
+    if (timeNames.size < 1000) timeNames.set(name, time);
+  }
+  return time;
 }
 
 function fieldText(child: Node, sub: Order | undefined): string {
@@ -346,8 +409,7 @@ function fieldText(child: Node, sub: Order | undefined): string {
   let text = "";
   if (child.value !== "") {
     const value = pythonStrip(child.value);
-    const lower = child.name.toLowerCase();
-    text = lower.includes("time") && !lower.includes("offset") ? utcTimestamp(value) : canonicalValue(value);
+    text = isTimeName(child.name) ? utcTimestamp(value) : canonicalValue(value);
     if (text !== "") text = `=${text}`;
   }
   return text === "" && nested === "" ? "" : `${child.name}${text}${nested}`;
@@ -356,22 +418,43 @@ function fieldText(child: Node, sub: Order | undefined): string {
 /** A standard field's user extensions: namespaced names, taken out of `list` (not at event level). */
 function takeExtensions(list: Child[]): Node[] {
   if (list.length <= 1) return [];
-  if (list.some((c) => c.kind === "node" && (c.name.includes("eventTime") || c.name.includes("action")))) return [];
-  const extensions = list.filter((c): c is Node => c.kind === "node" && c.name.includes("{") && c.name.includes("/}"));
-  for (const e of extensions) list.splice(list.indexOf(e), 1);
+  let any = false;
+  for (const c of list) {
+    if (c.kind !== "node") continue;
+    if (c.name.includes("eventTime") || c.name.includes("action")) return [];
+    if (!any && isExtensionName(c.name)) any = true;
+  }
+  if (!any) return [];
+  const extensions: Node[] = [];
+  let kept = 0;
+  for (const c of list) {
+    if (c.kind === "node" && isExtensionName(c.name)) extensions.push(c);
+    else list[kept++] = c;
+  }
+  list.length = kept;
   return extensions;
+}
+
+function isExtensionName(name: string): boolean {
+  return name.includes("{") && name.includes("/}");
 }
 
 /** Whatever `ordered` did not write: ILMD, the typed lists, user extensions; as name=value, sorted. */
 function remainder(list: readonly Child[], all = false): string {
-  const children = all ? list : list.filter((c) => c.kind === "pair" || !NOT_HASHED.has(c.name));
-  const values = children.map((c) => {
-    if (c.kind === "pair") return remainder(c.items, true);
+  if (list.length === 0) return "";
+  const values: string[] = [];
+  let sorted = true;
+  for (const c of list) {
+    if (c.kind === "pair") {
+      values.push(remainder(c.items, true));
+      continue;
+    }
+    if (!all && NOT_HASHED.has(c.name)) continue;
+    if (TYPED_ELEMENTS.includes(c.name)) sorted = false;
     const value = pythonStrip(c.value);
-    return `${c.name}${value === "" ? "" : `=${canonicalValue(value)}`}${remainder(c.children, true)}`;
-  });
-  const sorted = values.length > 1 && !children.some((c) => c.kind === "node" && TYPED_ELEMENTS.includes(c.name));
-  return (sorted ? values.sort(compareText) : values).join("");
+    values.push(`${c.name}${value === "" ? "" : `=${canonicalValue(value)}`}${remainder(c.children, true)}`);
+  }
+  return (values.length > 1 && sorted ? values.sort(compareText) : values).join("");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,8 +468,25 @@ const CBV_URNS: ReadonlyArray<readonly [string, string]> = [
   ["urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"],
 ];
 
+/**
+ * canonicalValue's answers, for the values events repeat (vocabulary URIs, read points, units):
+ * emptied when full, so a stream of distinct identifiers only costs the lookup.
+ */
+const canonicalValues = new Map<string, string>();
+const CANONICAL_VALUES_MAX = 4096;
+
 /** CBV 1.x URNs → web URIs, numbers without trailing zeros, GS1 keys → canonical Digital Links. */
 function canonicalValue(text: string): string {
+  let value = canonicalValues.get(text);
+  if (value === undefined) {
+    value = canonicalValueOf(text);
+    if (canonicalValues.size >= CANONICAL_VALUES_MAX) canonicalValues.clear();
+    canonicalValues.set(text, value);
+  }
+  return value;
+}
+
+function canonicalValueOf(text: string): string {
   let value = text;
   if (value.includes("urn:epcglobal:cbv:")) for (const [urn, uri] of CBV_URNS) value = value.split(urn).join(uri);
   value = numeric(value);
@@ -419,7 +519,11 @@ function pythonNumber(n: number): string {
  */
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+/** "2023-01-18T10:04:03.142Z": every valid such time is written as it is, and so is an invalid one. */
+const UTC_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 function utcTimestamp(text: string): string {
+  if (text.length === 24 && UTC_MILLIS.test(text)) return text;
   const m = ISO_TIME.exec(text);
   if (m === null) return text;
   const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
@@ -460,7 +564,26 @@ const PY_SPACE = "[\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\
 const PY_STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, "g");
 
 function pythonStrip(text: string): string {
+  const n = text.length;
+  if (n === 0 || (!isPythonSpace(text.charCodeAt(0)) && !isPythonSpace(text.charCodeAt(n - 1)))) return text;
   return text.replace(PY_STRIP, "");
+}
+
+/** One character of PY_SPACE. */
+function isPythonSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  if (c < 0x85) return false;
+  return (
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
 }
 
 /**

@@ -35,6 +35,7 @@ import {
 import type { EpcisStore } from "../../mirror/epcis/store";
 import { tokenOf, type TokenInfo } from "../../mirror/epcis/tokens";
 import { wholeNumberEnv } from "../../mirror/epcis/worker";
+import { createPreparePool, defaultPrepareThreads, prepareDocumentEvents, type EventOutcome } from "./capture-prepare";
 import { CBV_VERSION, EPCIS_VERSION, epcisProblem } from "./problem";
 
 export interface CaptureLimits {
@@ -55,7 +56,25 @@ export interface CaptureDeps {
   readonly limits?: Partial<CaptureLimits>;
   /** Injected for tests; default Date.now. */
   readonly now?: () => number;
+  /**
+   * Worker threads that validate and prepare a document's events (api/epcis/capture-prepare.ts);
+   * 0 does it on the main thread. Default TRACE_CAPTURE_PREPARE_THREADS, else 1 on a machine with
+   * more than one core.
+   */
+  readonly prepareThreads?: number;
 }
+
+/** TRACE_CAPTURE_PREPARE_THREADS (0 to 64; unset: defaultPrepareThreads()); throws naming a bad value. */
+export function prepareThreadsEnv(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env.TRACE_CAPTURE_PREPARE_THREADS?.trim();
+  if (raw === undefined || raw === "") return defaultPrepareThreads();
+  if (!/^\d{1,2}$/.test(raw) || Number(raw) > 64)
+    throw new RangeError(`TRACE_CAPTURE_PREPARE_THREADS must be a whole number from 0 to 64, got "${raw}"`);
+  return Number(raw);
+}
+
+/** Documents with fewer events are prepared on the main thread: posting them costs more than it saves. */
+const POOL_MIN_EVENTS = 16;
 
 /** Parses TRACE_CAPTURE_LIMIT and TRACE_CAPTURE_FILE_SIZE_LIMIT; throws naming a bad one. */
 export function parseCaptureLimitsEnv(env: Readonly<Record<string, string | undefined>>): CaptureLimits {
@@ -177,6 +196,18 @@ export function asCaptureDocument(doc: unknown, now = Date.now()): unknown {
 export const captureRoutes: FastifyPluginAsync<CaptureDeps> = async (app, deps) => {
   const limits: CaptureLimits = { ...CAPTURE_LIMIT_DEFAULTS, ...deps.limits };
   const now = deps.now ?? Date.now;
+  const threads = deps.prepareThreads ?? prepareThreadsEnv(process.env);
+  const pool = threads > 0 ? createPreparePool(threads) : undefined;
+  if (pool !== undefined) app.addHook("onClose", () => pool.close());
+
+  /** Each event's problems or its prepared form, from the pool for a large document (the main thread if that fails). */
+  async function outcomesOf(events: readonly unknown[], context: unknown): Promise<EventOutcome[]> {
+    if (pool !== undefined && events.length >= POOL_MIN_EVENTS) {
+      const outcomes = await pool.prepare(events, context).catch(() => undefined);
+      if (outcomes !== undefined) return outcomes;
+    }
+    return prepareDocumentEvents(events, context);
+  }
   const account = deps.account.toLowerCase();
   const consent = new Map<number, { at: number; ok: boolean }>();
   const limitHeaders = {
@@ -269,10 +300,9 @@ export const captureRoutes: FastifyPluginAsync<CaptureDeps> = async (app, deps) 
     const context = isPlainObject(doc) ? doc["@context"] : undefined;
     const errors: CaptureError[] = [];
     const valid: { eventIndex: number; prepared: PreparedEvent }[] = [];
-    events.forEach((event, eventIndex) => {
-      const problems = validateEpcisEvent(event).errors;
-      if (problems.length > 0) errors.push(...problems.map((p) => toCaptureError(p, eventIndex)));
-      else valid.push({ eventIndex, prepared: prepareEvent(event as EpcisEvent, { context }) });
+    (await outcomesOf(events, context)).forEach((outcome, eventIndex) => {
+      if (outcome.prepared === undefined) errors.push(...outcome.problems.map((p) => toCaptureError(p, eventIndex)));
+      else valid.push({ eventIndex, prepared: outcome.prepared });
     });
     // Under proceed a document with no valid event at all is refused too: there is nothing to proceed with.
     if (errors.length > 0 && (behaviour === "rollback" || valid.length === 0)) throw refusal(errors);

@@ -12,7 +12,9 @@ import { expect } from "chai";
 import { buildApp } from "../../api/app";
 import { apiConfig } from "../../api/config";
 import type { CaptureDeps } from "../../api/epcis/capture";
+import { prepareDocumentEvents } from "../../api/epcis/capture-prepare";
 import { canonicalJson, recordHash, traceRecord, type EpcisEvent } from "../../core/record";
+import { PENDING_BY_BRAND, pendingByBrand } from "../../mirror/epcis/batches";
 import { run, runEpcisGrouped } from "../../mirror/epcis/capture-sql";
 import { eventIndexRows, normalCbv, normalEpc } from "../../mirror/epcis/event-rows";
 import { openEpcisStore, sqliteEpcisStore, type EpcisStore } from "../../mirror/epcis/store";
@@ -278,6 +280,60 @@ describeEngines("EPCIS capture", function (engine) {
     expect(await stored()).to.equal(before + 2);
   });
 
+  it("a large document is prepared in a worker thread exactly as on the main thread", async function () {
+    const events = (tag: string) =>
+      Array.from({ length: 40 }, (_, i) =>
+        objectEvent(`${tag}${i}`, i % 13 === 5 ? { bizStep: "dancing" } : i === 20 ? { ilmd: { "ex:x": 1 } } : {}),
+      );
+    const seen: unknown[] = [];
+    try {
+      for (const threads of [1, 0]) {
+        await build({ prepareThreads: threads });
+        const tag = `T${threads}-`;
+        const before = await stored();
+        const refused = await capture(documentOf(events(tag)));
+        expectProblem(refused, 400, "ValidationException");
+        expect(await stored()).to.equal(before);
+        const accepted = await capture(documentOf(events(tag)), { "GS1-Capture-Error-Behaviour": "proceed" });
+        expect(accepted.statusCode, accepted.body).to.equal(202);
+        const job = accepted.json<{ captureID: string; errors: unknown[]; storedCount: number; eventCount: number }>();
+        // What the main thread makes of the same events, but for the salts (random) and so the record hashes.
+        const expected = prepareDocumentEvents(events(tag), [CONTEXT]).flatMap((o) =>
+          o.prepared === undefined ? [] : [o.prepared],
+        );
+        const got = await rows<{
+          event_id: string;
+          content_hash: Buffer;
+          record_hash: Buffer;
+          salt: string;
+          event: string;
+          biz_step: string;
+        }>(
+          store,
+          `SELECT event_id, content_hash, record_hash, salt, event, biz_step FROM epcis_events WHERE capture_id = '${job.captureID}' ORDER BY seq`,
+        );
+        expect(
+          got.map((r) => [r.event_id, Buffer.from(r.content_hash).toString("hex"), r.event, r.biz_step]),
+        ).to.deep.equal(expected.map((p) => [p.eventId, p.contentHash.toString("hex"), p.text, p.columns.bizStep]));
+        for (const r of got)
+          expect(Buffer.from(r.record_hash).toString("hex")).to.equal(
+            recordHash(canonicalJson(traceRecord(JSON.parse(r.event) as EpcisEvent, r.salt))).slice(2),
+          );
+        seen.push({
+          refused: refused.json<{ detail: string }>().detail,
+          errors: job.errors,
+          stored: job.storedCount,
+          of: job.eventCount,
+        });
+      }
+      expect(seen[0]).to.deep.equal(seen[1]);
+      // Refused: the three with a bizStep that is no CBV term, and the one with an undeclared prefix.
+      expect(seen[0]).to.deep.include({ stored: 36, of: 40 });
+    } finally {
+      await build();
+    }
+  });
+
   it("documents sent together are each committed before their 202, a refused one alone storing nothing", async function () {
     const before = await stored();
     const docs = Array.from({ length: 8 }, (_doc, d) =>
@@ -507,6 +563,33 @@ describe("EPCIS group commit (SQLite)", function () {
       );
       // "half" was rolled back with its operation; the second "a" failed on the primary key, alone.
       expect(names).to.deep.equal(["a", "b"]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("the capture worker's pending events (SQLite)", function () {
+  it("are counted from the pending index, not from every event without a batch (mirror-indexed ones too)", async function () {
+    const store = sqliteEpcisStore(openDatabase(":memory:"));
+    try {
+      // Events indexed from mirror batches: no capture_id, no batch_id, never pending.
+      const insert = store.db.prepare(
+        "INSERT INTO epcis_events (event_id, brand_id, capture_id, content_hash, record_hash, salt, event, event_type, " +
+          "event_time, record_time) VALUES (?, 1, ?, ?, x'00', '0', '{}', 'ObjectEvent', 0, ?)",
+      );
+      store.db.transaction(() => {
+        for (let i = 0; i < 2000; i++) insert.run(`urn:uuid:m${i}`, null, Buffer.from(`m${i}`), 5);
+        insert.run("urn:uuid:c1", "cap_1", Buffer.from("c1"), 30);
+        insert.run("urn:uuid:c2", "cap_1", Buffer.from("c2"), 20);
+      })();
+      expect(await pendingByBrand(store)).to.deep.equal([{ brandId: 1, events: 2, oldest: 20 }]);
+      // Unanalysed (as a fresh store is), SQLite would otherwise search epcis_events_batch for
+      // batch_id IS NULL: all 2,002 rows here, every event of a store filled from mirror batches.
+      const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${PENDING_BY_BRAND.sqlite}`).all() as { detail: string }[])
+        .map((r) => r.detail)
+        .join("; ");
+      expect(plan).to.contain("USING INDEX epcis_events_pending");
     } finally {
       await store.close();
     }

@@ -7,7 +7,8 @@ import path from "node:path";
 import { canonicalDigitalLink } from "../../core/canonical-dl";
 import { contextNamespaces, eventHashId, eventPreHash, withEventId } from "../../core/event-hash";
 import { isPlainObject, type EpcisEvent, type JsonObject } from "../../core/record";
-import { SHARED_SAMPLES } from "./helpers";
+import * as reference from "./event-hash-reference";
+import { FIXTURES, SHARED_EPCIS as SHARED_EPCIS_DIR, SHARED_SAMPLES } from "./helpers";
 
 const CONTEXT = [
   "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
@@ -190,6 +191,252 @@ describe("core/event-hash", function () {
         ),
         { numRuns: 300 },
       );
+    });
+  });
+
+  describe("against the implementation before it was made faster (test/core/event-hash-reference.ts)", function () {
+    // Names and values chosen so that random events reach every branch: the canonical order, the
+    // list corrections (…List, childEPCs, typed lists, a list of lists), extensions by prefix at
+    // every level, comments, vocabulary words, times and numbers in many spellings, whitespace.
+    const KEYS = [
+      "type",
+      "eventTime",
+      "eventTimeZoneOffset",
+      "recordTime",
+      "eventID",
+      "certificationInfo",
+      "parentID",
+      "epcList",
+      "inputEPCList",
+      "outputEPCList",
+      "childEPCs",
+      "quantityList",
+      "childQuantityList",
+      "inputQuantityList",
+      "outputQuantityList",
+      "epcClass",
+      "quantity",
+      "uom",
+      "action",
+      "transformationID",
+      "bizStep",
+      "disposition",
+      "persistentDisposition",
+      "set",
+      "unset",
+      "readPoint",
+      "bizLocation",
+      "id",
+      "bizTransactionList",
+      "bizTransaction",
+      "sourceList",
+      "source",
+      "destinationList",
+      "destination",
+      "sensorElementList",
+      "sensorMetadata",
+      "sensorReport",
+      "time",
+      "startTime",
+      "value",
+      "component",
+      "exception",
+      "deviceID",
+      "errorDeclaration",
+      "reason",
+      "declarationTime",
+      "ilmd",
+      "comment",
+      "rdfs:comment",
+      "ex:field",
+      "ex:fooList",
+      "ex:fooListList",
+      "ex:time",
+      "ex2:x",
+      "other:y",
+      "@context",
+      "inputEPC",
+      "inputQuantity",
+      "constructor:z",
+      "{https://ns.example.com/epcis/}raw",
+      "xListList",
+    ];
+    const VALUES = [
+      "",
+      " ",
+      "OBSERVE",
+      "ADD",
+      "shipping",
+      "receiving",
+      "in_transit",
+      "urn:epcglobal:cbv:bizstep:shipping",
+      "urn:epcglobal:cbv:disp:active urn:epcglobal:cbv:btt:po",
+      "https://ref.gs1.org/cbv/BizStep-shipping",
+      "cbv:BizStep-shipping",
+      "ex:thing",
+      "po",
+      "owning_party",
+      "Temperature",
+      "ALARM_CONDITION",
+      "latitude",
+      "incorrect_data",
+      "urn:epc:id:sgtin:9506000.013435.SER1",
+      " urn:epc:id:sgtin:9506000.013435.SER2\n",
+      "urn:epc:id:sgln:9506000.00001.0",
+      "urn:epc:class:lgtin:4012345.012345.Lot987",
+      "urn:epc:idpat:sgtin:4012345.012345.*",
+      "https://brand.example/01/9506000134352/21/SER1?linkType=all",
+      "https://id.gs1.org/01/09506000134352/10/L1/21/S",
+      "http://example.de/gtin-8/01/97803111",
+      "https://example.com/abcdefghij",
+      "urn:uuid:6d3b0c1e-0000-4000-8000-000000000001",
+      "2024-03-01T09:00:00.000+01:00",
+      "2024-03-01T08:00:00.000Z",
+      "2024-03-01T08:00:00.1415Z",
+      "2024-02-30T08:00:00.000Z",
+      "2024-03-01t08:00:00.000z",
+      "2024-03-01 08:00",
+      "2024-03-01T24:00:00.000Z",
+      "0000-01-01T00:00:00.000Z",
+      "2023-12-31T23:59:59.9996-0130",
+      "+01:00",
+      "-05:30",
+      "452.0",
+      "007.50",
+      "1_000",
+      "1e400",
+      ".5",
+      "-0",
+      "NaN",
+      "\u00a0padded\u3000",
+      "\u0085",
+      "a\ud83d\ude00b",
+      "\ue000",
+      "\ud800",
+      "CEL",
+      "KGM",
+    ];
+    const scalar = fc.oneof(
+      fc.constantFrom(...VALUES),
+      fc.string({ maxLength: 12 }),
+      fc.string({ unit: "binary", maxLength: 6 }),
+      fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0.5, 1e-5, 452, -0, 1e21, 123456789.123)),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const { value } = fc.letrec<{ value: unknown; object: Record<string, unknown> }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        scalar,
+        fc.array(tie("value"), { maxLength: 4 }),
+        tie("object"),
+      ),
+      object: fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string({ maxLength: 4 })), tie("value"), {
+        maxKeys: 6,
+      }),
+    }));
+    const contexts = fc.constantFrom<unknown>(
+      undefined,
+      CONTEXT,
+      [{ ex: "https://ns.example.com/epcis/", ex2: "https://ns.example.com/epcis/" }],
+      { other: "urn:other:" },
+    );
+    const randomEvent = fc.record(
+      {
+        type: fc.constantFrom("ObjectEvent", "AggregationEvent", "TransformationEvent", "quantity", 7),
+        eventTime: fc.constantFrom(...VALUES),
+        epcList: fc.array(fc.constantFrom(...VALUES), { maxLength: 4 }),
+        extra: fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 8 }),
+        "@context": contexts,
+      },
+      { requiredKeys: ["type"] },
+    );
+
+    it("writes the same pre-hash string and hash id for random events (fast-check)", function () {
+      fc.assert(
+        fc.property(
+          randomEvent,
+          contexts,
+          fc.option(fc.constantFrom(["ex:field"], ["bizStep", "epcList"])),
+          (e, context, ignore) => {
+            const { extra, ...fields } = e as Record<string, unknown>;
+            const input = { ...fields, ...(extra as Record<string, unknown>) } as JsonObject;
+            const options = { context, ...(ignore === null ? {} : { ignoreFields: ignore }) };
+            expectSameText(eventPreHash(input, options), reference.eventPreHash(input, options), "pre-hash");
+            expect(eventHashId(input, options)).to.equal(reference.eventHashId(input, options));
+          },
+        ),
+        { numRuns: 3000 },
+      );
+    });
+
+    it("writes the same pre-hash string for hand-picked corner cases", function () {
+      const cases: JsonObject[] = [
+        // A vocabulary word one level deeper than any vocabulary field is not expanded.
+        { ...event, sensorElementList: [{ sensorReport: [{ type: { x: "Temperature" }, value: 1 }] }] },
+        { ...event, sensorElementList: [{ sensorReport: [{ type: "Temperature", exception: "ALARM_CONDITION" }] }] },
+        // Lists of lists, a …ListList, childEPCs and quantities with and without children.
+        { ...event, "ex:fooListList": [["b", "a"], ["a"]], xListList: [{ y: 1 }, { y: 0 }] },
+        {
+          ...event,
+          childEPCs: ["urn:epc:id:sgtin:9506000.013435.C2", { id: "x" }, "urn:epc:id:sgtin:9506000.013435.C1"],
+        },
+        { ...event, quantityList: [{ epcClass: "urn:epc:class:lgtin:4012345.012345.L", quantity: 2 }], quantity: 3 },
+        { ...event, inputEPCList: ["b", "a"], outputQuantityList: [{ epcClass: "c", quantity: 1.5, uom: "KGM" }] },
+        // Typed lists keep the type first, and an unsorted element order where a typed element is.
+        {
+          ...event,
+          sourceList: [
+            { source: "urn:epc:id:sgln:9506000.00001.0", type: "owning_party" },
+            { type: "location", source: "urn:epc:id:sgln:9506000.00002.0" },
+          ],
+          destination: "z",
+          source: "a",
+        },
+        // Extensions of a standard field, and at event level when there is no eventTime or action.
+        { type: "ObjectEvent", "ex:b": "2", "ex:a": "1", readPoint: { id: "r", "ex:dock": "4" } },
+        // Prefixes that are names of Object.prototype members.
+        { ...event, "constructor:z": "1", "__proto__:y": "2", "ex:toString": "constructor:v" },
+        // Objects of different types with the same content, comments at depth, times with offsets.
+        { ...event, ilmd: { "ex:list": [{ type: "ex:a" }, { type: "https://ns.example.com/epcis/a" }], comment: "c" } },
+        { ...event, eventTime: "2024-03-01T08:00:00.000z", "ex:time": "2024-03-01T09:00:00+01:00" },
+      ];
+      for (const [i, e] of cases.entries()) {
+        expectSameText(pre(e), reference.eventPreHash(e, { context: CONTEXT }), `case ${i}`);
+        expect(hash(e), `case ${i}`).to.equal(reference.eventHashId(e, { context: CONTEXT }));
+      }
+    });
+
+    it("writes the same pre-hash string for every event of the shared samples and the fixtures", function () {
+      const dirs = [path.join(SHARED_SAMPLES, "event-hash"), SHARED_EPCIS_DIR, FIXTURES];
+      let compared = 0;
+      for (const dir of dirs.filter((d) => existsSync(d))) {
+        for (const file of readdirSync(dir).filter((f) => /\.json(ld)?$/.test(f))) {
+          let doc: unknown;
+          try {
+            doc = JSON.parse(readFileSync(path.join(dir, file), "utf8"));
+          } catch {
+            continue;
+          }
+          const body = isPlainObject(doc) && isPlainObject(doc.epcisBody) ? doc.epcisBody : {};
+          const query = isPlainObject(body.queryResults) ? body.queryResults : undefined;
+          const list = Array.isArray(body.eventList)
+            ? body.eventList
+            : isPlainObject(query?.resultsBody) && Array.isArray(query.resultsBody.eventList)
+              ? query.resultsBody.eventList
+              : [];
+          for (const e of list.filter(isPlainObject)) {
+            const options = { context: (doc as JsonObject)["@context"] };
+            expectSameText(
+              eventPreHash(e as JsonObject, options),
+              reference.eventPreHash(e as JsonObject, options),
+              file,
+            );
+            compared++;
+          }
+        }
+      }
+      expect(compared).to.be.greaterThan(19);
     });
   });
 
