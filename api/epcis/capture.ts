@@ -36,7 +36,8 @@ import type { EpcisStore } from "../../mirror/epcis/store";
 import { tokenOf, type TokenInfo } from "../../mirror/epcis/tokens";
 import { wholeNumberEnv } from "../../mirror/epcis/worker";
 import { createPreparePool, defaultPrepareThreads, prepareDocumentEvents, type EventOutcome } from "./capture-prepare";
-import { CBV_VERSION, EPCIS_VERSION, epcisProblem } from "./problem";
+import { discoveryHeaders } from "./discovery";
+import { epcisProblem } from "./problem";
 
 export interface CaptureLimits {
   /** GS1-EPCIS-Capture-Limit: most events in one document. */
@@ -270,13 +271,7 @@ export const captureRoutes: FastifyPluginAsync<CaptureDeps> = async (app, deps) 
     return reply
       .code(204)
       .headers({
-        Allow: "OPTIONS, POST, GET",
-        "GS1-EPCIS-Version": EPCIS_VERSION,
-        "GS1-EPCIS-Min": EPCIS_VERSION,
-        "GS1-EPCIS-Max": EPCIS_VERSION,
-        "GS1-CBV-Version": CBV_VERSION,
-        "GS1-CBV-Min": CBV_VERSION,
-        "GS1-CBV-Max": CBV_VERSION,
+        ...discoveryHeaders(["GET", "POST"]),
         ...limitHeaders,
         "GS1-Capture-Error-Behaviour": "all",
       })
