@@ -220,7 +220,7 @@ function* insertBulk(job: CaptureJobInput): Generator<Statement, CaptureResult, 
 }
 
 export function storeCapture(store: EpcisStore, job: CaptureJobInput): Promise<CaptureResult> {
-  // Grouped: on SQLite the documents that arrive together share one commit (each in its savepoint).
+  // Grouped: on SQLite the documents that arrive together share one commit (capture-sql.ts).
   return runEpcisGrouped(store, function* () {
     const result = store.engine === "postgres" ? yield* insertBulk(job) : yield* insertEach(job);
     if (job.single === true && result.stored === 0) return result;

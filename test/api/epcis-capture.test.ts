@@ -543,7 +543,7 @@ describeEngines("EPCIS capture", function (engine) {
 });
 
 describe("EPCIS group commit (SQLite)", function () {
-  it("runs the operations of one turn in one transaction, each in its savepoint: one that throws is undone alone", async function () {
+  it("runs the operations of one turn in one transaction: one that throws is undone alone", async function () {
     const store = sqliteEpcisStore(openDatabase(":memory:"));
     try {
       const insert = (id: string) =>
@@ -563,6 +563,47 @@ describe("EPCIS group commit (SQLite)", function () {
       );
       // "half" was rolled back with its operation; the second "a" failed on the primary key, alone.
       expect(names).to.deep.equal(["a", "b"]);
+    } finally {
+      await store.close();
+    }
+  });
+  it("runs a group without savepoints, and again with them only when one of its operations throws", async function () {
+    const store = sqliteEpcisStore(openDatabase(":memory:"));
+    try {
+      const runs = new Map<string, number>();
+      const insert = (id: string, fail = false) =>
+        runEpcisGrouped(store, function* () {
+          runs.set(id, (runs.get(id) ?? 0) + 1);
+          const changed = yield* run("INSERT INTO epcis_queries (name, query, created_at) VALUES (?, '{}', 0)", [id]);
+          if (fail) throw new Error(`refused ${id}`);
+          return changed;
+        });
+      // Nothing throws: every operation runs once, all commit together.
+      expect(await Promise.all([insert("a"), insert("b")])).to.deep.equal([1, 1]);
+      expect([...runs]).to.deep.equal([
+        ["a", 1],
+        ["b", 1],
+      ]);
+      // One throws: the group is rolled back and run again, each operation in its savepoint ("e" had
+      // not started when "d" threw).
+      runs.clear();
+      const [c, d, e] = await Promise.allSettled([insert("c"), insert("d", true), insert("e")]);
+      expect([c.status, d.status, e.status]).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+      expect((d as PromiseRejectedResult).reason).to.have.property("message", "refused d");
+      expect([...runs]).to.deep.equal([
+        ["c", 2],
+        ["d", 2],
+        ["e", 1],
+      ]);
+      // Alone, an operation that throws is rolled back and refused without a second run.
+      runs.clear();
+      const [f] = await Promise.allSettled([insert("f", true)]);
+      expect((f as PromiseRejectedResult).reason).to.have.property("message", "refused f");
+      expect([...runs]).to.deep.equal([["f", 1]]);
+      const names = (store.db.prepare("SELECT name FROM epcis_queries ORDER BY name").all() as { name: string }[]).map(
+        (r) => r.name,
+      );
+      expect(names).to.deep.equal(["a", "b", "c", "e"]);
     } finally {
       await store.close();
     }
