@@ -43,7 +43,7 @@ export function runEpcis<T>(store: EpcisStore, op: Operation<T>): Promise<T> {
     try {
       return Promise.resolve(runSqlite(store.db, op));
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(asError(error));
     }
   }
   return inTransaction(store.pool, async (client) => {
@@ -57,6 +57,10 @@ export function runEpcis<T>(store: EpcisStore, op: Operation<T>): Promise<T> {
     }
     return next.value;
   });
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 const prepared = new WeakMap<Db, Map<string, SqliteStatement>>();
@@ -134,7 +138,7 @@ function groupRunner(db: Db): (queue: readonly Queued[]) => Outcome[] {
       try {
         return { ok: true, value: one(q.op) };
       } catch (error) {
-        return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+        return { ok: false, error: asError(error) };
       }
     }),
   );
@@ -143,7 +147,7 @@ function groupRunner(db: Db): (queue: readonly Queued[]) => Outcome[] {
       return whole.immediate(queue);
     } catch (error) {
       // Rolled back whole. Alone, the operation's own error is its outcome; in a group, run again.
-      if (queue.length === 1) return [{ ok: false, error: error instanceof Error ? error : new Error(String(error)) }];
+      if (queue.length === 1) return [{ ok: false, error: asError(error) }];
       return separately.immediate(queue);
     }
   };
@@ -158,7 +162,7 @@ function flushGroup(db: Db): void {
   try {
     outcomes = groupRunner(db)(queue);
   } catch (error) {
-    const failed = error instanceof Error ? error : new Error(String(error));
+    const failed = asError(error);
     for (const q of queue) q.reject(failed);
     return;
   }
