@@ -603,6 +603,18 @@ describeEngines("content ingestion", (engine) => {
 
     it("leaves the anchor pending with no rows when the process is killed mid-ingest", async function () {
       this.timeout(60_000);
+      // Each step gets 15 s and fails naming itself, so that a hang says where it was.
+      const step = async <T>(label: string, work: Promise<T>): Promise<T> => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${label}: no answer in 15 s`)), 15_000);
+        });
+        try {
+          return await Promise.race([work, late]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
       const rowsOf = (n: number): string[] =>
         Array.from({ length: n }, (_, i) => `09506000134352,K${String(i).padStart(6, "0")},LOT${i % 7}`);
       const csv = path.join(dir, "many.csv");
@@ -611,7 +623,7 @@ describeEngines("content ingestion", (engine) => {
       const key = { brandId: 1, root: result.root };
       await anchor({ root: result.root, leafCount: result.leafCount, kind: "identity", lines: [] });
       const content = await readFile(result.content);
-      await mirror.close();
+      await step("closing the mirror before the child", mirror.close());
 
       // The child ingests from stdin and says when it has read more than half; then it is killed.
       const code = `
@@ -627,38 +639,61 @@ describeEngines("content ingestion", (engine) => {
         });`;
       const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", code], {
         cwd: REPO,
-        stdio: ["pipe", "pipe", "inherit"],
+        stdio: ["pipe", "pipe", "pipe"],
         env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
       });
       let out = "";
+      let err = "";
+      // An object, not a `let`: TypeScript would narrow a `let` to null for good, not seeing the callback.
+      const ended: { how: string | null } = { how: null };
+      child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+      child.stderr.setEncoding("utf8").on("data", (s: string) => (err += s));
+      const exit = once(child, "exit");
+      child.on("exit", (exitCode, signal) => (ended.how = `exited (${signal ?? exitCode})`));
+      // Waits for the child to print `word`; a child that dies first, or says nothing for 20 s, fails
+      // the test with what it wrote to stderr, instead of leaving it to mocha's timeout.
       const saw = (word: string): Promise<void> =>
-        new Promise((resolve) => {
+        new Promise((resolve, reject) => {
+          const deadline = Date.now() + 20_000;
           const check = (): void => {
             if (out.includes(word)) resolve();
+            else if (ended.how !== null || Date.now() > deadline)
+              reject(new Error(`child ${ended.how ?? "silent for 20 s"} before printing "${word}"; stderr:\n${err}`));
             else setTimeout(check, 10);
           };
           check();
         });
-      child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
       // What the child had not read yet when it was killed fails with EPIPE: expected.
       child.stdin.on("error", () => undefined);
-      await saw("ready");
-      child.stdin.write(content.subarray(0, Math.ceil(content.length * 0.75)));
-      await saw("half");
+      try {
+        await saw("ready");
+        child.stdin.write(content.subarray(0, Math.ceil(content.length * 0.75)));
+        await saw("half");
+      } catch (error) {
+        child.kill("SIGKILL");
+        throw error;
+      }
       await new Promise((resolve) => setTimeout(resolve, 300));
+      // A child that ended on its own would make the kill meaningless: say so, with its stderr.
+      if (ended.how !== null) throw new Error(`child ${ended.how} before it was killed; stderr:\n${err}`);
       child.kill("SIGKILL");
-      await once(child, "exit");
+      await step("the killed child's exit", exit);
       expect(out).to.not.match(/status/);
 
-      mirror = await openStore({ db: location });
-      expect(await status(key)).to.include({ content_status: "pending", content_attempts: 0 });
-      expect(await rows(key)).to.deep.equal({ records: 0, keys: 0, trees: 0 });
-      expect(await ingester().ingestStream(key, Readable.from([content]))).to.deep.equal({
-        status: "ok",
-        records: 10_000,
-        already: false,
+      mirror = await step("reopening the mirror after the kill", openStore({ db: location }));
+      expect(await step("the anchor's status", status(key))).to.include({
+        content_status: "pending",
+        content_attempts: 0,
       });
-      expect(await rows(key)).to.deep.equal({ records: 10_000, keys: 10_000, trees: 1 });
+      expect(await step("counting rows after the kill", rows(key))).to.deep.equal({ records: 0, keys: 0, trees: 0 });
+      expect(
+        await step("ingesting again after the kill", ingester().ingestStream(key, Readable.from([content]))),
+      ).to.deep.equal({ status: "ok", records: 10_000, already: false });
+      expect(await step("counting rows after the second ingest", rows(key))).to.deep.equal({
+        records: 10_000,
+        keys: 10_000,
+        trees: 1,
+      });
     });
   });
 
