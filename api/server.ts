@@ -100,6 +100,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     };
   } catch (err) {
     await close();
+    // Another process holds the address: say which variable picks it, not just the errno.
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new Error(
+        `TRACE_PORT: ${config.host}:${config.port} is already in use by another process; stop it or set TRACE_PORT (or TRACE_HOST) to a free address`,
+      );
     throw err;
   }
 }

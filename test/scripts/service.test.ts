@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -10,6 +12,7 @@ import { runService } from "../../scripts/commands/service";
 import { loadConfig } from "../../scripts/lib/config";
 import { Output } from "../../scripts/lib/output";
 import { cli } from "./cli-harness";
+import { freePort, startHardhatNode, type HardhatNode } from "../indexer/helpers/node";
 
 /**
  * Serves an empty mirror on `engine` with `extra` in the environment, stops once it listens, and
@@ -95,5 +98,51 @@ describeEngines("traceanchor serve", function (engine) {
       expect(result.stderr).to.match(new RegExp(`^error: ${name}: `));
       expect(await opened(db), "nothing opened before the check").to.equal(false);
     }
+  });
+
+  describe("when TRACE_PORT is taken while indexing", function () {
+    let node: HardhatNode;
+    let holder: net.Server;
+    let port: number;
+    before(async function () {
+      node = await startHardhatNode();
+      port = await freePort();
+      holder = net.createServer();
+      await new Promise<void>((resolve) => holder.listen(port, "127.0.0.1", resolve));
+    });
+    after(async function () {
+      await new Promise((resolve) => holder?.close(resolve));
+      await node?.stop();
+    });
+
+    // A CI run's demo lost its API port this way and then indexed on for minutes, serving nothing.
+    it("exits 1 with one line naming TRACE_PORT, and stops its indexer", async function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-serve-"));
+      const child = spawn(process.execPath, [path.resolve(__dirname, "..", "..", "bin", "traceanchor.js"), "serve"], {
+        cwd: dir,
+        env: {
+          ...process.env,
+          TRACE_DB: await testMirrorLocation(engine, "serve_port_taken"),
+          TRACE_RPC_URL: node.url,
+          TRACE_CONTRACT: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+          TRACE_PORT: String(port),
+          TRACE_SCANS: "off",
+          TRACE_LOG_LEVEL: "silent",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+      child.stdout.resume();
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => (child.kill("SIGKILL"), resolve(null)), 40_000);
+        child.once("exit", (exitCode) => (clearTimeout(timer), resolve(exitCode)));
+      });
+      expect(code, `still running after 40 s:\n${stderr}`).to.equal(1);
+      const errors = stderr.split("\n").filter((line) => line.startsWith("error: "));
+      expect(errors, stderr).to.deep.equal([
+        `error: TRACE_PORT: 127.0.0.1:${port} is already in use by another process; stop it or set TRACE_PORT (or TRACE_HOST) to a free address`,
+      ]);
+    });
   });
 });
