@@ -13,20 +13,10 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "chai";
 import { describeEngines, testMirrorLocation } from "../helpers/engines";
+import { freePort } from "../indexer/helpers/node";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const STORE = "urn:epc:id:sgln:5012345.00021.0";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
