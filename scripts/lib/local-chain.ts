@@ -46,18 +46,22 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
   return body.result;
 }
 
-async function waitForNode(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForNode(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the Hardhat node exited with code ${child.exitCode}`);
-    try {
-      await rpc(url, "eth_chainId");
-      return;
-    } catch {
-      if (Date.now() > deadline)
-        throw new Error(`the Hardhat node did not answer at ${url} within ${timeoutMs / 1000} s`);
-      await sleep(250);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`the Hardhat node exited with code ${child.exitCode ?? child.signalCode}`);
+    if (/Started HTTP and WebSocket JSON-RPC server at/.test(output())) {
+      try {
+        await rpc(url, "eth_chainId");
+        return;
+      } catch {
+        // listening, not answering yet
+      }
     }
+    if (Date.now() > deadline)
+      throw new Error(`the Hardhat node did not answer at ${url} within ${timeoutMs / 1000} s`);
+    await sleep(250);
   }
 }
 
@@ -92,6 +96,8 @@ export async function startLocalChain(options: {
   port: number;
   projectRoot: string;
   log: (line: string) => void;
+  /** Picks the node's own port (tests hand out taken ones); a free one from the kernel by default. */
+  pickPort?: () => Promise<number>;
 }): Promise<LocalChain> {
   const dir = path.join(options.dataDir, "chain");
   fs.mkdirSync(dir, { recursive: true });
@@ -116,27 +122,38 @@ export async function startLocalChain(options: {
     );
     server.listen(options.port, "127.0.0.1", resolve);
   });
-  const internalPort = await freePort();
-  const internal = `http://127.0.0.1:${internalPort}`;
-  const child = spawn(
-    process.execPath,
-    [require.resolve("hardhat/internal/cli/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(internalPort)],
-    {
-      cwd: options.projectRoot,
-      env: { ...process.env, TRACE_CHAIN_GENESIS: genesis },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  try {
-    await waitForNode(internal, child, 60_000);
-  } catch (error) {
-    child.kill("SIGKILL");
-    server.close();
-    throw new Error(`${(error as Error).message}${stderr ? `\n${stderr}` : ""}`);
+  // The node's own port is picked free and may be taken before it listens (by an outgoing
+  // connection, say): then it exits saying EADDRINUSE and we try another. Ready means it printed
+  // that it listens, not that something answers there, which could be another node on that port.
+  let child: ChildProcess | undefined;
+  let internal = "";
+  for (let attempt = 1; child === undefined; attempt++) {
+    const port = await (options.pickPort ?? freePort)();
+    internal = `http://127.0.0.1:${port}`;
+    const node = spawn(
+      process.execPath,
+      [require.resolve("hardhat/internal/cli/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)],
+      {
+        cwd: options.projectRoot,
+        env: { ...process.env, TRACE_CHAIN_GENESIS: genesis },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    const keep = (chunk: Buffer): void => void (output = (output + chunk.toString()).slice(-4000));
+    node.stdout?.on("data", keep);
+    node.stderr?.on("data", keep);
+    try {
+      await waitForNode(internal, node, () => output, 60_000);
+      // Keep draining its output (a full pipe would block the node), but only the tail.
+      child = node;
+    } catch (error) {
+      node.kill("SIGKILL");
+      if (attempt < 3 && /EADDRINUSE/.test(output)) continue;
+      server.close();
+      throw new Error(`${(error as Error).message}${output ? `\n${output.trim()}` : ""}`);
+    }
   }
-
   // Rebuild the chain: the same transactions at the same times give the same blocks.
   for (const [i, entry] of journal.entries()) {
     await rpc(internal, "evm_setNextBlockTimestamp", [entry.timestamp]);
