@@ -44,6 +44,7 @@ import { apiConfig, type ApiConfig } from "../api/config";
 import { buildScanScript, type ScriptAsset } from "../api/scan-page/bundle";
 import { IMMUTABLE, scanPageRenderer, sendScript } from "../api/scan-page/plugin";
 import { openMirror, type Db } from "../mirror/db";
+import { freePort } from "../test/indexer/helpers/node";
 import { writeBenchSection } from "./report";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -94,11 +95,6 @@ function listen(server: http.Server): Promise<string> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
   });
-}
-
-function freePort(): Promise<number> {
-  const probe = http.createServer();
-  return listen(probe).then((url) => new Promise((resolve) => probe.close(() => resolve(Number(new URL(url).port)))));
 }
 
 function forward(
