@@ -145,7 +145,9 @@ export async function startLocalChain(options: {
     node.stderr?.on("data", keep);
     try {
       await waitForNode(internal, node, () => output, 60_000);
-      // Keep draining its output (a full pipe would block the node), but only the tail.
+      // From here its stdout is a line per RPC call: drained unread (a full pipe would block it).
+      node.stdout?.removeListener("data", keep);
+      node.stdout?.resume();
       child = node;
     } catch (error) {
       node.kill("SIGKILL");
@@ -154,6 +156,7 @@ export async function startLocalChain(options: {
       throw new Error(`${(error as Error).message}${output ? `\n${output.trim()}` : ""}`);
     }
   }
+
   // Rebuild the chain: the same transactions at the same times give the same blocks.
   for (const [i, entry] of journal.entries()) {
     await rpc(internal, "evm_setNextBlockTimestamp", [entry.timestamp]);
