@@ -74,7 +74,8 @@ describe("npm start: the local chain's own port", function () {
       log: () => undefined,
       pickPort: () => (tries++, Promise.resolve(impostorPort)),
     }).then(
-      () => undefined,
+      // A chain that starts anyway is stopped, so a failing run leaves no node behind.
+      (chain) => chain.stop().then(() => undefined),
       (e: unknown) => e as Error,
     );
     expect(tries).to.equal(3);
