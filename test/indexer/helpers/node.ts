@@ -39,7 +39,7 @@ function ephemeralLow(): number {
     const low = Number.parseInt(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8"), 10);
     if (Number.isInteger(low) && low > 11_000) return low;
   } catch {
-    // not Linux: the IANA dynamic range starts at 49152
+    // not Linux: stay below Linux's default low end, itself below the IANA dynamic range (49152)
   }
   return 32_768;
 }
